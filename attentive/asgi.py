@@ -1,0 +1,39 @@
+"""ASGI entry point: Django for HTTP, Channels for WebSockets.
+
+Each installed app may define `websocket_urlpatterns` in its `routing.py`; they are
+gathered here so that adding a live feature never means editing this file.
+"""
+
+import os
+from importlib import import_module
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attentive.settings")
+django_application = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.apps import apps  # noqa: E402
+
+
+def websocket_urlpatterns() -> list:
+    patterns = []
+    for config in apps.get_app_configs():
+        try:
+            routing = import_module(f"{config.name}.routing")
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.routing":
+                raise
+            continue
+        patterns.extend(getattr(routing, "websocket_urlpatterns", []))
+    return patterns
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
+    }
+)

@@ -1,0 +1,1 @@
+"""Courses, lessons, enrolment and roles, join codes, and the course-pack loader."""

@@ -1,0 +1,1 @@
+"""The grading engine: sandbox, checkers, reference implementations and Celery tasks."""
