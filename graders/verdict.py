@@ -1,0 +1,82 @@
+"""The verdict: what every checker returns, as plain data that survives JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+VerdictStatus = Literal["graded", "error", "needs_review"]
+
+
+@dataclass
+class TestOutcome:
+    """One test (code) or one part (questions) of a verdict."""
+
+    name: str
+    title: str
+    passed: bool
+    points: float
+    max_points: float
+    visible: bool = True
+    # Feedback for the student. Hidden tests carry none beyond their title and pass/fail.
+    message: str = ""
+    stdout: str = ""
+    # For math answers: the answer as the checker understood it, in LaTeX.
+    interpreted_as: str = ""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+
+@dataclass
+class Verdict:
+    """The outcome of grading one answer.
+
+    `graded`: the answer was checked (a crash in the student's code is still `graded`,
+    with the crash as feedback). `error`: the platform could not check it (a message
+    says why; the submission can be retried). `needs_review`: a person must grade it.
+    """
+
+    status: VerdictStatus
+    score: float
+    max_score: float
+    tests: list[TestOutcome] = field(default_factory=list)
+    # A message above the tests: a syntax error, a limit that was hit, "could not check".
+    message: str = ""
+    stdout: str = ""
+    duration_ms: int = 0
+    exercise_version: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Verdict:
+        tests = [TestOutcome(**test) for test in data.get("tests", [])]
+        return cls(**{**data, "tests": tests})
+
+    @property
+    def summary(self) -> str:
+        """One line for the top of the verdict that never hides a failed hidden test."""
+        if self.status == "error":
+            return self.message or "This answer could not be graded."
+        if self.status == "needs_review":
+            return "Waiting for a person to grade this answer."
+        visible = [test for test in self.tests if test.visible]
+        hidden = [test for test in self.tests if not test.visible]
+        visible_failed = sum(not test.passed for test in visible)
+        hidden_failed = sum(not test.passed for test in hidden)
+        if not visible_failed and not hidden_failed:
+            return "All tests passed." if self.tests else self.message
+        parts = []
+        if visible:
+            if visible_failed:
+                parts.append(f"{visible_failed} of {len(visible)} visible tests failed")
+            else:
+                parts.append("visible tests passed")
+        if hidden:
+            if hidden_failed:
+                parts.append(f"{hidden_failed} of {len(hidden)} hidden tests failed")
+            else:
+                parts.append("hidden tests passed")
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
