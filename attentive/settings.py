@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "courses",
+    "graders",
 ]
 
 MIDDLEWARE = [
