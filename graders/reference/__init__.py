@@ -1,0 +1,57 @@
+"""Reference implementations of the course's Transformer pieces, used to grade students' code."""
+
+from graders.reference.attention import MultiHeadAttention
+from graders.reference.batching import TeacherForcingBatch, pad_sequences, teacher_forcing_batch
+from graders.reference.decoding import greedy_decode, sample_decode, sample_next_token
+from graders.reference.functional import (
+    IGNORE_INDEX,
+    attention_with_weights,
+    causal_mask,
+    cross_entropy,
+    log_softmax,
+    scaled_dot_product_attention,
+    sinusoidal_positional_encoding,
+    softmax,
+)
+from graders.reference.model import MODEL_FACTORIES, ToyTranslator, build_toy_translator
+from graders.reference.vocabulary import (
+    EOS_ID,
+    PAD_ID,
+    START_ID,
+    TOKEN_IDS,
+    UNK_ID,
+    VOCABULARY,
+    decode_ids,
+    encode_text,
+    tokenize,
+)
+
+__all__ = [
+    "EOS_ID",
+    "IGNORE_INDEX",
+    "MODEL_FACTORIES",
+    "PAD_ID",
+    "START_ID",
+    "TOKEN_IDS",
+    "UNK_ID",
+    "VOCABULARY",
+    "MultiHeadAttention",
+    "TeacherForcingBatch",
+    "ToyTranslator",
+    "attention_with_weights",
+    "build_toy_translator",
+    "causal_mask",
+    "cross_entropy",
+    "decode_ids",
+    "encode_text",
+    "greedy_decode",
+    "log_softmax",
+    "pad_sequences",
+    "sample_decode",
+    "sample_next_token",
+    "scaled_dot_product_attention",
+    "sinusoidal_positional_encoding",
+    "softmax",
+    "teacher_forcing_batch",
+    "tokenize",
+]
