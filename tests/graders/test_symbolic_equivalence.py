@@ -1,0 +1,91 @@
+"""Equivalence is decided by sympy and random points, inside a worker process with a hard time limit."""
+
+import time
+
+import pytest
+
+from graders import symbolic
+from graders.symbolic import UNCHECKED_MESSAGE, MathInputError, MathSpec, compare, decide_equivalence
+
+LOGITS = MathSpec(
+    variables={"z_1": "real", "z_2": "real", "z_3": "real"},
+    definitions={f"yhat_{k}": f"exp(z_{k})/(exp(z_1)+exp(z_2)+exp(z_3))" for k in (1, 2, 3)},
+)
+XY = MathSpec(variables={"x": "real", "y": "real"})
+POSITIVE = MathSpec(variables={"x": "positive", "y": "positive"})
+# sympy needs seconds on tan(5x) against its expansion (simplify, then equals, both give up).
+TAN_5X = "(tan(x)^5 - 10*tan(x)^3 + 5*tan(x))/(5*tan(x)^4 - 10*tan(x)^2 + 1)"
+
+
+def test_equal_expressions_are_equivalent():
+    assert compare("(x+1)^2", "x^2 + 2x + 1", XY).equivalent is True
+    assert compare("sin(x)^2 + cos(x)^2", "1", XY).equivalent is True
+
+
+def test_different_expressions_are_not():
+    outcome = compare("(x-1)^2", "x^2 - 1", XY)
+    assert outcome.equivalent is False
+    assert outcome.message == ""
+    assert outcome.interpreted_as == r"\left(x - 1\right)^{2}"
+
+
+def test_assumptions_change_the_answer():
+    assert compare("x", "sqrt(x^2)", XY).equivalent is False
+    assert compare("x", "sqrt(x^2)", POSITIVE).equivalent is True
+    assert compare("log(x) + log(y)", "log(x*y)", POSITIVE).equivalent is True
+
+
+def test_an_answer_may_use_the_definitions_or_what_they_stand_for():
+    for answer in (
+        "yhat_1 - 1",
+        "exp(z_1)/(exp(z_1)+exp(z_2)+exp(z_3)) - 1",
+        "-(exp(z_2)+exp(z_3))/(exp(z_1)+exp(z_2)+exp(z_3))",
+        "-(yhat_2 + yhat_3)",
+    ):
+        assert compare(answer, "yhat_1 - 1", LOGITS).equivalent is True, answer
+    assert compare("1 - yhat_1", "yhat_1 - 1", LOGITS).equivalent is False
+
+
+def test_an_unreadable_answer_is_not_equivalent_and_says_why():
+    outcome = compare("x +", "x", XY)
+    assert (outcome.equivalent, outcome.method) == (False, "invalid")
+    assert outcome.message == "the expression ends with `+`: something is missing after it"
+
+
+def test_an_unreadable_reference_is_the_authors_mistake():
+    with pytest.raises(MathInputError):
+        compare("x", "x +", XY)
+
+
+def test_random_points_decide_when_sympy_cannot():
+    # Same decision without the worker: tan(5x) is only recognised numerically.
+    assert decide_equivalence(TAN_5X, "tan(5x)", MathSpec(variables={"x": "real"})) == (True, "numeric")
+
+
+def test_a_slow_check_is_killed_and_answers_none_quickly():
+    spec = MathSpec(variables={"x": "real"})
+    started = time.perf_counter()
+    outcome = compare(TAN_5X, "tan(5x)", spec, time_limit=0.5)
+    elapsed = time.perf_counter() - started
+    assert (outcome.equivalent, outcome.method, outcome.message) == (None, "timeout", UNCHECKED_MESSAGE)
+    assert outcome.interpreted_as.startswith(r"\frac{\tan\left(x\right)^{5}")
+    assert elapsed < 1.5
+    # The next check gets a fresh worker and works.
+    assert compare("x + x", "2x", spec).equivalent is True
+
+
+def test_the_worker_is_a_separate_process_that_is_really_killed():
+    spec = MathSpec(variables={"x": "real"})
+    compare("x", "x", spec)
+    first = symbolic._worker._process
+    compare(TAN_5X, "tan(5x)", spec, time_limit=0.3)
+    assert first.poll() is not None
+    assert symbolic._worker._process is not first
+
+
+def test_a_typical_check_is_fast_once_the_worker_is_warm():
+    compare("x", "x", XY)
+    started = time.perf_counter()
+    assert compare("exp(x+y)", "exp(x) exp(y)", XY).equivalent is True
+    assert compare("1 - yhat_1", "yhat_1 - 1", LOGITS).equivalent is False
+    assert time.perf_counter() - started < 1.0
