@@ -151,10 +151,6 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
             if key in seen:
                 problems.append((path, f"`{name}` clashes with `{seen[key][1]}` (underscores are ignored)"))
             seen[key] = (section, name)
-    for name, assumption in spec.variables.items():
-        if assumption not in ASSUMPTIONS:
-            choices = ", ".join(ASSUMPTIONS)
-            problems.append((("variables", name), f"unknown assumption `{assumption}`; use one of {choices}"))
     for name, spellings in spec.aliases.items():
         if _name_key(name) not in seen:
             problems.append(
@@ -171,7 +167,12 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
                 other = seen[_name_key(spelling)][1]
                 problems.append((("aliases", name, index), f"`{spelling}` already means `{other}`"))
     if problems:
+        # Names that are not names: parsing the definitions would only add noise.
         return problems
+    for name, assumption in spec.variables.items():
+        if assumption not in ASSUMPTIONS:
+            choices = ", ".join(ASSUMPTIONS)
+            problems.append((("variables", name), f"unknown assumption `{assumption}`; use one of {choices}"))
     for name, text in spec.definitions.items():
         try:
             parse(text, spec)

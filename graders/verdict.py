@@ -23,6 +23,8 @@ class TestOutcome:
     stdout: str = ""
     # For math answers: the answer as the checker understood it, in LaTeX.
     interpreted_as: str = ""
+    # A person must grade this part (a free-text answer, or math the checker could not decide).
+    needs_review: bool = False
 
     __test__ = False  # not a pytest test class, despite the name
 

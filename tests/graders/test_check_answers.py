@@ -1,0 +1,119 @@
+"""check_answers: a JSON-lines file of answer tests, checked line by line, and the command around it."""
+
+import json
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from graders.symbolic import check_answers_jsonl
+
+ANSWER_TESTS = Path(__file__).parents[1] / "data" / "check_answers.jsonl"
+
+
+def test_every_answer_test_in_the_fixture_has_its_expected_outcome():
+    lines = ANSWER_TESTS.read_text(encoding="utf-8").splitlines()
+    results = list(check_answers_jsonl(lines))
+    assert len(results) == len(lines) >= 40
+    mismatched = [result for result in results if not result.get("as_expected")]
+    assert mismatched == []
+    expectations = [json.loads(line)["expected"] for line in lines]
+    assert True in expectations
+    assert False in expectations
+
+
+def test_a_result_has_the_verdict_the_interpretation_and_the_line():
+    line = json.dumps({"id": "sign", "student": "1 - x", "reference": "x - 1"})
+    assert list(check_answers_jsonl([line])) == [
+        {
+            "line": 1,
+            "id": "sign",
+            "equivalent": False,
+            "interpreted_as": "1 - x",
+            "message": "",
+            "method": "numeric",
+        }
+    ]
+
+
+def test_declared_variables_and_assumptions_are_used():
+    line = json.dumps(
+        {"student": "x", "reference": "sqrt(x^2)", "variables": ["x"], "assumptions": "positive"}
+    )
+    assert next(check_answers_jsonl([line]))["equivalent"] is True
+    line = json.dumps({"student": "x + q", "reference": "x", "variables": ["x"]})
+    result = next(check_answers_jsonl([line]))
+    assert (result["equivalent"], result["message"]) == (False, "unknown name `q`; you can use x")
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("{not json", "not valid JSON: Expecting property name enclosed in double quotes (column 2)"),
+        ("[1, 2]", "each line must be a JSON object"),
+        ('{"student": "x"}', "`reference` must be a string"),
+        (
+            '{"student": "x", "reference": "x", "assumption": "real"}',
+            "unknown key(s) assumption; allowed: assumptions, expected, id, reference, student, variables",
+        ),
+        (
+            '{"student": "x", "reference": "x", "assumptions": "complex"}',
+            '`assumptions` must be "real" or "positive"',
+        ),
+        (
+            '{"student": "x", "reference": "x +"}',
+            "reference: the expression ends with `+`: something is missing after it",
+        ),
+        ('{"student": "x", "reference": "x", "variables": "x"}', "`variables` must be a list of names"),
+        ('{"student": "x", "reference": "x", "expected": "yes"}', "`expected` must be true, false or null"),
+    ],
+)
+def test_a_malformed_line_gives_an_error_for_that_line_and_the_next_is_checked(line, error):
+    good = json.dumps({"student": "2x", "reference": "x + x"})
+    results = list(check_answers_jsonl([line, "", good]))
+    assert results[0] == {"line": 1, "error": error}
+    assert results[1]["line"] == 3
+    assert results[1]["equivalent"] is True
+
+
+def test_the_command_prints_one_json_line_per_answer(tmp_path):
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(
+        json.dumps({"student": "2x", "reference": "x+x", "expected": True}) + "\n" + "oops\n",
+        encoding="utf-8",
+    )
+    output = StringIO()
+    with pytest.raises(CommandError, match=r"1 line\(s\) were malformed"):
+        call_command("check_answers", str(answers), stdout=output)
+    printed = [json.loads(line) for line in output.getvalue().splitlines()]
+    assert printed[0]["as_expected"] is True
+    assert printed[1]["line"] == 2
+    assert printed[1]["error"].startswith("not valid JSON")
+
+
+def test_the_command_succeeds_when_every_expectation_holds(tmp_path):
+    answers = tmp_path / "answers.jsonl"
+    records = [
+        {"student": "2x", "reference": "x+x", "expected": True},
+        {"student": "x-1", "reference": "1-x", "expected": False},
+    ]
+    answers.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    output = StringIO()
+    call_command("check_answers", str(answers), stdout=output)
+    assert [json.loads(line)["as_expected"] for line in output.getvalue().splitlines()] == [True, True]
+
+
+def test_the_command_reports_an_unreadable_file(tmp_path):
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("check_answers", str(tmp_path / "missing.jsonl"))
+
+
+def test_the_checkers_import_without_django():
+    code = (
+        "import sys, graders.symbolic, graders.questions, graders.reference; "
+        "assert not any(name.startswith('django') for name in sys.modules), 'django was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -1,0 +1,295 @@
+"""Grading questions: the seed exercise end to end, feedback rules, partial credit, shuffling and reviews."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from graders.questions import (
+    Review,
+    ReviewError,
+    apply_review,
+    grade_questions,
+    load_questions,
+    shuffled_options,
+)
+from graders.verdict import Verdict
+
+SEED_EXERCISE = Path(__file__).parent / "fixtures" / "softmax_cross_entropy" / "exercise.toml"
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return load_questions(tomllib.loads(SEED_EXERCISE.read_text(encoding="utf-8")))
+
+
+def by_part(verdict):
+    return {outcome.name: outcome for outcome in verdict.tests}
+
+
+CORRECT = {
+    "dL_dz1": "yhat_1 - 1",
+    "direction_z1": "decreasing",
+    "dL_dz2": "exp(z_2)/(exp(z_1)+exp(z_2)+exp(z_3))",
+    "direction_z2": "increasing",
+    "dL_dz3": "ŷ₃",
+    "direction_z3": "increasing",
+}
+
+
+def test_a_correct_submission_gets_every_point(seed):
+    verdict = grade_questions(seed, CORRECT)
+    assert (verdict.status, verdict.score, verdict.max_score) == ("graded", 9, 9)
+    outcomes = by_part(verdict)
+    assert list(outcomes) == list(CORRECT)
+    assert all(outcome.passed and outcome.message == "Correct." for outcome in outcomes.values())
+    assert outcomes["dL_dz1"].interpreted_as == r"\hat{y}_{1} - 1"
+    assert outcomes["dL_dz2"].interpreted_as == r"\frac{e^{z_{2}}}{e^{z_{1}} + e^{z_{2}} + e^{z_{3}}}"
+
+
+def test_answers_in_terms_of_the_logits_are_recognised(seed):
+    verdict = grade_questions(seed, {"dL_dz1": "-(exp(z2) + exp(z3))/(exp(z1) + exp(z2) + exp(z3))"})
+    assert by_part(verdict)["dL_dz1"].points == 2
+
+
+def test_known_mistakes_get_their_feedback_and_partial_points(seed):
+    outcomes = by_part(grade_questions(seed, {"dL_dz1": "1 - yhat_1", "dL_dz2": "-p_2"}))
+    assert outcomes["dL_dz1"].points == 1
+    assert not outcomes["dL_dz1"].passed
+    assert outcomes["dL_dz1"].message.startswith("Check the sign")
+    assert outcomes["dL_dz2"].message.startswith("Check the sign")
+    forgot = by_part(grade_questions(seed, {"dL_dz1": "yhat_1"}))["dL_dz1"]
+    assert (forgot.points, forgot.message) == (
+        1,
+        "Almost: you forgot the -1 that comes from differentiating log(e^{z₁}).",
+    )
+
+
+def test_an_unknown_mistake_is_just_incorrect(seed):
+    outcome = by_part(grade_questions(seed, {"dL_dz1": "yhat_2 - 1"}))["dL_dz1"]
+    assert (outcome.points, outcome.message) == (0, "Incorrect.")
+    assert outcome.interpreted_as == r"\hat{y}_{2} - 1"
+
+
+def test_missing_blank_and_unreadable_answers_score_zero_with_a_message(seed):
+    verdict = grade_questions(
+        seed, {"dL_dz1": "   ", "dL_dz2": "yhat_2 +", "dL_dz3": "0.5", "direction_z1": ""}
+    )
+    outcomes = by_part(verdict)
+    assert verdict.score == 0
+    assert outcomes["dL_dz1"].message == "No answer was given."
+    assert outcomes["direction_z1"].message == "No answer was given."
+    assert outcomes["direction_z3"].message == "No answer was given."
+    assert outcomes["dL_dz2"].message == (
+        "Could not read your answer: the expression ends with `+`: something is missing after it"
+    )
+    assert "decimal numbers like `0.5` are not accepted" in outcomes["dL_dz3"].message
+
+
+def test_choice_feedback_is_shown_for_the_picked_option(seed):
+    outcome = by_part(grade_questions(seed, {"direction_z1": "increasing"}))["direction_z1"]
+    assert (outcome.points, outcome.message) == (0, "Incorrect. ŷ₁ \u2212 1 < 0 since ŷ₁ < 1.")
+
+
+def test_the_verdict_survives_json(seed):
+    verdict = grade_questions(seed, CORRECT)
+    assert Verdict.from_dict(verdict.to_dict()) == verdict
+
+
+MULTIPLE = load_questions(
+    {
+        "kind": "questions",
+        "parts": [
+            {
+                "id": "encoders",
+                "type": "choice",
+                "prompt": "Which models are encoder-decoder models?",
+                "points": 4,
+                "multiple": True,
+                "options": [
+                    {"id": "t5", "text": "T5", "correct": True},
+                    {"id": "bart", "text": "BART", "correct": True},
+                    {"id": "gpt", "text": "GPT-2"},
+                    {"id": "bert", "text": "BERT", "feedback": "BERT is encoder-only."},
+                ],
+            },
+            {
+                "id": "weighted",
+                "type": "choice",
+                "prompt": "?",
+                "points": 2,
+                "options": [
+                    {"id": "best", "text": "A", "weight": 1},
+                    {"id": "half", "text": "B", "weight": 0.5},
+                    {"id": "bad", "text": "C", "weight": -1},
+                ],
+            },
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("picked", "points"),
+    [
+        ("t5, bart", 4),
+        (["bart", "t5"], 4),
+        ("t5", 2),
+        ("t5 bart gpt", 2),
+        ("t5 gpt", 0),
+        ("gpt bert", 0),
+        ("t5 t5", 2),
+    ],
+)
+def test_multiple_choice_gives_partial_credit_floored_at_zero(picked, points):
+    assert by_part(grade_questions(MULTIPLE, {"encoders": picked}))["encoders"].points == points
+
+
+def test_single_choice_weights_give_partial_credit():
+    assert by_part(grade_questions(MULTIPLE, {"weighted": "half"}))["weighted"].points == 1
+    assert by_part(grade_questions(MULTIPLE, {"weighted": "bad"}))["weighted"].points == 0
+    assert by_part(grade_questions(MULTIPLE, {"weighted": "best, half"}))["weighted"].message == (
+        "Choose only one option."
+    )
+
+
+def test_an_unknown_option_is_reported_not_crashed_on():
+    outcome = by_part(grade_questions(MULTIPLE, {"encoders": "t5, llama"}))["encoders"]
+    assert (outcome.points, outcome.message) == (0, "Unknown option `llama`; choose among the options shown.")
+
+
+def test_picked_option_feedback_follows_the_grade():
+    outcome = by_part(grade_questions(MULTIPLE, {"encoders": "t5 bert"}))["encoders"]
+    assert outcome.message == "Incorrect. BERT is encoder-only."
+
+
+def test_shuffling_is_deterministic_per_seed_and_differs_between_seeds():
+    part = MULTIPLE.parts[0]
+    orders = {seed: [option.id for option in shuffled_options(part, seed)] for seed in range(30)}
+    assert orders[7] == [option.id for option in shuffled_options(part, 7)]
+    assert all(sorted(order) == ["bart", "bert", "gpt", "t5"] for order in orders.values())
+    assert len({tuple(order) for order in orders.values()}) > 5
+
+
+def test_shuffle_false_keeps_the_authors_order(seed):
+    part = seed.parts[1]
+    assert [option.id for option in shuffled_options(part, 12345)] == ["increasing", "decreasing"]
+
+
+TEXT = load_questions(
+    {
+        "kind": "questions",
+        "parts": [
+            {"id": "value", "type": "numeric", "prompt": "?", "points": 1, "answer": 0.5},
+            {
+                "id": "why",
+                "type": "text",
+                "prompt": "Explain the difference between inference and training.",
+                "points": 3,
+                "rubric": [
+                    {"id": "teacher_forcing", "criterion": "Mentions teacher forcing", "points": 2},
+                    {"id": "loop", "criterion": "Describes the decoding loop", "points": 1},
+                ],
+            },
+            {"id": "free", "type": "text", "prompt": "Anything else?", "points": 1},
+        ],
+    }
+)
+
+
+def test_text_answers_wait_for_a_person():
+    verdict = grade_questions(TEXT, {"value": "1/2", "why": "At training time...", "free": ""})
+    outcomes = by_part(verdict)
+    assert verdict.status == "needs_review"
+    assert verdict.summary == "Waiting for a person to grade this answer."
+    assert verdict.score == 1
+    assert outcomes["why"].needs_review
+    assert outcomes["why"].message == "Waiting for a person to grade this part."
+    # A blank text answer needs nobody: it scores 0.
+    assert not outcomes["free"].needs_review
+
+
+def test_a_rubric_review_gives_the_final_verdict():
+    verdict = grade_questions(TEXT, {"value": "0.5", "why": "At training time...", "free": ""})
+    reviewed = apply_review(
+        TEXT, verdict, {"why": Review(marks={"teacher_forcing": 2, "loop": 0.5}, comment="Good start.")}
+    )
+    outcome = by_part(reviewed)["why"]
+    assert (reviewed.status, reviewed.score, outcome.points, outcome.passed) == ("graded", 3.5, 2.5, False)
+    assert outcome.message == "Mentions teacher forcing: 2/2\nDescribes the decoding loop: 0.5/1\nGood start."
+    assert by_part(verdict)["why"].needs_review, "the original verdict is left as it was"
+
+
+def test_a_part_without_rubric_is_reviewed_with_points():
+    verdict = grade_questions(TEXT, {"why": "x", "free": "Attention!"})
+    reviewed = apply_review(
+        TEXT,
+        verdict,
+        {"why": Review(marks={"teacher_forcing": 0, "loop": 0}), "free": Review(points=1, comment="Thanks")},
+    )
+    assert reviewed.status == "graded"
+    assert by_part(reviewed)["free"].message == "Thanks"
+
+
+def test_a_partial_review_keeps_the_verdict_waiting():
+    verdict = grade_questions(TEXT, {"why": "x", "free": "y"})
+    reviewed = apply_review(TEXT, verdict, {"free": Review(points=1)})
+    assert reviewed.status == "needs_review"
+
+
+@pytest.mark.parametrize(
+    ("reviews", "message"),
+    [
+        ({"nope": Review(points=1)}, "this exercise has no part `nope`"),
+        ({"why": Review(marks={"teacher_forcing": 2})}, "part `why`: criterion `loop` has no mark"),
+        (
+            {"why": Review(marks={"teacher_forcing": 3, "loop": 0})},
+            "criterion `teacher_forcing` takes 0 to 2 points, not 3",
+        ),
+        (
+            {"why": Review(marks={"teacher_forcing": 1, "loop": 0, "style": 1})},
+            "part `why` has no criterion `style`",
+        ),
+        ({"free": Review(points=2)}, "part `free` takes 0 to 1 points"),
+    ],
+)
+def test_an_impossible_review_is_refused(reviews, message):
+    verdict = grade_questions(TEXT, {"why": "x", "free": "y"})
+    with pytest.raises(ReviewError) as error:
+        apply_review(TEXT, verdict, reviews)
+    assert str(error.value) == message
+
+
+def test_numeric_parts_are_graded_with_their_tolerance_and_unit():
+    spec = load_questions(
+        {
+            "kind": "questions",
+            "parts": [
+                {"id": "latency", "type": "numeric", "prompt": "?", "points": 2, "answer": 3.2, "unit": "ms"},
+            ],
+        }
+    )
+    assert grade_questions(spec, {"latency": "0.0032 s"}).score == 2
+    outcome = by_part(grade_questions(spec, {"latency": "3.2"}))["latency"]
+    assert (outcome.points, outcome.message) == (
+        0,
+        "Could not read your answer: give a unit, for example `3.2 ms`",
+    )
+
+
+def test_undecidable_math_waits_for_a_person_instead_of_being_marked_wrong():
+    spec = load_questions(
+        {
+            "kind": "questions",
+            "math": {"variables": {"x": "real"}},
+            "parts": [{"id": "tan", "type": "symbolic", "prompt": "?", "points": 1, "answer": "tan(5x)"}],
+        }
+    )
+    answer = "(tan(x)^5 - 10*tan(x)^3 + 5*tan(x))/(5*tan(x)^4 - 10*tan(x)^2 + 1)"
+    verdict = grade_questions(spec, {"tan": answer}, time_limit=0.3)
+    outcome = by_part(verdict)["tan"]
+    assert verdict.status == "needs_review"
+    assert outcome.needs_review
+    assert outcome.message.startswith("Your answer could not be checked; try a simpler form.")
+    reviewed = apply_review(spec, verdict, {"tan": Review(points=1, comment="Correct, checked by hand.")})
+    assert (reviewed.status, reviewed.score) == ("graded", 1)
