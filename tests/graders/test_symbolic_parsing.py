@@ -55,7 +55,7 @@ def test_comparisons_are_refused_with_a_hint():
 def test_huge_exponents_are_refused_at_once(tower):
     started = time.perf_counter()
     assert "too large" in refused(tower)
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.5
 
 
 def test_huge_exact_numbers_are_refused():

@@ -1,26 +1,15 @@
-"""Math answers: parsed through an AST allow-list, previewed as LaTeX, compared under a hard time limit."""
+"""Reading math answers: normalise, tokenise, insert implicit products, ast.parse, allow-list walk."""
 
 from __future__ import annotations
 
 import ast
-import atexit
 import difflib
-import functools
 import itertools
-import json
 import math
-import os
-import random
 import re
-import select
-import subprocess
-import sys
-import threading
-import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import sympy
 
@@ -32,7 +21,7 @@ MAX_NUMBER_LENGTH = 40
 MAX_EXPONENT = 10_000
 # Exact numbers with more digits than this (2^10000 has 3011) are refused.
 MAX_DIGITS = 1000
-DEFAULT_TIME_LIMIT = 3.0
+
 
 ASSUMPTIONS: dict[str, dict[str, bool]] = {
     "real": {"real": True},
@@ -178,13 +167,10 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
             parse(text, spec)
         except MathInputError as error:
             problems.append((("definitions", name), str(error)))
-    if not problems and _definition_order(spec) is None:
+    if not problems and definition_order(spec) is None:
         problems.append((("definitions",), "the definitions refer to each other in a circle"))
     return problems
 
-
-# ---------------------------------------------------------------------------------------------
-# Reading the text: normalise, tokenise, insert implicit products, then ast.parse.
 
 _REPLACEMENTS = {
     "\u2212": "-",  # minus sign
@@ -515,181 +501,8 @@ def _estimate(
     return value, max(left[1], right[1]) + math.log10(2)
 
 
-# ---------------------------------------------------------------------------------------------
-# From a validated tree: LaTeX for the preview, sympy for comparing, a float for numeric answers.
-
-
-def interpret(text: str, spec: MathSpec) -> str:
-    """LaTeX of the answer exactly as it was read (2x shown as 2 \\cdot x); raises MathInputError."""
-    return to_latex(parse(text, spec))
-
-
-def to_latex(parsed: ParsedAnswer) -> str:
-    return _Latex(parsed.names).render(parsed.tree)[0]
-
-
-# Precedences for deciding where the preview needs parentheses.
-_SUM, _NEGATION, _PRODUCT, _POWER, _ATOM = 1, 2, 3, 4, 5
-
-
-class _Latex:
-    def __init__(self, names: dict[str, Resolved]) -> None:
-        self.names = names
-
-    def _wrapped(self, node: ast.AST, minimum: int) -> str:
-        text, precedence = self.render(node)
-        return rf"\left({text}\right)" if precedence < minimum else text
-
-    def render(self, node: ast.AST) -> tuple[str, int]:
-        if isinstance(node, ast.Constant):
-            return _number_latex(node.value), _ATOM
-        if isinstance(node, ast.Name):
-            kind, name = self.names[node.id]
-            if kind == "constant":
-                return (r"\pi" if name == "pi" else "e"), _ATOM
-            return _symbol_latex(name), _ATOM
-        if isinstance(node, ast.UnaryOp):
-            operand = self._wrapped(node.operand, _POWER if isinstance(node.op, ast.USub) else _ATOM)
-            return (f"- {operand}" if isinstance(node.op, ast.USub) else operand), _NEGATION
-        if isinstance(node, ast.BinOp):
-            return self._binary(node)
-        assert isinstance(node, ast.Call)
-        assert isinstance(node.func, ast.Name)
-        return self._call(node), _ATOM
-
-    def _binary(self, node: ast.BinOp) -> tuple[str, int]:
-        if isinstance(node.op, ast.Div):
-            # A fraction reads as one block, except as the base of a power.
-            return rf"\frac{{{self.render(node.left)[0]}}}{{{self.render(node.right)[0]}}}", _POWER
-        if isinstance(node.op, ast.Pow):
-            return f"{self._wrapped(node.left, _ATOM)}^{{{self.render(node.right)[0]}}}", _POWER
-        if isinstance(node.op, ast.Mult):
-            return (
-                rf"{self._wrapped(node.left, _NEGATION)} \cdot {self._wrapped(node.right, _POWER)}",
-                _PRODUCT,
-            )
-        sign = "+" if isinstance(node.op, ast.Add) else "-"
-        return f"{self.render(node.left)[0]} {sign} {self._wrapped(node.right, _PRODUCT)}", _SUM
-
-    def _call(self, node: ast.Call) -> str:
-        assert isinstance(node.func, ast.Name)
-        kind, name = self.names[node.func.id]
-        arguments = ", ".join(self.render(argument)[0] for argument in node.args)
-        if kind == "function":
-            return rf"{_symbol_latex(name)}\left({arguments}\right)"
-        command = BUILTIN_FUNCTIONS[name][2]
-        if name == "sqrt":
-            return rf"\sqrt{{{arguments}}}"
-        if name == "abs":
-            return rf"\left|{arguments}\right|"
-        if name == "exp":
-            return rf"e^{{{arguments}}}"
-        return rf"{command}\left({arguments}\right)"
-
-
-@functools.lru_cache(maxsize=1024)
-def _symbol_latex(name: str) -> str:
-    # sympy spells yhat_1 as \hat{y}_{1} and lambda as \lambda.
-    return sympy.latex(sympy.Symbol(name))
-
-
-def _number_latex(value: float | int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return text
-
-
-def _symbols(spec: MathSpec) -> dict[str, sympy.Symbol]:
-    symbols = {
-        name: sympy.Symbol(name, **ASSUMPTIONS[assumption]) for name, assumption in spec.variables.items()
-    }
-    symbols.update({name: sympy.Symbol(name) for name in spec.definitions})
-    return symbols
-
-
-def to_sympy(parsed: ParsedAnswer, spec: MathSpec) -> sympy.Expr:
-    """The sympy expression of a validated answer (defined names stay as symbols)."""
-    symbols = _symbols(spec)
-
-    def build(node: ast.AST) -> sympy.Expr:
-        if isinstance(node, ast.Constant):
-            text = repr(node.value)
-            return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Rational(text)
-        if isinstance(node, ast.Name):
-            kind, name = parsed.names[node.id]
-            return CONSTANTS[name] if kind == "constant" else symbols[name]
-        if isinstance(node, ast.UnaryOp):
-            operand = build(node.operand)
-            return -operand if isinstance(node.op, ast.USub) else operand
-        if isinstance(node, ast.BinOp):
-            left, right = build(node.left), build(node.right)
-            operations = {
-                ast.Add: lambda: left + right,
-                ast.Sub: lambda: left - right,
-                ast.Mult: lambda: left * right,
-                ast.Div: lambda: left / right,
-                ast.Pow: lambda: left**right,
-            }
-            return operations[type(node.op)]()
-        assert isinstance(node, ast.Call)
-        assert isinstance(node.func, ast.Name)
-        kind, name = parsed.names[node.func.id]
-        arguments = [build(argument) for argument in node.args]
-        if kind == "function":
-            return sympy.Function(name)(*arguments)
-        return BUILTIN_FUNCTIONS[name][0](*arguments)
-
-    return build(parsed.tree)
-
-
-def to_float(parsed: ParsedAnswer) -> float:
-    """The value of an answer without variables, in floating point (bounded time: no exact arithmetic)."""
-
-    def value(node: ast.AST) -> float:
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            kind, name = parsed.names[node.id]
-            if kind != "constant":
-                raise MathInputError(f"`{name}` is not a number: this answer must be a number")
-            return float(CONSTANTS[name])
-        if isinstance(node, ast.UnaryOp):
-            return -value(node.operand) if isinstance(node.op, ast.USub) else value(node.operand)
-        if isinstance(node, ast.BinOp):
-            left, right = value(node.left), value(node.right)
-            if isinstance(node.op, ast.Add):
-                return left + right
-            if isinstance(node.op, ast.Sub):
-                return left - right
-            if isinstance(node.op, ast.Mult):
-                return left * right
-            if isinstance(node.op, ast.Div):
-                return left / right
-            return math.pow(left, right)
-        assert isinstance(node, ast.Call)
-        assert isinstance(node.func, ast.Name)
-        kind, name = parsed.names[node.func.id]
-        if kind != "builtin":
-            raise MathInputError(f"`{name}` is not a known function: this answer must be a number")
-        return float(BUILTIN_FUNCTIONS[name][3](*(value(argument) for argument in node.args)))
-
-    try:
-        result = value(parsed.tree)
-    except ZeroDivisionError:
-        raise MathInputError("this answer divides by zero") from None
-    except (ValueError, OverflowError):
-        raise MathInputError("this answer has no finite real value (e.g. log of a negative number)") from None
-    if not math.isfinite(result):
-        raise MathInputError("this answer has no finite value")
-    return result
-
-
-def _definition_order(spec: MathSpec) -> list[str] | None:
-    # Definitions in an order where each one only uses those before it; None if circular.
+def definition_order(spec: MathSpec) -> list[str] | None:
+    """The defined names in an order where each uses only those before it; None if circular."""
     uses: dict[str, set[str]] = {}
     for name, text in spec.definitions.items():
         parsed = parse(text, spec)
@@ -703,298 +516,11 @@ def _definition_order(spec: MathSpec) -> list[str] | None:
     return order
 
 
-def expand_definitions(expression: sympy.Expr, spec: MathSpec) -> sympy.Expr:
-    """Replaces every defined name by its expression (definitions may use earlier definitions)."""
-    order = _definition_order(spec)
-    if order is None:
-        raise MathInputError("the definitions refer to each other in a circle")
-    symbols = _symbols(spec)
-    for name in reversed(order):
-        replacement = to_sympy(parse(spec.definitions[name], spec), spec)
-        expression = expression.xreplace({symbols[name]: replacement})
-    return expression
-
-
-# ---------------------------------------------------------------------------------------------
-# Equivalence: decided in a worker process that is killed when it runs out of time.
-
-UNCHECKED_MESSAGE = "Your answer could not be checked; try a simpler form."
-
-
-@dataclass
-class Equivalence:
-    """Whether an answer equals a reference. `equivalent` is None when it could not be decided."""
-
-    equivalent: bool | None
-    # How it was decided: identical, numeric, simplify, equals, timeout, undecided, invalid.
-    method: str
-    interpreted_as: str = ""
-    message: str = ""
-
-
-def _sample_value(assumption: str, generator: random.Random) -> sympy.Expr:
-    if assumption == "integer":
-        return sympy.Integer(generator.choice([-5, -4, -3, -2, 2, 3, 4, 5]))
-    if assumption in ("positive", "nonnegative"):
-        return sympy.Float(generator.uniform(0.1, 3.0), 30)
-    return sympy.Float(generator.choice([-1, 1]) * generator.uniform(0.1, 2.5), 30)
-
-
-def _numeric_verdict(student: sympy.Expr, reference: sympy.Expr, spec: MathSpec, seed: int) -> str:
-    """ "different", "agree" or "unknown", from the values at random points allowed by the assumptions."""
-    generator = random.Random(seed)  # noqa: S311 - sample points, not secrets
-    symbols = sorted(student.free_symbols | reference.free_symbols, key=lambda symbol: symbol.name)
-    agreeing = 0
-    for _ in range(16):
-        point = {
-            symbol: _sample_value(spec.variables.get(symbol.name, "real"), generator) for symbol in symbols
-        }
-        values = []
-        for expression in (student, reference):
-            value = expression.evalf(30, subs=point)
-            if not value.is_number or value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-                break
-            values.append(complex(value))
-        if len(values) < 2:
-            continue
-        difference = abs(values[0] - values[1])
-        if difference > 1e-10 * max(1.0, abs(values[0]), abs(values[1])):
-            return "different"
-        agreeing += 1
-        if agreeing == 8:
-            return "agree"
-    return "unknown"
-
-
-def decide_equivalence(
-    student_text: str, reference_text: str, spec: MathSpec, seed: int = 0
-) -> tuple[bool | None, str]:
-    """(equivalent, method) with no time limit: run it through `compare`, which has one."""
-    student = expand_definitions(to_sympy(parse(student_text, spec), spec), spec)
-    reference = expand_definitions(to_sympy(parse(reference_text, spec), spec), spec)
-    difference = student - reference
-    if difference == 0:
-        return True, "identical"
-    numeric = _numeric_verdict(student, reference, spec, seed)
-    if numeric == "different":
-        return False, "numeric"
-    if sympy.simplify(difference) == 0:
-        return True, "simplify"
-    decided = difference.equals(0)
-    if decided is not None:
-        return bool(decided), "equals"
-    if numeric == "agree":
-        return True, "numeric"
-    return None, "undecided"
-
-
-# The worker limits its own memory so that an exploding simplification fails there, not here.
-WORKER_MEMORY_BYTES = 2 * 1024**3
-WORKER_START_TIMEOUT = 30.0
-
-
-class EquivalenceWorker:
-    """A child Python process that decides equivalences one at a time, killed if it is too slow.
-
-    sympy can run for minutes inside one call, and a thread cannot be stopped; killing a
-    process is the only limit that always holds. The child is started once and reused; after
-    a kill a new one is started straight away so that the next check finds it warm.
-    """
-
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[bytes] | None = None
-        self._owner_pid = 0
-        self._ready = False
-        self._buffer = b""
-        self._lock = threading.Lock()
-
-    def _start(self) -> None:
-        root = str(Path(__file__).resolve().parent.parent)
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "graders.symbolic"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=environment,
-            close_fds=True,
-        )
-        self._owner_pid = os.getpid()
-        self._ready = False
-        self._buffer = b""
-
-    def _read_line(self, timeout: float) -> bytes | None:
-        assert self._process is not None
-        assert self._process.stdout is not None
-        deadline = time.monotonic() + timeout
-        descriptor = self._process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            readable, _, _ = select.select([descriptor], [], [], remaining)
-            if readable:
-                chunk = os.read(descriptor, 65536)
-                if not chunk:
-                    return b""
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
-
-    def _ensure_ready(self) -> None:
-        # A process inherited through fork belongs to the parent: start our own.
-        if self._process is None or self._process.poll() is not None or self._owner_pid != os.getpid():
-            self._start()
-        if not self._ready:
-            if self._read_line(WORKER_START_TIMEOUT) != b'{"ready": true}':
-                self.stop()
-                raise RuntimeError("the equivalence worker did not start")
-            self._ready = True
-
-    def request(self, payload: dict, time_limit: float) -> dict | None:
-        """The worker's answer to `payload`, or None if it took longer than `time_limit` seconds."""
-        with self._lock:
-            self._ensure_ready()
-            assert self._process is not None
-            assert self._process.stdin is not None
-            self._process.stdin.write(json.dumps(payload).encode() + b"\n")
-            self._process.stdin.flush()
-            line = self._read_line(time_limit)
-            if line:
-                return json.loads(line)
-            # Too slow (or it died): kill it, and start the next one now so that it is warm.
-            self.stop()
-            self._start()
-            return None
-
-    def stop(self) -> None:
-        if self._process is not None and self._owner_pid == os.getpid():
-            self._process.kill()
-            self._process.wait()
-        self._process = None
-
-
-_worker = EquivalenceWorker()
-atexit.register(_worker.stop)
-
-
-def compare(
-    student_text: str, reference_text: str, spec: MathSpec, *, time_limit: float = DEFAULT_TIME_LIMIT
-) -> Equivalence:
-    """Is the student's answer equal to the reference for every value the assumptions allow?
-
-    An unreadable answer is not equivalent (method "invalid", message says why). An unreadable
-    reference raises MathInputError: that is the author's mistake. Running out of time or
-    undecidable gives equivalent=None with UNCHECKED_MESSAGE.
-    """
-    parse(reference_text, spec)
-    try:
-        interpreted_as = interpret(student_text, spec)
-    except MathInputError as error:
-        return Equivalence(False, "invalid", message=str(error))
-    response = _worker.request(
-        {"student": student_text, "reference": reference_text, "spec": spec.to_dict()}, time_limit
-    )
-    if response is None:
-        return Equivalence(None, "timeout", interpreted_as, UNCHECKED_MESSAGE)
-    if response["equivalent"] is None:
-        return Equivalence(None, response["method"], interpreted_as, UNCHECKED_MESSAGE)
-    return Equivalence(response["equivalent"], response["method"], interpreted_as)
-
-
-def _serve() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
-    print('{"ready": true}', flush=True)
-    for line in sys.stdin:
-        request = json.loads(line)
-        try:
-            equivalent, method = decide_equivalence(
-                request["student"], request["reference"], MathSpec(**request["spec"])
-            )
-        except Exception:
-            # Whatever sympy raises on an odd expression, the answer is "could not decide".
-            equivalent, method = None, "undecided"
-        print(json.dumps({"equivalent": equivalent, "method": method}), flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Batch checking of answer files: one JSON object per line.
-
-_BATCH_KEYS = {"id", "student", "reference", "variables", "assumptions", "expected"}
-
-
-def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT) -> dict:
-    """Checks one {"student", "reference", "variables"?, "assumptions"?, "id"?, "expected"?} record.
-
-    Without `variables`, every name in either expression that is not a known function or
-    constant is a variable. `assumptions` is "real" (default) or "positive", for all variables.
-    With `expected` (true, false or null) the result says whether the outcome matched.
-    Raises ValueError for a malformed record.
-    """
-    if not isinstance(record, dict):
-        raise ValueError("each line must be a JSON object")
-    unknown = sorted(set(record) - _BATCH_KEYS)
-    if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_BATCH_KEYS))}")
-    for key in ("student", "reference"):
-        if not isinstance(record.get(key), str):
-            raise ValueError(f"`{key}` must be a string")
-    assumption = record.get("assumptions", "real")
-    if assumption not in ("real", "positive"):
-        raise ValueError('`assumptions` must be "real" or "positive"')
-    names = record.get("variables")
-    if names is None:
-        names = _names_in(record["student"]) | _names_in(record["reference"])
-    elif not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise ValueError("`variables` must be a list of names")
-    spec = MathSpec(variables=dict.fromkeys(sorted(names), assumption))
-    problems = spec_problems(spec)
-    if problems:
-        raise ValueError(f"variables: {problems[0][1]}")
-    try:
-        outcome = compare(record["student"], record["reference"], spec, time_limit=time_limit)
-    except MathInputError as error:
-        raise ValueError(f"reference: {error}") from None
-    result: dict = {} if "id" not in record else {"id": record["id"]}
-    result.update(
-        equivalent=outcome.equivalent,
-        interpreted_as=outcome.interpreted_as,
-        message=outcome.message,
-        method=outcome.method,
-    )
-    if "expected" in record:
-        if record["expected"] not in (True, False, None):
-            raise ValueError("`expected` must be true, false or null")
-        result["as_expected"] = outcome.equivalent == record["expected"]
-    return result
-
-
-def _names_in(text: str) -> set[str]:
+def names_in(text: str) -> set[str]:
+    """The names in `text` that are not built-in functions or constants (empty if unreadable)."""
     try:
         tokens = _tokenise(_normalise(text))
     except MathInputError:
         return set()
-    return {
-        token.text
-        for token in tokens
-        if token.kind == "name" and token.text not in {*BUILTIN_FUNCTIONS, *CONSTANTS}
-    }
-
-
-def check_answers_jsonl(lines: Iterable[str], *, time_limit: float = DEFAULT_TIME_LIMIT) -> Iterator[dict]:
-    """One result per non-blank line, with its line number; a malformed line gives {"line", "error"}."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            yield {"line": number, **check_answer_record(record, time_limit=time_limit)}
-        except json.JSONDecodeError as error:
-            yield {"line": number, "error": f"not valid JSON: {error.msg} (column {error.colno})"}
-        except ValueError as error:
-            yield {"line": number, "error": str(error)}
-
-
-if __name__ == "__main__":
-    _serve()
+    known = {*BUILTIN_FUNCTIONS, *CONSTANTS}
+    return {token.text for token in tokens if token.kind == "name" and token.text not in known}
