@@ -152,6 +152,10 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
         for index, spelling in enumerate(spellings):
             if not identifier.match(spelling):
                 problems.append((("aliases", name, index), f"`{spelling}` is not a name"))
+            elif spelling in BUILTIN_FUNCTIONS or spelling in CONSTANTS:
+                problems.append(
+                    (("aliases", name, index), f"`{spelling}` is a built-in name; choose another")
+                )
             elif _name_key(spelling) in seen and seen[_name_key(spelling)][1] != name:
                 other = seen[_name_key(spelling)][1]
                 problems.append((("aliases", name, index), f"`{spelling}` already means `{other}`"))

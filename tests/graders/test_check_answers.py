@@ -106,6 +106,13 @@ def test_the_command_succeeds_when_every_expectation_holds(tmp_path):
     assert [json.loads(line)["as_expected"] for line in output.getvalue().splitlines()] == [True, True]
 
 
+def test_the_command_reads_standard_input_for_a_dash(monkeypatch):
+    monkeypatch.setattr("sys.stdin", StringIO(json.dumps({"student": "2x", "reference": "x+x"}) + "\n"))
+    output = StringIO()
+    call_command("check_answers", "-", stdout=output)
+    assert json.loads(output.getvalue())["equivalent"] is True
+
+
 def test_the_command_reports_an_unreadable_file(tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         call_command("check_answers", str(tmp_path / "missing.jsonl"))

@@ -3,6 +3,8 @@
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graders.symbolic import MathInputError, MathSpec, interpret, parse, spec_problems
 
@@ -163,6 +165,9 @@ def test_spec_problems_name_the_key():
     assert problems[("variables", "z1")] == "`z1` clashes with `z_1` (underscores are ignored)"
     assert problems[("variables", "exp")] == "`exp` is a built-in name; choose another"
     assert problems[("aliases", "nothing")] == "`nothing` is not a declared variable, definition or function"
+    assert spec_problems(MathSpec(variables={"x": "real"}, aliases={"x": ["exp"]})) == [
+        (("aliases", "x", 0), "`exp` is a built-in name; choose another")
+    ]
     assert spec_problems(MathSpec(variables={"w": "complex"})) == [
         (("variables", "w"), "unknown assumption `complex`; use one of real, positive, nonnegative, integer")
     ]
@@ -175,3 +180,19 @@ def test_definitions_must_parse_and_not_go_in_circles():
     ]
     circle = MathSpec(variables={"x": "real"}, definitions={"a": "b + x", "b": "a"})
     assert spec_problems(circle) == [(("definitions",), "the definitions refer to each other in a circle")]
+
+
+def read_or_refuse(text):
+    try:
+        return interpret(text, XY)
+    except MathInputError as error:
+        return str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="xyz_12.e^*/+-() ,=[]'a", max_size=60) | st.text(max_size=40))
+def test_any_text_is_either_read_or_refused_with_a_message(text):
+    started = time.perf_counter()
+    # Any other exception (SyntaxError, RecursionError, KeyError...) fails the test.
+    assert read_or_refuse(text)
+    assert time.perf_counter() - started < 0.5
