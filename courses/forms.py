@@ -47,7 +47,8 @@ class CourseForm(forms.ModelForm):
         model = Course
         fields = ("title", "slug", "description")
         help_texts = {
-            "slug": "The last part of the course's address. Lower-case letters, digits and dashes; made from the title if left empty.",
+            "slug": "The last part of the course's address. Lower-case letters, digits and dashes; "
+            "made from the title if left empty.",
         }
 
     def __init__(self, *args, **kwargs):

@@ -89,7 +89,9 @@ class Membership(models.Model):
 
 class Lesson(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lessons")
-    pack_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL rather than "" for lessons made outside a pack, so they never collide in the
+    # (course, pack_id) unique constraint.
+    pack_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80)
     position = models.PositiveIntegerField(default=0)
@@ -109,9 +111,6 @@ class Lesson(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def get_absolute_url(self) -> str:
-        return reverse("lesson_detail", args=[self.course.slug, self.slug])
-
     def save(self, *args, **kwargs) -> None:
         from .markdown import render_markdown
 
@@ -119,3 +118,6 @@ class Lesson(models.Model):
         if "update_fields" in kwargs and kwargs["update_fields"] is not None and "body" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("lesson_detail", args=[self.course.slug, self.slug])

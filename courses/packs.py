@@ -97,7 +97,7 @@ def _key_lines(text: str) -> dict[KeyPath, int]:
             continue
         if match := _ARRAY_TABLE.match(raw):
             names = _split_dotted(match.group(1))
-            table = _resolve(names[:-1], array_counts) + (names[-1],)
+            table = (*_resolve(names[:-1], array_counts), names[-1])
             index = array_counts.get(table, -1) + 1
             array_counts[table] = index
             table = (*table, index)

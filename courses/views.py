@@ -86,7 +86,7 @@ def join_with_link(request, code: str):
 
 
 def _join(request, course: Course):
-    membership, created = Membership.objects.get_or_create(
+    _membership, created = Membership.objects.get_or_create(
         user=request.user, course=course, defaults={"role": Membership.Role.STUDENT}
     )
     if created:
@@ -142,7 +142,9 @@ def course_join_settings(request, course_slug: str):
 @login_required
 def course_roster(request, course_slug: str):
     membership = membership_or_404(request.user, course_slug, staff=True)
-    members = membership.course.memberships.select_related("user").order_by("role", "user__first_name", "user__username")
+    members = membership.course.memberships.select_related("user").order_by(
+        "role", "user__first_name", "user__username"
+    )
     return render(
         request,
         "courses/roster.html",

@@ -29,13 +29,13 @@ def run(*command: str | Path, **kwargs) -> None:
 
 
 def ensure_environment(requirements: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script may be started by an older python3)
         sys.exit(f"Attentive needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         say(f"creating a virtual environment in {VENV}")
         try:
             venv.EnvBuilder(with_pip=True).create(VENV)
-        except Exception as error:  # noqa: BLE001 (any failure here means the same thing to the person)
+        except Exception as error:
             sys.exit(f"Could not create {VENV} ({error}). On Debian/Ubuntu: sudo apt install python3-venv")
     wanted = hashlib.sha256(
         b"".join((ROOT / name).read_bytes() for name in ("requirements.txt", requirements))

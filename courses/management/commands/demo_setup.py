@@ -13,7 +13,7 @@ from courses.packs import PackInvalid, load_pack
 DEMO_PACK = Path(settings.BASE_DIR) / "content" / "nlp2llm"
 DEMO_INSTRUCTOR = ("teacher", "Joseba (demo instructor)")
 DEMO_STUDENTS = [("alice", "Alice Martin"), ("bob", "Bob Nguyen"), ("chloe", "Chloé Dubois")]
-DEMO_PASSWORD = "attentive-demo"
+DEMO_PASSWORD = "attentive-demo"  # noqa: S105 (published on purpose: demo accounts only)
 
 
 class Command(BaseCommand):
