@@ -63,3 +63,15 @@ def fast_password_hashing(settings):
     """Argon2 is slow on purpose; tests that are not about hashing need not pay for it."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks inline, in the test's thread, when they are enqueued."""
+    from attentive.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
