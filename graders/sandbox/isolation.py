@@ -147,15 +147,12 @@ def enter_namespaces(use_user_namespace: bool) -> None:
     if use_user_namespace:
         outer_uid, outer_gid = os.geteuid(), os.getegid()
         unshare(CLONE_NEWUSER, "CLONE_NEWUSER")
-        try:
-            with open("/proc/self/setgroups", "w") as handle:
-                handle.write("deny")
-            with open("/proc/self/uid_map", "w") as handle:
-                handle.write(f"0 {outer_uid} 1")
-            with open("/proc/self/gid_map", "w") as handle:
-                handle.write(f"0 {outer_gid} 1")
-        except OSError as error:
-            raise SandboxUnavailable(f"writing the user namespace's id maps failed: {error}") from None
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {outer_uid} 1"), ("gid_map", f"0 {outer_gid} 1")):
+            try:
+                with open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(text)
+            except OSError as error:
+                raise SandboxUnavailable(f"writing /proc/self/{name} in the new user namespace failed: {error}") from None
     unshare(
         CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID,
         "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWPID",

@@ -160,7 +160,7 @@ def become_sandbox(
         os.chdir(isolation.WORK_DIR)
         # A write past the file size limit then fails with EFBIG instead of killing the process.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        sys.stdin = open(os.devnull)  # lives as long as the process
+        sys.stdin = open(0, closefd=False)  # fd 0 is /dev/null, open for good
         sys.stdout = _unbuffered_text(1)
         sys.stderr = _unbuffered_text(2)
     except BaseException as error:  # fail closed, with the reason
