@@ -146,7 +146,7 @@ def _tensor_blob(tensor: torch.Tensor, blobs: list[bytes]) -> str:
 
 def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -244,4 +244,5 @@ def _read_array(blobs: list[bytes], index: int) -> np.ndarray:
         raise ProtocolError("trailing bytes after an array")
     if type(array) is not np.ndarray or array.dtype.newbyteorder("=") not in ARRAY_DTYPES:
         raise ProtocolError(f"an array of a forbidden dtype {array.dtype}")
-    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+    # Native byte order for torch; not ascontiguousarray, which turns a 0-d array into a 1-d one.
+    return array.astype(array.dtype.newbyteorder("="), order="C", copy=False)
