@@ -147,12 +147,18 @@ def enter_namespaces(use_user_namespace: bool) -> None:
     if use_user_namespace:
         outer_uid, outer_gid = os.geteuid(), os.getegid()
         unshare(CLONE_NEWUSER, "CLONE_NEWUSER")
-        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {outer_uid} 1"), ("gid_map", f"0 {outer_gid} 1")):
+        for name, text in (
+            ("setgroups", "deny"),
+            ("uid_map", f"0 {outer_uid} 1"),
+            ("gid_map", f"0 {outer_gid} 1"),
+        ):
             try:
                 with open(f"/proc/self/{name}", "w") as handle:
                     handle.write(text)
             except OSError as error:
-                raise SandboxUnavailable(f"writing /proc/self/{name} in the new user namespace failed: {error}") from None
+                raise SandboxUnavailable(
+                    f"writing /proc/self/{name} in the new user namespace failed: {error}"
+                ) from None
     unshare(
         CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID,
         "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWPID",

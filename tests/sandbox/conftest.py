@@ -5,7 +5,10 @@ import pytest
 from graders.sandbox import SandboxPool
 
 # Values a sandbox must never see: the pool is started while they are in the environment.
-PLANTED_SECRETS = {"SECRET_KEY": "planted-secret-key-7f3a", "DATABASE_URL": "postgres://u:planted-pw@127.0.0.1/db"}
+PLANTED_SECRETS = {
+    "SECRET_KEY": "planted-secret-key-7f3a",
+    "DATABASE_URL": "postgres://u:planted-pw@127.0.0.1/db",
+}
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 from graders.code import exercise_files, exercise_version, grade_code, validate_exercise
 from graders.sandbox import SandboxPool
 
-SOLUTION = '''
+SOLUTION = """
 import torch
 
 
@@ -19,9 +19,9 @@ def softmax(x, dim=-1):
 def cross_entropy(logits, labels):
     log_probs = logits - logits.logsumexp(dim=-1, keepdim=True)
     return -log_probs[torch.arange(len(labels)), labels].mean()
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import torch
 
 from graders.code import test
@@ -53,7 +53,7 @@ def cross_entropy_gradient(t):
 def hidden_softmax(t):
     x = t.randn(3, 3)
     t.check_close(t.call("softmax", x, dim=0), t.reference("softmax", x, dim=0))
-'''
+"""
 
 FILES = {"exercise.toml": "[limits]\nwall_seconds = 2\n", "solution.py": SOLUTION, "tests.py": TESTS}
 
@@ -74,7 +74,8 @@ def test_the_solution_gets_full_marks(pool):
 
 def test_a_syntax_error_names_the_line_in_plain_words(pool):
     verdict = grade(pool, "import torch\n\ndef softmax(x, dim=-1:\n    return x\n")
-    assert verdict.status == "graded" and verdict.score == 0
+    assert verdict.status == "graded"
+    assert verdict.score == 0
     assert verdict.message.startswith("Line 3: ")
     assert "check the parentheses" in verdict.message
     assert "Traceback" not in verdict.message
@@ -82,7 +83,8 @@ def test_a_syntax_error_names_the_line_in_plain_words(pool):
 
 def test_an_indentation_error_says_to_check_the_indentation(pool):
     verdict = grade(pool, "def softmax(x, dim=-1):\nreturn x\n")
-    assert verdict.message.startswith("Line 2: ") and "indentation" in verdict.message
+    assert verdict.message.startswith("Line 2: ")
+    assert "indentation" in verdict.message
 
 
 def test_an_error_at_import_shows_the_students_traceback(pool):
@@ -106,7 +108,8 @@ def test_a_traceback_keeps_only_the_students_frames(pool):
     assert message.startswith("`softmax(x, dim=-1)` with x of shape (4, 7) raised IndexError")
     assert 'File "submission.py", line 6, in softmax' in message
     assert 'File "submission.py", line 4, in helper' in message
-    assert "runner.py" not in message and "torch/" not in message
+    assert "runner.py" not in message
+    assert "torch/" not in message
 
 
 def test_a_wrong_value_names_the_first_mismatch_and_the_error(pool):
@@ -116,8 +119,11 @@ def test_a_wrong_value_names_the_first_mismatch_and_the_error(pool):
         return torch.softmax(x, dim) * 1.01
     """
     message = by_name(grade(pool, source))["softmax_matches"].message
-    assert message.startswith("`softmax(x, dim=-1)` with x of shape (4, 7) differs at index (0, 0): expected ")
-    assert "max abs error" in message and "rtol=1e-05" in message
+    assert message.startswith(
+        "`softmax(x, dim=-1)` with x of shape (4, 7) differs at index (0, 0): expected "
+    )
+    assert "max abs error" in message
+    assert "rtol=1e-05" in message
 
 
 def test_the_authors_hint_explains_an_overflow(pool):
@@ -126,11 +132,14 @@ def test_the_authors_hint_explains_an_overflow(pool):
         return x.exp() / x.exp().sum(dim=dim, keepdim=True)
     """
     message = by_name(grade(pool, source))["large_logits"].message
-    assert "nan" in message and "subtract the maximum" in message
+    assert "nan" in message
+    assert "subtract the maximum" in message
 
 
 def test_a_wrong_shape_and_a_wrong_type_are_named(pool):
-    shape = by_name(grade(pool, "def softmax(x, dim=-1):\n    return x.sum(dim)\n"))["softmax_matches"].message
+    shape = by_name(grade(pool, "def softmax(x, dim=-1):\n    return x.sum(dim)\n"))[
+        "softmax_matches"
+    ].message
     assert "has shape (4,); expected shape (4, 7)" in shape
     kind = by_name(grade(pool, "def softmax(x, dim=-1):\n    return x.tolist()\n"))["softmax_matches"].message
     assert "returned a list; expected a tensor" in kind
@@ -174,7 +183,8 @@ def test_a_hidden_test_shows_neither_output_nor_message(pool):
     hidden = by_name(verdict)["hidden_softmax"]
     visible = by_name(verdict)["softmax_matches"]
     assert (hidden.passed, hidden.message, hidden.stdout, hidden.visible) == (False, "", "", False)
-    assert visible.stdout.startswith("inputs:") and visible.message
+    assert visible.stdout.startswith("inputs:")
+    assert visible.message
     assert verdict.tests[-1].name == "hidden_softmax"  # hidden tests run last
 
 
@@ -182,19 +192,23 @@ def test_a_limit_is_named_with_its_test_in_the_verdict(pool):
     source = "def softmax(x, dim=-1):\n    while True:\n        pass\n"
     verdict = grade(pool, source)
     assert "Time limit of 2 s exceeded in test `Softmax matches`." in verdict.message
-    assert by_name(verdict)["softmax_matches"].message.startswith("Time limit of 2 s exceeded in test `Softmax matches`")
+    assert by_name(verdict)["softmax_matches"].message.startswith(
+        "Time limit of 2 s exceeded in test `Softmax matches`"
+    )
 
 
 def test_a_broken_exercise_is_an_error_not_a_grade(pool):
     verdict = grade(pool, SOLUTION, {**FILES, "exercise.toml": "[limits]\nmemory = 3\n"})
-    assert verdict.status == "error" and "unknown limit 'memory'" in verdict.message
+    assert verdict.status == "error"
+    assert "unknown limit 'memory'" in verdict.message
 
 
 def test_an_unavailable_sandbox_gives_an_error_to_retry():
     closed = SandboxPool(size=0)
     closed.closed = True
     verdict = grade(closed, SOLUTION)
-    assert verdict.status == "error" and "checked again" in verdict.message
+    assert verdict.status == "error"
+    assert "checked again" in verdict.message
 
 
 def test_a_folder_and_its_files_grade_the_same_version(tmp_path):

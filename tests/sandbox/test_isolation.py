@@ -14,7 +14,9 @@ from tests.sandbox.conftest import PLANTED_SECRETS, run
 
 
 def call(pool, body, *args):
-    source = "import os, socket, signal, sys\n\ndef main(*args):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    source = "import os, socket, signal, sys\n\ndef main(*args):\n" + textwrap.indent(
+        textwrap.dedent(body), "    "
+    )
     loaded, outcome = run(pool, source, "main", args)
     assert loaded.failure is None, loaded.failure
     assert outcome.failure is None, outcome.failure
@@ -52,39 +54,53 @@ def test_it_cannot_connect_to_a_port_on_the_host_loopback(pool, listener):
 
 @pytest.mark.parametrize("port", [5432, 6379])
 def test_it_cannot_reach_postgres_or_redis_ports(pool, port):
-    assert call(
-        pool,
-        """
+    assert (
+        call(
+            pool,
+            """
         try:
             socket.create_connection(("127.0.0.1", args[0]), timeout=1)
         except OSError:
             return "blocked"
         return "connected"
         """,
-        port,
-    ) == "blocked"
+            port,
+        )
+        == "blocked"
+    )
 
 
 def test_it_has_no_interface_but_a_loopback_that_is_down(pool):
     assert call(pool, "return [name for _, name in socket.if_nameindex()]") == ["lo"]
     # A documentation address (RFC 5737): with no route, connect fails before sending anything.
-    assert call(
-        pool,
-        """
+    assert (
+        call(
+            pool,
+            """
         try:
             socket.create_connection(("192.0.2.1", 80), timeout=1)
         except OSError as error:
             return error.errno
         """,
-    ) == 101
+        )
+        == 101
+    )
 
 
 def test_it_cannot_see_project_files_or_the_database(pool, tmp_path):
     database = tmp_path / "attentive.sqlite3"
     sqlite3.connect(database).close()
-    paths = [str(PROJECT_ROOT / "graders" / "code.py"), str(PROJECT_ROOT), str(database), "/work", sys.executable]
+    paths = [
+        str(PROJECT_ROOT / "graders" / "code.py"),
+        str(PROJECT_ROOT),
+        str(database),
+        "/work",
+        sys.executable,
+    ]
     assert all(os.path.exists(path) for path in paths)
-    visible = call(pool, "return [path for path in args[0] if os.path.exists(path) and os.listdir(path) != []]", paths)
+    visible = call(
+        pool, "return [path for path in args[0] if os.path.exists(path) and os.listdir(path) != []]", paths
+    )
     # /work exists inside only as an empty parent of site-packages when the venv lives there.
     assert [path for path in visible if path != "/work"] == []
 
@@ -94,7 +110,7 @@ def test_it_cannot_read_proc_or_etc(pool):
         pool,
         """
         found = []
-        for path in ("/proc/1/environ", "/proc/self/environ", "/etc/passwd", "/etc/shadow", "/root/.bash_history"):
+        for path in ("/proc/1/environ", "/proc/self/environ", "/etc/passwd", "/etc/shadow", "/root/.ssh"):
             try:
                 open(path).read()
                 found.append(path)
@@ -142,7 +158,8 @@ def test_it_cannot_signal_its_parent_or_anyone_else(pool):
         zygote,
     )
     # getppid() is 0 in a new PID namespace: kill(0) reaches only the sandbox's own group.
-    assert results["worker"] == 3 and results["zygote"] == 3  # ESRCH: invisible
+    assert results["worker"] == 3
+    assert results["zygote"] == 3
     assert pool.zygote.poll() is None
     assert check_isolation(pool)["pid"] == 1
 
@@ -162,7 +179,7 @@ def test_the_zygote_it_forks_from_never_saw_the_secrets(pool):
 
 
 def test_the_zygote_never_imported_django(pool):
-    source = "import sys\ndef main():\n    return sorted(name for name in sys.modules if 'django' in name or name == 'attentive')\n"
+    source = "import sys\ndef main():\n    return sorted(name for name in sys.modules if 'django' in name)\n"
     assert run(pool, source)[1].value == []
 
 
@@ -186,8 +203,10 @@ def test_only_the_work_dir_is_writable(pool):
 
 
 def test_only_the_protocol_channel_is_left_open(pool):
-    source = "import os\ndef main():\n    return sorted(fd for fd in range(64) if _is_open(fd))\n" + textwrap.dedent(
-        """
+    source = (
+        "import os\ndef main():\n    return sorted(fd for fd in range(64) if _is_open(fd))\n"
+        + textwrap.dedent(
+            """
         def _is_open(fd):
             try:
                 os.fstat(fd)
@@ -195,6 +214,7 @@ def test_only_the_protocol_channel_is_left_open(pool):
             except OSError:
                 return False
         """
+        )
     )
     assert run(pool, source)[1].value == [0, 1, 2, 3]
 

@@ -8,7 +8,9 @@ import pytest
 from graders.sandbox import Limits
 from tests.sandbox.conftest import run
 
-SMALL = Limits(cpu_seconds=1, wall_seconds=3, memory_mb=128, processes=8, file_size_mb=1, open_files=32, output_kb=16)
+SMALL = Limits(
+    cpu_seconds=1, wall_seconds=3, memory_mb=128, processes=8, file_size_mb=1, open_files=32, output_kb=16
+)
 
 CASES = [
     ("time", "import time\ndef main():\n    time.sleep(60)\n", "time limit of 3 s exceeded"),
@@ -31,7 +33,8 @@ CASES = [
     ),
     (
         "processes",
-        "import os, time\ndef main():\n    while True:\n        if os.fork() == 0:\n            time.sleep(60)\n",
+        "import os, time\ndef main():\n    while True:\n"
+        "        if os.fork() == 0:\n            time.sleep(60)\n",
         "process limit of 8 processes and threads exceeded",
     ),
     (
@@ -53,7 +56,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "source", "message"), CASES, ids=[f"{case[0]}-{i}" for i, case in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("kind", "source", "message"), CASES, ids=[f"{case[0]}-{i}" for i, case in enumerate(CASES)]
+)
 def test_a_limit_gives_a_failure_that_names_it(pool, kind, source, message):
     started = time.monotonic()
     loaded, outcome = run(pool, source, limits=SMALL)
@@ -64,7 +69,7 @@ def test_a_limit_gives_a_failure_that_names_it(pool, kind, source, message):
 
 
 def test_a_call_timeout_overrides_the_wall_limit(pool):
-    loaded, outcome = run(pool, "import time\ndef main():\n    time.sleep(5)\n", limits=SMALL, timeout=0.5)
+    _loaded, outcome = run(pool, "import time\ndef main():\n    time.sleep(5)\n", limits=SMALL, timeout=0.5)
     assert outcome.failure.message == "time limit of 0.5 s exceeded"
     assert outcome.duration_ms < 2000
 
@@ -91,7 +96,8 @@ def test_a_timeout_kills_threads_and_children_left_running(pool):
         "        while True:\n"
         "            os.write(1, b'child ')\n"
         "            time.sleep(0.05)\n"
-        "    threading.Thread(target=lambda: [time.sleep(0.05) or print('thread') for _ in range(10**6)]).start()\n"
+        "    printing = lambda: [time.sleep(0.05) or print('thread') for _ in range(10**6)]\n"
+        "    threading.Thread(target=printing).start()\n"
         "def main():\n"
         "    time.sleep(60)\n"
     )
@@ -101,7 +107,8 @@ def test_a_timeout_kills_threads_and_children_left_running(pool):
         assert len(processes_of(sandbox.uid)) == 2  # the sandbox and its child
         outcome = sandbox.call("main", timeout=0.5)
         assert outcome.failure.kind == "time"
-        assert "child" in outcome.stdout and "thread" in outcome.stdout
+        assert "child" in outcome.stdout
+        assert "thread" in outcome.stdout
     deadline = time.monotonic() + 5
     while processes_of(sandbox.uid) and time.monotonic() < deadline:
         time.sleep(0.05)

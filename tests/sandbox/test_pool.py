@@ -53,7 +53,8 @@ def test_nothing_survives_from_one_submission_to_the_next(pool):
     checker = (
         "import os, torch, builtins\n"
         "def main():\n"
-        "    return [hasattr(builtins, 'leftover'), os.listdir('/home/student'), torch.softmax(torch.zeros(2), 0)]\n"
+        "    softmax = torch.softmax(torch.zeros(2), 0)\n"
+        "    return [hasattr(builtins, 'leftover'), os.listdir('/home/student'), softmax]\n"
     )
     leftover, files, softmax = run(pool, checker)[1].value
     assert (leftover, files) == (False, [])
@@ -63,7 +64,7 @@ def test_nothing_survives_from_one_submission_to_the_next(pool):
 def test_a_model_is_built_inside_the_sandbox_from_the_registry(pool):
     source = "import torch\ndef main(model, x):\n    return model(x)\n"
     x = torch.randn(4, 3)
-    loaded, outcome = run(pool, source, args=[ModelRef("linear_for_tests", seed=5), x])
+    _loaded, outcome = run(pool, source, args=[ModelRef("linear_for_tests", seed=5), x])
     assert outcome.failure is None
     assert torch.allclose(outcome.value, linear_for_tests(seed=5)(x).detach())
 
@@ -71,7 +72,7 @@ def test_a_model_is_built_inside_the_sandbox_from_the_registry(pool):
 def test_gradients_come_back_for_the_chosen_inputs(pool):
     source = "import torch\ndef main(x, w):\n    return (x @ w).tanh()\n"
     x, w = torch.randn(2, 3), torch.randn(3, 4)
-    loaded, outcome = run(pool, source, args=[x, w], grad_of=[1], grad_seed=7)
+    _loaded, outcome = run(pool, source, args=[x, w], grad_of=[1], grad_seed=7)
     x_ref, w_ref = x.clone(), w.clone().requires_grad_(True)
     output = (x_ref @ w_ref).tanh()
     grad_output = torch.randn(output.shape, generator=torch.Generator().manual_seed(7))
@@ -112,5 +113,6 @@ def test_it_refuses_when_the_sandbox_uid_cannot_be_used():
 
 def test_a_broken_zygote_fails_closed():
     with pytest.raises(SandboxUnavailable, match="zygote did not start"):
-        SandboxPool(size=1, preload=("graders.sandbox.no_such_module_inside_graders_sandbox",),
-                    python="/bin/false").start()
+        SandboxPool(
+            size=1, preload=("graders.sandbox.no_such_module_inside_graders_sandbox",), python="/bin/false"
+        ).start()

@@ -1,6 +1,3 @@
-import torch
-
-
 def softmax(x, dim=-1):
     shifted = x - x.max(dim=dim, keepdim=True).values
     exp = shifted.exp()
