@@ -106,7 +106,9 @@ def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: 
     channel, output, status = fds
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL, "PR_SET_PDEATHSIG")
+        # SIGTERM, not SIGKILL: when the zygote dies, the handler below still kills the sandbox
+        # (whose own parent-death signal student code can clear).
+        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGTERM, "PR_SET_PDEATHSIG")
         in_user_namespace = mode == "userns"
         isolation.enter_namespaces(in_user_namespace)
         owner = (0, 0) if in_user_namespace else (request["uid"], request["gid"])

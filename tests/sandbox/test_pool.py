@@ -9,6 +9,7 @@ from graders.sandbox import SandboxPool, SandboxUnavailable, check_isolation
 from graders.sandbox.wire import ModelRef
 from tests.sandbox.conftest import run
 from tests.sandbox.registered_models import linear_for_tests
+from tests.sandbox.test_limits import processes_of
 
 DROP_CAPABILITIES = ("setpriv", "--bounding-set=-all", "--inh-caps=-all", "--")
 
@@ -116,3 +117,19 @@ def test_a_broken_zygote_fails_closed():
         SandboxPool(
             size=1, preload=("graders.sandbox.no_such_module_inside_graders_sandbox",), python="/bin/false"
         ).start()
+
+
+def test_closing_the_pool_ends_even_a_sandbox_that_cleared_its_parent_death_signal():
+    source = "import ctypes, time\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\ndef main():\n    return 1\n"
+    with SandboxPool(size=0, preload=()) as small:
+        sandbox = small.acquire()
+        sandbox.load(source)
+        uid = sandbox.uid
+        assert processes_of(uid)
+        small.zygote.kill()  # the zygote dies first: keepers get SIGTERM and take their sandbox along
+        small.zygote.wait()
+        deadline = time.monotonic() + 5
+        while processes_of(uid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert processes_of(uid) == []
+        sandbox.close()
