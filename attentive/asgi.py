@@ -5,11 +5,15 @@ gathered here so that adding a live feature never means editing this file.
 """
 
 import os
+import warnings
 from importlib import import_module
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attentive.settings")
+# WhiteNoise hands Django a file iterator that is synchronous; Django reads it in a thread
+# and warns each time. For static files of a few hundred KB that is fine.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 django_application = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)

@@ -101,7 +101,10 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'attentive.sqlite3'}")
+DATABASE_URL = env("DATABASE_URL")
+if not DATABASE_URL:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASE_URL = f"sqlite:///{VAR_DIR / 'attentive.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the grading worker write to one file: wait for the lock

@@ -1,0 +1,16 @@
+# The two commands of the README, plus a few for developers. Each needs only python3.
+PYTHON ?= python3
+
+.PHONY: run test lint assets bench-grading bench-live-quiz
+
+run:            ## serve the embedded site on http://127.0.0.1:8000 with a grading worker
+	$(PYTHON) scripts/dev.py run
+
+test:           ## run the whole test suite
+	$(PYTHON) scripts/dev.py test
+
+lint:
+	.venv/bin/ruff check .
+
+assets:         ## rebuild static/vendor from frontend/package-lock.json (needs node and npm)
+	cd frontend && npm ci && npm run build

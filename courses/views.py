@@ -1,0 +1,215 @@
+"""Pages for accounts, courses, joining, the roster and lessons."""
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .access import membership_or_404
+from .forms import CourseForm, JoinForm, SignupForm
+from .models import Course, Membership, normalize_join_code
+from .panels import course_panels, lesson_panels
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "courses/landing.html", {"join_form": JoinForm()})
+    memberships = (
+        Membership.objects.filter(user=request.user).select_related("course").order_by("course__title")
+    )
+    return render(
+        request,
+        "courses/home.html",
+        {
+            "teaching": [m for m in memberships if m.is_staff],
+            "learning": [m for m in memberships if not m.is_staff],
+            "join_form": JoinForm(),
+        },
+    )
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.first_name or user.username}! Your account is ready.")
+        if next_url.startswith("/") and not next_url.startswith("//"):
+            return redirect(next_url)
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+@login_required
+def course_create(request):
+    form = CourseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            course = form.save(commit=False)
+            course.created_by = request.user
+            course.save()
+            Membership.objects.create(user=request.user, course=course, role=Membership.Role.INSTRUCTOR)
+        messages.success(request, f"Course created. Students join with the code {course.join_code}.")
+        return redirect(course)
+    return render(request, "courses/course_form.html", {"form": form})
+
+
+@login_required
+def join(request):
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return _join(request, form.course)
+    return render(request, "courses/join.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def join_with_link(request, code: str):
+    course = Course.objects.filter(join_code=normalize_join_code(code)).first()
+    if course is None:
+        form = JoinForm(initial={"code": code})
+        form.link_error = "This join link is out of date or mistyped. Ask your instructor for the current code."
+        return render(request, "courses/join.html", {"form": form}, status=404)
+    if request.method == "POST":
+        if not course.joining_open:
+            messages.error(request, "This course is not accepting new members. Ask your instructor.")
+            return redirect("home")
+        return _join(request, course)
+    already = Membership.objects.filter(user=request.user, course=course).exists()
+    return render(request, "courses/join_confirm.html", {"course": course, "already": already})
+
+
+def _join(request, course: Course):
+    _membership, created = Membership.objects.get_or_create(
+        user=request.user, course=course, defaults={"role": Membership.Role.STUDENT}
+    )
+    if created:
+        messages.success(request, f"You joined {course.title}.")
+    else:
+        messages.info(request, f"You are already in {course.title}.")
+    return redirect(course)
+
+
+@login_required
+def course_detail(request, course_slug: str):
+    membership = membership_or_404(request.user, course_slug)
+    course = membership.course
+    return render(
+        request,
+        "courses/course_detail.html",
+        {
+            "course": course,
+            "membership": membership,
+            "lessons": course.active_lessons(),
+            "panels": course_panels(request, course, membership),
+        },
+    )
+
+
+@login_required
+def course_join_code(request, course_slug: str):
+    """The code, link and QR code to put on a projector."""
+    membership = membership_or_404(request.user, course_slug, staff=True)
+    course = membership.course
+    qr_svg = segno.make(course.join_url(), error="m").svg_inline(scale=8, dark="#111", light="#fff")
+    return render(request, "courses/join_code.html", {"course": course, "membership": membership, "qr_svg": qr_svg})
+
+
+@login_required
+@require_POST
+def course_join_settings(request, course_slug: str):
+    membership = membership_or_404(request.user, course_slug, instructor=True)
+    course = membership.course
+    action = request.POST.get("action")
+    if action == "regenerate":
+        course.regenerate_join_code()
+        messages.success(request, f"New join code: {course.join_code}. The old code and link no longer work.")
+    elif action in ("open", "close"):
+        course.joining_open = action == "open"
+        course.save(update_fields=["joining_open", "updated_at"])
+        messages.success(request, "Joining is open." if course.joining_open else "Joining is closed.")
+    else:
+        messages.error(request, "Unknown action; nothing changed.")
+    return redirect("course_join_code", course.slug)
+
+
+@login_required
+def course_roster(request, course_slug: str):
+    membership = membership_or_404(request.user, course_slug, staff=True)
+    members = membership.course.memberships.select_related("user").order_by(
+        "role", "user__first_name", "user__username"
+    )
+    return render(
+        request,
+        "courses/roster.html",
+        {"course": membership.course, "membership": membership, "members": members, "roles": Membership.Role},
+    )
+
+
+@login_required
+@require_POST
+def member_role(request, course_slug: str, member_id: int):
+    membership = membership_or_404(request.user, course_slug, instructor=True)
+    member = get_object_or_404(Membership, pk=member_id, course=membership.course)
+    role = request.POST.get("role")
+    if role not in Membership.Role.values:
+        messages.error(request, "Unknown role; nothing changed.")
+    elif member.pk == membership.pk and role != Membership.Role.INSTRUCTOR and _last_instructor(member):
+        messages.error(request, "You are the only instructor: promote someone else first.")
+    else:
+        member.role = role
+        member.save(update_fields=["role"])
+        messages.success(request, f"{_name(member.user)} is now {member.get_role_display().lower()}.")
+    return redirect("course_roster", course_slug)
+
+
+@login_required
+@require_POST
+def member_remove(request, course_slug: str, member_id: int):
+    membership = membership_or_404(request.user, course_slug, instructor=True)
+    member = get_object_or_404(Membership, pk=member_id, course=membership.course)
+    if member.is_instructor and _last_instructor(member):
+        messages.error(request, "A course needs an instructor: promote someone else before removing the last one.")
+        return redirect("course_roster", course_slug)
+    member.delete()
+    messages.success(request, f"{_name(member.user)} was removed from the course. Their work is kept.")
+    if member.pk == membership.pk:
+        return redirect("home")
+    return redirect("course_roster", course_slug)
+
+
+def _last_instructor(member: Membership) -> bool:
+    return not member.course.memberships.filter(role=Membership.Role.INSTRUCTOR).exclude(pk=member.pk).exists()
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.username
+
+
+@login_required
+def lesson_detail(request, course_slug: str, lesson_slug: str):
+    membership = membership_or_404(request.user, course_slug)
+    course = membership.course
+    lesson = course.lessons.filter(slug=lesson_slug, archived=False).first()
+    if lesson is None:
+        raise Http404("No such lesson.")
+    lessons = list(course.active_lessons())
+    index = next(i for i, other in enumerate(lessons) if other.pk == lesson.pk)
+    return render(
+        request,
+        "courses/lesson_detail.html",
+        {
+            "course": course,
+            "membership": membership,
+            "lesson": lesson,
+            "previous_lesson": lessons[index - 1] if index > 0 else None,
+            "next_lesson": lessons[index + 1] if index + 1 < len(lessons) else None,
+            "panels": lesson_panels(request, lesson, membership),
+        },
+    )

@@ -1,0 +1,734 @@
+"""The code checker: grades a student's functions in a sandbox against an exercise's trusted tests.
+
+An exercise is a folder (or a dict of file name -> text, e.g. a stored version of the folder):
+
+    exercise.toml   [limits] cpu_seconds, wall_seconds (per call), memory_mb, processes,
+                    file_size_mb, open_files, output_kb; defaults in graders.sandbox.Limits
+    solution.py     the reference solution; runs only in the trusted process
+    tests.py        the tests; run only in the trusted process
+    starter.py      what students start from (not read by the checker, part of the version hash)
+
+A complete tests.py:
+
+    import torch
+    from graders.code import test
+
+    @test(title="Rows sum to one", points=1)
+    def rows_sum_to_one(t):
+        x = t.randn(4, 7)
+        got = t.call("softmax", x, dim=-1)
+        t.check_close(got.sum(dim=-1), torch.ones(4), what="the sum of each row of the output")
+
+    @test(title="Matches the reference", points=2)
+    def matches_reference(t):
+        x = t.randn(4, 7)
+        t.check_close(t.call("softmax", x, dim=-1), t.reference("softmax", x, dim=-1))
+
+    @test(title="Large logits", points=1, hidden=True, timeout=2)
+    def large_logits(t):
+        x = t.randn(3, 5) * 1000
+        t.check_close(
+            t.call("softmax", x, dim=-1),
+            t.reference("softmax", x, dim=-1),
+            nonfinite_hint="exp overflows for logits around 1000: subtract the maximum first",
+        )
+
+    @test(title="Gradient", points=2)
+    def gradient(t):
+        logits, labels = t.randn(8, 5), t.randint(0, 5, (8,))
+        got, grads = t.call("cross_entropy", logits, labels, grad_of=[0])
+        expected, expected_grads = t.reference("cross_entropy", logits, labels, grad_of=[0])
+        t.check_close(got, expected)
+        t.check_close(grads[0], expected_grads[0], what="the gradient with respect to logits")
+
+Inputs are made in this process from a per-test seed (derived from the test's name, so a failure
+replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
+solution, run here). Visible tests run first, then hidden ones, so nothing a hidden test sends
+into the sandbox can come back in a visible test's feedback; hidden tests show only their title
+and pass/fail, never output or messages.
+"""
+
+from __future__ import annotations
+
+# `test` below is the authoring decorator, not a pytest test: its defaults are fine.
+# ruff: noqa: PT028
+import hashlib
+import inspect
+import math
+import time
+import tomllib
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from graders.sandbox import Failure, Limits, ModelRef, Sandbox, SandboxPool, SandboxUnavailable
+from graders.sandbox.models import build_model
+from graders.verdict import TestOutcome, Verdict
+
+# Failures that are resource limits: the verdict's message names them and the test.
+LIMIT_KINDS = ("time", "cpu", "memory", "output", "processes", "file_size", "open_files")
+MAX_STDOUT_SHOWN = 8192
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """One test as the author declared it."""
+
+    name: str
+    title: str
+    points: float
+    hidden: bool
+    timeout: float | None
+    function: Callable
+
+    __test__ = False
+
+
+def test(
+    title: str | None = None, *, points: float = 1.0, hidden: bool = False, timeout: float | None = None
+) -> Callable[[Callable], Callable]:
+    """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes."""
+
+    def decorator(function: Callable) -> Callable:
+        name = function.__name__
+        function.attentive_test = TestSpec(
+            name=name,
+            title=title or name.replace("_", " ").capitalize(),
+            points=float(points),
+            hidden=hidden,
+            timeout=timeout,
+            function=function,
+        )
+        return function
+
+    return decorator
+
+
+test.__test__ = False
+
+
+class TestFailed(Exception):
+    """A check failed; the message is the feedback."""
+
+    __test__ = False
+
+
+class StudentCodeFailed(Exception):
+    """Student code raised, hit a limit or returned something unusable during a call."""
+
+    def __init__(self, message: str, failure: Failure | None = None) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+class ExerciseError(Exception):
+    """The exercise itself is broken (bad exercise.toml, tests.py that does not run...)."""
+
+
+@dataclass
+class Exercise:
+    """An exercise loaded in the trusted process."""
+
+    version: str
+    limits: Limits
+    tests: list[TestSpec]
+    solution: types.ModuleType
+
+
+def exercise_files(exercise: Mapping[str, str] | str | Path) -> dict[str, str]:
+    """File name -> text, from a mapping or from a folder's top-level files."""
+    if isinstance(exercise, Mapping):
+        return dict(exercise)
+    folder = Path(exercise)
+    return {
+        path.name: path.read_text()
+        for path in sorted(folder.iterdir())
+        if path.is_file() and not path.name.startswith(".")
+    }
+
+
+def exercise_version(files: Mapping[str, str]) -> str:
+    """A hash of every file, so a verdict says which version of the exercise graded it."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        for part in (name, files[name]):
+            encoded = part.encode()
+            digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    return digest.hexdigest()[:16]
+
+
+def load_exercise(files: Mapping[str, str]) -> Exercise:
+    """Read the limits, run solution.py and tests.py here (trusted), and collect the tests."""
+    for name in ("solution.py", "tests.py"):
+        if name not in files:
+            raise ExerciseError(f"the exercise has no {name}")
+    try:
+        table = tomllib.loads(files.get("exercise.toml", "")).get("limits", {})
+        limits = Limits.from_table(table)
+    except (tomllib.TOMLDecodeError, ValueError) as error:
+        raise ExerciseError(f"exercise.toml: {error}") from None
+    solution = _run_author_file(files, "solution.py")
+    tests_module = _run_author_file(files, "tests.py")
+    tests = [
+        value.attentive_test for value in vars(tests_module).values() if hasattr(value, "attentive_test")
+    ]
+    if not tests:
+        raise ExerciseError("tests.py defines no test (decorate functions with @test)")
+    names = [spec.name for spec in tests]
+    if len(set(names)) != len(names):
+        raise ExerciseError("two tests share a name")
+    return Exercise(exercise_version(files), limits, tests, solution)
+
+
+def _run_author_file(files: Mapping[str, str], name: str) -> types.ModuleType:
+    module = types.ModuleType(f"exercise_{name.removesuffix('.py')}")
+    module.__file__ = name
+    try:
+        exec(compile(files[name], name, "exec"), module.__dict__)  # noqa: S102 - the author's trusted code
+    except Exception as error:
+        raise ExerciseError(f"{name} failed to run: {type(error).__name__}: {error}") from error
+    return module
+
+
+def grade_code(exercise: Mapping[str, str] | str | Path, student_source: str, pool: SandboxPool) -> Verdict:
+    """Grade `student_source` against the exercise's tests, running student code only in `pool`."""
+    started = time.monotonic()
+    files = exercise_files(exercise)
+    version = exercise_version(files)
+    try:
+        loaded = load_exercise(files)
+    except ExerciseError as error:
+        return Verdict(
+            "error",
+            0.0,
+            0.0,
+            message=f"This exercise could not be loaded: {error}.",
+            exercise_version=version,
+        )
+    try:
+        verdict = Grading(loaded, student_source, pool).run()
+    except SandboxUnavailable as error:
+        verdict = Verdict(
+            "error",
+            0.0,
+            sum(spec.points for spec in loaded.tests),
+            message=f"Your code could not be checked right now (the sandbox is unavailable: {error}). "
+            "It will be checked again shortly.",
+        )
+    verdict.exercise_version = version
+    verdict.duration_ms = int((time.monotonic() - started) * 1000)
+    return verdict
+
+
+def validate_exercise(exercise: Mapping[str, str] | str | Path, pool: SandboxPool) -> Verdict:
+    """Grade the exercise's own solution.py as a submission: an author's check that it gets full marks."""
+    files = exercise_files(exercise)
+    return grade_code(files, files.get("solution.py", ""), pool)
+
+
+class Grading:
+    """One submission being graded: the sandbox it runs in and the tests' outcomes."""
+
+    def __init__(self, exercise: Exercise, source: str, pool: SandboxPool) -> None:
+        self.exercise = exercise
+        self.source = source
+        self.pool = pool
+        self.sandbox: Sandbox | None = None
+        self.notes: list[str] = []
+
+    def run(self) -> Verdict:
+        max_score = sum(spec.points for spec in self.exercise.tests)
+        ordered = sorted(self.exercise.tests, key=lambda spec: spec.hidden)
+        try:
+            loaded = self._fresh_sandbox()
+            if loaded.failure is not None:
+                message = load_failure_message(loaded.failure, self.exercise.limits)
+                outcomes = [_not_run(spec) for spec in ordered]
+                return Verdict(
+                    "graded", 0.0, max_score, outcomes, message=message, stdout=_shown(loaded.stdout)
+                )
+            outcomes = [self._run_test(spec) for spec in ordered]
+        finally:
+            if self.sandbox is not None:
+                self.sandbox.close()
+        score = sum(outcome.points for outcome in outcomes)
+        return Verdict(
+            "graded", score, max_score, outcomes, message="\n".join(self.notes), stdout=_shown(loaded.stdout)
+        )
+
+    def _fresh_sandbox(self):
+        if self.sandbox is not None:
+            self.sandbox.close()
+        self.sandbox = self.pool.acquire()
+        return self.sandbox.load(self.source, self.exercise.limits)
+
+    def _run_test(self, spec: TestSpec) -> TestOutcome:
+        if self.sandbox is None or not self.sandbox.alive:
+            reloaded = self._fresh_sandbox()
+            if reloaded.failure is not None:
+                return _outcome(
+                    spec, False, f"Your code could not be loaded again: {reloaded.failure.message}"
+                )
+        context = TestContext(spec, self)
+        try:
+            spec.function(context)
+        except TestFailed as failed:
+            return _outcome(spec, False, str(failed), context.stdout)
+        except StudentCodeFailed as failed:
+            if failed.failure is not None and failed.failure.kind in LIMIT_KINDS:
+                self.notes.append(f"{_capital(failed.failure.message)} in test `{spec.title}`.")
+            return _outcome(spec, False, str(failed), context.stdout)
+        except SandboxUnavailable:
+            raise
+        except Exception as error:
+            # The author's code failed on what the student returned (a bug in tests.py shows up
+            # in validate_exercise, which grades the solution itself).
+            return _outcome(
+                spec,
+                False,
+                f"This test could not check your answer ({type(error).__name__}: {error}).",
+                context.stdout,
+            )
+        return _outcome(spec, True, "", context.stdout)
+
+
+def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> TestOutcome:
+    return TestOutcome(
+        name=spec.name,
+        title=spec.title,
+        passed=passed,
+        points=spec.points if passed else 0.0,
+        max_points=spec.points,
+        visible=not spec.hidden,
+        message="" if spec.hidden else message,
+        stdout="" if spec.hidden else _shown(stdout),
+    )
+
+
+def _not_run(spec: TestSpec) -> TestOutcome:
+    return _outcome(spec, False, "Not run: your code did not load.")
+
+
+def _shown(text: str) -> str:
+    if len(text) <= MAX_STDOUT_SHOWN:
+        return text
+    return text[:MAX_STDOUT_SHOWN] + "\n… (output truncated)"
+
+
+def load_failure_message(failure: Failure, limits: Limits) -> str:
+    """What to tell the student when their module did not load."""
+    if failure.kind == "syntax":
+        return syntax_message(failure)
+    if failure.kind == "exception":
+        return f"Your code raised an error while loading:\n{failure.traceback or failure.message}"
+    if failure.kind == "exit":
+        return f"{_capital(failure.message)} while loading; remove it so the tests can run."
+    if failure.kind in LIMIT_KINDS:
+        return f"{_capital(failure.message)} while loading your code."
+    return f"{_capital(failure.message)} while loading."
+
+
+def syntax_message(failure: Failure) -> str:
+    """A plain message for a syntax error: the line, what is wrong, what to check."""
+    text = failure.text.rstrip("\n")
+    message = failure.message
+    lowered = message.lower()
+    if failure.indentation:
+        hint = "check the indentation: the lines of a block must line up (4 spaces per level)"
+    elif (
+        "never closed" in lowered
+        or "unmatched" in lowered
+        or "does not match" in lowered
+        or _unbalanced(text)
+    ):
+        hint = "check the parentheses and brackets"
+    elif "expected ':'" in lowered:
+        hint = "a line starting with def, if, for, while or class must end with a colon"
+    elif "unterminated string" in lowered or "unterminated triple-quoted" in lowered:
+        hint = "a string is missing its closing quote"
+    elif "invalid syntax" in lowered:
+        hint = "check the parentheses, colons and quotes on this line and the line before"
+    else:
+        hint = ""
+    head = f"Line {failure.line}: {message}" + (f" — {hint}" if hint else "")
+    if text.strip():
+        stripped = text.lstrip()
+        caret = max(failure.column - 1 - (len(text) - len(stripped)), 0)
+        head += f"\n    {stripped}\n    {' ' * caret}^"
+    return head
+
+
+def _unbalanced(line: str) -> bool:
+    return any(line.count(opening) != line.count(closing) for opening, closing in ("()", "[]", "{}"))
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+class TestContext:
+    """What a test function receives as `t`: seeded inputs, calls into the sandbox, checks."""
+
+    __test__ = False
+
+    def __init__(self, spec: TestSpec, grading: Grading) -> None:
+        self.spec = spec
+        self.grading = grading
+        self.solution = grading.exercise.solution
+        self.seed = int.from_bytes(hashlib.sha256(spec.name.encode()).digest()[:4], "big")
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.grad_seed = (self.seed * 2654435761 + 1) % (1 << 31)
+        self.stdout = ""
+        # id(value) -> how it was obtained, for messages; the values are kept alive with it.
+        self.described: dict[int, tuple[object, str]] = {}
+
+    def randn(self, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.generator, dtype=dtype)
+
+    def rand(self, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.rand(*shape, generator=self.generator, dtype=dtype)
+
+    def randint(self, low: int, high: int, size: tuple[int, ...]) -> torch.Tensor:
+        return torch.randint(low, high, size, generator=self.generator)
+
+    def model(self, name: str, **kwargs: object) -> ModelRef:
+        """A registered model (graders.sandbox.models), built inside the sandbox by name."""
+        return ModelRef(name, **kwargs)
+
+    def call(
+        self,
+        function: str,
+        *args: object,
+        grad_of: tuple | list = (),
+        returns: type | tuple[type, ...] | None = torch.Tensor,
+        **kwargs: object,
+    ) -> object:
+        """Call the student's function in the sandbox; with `grad_of`, return (value, gradients).
+
+        `grad_of` lists positions (or keyword names) of float tensor inputs; for a non-scalar output
+        the backward pass uses a seeded random output gradient, the same one `reference` uses.
+        """
+        description = self.describe_call(function, args, kwargs)
+        sandbox = self.grading.sandbox
+        outcome = sandbox.call(
+            function, args, kwargs, grad_of=grad_of, grad_seed=self.grad_seed, timeout=self.spec.timeout
+        )
+        self.stdout += outcome.stdout
+        if outcome.failure is not None:
+            raise StudentCodeFailed(self._failure_message(description, outcome.failure), outcome.failure)
+        value = outcome.value
+        if grad_of:
+            returns = torch.Tensor
+        if returns is not None and not isinstance(value, returns):
+            raise StudentCodeFailed(
+                f"{description} returned {_kind(value)}; expected {_expected_kind(returns)}."
+            )
+        self._remember(value, description)
+        if not grad_of:
+            return value
+        grads = outcome.grads
+        if grads is None:
+            raise StudentCodeFailed(
+                f"No gradient flows back through the output of {description}: "
+                "did you use .detach(), .item(), numpy or torch.no_grad()?"
+            )
+        if len(grads) != len(grad_of) or not all(
+            grad is None or type(grad) is torch.Tensor for grad in grads
+        ):
+            raise StudentCodeFailed(f"The gradients of {description} could not be read.")
+        names = self._parameter_names(function)
+        for target, grad in zip(grad_of, grads, strict=True):
+            label = (
+                target
+                if isinstance(target, str)
+                else (names[target] if target < len(names) else f"argument {target + 1}")
+            )
+            if grad is None:
+                raise StudentCodeFailed(f"The output of {description} does not depend on {label}.")
+            self._remember(grad, f"the gradient of {description} with respect to {label}")
+        return value, grads
+
+    def reference(self, function: str, *args: object, grad_of: tuple | list = (), **kwargs: object) -> object:
+        """The solution's answer, computed here; with `grad_of`, (value, gradients) like `call`."""
+        solution_function = getattr(self.solution, function)
+        args = [_prepared(arg) for arg in args]
+        kwargs = {key: _prepared(value) for key, value in kwargs.items()}
+        if not grad_of:
+            with torch.no_grad():
+                return solution_function(*args, **kwargs)
+        inputs = []
+        for target in grad_of:
+            tensor = args[target] if isinstance(target, int) else kwargs[target]
+            tensor.requires_grad_(True)
+            inputs.append(tensor)
+        with torch.enable_grad():
+            output = solution_function(*args, **kwargs)
+            grad_output = None
+            if output.dim() > 0:
+                generator = torch.Generator().manual_seed(self.grad_seed)
+                grad_output = torch.randn(output.shape, generator=generator, dtype=output.dtype)
+            grads = torch.autograd.grad(output, inputs, grad_outputs=grad_output, allow_unused=True)
+        return output.detach(), list(grads)
+
+    def check(self, condition: object, message: str) -> None:
+        """Fail the test with `message` unless `condition` holds (a bool or an all-true tensor)."""
+        if isinstance(condition, torch.Tensor):
+            condition = bool(condition.all())
+        if not condition:
+            raise TestFailed(message)
+
+    def fail(self, message: str) -> None:
+        raise TestFailed(message)
+
+    def check_close(
+        self,
+        got: object,
+        expected: object,
+        *,
+        rtol: float = 1e-5,
+        atol: float = 1e-6,
+        what: str | None = None,
+        check_dtype: bool = True,
+        hint: str = "",
+        nonfinite_hint: str = "",
+    ) -> None:
+        """Compare `got` with `expected` (tensors, arrays, numbers, lists); fail with a precise message.
+
+        `hint` is added when values differ, `nonfinite_hint` when `got` holds inf or nan where
+        the expected values are finite: the author's words for known mistakes.
+        """
+        subject = what or self._description(got)
+        compare_values(
+            got,
+            expected,
+            subject,
+            rtol=rtol,
+            atol=atol,
+            check_dtype=check_dtype,
+            hint=hint,
+            nonfinite_hint=nonfinite_hint,
+        )
+
+    def describe_call(self, function: str, args: tuple, kwargs: dict) -> str:
+        """`softmax(x, dim=-1) with x of shape (4, 7)`, naming arguments after the solution's parameters."""
+        names = self._parameter_names(function)
+        shown, shapes = [], []
+        for index, value in enumerate(args):
+            name = names[index] if index < len(names) else f"arg{index + 1}"
+            text = _short(value)
+            if text is None:
+                shown.append(name)
+                shapes.append(f"{name} {_shape_words(value)}")
+            else:
+                shown.append(text)
+        for key, value in kwargs.items():
+            text = _short(value)
+            if text is None:
+                shown.append(f"{key}={key}")
+                shapes.append(f"{key} {_shape_words(value)}")
+            else:
+                shown.append(f"{key}={text}")
+        call = f"`{function}({', '.join(shown)})`"
+        return call + (f" with {', '.join(shapes)}" if shapes else "")
+
+    def _parameter_names(self, function: str) -> list[str]:
+        solution_function = getattr(self.solution, function, None)
+        try:
+            parameters = inspect.signature(solution_function).parameters.values()
+        except (TypeError, ValueError):
+            return []
+        return [
+            parameter.name for parameter in parameters if parameter.kind <= parameter.POSITIONAL_OR_KEYWORD
+        ]
+
+    def _failure_message(self, description: str, failure: Failure) -> str:
+        if failure.kind == "exception":
+            return f"{description} raised {failure.message}\n{failure.traceback}".rstrip()
+        if failure.kind in LIMIT_KINDS:
+            return f"{_capital(failure.message)} in test `{self.spec.title}` while running {description}."
+        if failure.kind == "unsupported":
+            return (
+                f"{description}: {failure.message}; return a tensor, an array, a number or a list of those."
+            )
+        return f"{description}: {failure.message}."
+
+    def _remember(self, value: object, description: str) -> None:
+        self.described[id(value)] = (value, description)
+
+    def _description(self, value: object) -> str:
+        remembered = self.described.get(id(value))
+        return remembered[1] if remembered and remembered[0] is value else "the result"
+
+
+def _prepared(value: object) -> object:
+    # The solution gets its own copies, and models built from the same registry entry.
+    if isinstance(value, ModelRef):
+        return build_model(value.name, **value.kwargs)
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    return value
+
+
+def _short(value: object) -> str | None:
+    """A value written out in a call description, or None for tensors and big values (named instead)."""
+    if isinstance(value, torch.Tensor | np.ndarray | ModelRef):
+        return None
+    text = repr(value)
+    return text if len(text) <= 40 else None
+
+
+def _shape_words(value: object) -> str:
+    if isinstance(value, torch.Tensor | np.ndarray):
+        return f"of shape {tuple(value.shape)}"
+    if isinstance(value, ModelRef):
+        return f"= {value!r}"
+    if isinstance(value, list | tuple | dict):
+        return f"of length {len(value)}"
+    return f"= {_kind(value)}"
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"
+
+
+def _expected_kind(returns: type | tuple[type, ...]) -> str:
+    kinds = returns if isinstance(returns, tuple) else (returns,)
+    words = {
+        torch.Tensor: "a tensor",
+        np.ndarray: "a numpy array",
+        list: "a list",
+        int: "an int",
+        float: "a float",
+    }
+    return " or ".join(words.get(kind, f"a {kind.__name__}") for kind in kinds)
+
+
+def compare_values(
+    got: object,
+    expected: object,
+    subject: str,
+    *,
+    rtol: float,
+    atol: float,
+    check_dtype: bool = True,
+    hint: str = "",
+    nonfinite_hint: str = "",
+) -> None:
+    """Raise TestFailed describing the first difference between `got` and `expected`."""
+    if isinstance(expected, torch.Tensor | np.ndarray):
+        _compare_arrays(got, expected, subject, rtol, atol, check_dtype, hint, nonfinite_hint)
+    elif isinstance(expected, bool):
+        if got is not expected:
+            raise TestFailed(_joined(f"{_capital(subject)} is {_kind(got)}; expected {expected!r}.", hint))
+    elif isinstance(expected, int | float):
+        if type(got) not in (int, float):
+            raise TestFailed(f"{_capital(subject)} is {_kind(got)}; expected a number.")
+        if not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
+            raise TestFailed(_joined(f"{_capital(subject)} is {got!r}; expected {expected!r}.", hint))
+    elif isinstance(expected, list | tuple):
+        if not isinstance(got, list | tuple):
+            raise TestFailed(f"{_capital(subject)} is {_kind(got)}; expected a {type(expected).__name__}.")
+        if len(got) != len(expected):
+            raise TestFailed(f"{_capital(subject)} has {len(got)} items; expected {len(expected)}.")
+        for index, (got_item, expected_item) in enumerate(zip(got, expected, strict=True)):
+            compare_values(
+                got_item,
+                expected_item,
+                f"item {index} of {subject}",
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                hint=hint,
+                nonfinite_hint=nonfinite_hint,
+            )
+    elif got != expected:
+        raise TestFailed(_joined(f"{_capital(subject)} is {got!r}; expected {expected!r}.", hint))
+
+
+def _compare_arrays(
+    got: object,
+    expected: torch.Tensor | np.ndarray,
+    subject: str,
+    rtol: float,
+    atol: float,
+    check_dtype: bool,
+    hint: str,
+    nonfinite_hint: str,
+) -> None:
+    wanted = torch.Tensor if isinstance(expected, torch.Tensor) else np.ndarray
+    if not isinstance(got, wanted):
+        raise TestFailed(f"{_capital(subject)} is {_kind(got)}; expected {_expected_kind(wanted)}.")
+    got_tensor = torch.as_tensor(got).detach()
+    expected_tensor = torch.as_tensor(expected).detach()
+    name = _capital(subject)
+    got_shape, expected_shape = tuple(got_tensor.shape), tuple(expected_tensor.shape)
+    if got_shape != expected_shape:
+        raise TestFailed(f"{name} has shape {got_shape}; expected shape {expected_shape}.")
+    if check_dtype and got_tensor.dtype != expected_tensor.dtype:
+        got_dtype, expected_dtype = _dtype_name(got_tensor.dtype), _dtype_name(expected_tensor.dtype)
+        raise TestFailed(f"{name} has dtype {got_dtype}; expected {expected_dtype}.")
+    if not expected_tensor.is_floating_point():
+        mismatch = got_tensor != expected_tensor.to(got_tensor.dtype)
+        if bool(mismatch.any()):
+            index = _first(mismatch)
+            raise TestFailed(
+                _joined(
+                    f"{name} differs at index {index}: expected {expected_tensor[index].item()!r}, "
+                    f"got {got_tensor[index].item()!r} "
+                    f"({int(mismatch.sum())} of {mismatch.numel()} elements differ).",
+                    hint,
+                )
+            )
+        return
+    got_float = got_tensor.to(torch.float64)
+    expected_float = expected_tensor.to(torch.float64)
+    bad = ~torch.isfinite(got_float) & torch.isfinite(expected_float)
+    if bool(bad.any()):
+        index = _first(bad)
+        raise TestFailed(
+            _joined(
+                f"{name} contains {got_float[index].item()} at index {index} where "
+                f"{expected_float[index].item():.6g} was expected "
+                f"({int(bad.sum())} of {bad.numel()} elements are inf or nan).",
+                nonfinite_hint or hint,
+            )
+        )
+    close = torch.isclose(got_float, expected_float, rtol=rtol, atol=atol, equal_nan=True)
+    if not bool(close.all()):
+        mismatch = ~close
+        index = _first(mismatch)
+        errors = (got_float - expected_float).abs()
+        max_error = float(torch.where(torch.isfinite(errors), errors, torch.zeros_like(errors)).max())
+        raise TestFailed(
+            _joined(
+                f"{name} differs at index {index}: expected {expected_float[index].item():.6g}, "
+                f"got {got_float[index].item():.6g}; max abs error {max_error:.3g} "
+                f"({int(mismatch.sum())} of {mismatch.numel()} elements differ "
+                f"beyond rtol={rtol:g}, atol={atol:g}).",
+                hint,
+            )
+        )
+
+
+def _first(mask: torch.Tensor) -> tuple[int, ...]:
+    flat = int(torch.nonzero(mask.reshape(-1))[0])
+    return tuple(int(i) for i in np.unravel_index(flat, tuple(mask.shape))) if mask.dim() else ()
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _joined(message: str, hint: str) -> str:
+    return f"{message} {hint}" if hint else message

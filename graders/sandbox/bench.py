@@ -1,0 +1,79 @@
+"""Prints JSON: per-submission latency through the warm pool vs a cold interpreter per submission.
+
+    python -m graders.sandbox.bench [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from graders.sandbox import SandboxPool
+
+SOURCE = "import torch\n\ndef softmax(x, dim=-1):\n    return torch.softmax(x, dim=dim)\n"
+COLD = "import torch; x = torch.randn(4, 7); print(torch.softmax(x, dim=-1).sum().item())"
+
+
+def summary(milliseconds: list[float]) -> dict:
+    ordered = sorted(milliseconds)
+    return {
+        "runs": len(ordered),
+        "median_ms": round(statistics.median(ordered), 2),
+        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 2),
+        "max_ms": round(ordered[-1], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--pool-size", type=int, default=2)
+    options = parser.parse_args()
+    x = torch.randn(4, 7)
+    warm, spawn = [], []
+    started = time.perf_counter()
+    with SandboxPool(size=options.pool_size) as pool:
+        pool_start_ms = (time.perf_counter() - started) * 1000
+        for _ in range(options.runs):
+            # Let the refiller catch up, as between submissions on a worker.
+            while len(pool.warm) < pool.size:
+                time.sleep(0.005)
+            begin = time.perf_counter()
+            with pool.acquire() as sandbox:
+                sandbox.load(SOURCE)
+                outcome = sandbox.call("softmax", [x], {"dim": -1})
+            warm.append((time.perf_counter() - begin) * 1000)
+            assert outcome.failure is None
+        for _ in range(min(options.runs, 10)):
+            begin = time.perf_counter()
+            sandbox = pool.spawn()
+            spawn.append((time.perf_counter() - begin) * 1000)
+            sandbox.close()
+    cold = []
+    for _ in range(options.cold_runs):
+        begin = time.perf_counter()
+        subprocess.run([sys.executable, "-c", COLD], check=True, capture_output=True)  # noqa: S603
+        cold.append((time.perf_counter() - begin) * 1000)
+    print(
+        json.dumps(
+            {
+                "warm_pool_submission": summary(warm),
+                "fresh_sandbox_spawn": summary(spawn),
+                "cold_python_import_torch": summary(cold),
+                "pool_start_ms": round(pool_start_ms, 1),
+                "isolation": pool.mode,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""Kernel isolation for one sandbox: namespaces, an allow-list root, privilege drop and rlimits.
+
+Runs in the zygote's children only. Every step raises SandboxUnavailable naming what failed, so
+a sandbox that cannot be isolated never runs student code (fail closed).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import resource
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+
+SYSCALLS = {
+    "x86_64": {"pivot_root": 155, "capget": 125, "capset": 126},
+    "aarch64": {"pivot_root": 41, "capget": 90, "capset": 91},
+}
+CAPABILITY_VERSION_3 = 0x20080522
+
+# statvfs flags a remount inside a user namespace must keep (the kernel locks them).
+LOCKED_FLAGS = {
+    os.ST_NOSUID: MS_NOSUID,
+    os.ST_NODEV: MS_NODEV,
+    os.ST_NOEXEC: MS_NOEXEC,
+    os.ST_NOATIME: MS_NOATIME,
+    os.ST_NODIRATIME: MS_NODIRATIME,
+    os.ST_RELATIME: MS_RELATIME,
+}
+
+WORK_DIR = "/home/student"
+DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+SYSTEM_LIBRARIES = ("/usr/lib", "/usr/lib64", "/lib", "/lib64")
+# The dynamic loader's index: without it, extension modules imported later cannot find libraries.
+LOADER_FILES = ("/etc/ld.so.cache",)
+WORK_TMPFS_BYTES = 64 * 1024 * 1024
+WORK_TMPFS_INODES = 2048
+SANDBOX_PATH = "/usr/bin:/bin"
+
+
+class SandboxUnavailable(RuntimeError):
+    """Isolation could not be set up; student code must not run."""
+
+
+@dataclass(frozen=True)
+class RootView:
+    """What the sandbox sees: read-only bind mounts of these paths, and nothing else."""
+
+    directories: tuple[str, ...]
+    files: tuple[str, ...]
+    symlinks: tuple[tuple[str, str], ...]
+
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+libc.unshare.argtypes = [ctypes.c_int]
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise SandboxUnavailable(
+            f"{what} failed: {os.strerror(code)} (errno {errno.errorcode.get(code, code)})"
+        )
+
+
+def _syscall_number(name: str) -> int:
+    numbers = SYSCALLS.get(platform.machine())
+    if numbers is None:
+        raise SandboxUnavailable(f"no known syscall numbers for {platform.machine()}")
+    return numbers[name]
+
+
+def unshare(flags: int, what: str) -> None:
+    _check(libc.unshare(flags), f"unshare({what})")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    def encode(text: str | None) -> bytes | None:
+        return None if text is None else text.encode()
+
+    _check(libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
+
+
+def prctl(option: int, value: int, what: str) -> None:
+    _check(libc.prctl(option, value, 0, 0, 0), f"prctl({what})")
+
+
+def root_view(preimported_paths: list[str]) -> RootView:
+    """The allow-list: the Python installation, site-packages, system libraries and a few devices.
+
+    Project directories on sys.path (the working directory, the checkout) are left out on purpose.
+    """
+    directories = [os.path.realpath(sys.base_prefix)]
+    for entry in preimported_paths:
+        if not entry or not os.path.isdir(entry):
+            continue
+        real = os.path.realpath(entry)
+        if os.path.basename(real) in ("site-packages", "dist-packages"):
+            directories.append(real)
+    symlinks = []
+    for path in SYSTEM_LIBRARIES:
+        if os.path.islink(path):
+            symlinks.append((path, os.readlink(path)))
+        elif os.path.isdir(path):
+            directories.append(path)
+    unique = []
+    for path in sorted(set(directories)):
+        if not any(path.startswith(parent + "/") for parent in unique):
+            unique.append(path)
+    files = tuple(path for path in (*DEVICES, *LOADER_FILES) if os.path.exists(path))
+    return RootView(tuple(unique), files, tuple(symlinks))
+
+
+def enter_namespaces(use_user_namespace: bool) -> None:
+    """Unshare every namespace; with a user namespace, map the caller to root inside it."""
+    if use_user_namespace:
+        outer_uid, outer_gid = os.geteuid(), os.getegid()
+        unshare(CLONE_NEWUSER, "CLONE_NEWUSER")
+        for name, text in (
+            ("setgroups", "deny"),
+            ("uid_map", f"0 {outer_uid} 1"),
+            ("gid_map", f"0 {outer_gid} 1"),
+        ):
+            try:
+                with open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(text)
+            except OSError as error:
+                raise SandboxUnavailable(
+                    f"writing /proc/self/{name} in the new user namespace failed: {error}"
+                ) from None
+    unshare(
+        CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID,
+        "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWPID",
+    )
+    try:
+        socket.sethostname("sandbox")
+    except OSError as error:
+        raise SandboxUnavailable(f"sethostname in the new UTS namespace failed: {error}") from None
+
+
+def _bind_read_only(source: str, target: str, device: bool) -> None:
+    mount(source, target, None, MS_BIND)
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+    if not device:
+        flags |= MS_NODEV
+    kept = os.statvfs(source).f_flag
+    for statvfs_flag, mount_flag in LOCKED_FLAGS.items():
+        if kept & statvfs_flag:
+            flags |= mount_flag
+    mount(None, target, None, flags)
+
+
+def build_root(view: RootView, work_owner: tuple[int, int]) -> None:
+    """pivot_root into a fresh read-only tmpfs holding the allow-listed paths and a writable work dir."""
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    base = _mount_point_for_root(view)
+    mount("sandbox-root", base, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
+    for directory in view.directories:
+        os.makedirs(base + directory, exist_ok=True)
+        _bind_read_only(directory, base + directory, device=False)
+    for path in view.files:
+        os.makedirs(os.path.dirname(base + path), exist_ok=True)
+        with open(base + path, "w"):
+            pass
+        _bind_read_only(path, base + path, device=path.startswith("/dev/"))
+    for path, target in view.symlinks:
+        os.symlink(target, base + path)
+    os.makedirs(base + WORK_DIR)
+    uid, gid = work_owner
+    mount(
+        "sandbox-work",
+        base + WORK_DIR,
+        "tmpfs",
+        MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        f"size={WORK_TMPFS_BYTES},nr_inodes={WORK_TMPFS_INODES},mode=0700,uid={uid},gid={gid}",
+    )
+    os.makedirs(base + "/.old-root")
+    _check(
+        libc.syscall(_syscall_number("pivot_root"), base.encode(), (base + "/.old-root").encode()),
+        "pivot_root",
+    )
+    os.chdir("/")
+    _check(libc.umount2(b"/.old-root", MNT_DETACH), "umount of the old root")
+    os.rmdir("/.old-root")
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _mount_point_for_root(view: RootView) -> str:
+    # Any existing directory will do, since the mount is private; it must not hide a source path.
+    for candidate in ("/mnt", "/media", "/srv", "/opt", "/tmp"):  # noqa: S108 - a mount point, not a file
+        if os.path.isdir(candidate) and not any(
+            path == candidate or path.startswith(candidate + "/") for path in (*view.directories, *view.files)
+        ):
+            return candidate
+    raise SandboxUnavailable("no directory to build the sandbox root on")
+
+
+def drop_bounding_capabilities() -> None:
+    """Empty the capability bounding set, so nothing run later can regain a capability."""
+    for capability in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            if ctypes.get_errno() == errno.EINVAL:
+                return
+            _check(-1, f"dropping capability {capability} from the bounding set")
+
+
+def clear_capabilities() -> None:
+    """Clear effective, permitted and inheritable capabilities (root inside a user namespace)."""
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(libc.syscall(_syscall_number("capset"), header, data), "capset")
+
+
+def effective_capabilities() -> int:
+    """The calling process's effective capability mask."""
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(libc.syscall(_syscall_number("capget"), header, data), "capget")
+    return data[0] | (data[3] << 32)
+
+
+def drop_privileges(uid: int, gid: int, in_user_namespace: bool) -> None:
+    """Become an unprivileged user with no capabilities, for good."""
+    drop_bounding_capabilities()
+    if in_user_namespace:
+        # Only one id is mapped: stay uid 0 inside, but with no capabilities at all.
+        clear_capabilities()
+    else:
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+        except OSError as error:
+            raise SandboxUnavailable(f"switching to uid {uid} failed: {error}") from None
+        if os.getuid() != uid or os.geteuid() != uid or os.getgroups():
+            raise SandboxUnavailable(f"the process is not running as uid {uid} after setresuid")
+    if effective_capabilities() != 0:
+        raise SandboxUnavailable("the sandbox still has capabilities after dropping privileges")
+    prctl(PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")
+
+
+def die_with_parent(parent_alive_fd: int) -> None:
+    """Get SIGKILL when the parent dies; the pipe closes if it already died before prctl."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL, "PR_SET_PDEATHSIG")
+    os.set_blocking(parent_alive_fd, False)
+    try:
+        if os.read(parent_alive_fd, 1) == b"":
+            os._exit(1)
+    except BlockingIOError:
+        pass
+    os.close(parent_alive_fd)
+
+
+def set_limits(
+    *, cpu_seconds: float, memory_bytes: int | None, processes: int, file_size_bytes: int, open_files: int
+) -> None:
+    """Lower the rlimits of the calling process (soft and hard, so they cannot be raised again)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
+    values = {
+        resource.RLIMIT_CPU: cpu,
+        resource.RLIMIT_NPROC: processes,
+        resource.RLIMIT_FSIZE: file_size_bytes,
+        resource.RLIMIT_NOFILE: open_files,
+        resource.RLIMIT_CORE: 0,
+    }
+    if memory_bytes is not None:
+        values[resource.RLIMIT_AS] = memory_bytes
+    for limit, value in values.items():
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (OSError, ValueError) as error:
+            raise SandboxUnavailable(f"setrlimit({limit}, {value}) failed: {error}") from None
+
+
+def scrubbed_environment() -> dict[str, str]:
+    """The only environment student code sees."""
+    return {
+        "PATH": SANDBOX_PATH,
+        "HOME": WORK_DIR,
+        "TMPDIR": WORK_DIR,
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }

@@ -1,0 +1,634 @@
+"""The trusted side of the sandbox: the zygote, a warm pool of single-use sandboxes, and calls into them."""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import json
+import os
+import queue
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from graders.sandbox import wire
+from graders.sandbox.isolation import SandboxUnavailable
+from graders.sandbox.limits import CEILING, Limits
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_MODEL_MODULES = ("graders.reference",)
+UID_BASE = 200_000
+UID_BLOCK = 1000
+UID_BLOCKS = 64
+# Variables the zygote may inherit: none of them is a secret. OPENBLAS_* keep numpy correct on
+# processors where this machine's OpenBLAS needs them.
+PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+READY_TIMEOUT = 30.0
+MAX_TEXT = 20_000
+
+SIGNAL_WORDS = {
+    signal.SIGSEGV: "a segmentation fault",
+    signal.SIGBUS: "a bus error",
+    signal.SIGFPE: "a floating point exception",
+    signal.SIGILL: "an illegal instruction",
+    signal.SIGABRT: "an abort",
+}
+
+
+@dataclass
+class Failure:
+    """Why a load or a call did not produce a value, in words for the student.
+
+    `kind` is one of: syntax, exception, exit, missing, unsupported, memory, file_size, open_files,
+    processes, time, cpu, output, crash, protocol.
+    """
+
+    kind: str
+    message: str
+    traceback: str = ""
+    line: int = 0
+    column: int = 0
+    text: str = ""
+    indentation: bool = False
+
+
+@dataclass
+class Outcome:
+    """The result of one request: a value (and gradients) or a failure, plus what was printed."""
+
+    value: object = None
+    grads: list | None = None
+    stdout: str = ""
+    failure: Failure | None = None
+    duration_ms: float = 0.0
+
+
+class UidBlock:
+    """A block of unused uids held by one pool (a lock file per block keeps pools apart)."""
+
+    def __init__(self) -> None:
+        directory = Path("/run/attentive-sandbox" if os.geteuid() == 0 else tempfile.gettempdir())
+        if os.geteuid() != 0:
+            directory = directory / f"attentive-sandbox-{os.geteuid()}"
+        directory.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(directory)
+        if info.st_uid != os.geteuid() or info.st_mode & 0o077 or not directory.is_dir():
+            raise SandboxUnavailable(f"{directory} must be a private directory owned by uid {os.geteuid()}")
+        for block in range(UID_BLOCKS):
+            handle = open(directory / f"uid-block-{block}.lock", "w")  # held while the pool lives
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            self.handle = handle
+            self.first = UID_BASE + block * UID_BLOCK
+            break
+        else:
+            raise SandboxUnavailable(f"all {UID_BLOCKS} uid blocks are in use by other pools")
+        self.lock = threading.Lock()
+        self.next = 0
+        self.in_use: set[int] = set()
+
+    def take(self) -> int:
+        # Round-robin, so a uid comes back only long after its previous sandbox is gone.
+        with self.lock:
+            for _ in range(UID_BLOCK):
+                uid = self.first + self.next
+                self.next = (self.next + 1) % UID_BLOCK
+                if uid not in self.in_use:
+                    self.in_use.add(uid)
+                    return uid
+        raise SandboxUnavailable(f"all {UID_BLOCK} uids of the pool are in use")
+
+    def give_back(self, uid: int) -> None:
+        with self.lock:
+            self.in_use.discard(uid)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class Sandbox:
+    """One isolated, single-use process: load a submission once, call its functions, then close."""
+
+    def __init__(
+        self, pool: SandboxPool, channel: socket.socket, output: int, status: int, pidfd: int | None, uid: int
+    ) -> None:
+        self.pool = pool
+        self.channel = channel
+        self.output = output
+        self.status = status
+        self.pidfd = pidfd
+        self.uid = uid
+        self.limits = Limits()
+        self.alive = True
+        self.killed_by_us = False
+        self.output_total = 0
+        self.output_kept = bytearray()
+        self.buffer = bytearray()
+        self.request_id = 0
+        channel.setblocking(False)
+        os.set_blocking(output, False)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait for the sandbox to report that it is isolated; raise SandboxUnavailable otherwise."""
+        message, failure = self._receive(time.monotonic() + timeout, Limits(output_kb=CEILING.output_kb))
+        if failure is not None:
+            self.close()
+            raise SandboxUnavailable(f"the sandbox did not start: {failure.message}")
+        if type(message) is dict and type(message.get("setup_error")) is str:
+            self.close()
+            raise SandboxUnavailable(message["setup_error"])
+        if message != {"ready": True}:
+            self.close()
+            raise SandboxUnavailable("the sandbox sent an unexpected first message")
+
+    def load(self, source: str, limits: Limits | None = None) -> Outcome:
+        """Compile and run the student's module under `limits` (lowered from the pool's ceiling)."""
+        self.limits = limits or Limits()
+        if not self.limits.within(self.pool.ceiling):
+            raise ValueError(f"{self.limits} is above the pool's ceiling {self.pool.ceiling}")
+        return self._request({"op": "load", "source": source, "limits": asdict(self.limits)}, None)
+
+    def call(
+        self,
+        function: str,
+        args: tuple | list = (),
+        kwargs: dict | None = None,
+        *,
+        grad_of: tuple | list = (),
+        grad_seed: int = 0,
+        timeout: float | None = None,
+    ) -> Outcome:
+        """Call a student function with plain-data arguments; gradients of `grad_of` inputs on request."""
+        request = {
+            "op": "call",
+            "function": function,
+            "args": list(args),
+            "kwargs": dict(kwargs or {}),
+            "grad_of": list(grad_of),
+            "grad_seed": grad_seed,
+        }
+        outcome = self._request(request, timeout)
+        if outcome.failure and outcome.failure.kind == "missing":
+            outcome.failure.message = f"your code does not define a function `{function}`"
+        return outcome
+
+    def _request(self, request: dict, timeout: float | None) -> Outcome:
+        if not self.alive:
+            raise RuntimeError("this sandbox has ended; take a new one from the pool")
+        started = time.monotonic()
+        self.request_id += 1
+        request["id"] = self.request_id
+        frame = wire.encode(request)
+        seconds = timeout or self.limits.wall_seconds
+        output_before = len(self.output_kept)
+        failure = self._send(frame, started + seconds)
+        reply = None
+        if failure is None:
+            reply, failure = self._receive(started + seconds, self.limits, seconds)
+        if failure is None:
+            outcome = self._outcome(reply)
+        else:
+            outcome = Outcome(failure=failure)
+        self._drain_output(self.limits)
+        outcome.stdout = self.output_kept[output_before:].decode("utf-8", "replace")
+        outcome.duration_ms = (time.monotonic() - started) * 1000
+        return outcome
+
+    def _outcome(self, reply: object) -> Outcome:
+        if type(reply) is not dict or reply.get("id") != self.request_id or type(reply.get("ok")) is not bool:
+            self.close()
+            return Outcome(failure=_protocol_failure("a reply that does not answer the request"))
+        if reply["ok"]:
+            grads = reply.get("grads")
+            if grads is not None and type(grads) is not list:
+                self.close()
+                return Outcome(failure=_protocol_failure("gradients that are not a list"))
+            return Outcome(value=reply.get("value"), grads=grads)
+        error = reply.get("error")
+        if type(error) is not dict or type(error.get("kind")) is not str:
+            self.close()
+            return Outcome(failure=_protocol_failure("an error reply without a kind"))
+        return Outcome(failure=self._failure_from_reply(error))
+
+    def _failure_from_reply(self, error: dict) -> Failure:
+        def text(key: str) -> str:
+            value = error.get(key)
+            return value[:MAX_TEXT] if type(value) is str else ""
+
+        def number(key: str) -> int:
+            value = error.get(key)
+            return value if type(value) is int else 0
+
+        kind = error["kind"]
+        limits = self.limits
+        if kind == "syntax":
+            return Failure(
+                "syntax",
+                text("message"),
+                line=number("line"),
+                column=number("column"),
+                text=text("text"),
+                indentation=error.get("indentation") is True,
+            )
+        if kind == "exception":
+            return Failure("exception", f"{text('type')}: {text('message')}", traceback=text("traceback"))
+        messages = {
+            "exit": f"your code called sys.exit({text('message')})",
+            "missing": "your code does not define this function",
+            "unsupported": f"your function returned {text('message')}",
+            "memory": f"memory limit of {limits.memory_mb} MB exceeded",
+            "file_size": f"file size limit of {limits.file_size_mb} MB exceeded",
+            "open_files": f"open files limit of {limits.open_files} exceeded",
+            "processes": f"process limit of {limits.processes} processes and threads exceeded",
+        }
+        if kind not in messages:
+            return _protocol_failure(f"an error of unknown kind {kind[:40]!r}")
+        return Failure(kind, messages[kind])
+
+    def _send(self, frame: bytes, deadline: float) -> Failure | None:
+        view = memoryview(frame)
+        while view:
+            failure = self._wait(deadline, want_write=True)
+            if failure is not None:
+                return failure
+            try:
+                sent = self.channel.send(view[: 1 << 20])
+            except BlockingIOError:
+                continue
+            except OSError:
+                return self._death_failure()
+            view = view[sent:]
+        return None
+
+    def _receive(
+        self, deadline: float, limits: Limits, seconds: float = 0.0
+    ) -> tuple[object, Failure | None]:
+        while True:
+            if len(self.buffer) >= 4:
+                try:
+                    length = wire.frame_length(bytes(self.buffer[:4]), self.pool.max_reply_bytes)
+                except wire.ProtocolError as error:
+                    self.close()
+                    return None, _protocol_failure(str(error))
+                if len(self.buffer) >= 4 + length:
+                    body = bytes(self.buffer[4 : 4 + length])
+                    del self.buffer[: 4 + length]
+                    try:
+                        return wire.decode(body), None
+                    except wire.ProtocolError as error:
+                        self.close()
+                        return None, _protocol_failure(str(error))
+            failure = self._wait(deadline, want_write=False, limits=limits, seconds=seconds)
+            if failure is not None:
+                return None, failure
+            try:
+                chunk = self.channel.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return None, self._death_failure()
+            self.buffer += chunk
+
+    def _wait(
+        self, deadline: float, *, want_write: bool, limits: Limits | None = None, seconds: float = 0.0
+    ) -> Failure | None:
+        """Block until the channel is ready, draining output meanwhile; a failure ends the sandbox."""
+        limits = limits or self.limits
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close()
+                return Failure("time", f"time limit of {seconds or limits.wall_seconds:g} s exceeded")
+            readable = [self.channel, self.output]
+            ready_read, ready_write, _ = select.select(
+                readable, [self.channel] if want_write else [], [], remaining
+            )
+            if self.output in ready_read and self._drain_output(limits):
+                return Failure("output", f"output limit of {limits.output_kb} KB exceeded")
+            if (self.channel in ready_read and not want_write) or ready_write:
+                return None
+
+    def _drain_output(self, limits: Limits) -> bool:
+        """Read what the sandbox printed; True (and the sandbox ended) if it printed too much."""
+        cap = limits.output_kb * 1024
+        while True:
+            try:
+                chunk = os.read(self.output, 1 << 16)
+            except (BlockingIOError, OSError):
+                return False
+            if not chunk:
+                return False
+            self.output_total += len(chunk)
+            if len(self.output_kept) < cap:
+                self.output_kept += chunk[: cap - len(self.output_kept)]
+            if self.output_total > cap:
+                self.close()
+                return True
+
+    def _death_failure(self) -> Failure:
+        """Why the sandbox ended by itself, from the status its keeper reports."""
+        status = b""
+        ready, _, _ = select.select([self.status], [], [], 2.0)
+        if ready:
+            status = os.read(self.status, wire.EXIT_STATUS.size)
+        self.close()
+        if len(status) != wire.EXIT_STATUS.size:
+            return Failure("crash", "your code ended the Python process that runs it")
+        wait_status, cpu_seconds = wire.EXIT_STATUS.unpack(status)
+        if os.WIFSIGNALED(wait_status):
+            number = os.WTERMSIG(wait_status)
+            if number in (signal.SIGKILL, signal.SIGXCPU) and cpu_seconds >= self.limits.cpu_seconds - 0.5:
+                return Failure("cpu", f"CPU time limit of {self.limits.cpu_seconds:g} s exceeded")
+            if number == signal.SIGXFSZ:
+                return Failure("file_size", f"file size limit of {self.limits.file_size_mb} MB exceeded")
+            if number == signal.SIGKILL:
+                return Failure(
+                    "crash",
+                    f"your code was killed (probably out of memory; the limit is {self.limits.memory_mb} MB)",
+                )
+            words = SIGNAL_WORDS.get(number, f"signal {signal.Signals(number).name}")
+            return Failure("crash", f"your code crashed the Python process with {words}")
+        code = os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else -1
+        return Failure("crash", f"your code ended the Python process (exit status {code}, e.g. os._exit)")
+
+    def close(self) -> None:
+        """End the sandbox and everything in it; safe to call twice. Returns without waiting."""
+        if not self.alive:
+            return
+        self.alive = False
+        if self.pidfd is not None:
+            try:
+                # The keeper answers SIGTERM by killing the sandbox's PID namespace.
+                signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        self.channel.close()
+        os.close(self.output)
+        self.pool.reap(self)
+
+    def wait_ended(self) -> None:
+        """Wait until the keeper is gone (SIGKILL if it lingers), then free the last descriptors."""
+        if self.pidfd is not None:
+            if not select.select([self.pidfd], [], [], 1.0)[0]:
+                try:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                select.select([self.pidfd], [], [], 5.0)
+            os.close(self.pidfd)
+        os.close(self.status)
+        self.pool.uids.give_back(self.uid)
+
+    def is_running(self) -> bool:
+        """True if the sandbox process is still there and has not said anything unasked."""
+        if not self.alive or self.pidfd is None:
+            return False
+        ready, _, _ = select.select([self.pidfd, self.channel], [], [], 0)
+        return not ready
+
+
+def _protocol_failure(detail: str) -> Failure:
+    return Failure("protocol", f"the reply from your code's process was not understood ({detail[:200]})")
+
+
+class SandboxPool:
+    """A zygote plus `size` warm sandboxes, refilled in the background. Each sandbox is used once.
+
+    Use as a context manager, or call `start()` and `close()`. `preload` names modules the zygote
+    imports before dropping privileges (model registries); everything they hold is readable by
+    student code, so they must hold no solutions. `launcher` is a command prefix for the zygote
+    (e.g. `setpriv --reuid=...` to run it as a dedicated user).
+    """
+
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        preload: tuple[str, ...] = DEFAULT_MODEL_MODULES,
+        launcher: tuple[str, ...] = (),
+        python: str = sys.executable,
+        ceiling: Limits = CEILING,
+        max_reply_mb: int = 64,
+    ) -> None:
+        self.size = size
+        self.preload = preload
+        self.launcher = launcher
+        self.python = python
+        self.ceiling = ceiling
+        self.max_reply_bytes = max_reply_mb * 1024 * 1024
+        self.mode = ""
+        self.uids: UidBlock
+        self.zygote: subprocess.Popen | None = None
+        self.control: socket.socket | None = None
+        self.zygote_lock = threading.Lock()
+        self.condition = threading.Condition()
+        self.warm: collections.deque[Sandbox] = collections.deque()
+        self.failure: SandboxUnavailable | None = None
+        self.closed = False
+        self.refiller: threading.Thread | None = None
+        self.ended: queue.SimpleQueue[Sandbox | None] = queue.SimpleQueue()
+        self.reaper: threading.Thread | None = None
+
+    def __enter__(self) -> SandboxPool:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> SandboxPool:
+        """Start the zygote and one sandbox (so a missing capability fails here), then the refiller."""
+        self.uids = UidBlock()
+        self.reaper = threading.Thread(target=self._reap_ended, name="sandbox-pool-reaper", daemon=True)
+        self.reaper.start()
+        try:
+            self._start_zygote()
+            first = self.spawn()
+        except BaseException:
+            self.close()
+            raise
+        self.warm.append(first)
+        self.refiller = threading.Thread(target=self._refill, name="sandbox-pool-refill", daemon=True)
+        self.refiller.start()
+        return self
+
+    def _start_zygote(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1"}
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        # One thread: a thread pool alive at fork time would be copied in a broken state.
+        environment.update(
+            {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        )
+        environment.update({name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ})
+        self.zygote_errors = tempfile.TemporaryFile()
+        command = [
+            *self.launcher,
+            self.python,
+            "-m",
+            "graders.sandbox.zygote",
+            str(child.fileno()),
+            *self.preload,
+        ]
+        self.zygote = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            pass_fds=[child.fileno()],
+            env=environment,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.zygote_errors,
+        )
+        child.close()
+        self.control = parent
+        parent.settimeout(120)
+        try:
+            message = parent.recv(65536)
+        except OSError:
+            message = b""
+        parent.settimeout(None)
+        reply = json.loads(message) if message else {"error": self._zygote_stderr()}
+        if not reply.get("ready"):
+            raise SandboxUnavailable(f"the sandbox zygote did not start: {reply.get('error')}")
+        self.mode = reply["mode"]
+
+    def _zygote_stderr(self) -> str:
+        if self.zygote is not None:
+            try:
+                self.zygote.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.zygote_errors.seek(0)
+        text = self.zygote_errors.read()[-2000:].decode("utf-8", "replace").strip()
+        return text or "it exited without a message"
+
+    def spawn(self) -> Sandbox:
+        """A new isolated sandbox, ready for a submission (slow path: a fork plus isolation)."""
+        uid = self.uids.take()
+        parent_channel, child_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        output_read, output_write = os.pipe()
+        status_read, status_write = os.pipe()
+        request = {"uid": uid, "gid": uid, "limits": asdict(self.ceiling)}
+        try:
+            with self.zygote_lock:
+                if self.control is None:
+                    raise SandboxUnavailable("the sandbox pool is closed")
+                try:
+                    socket.send_fds(
+                        self.control,
+                        [json.dumps(request).encode()],
+                        [child_channel.fileno(), output_write, status_write],
+                    )
+                    message, fds, _, _ = socket.recv_fds(self.control, 4096, 1)
+                except OSError:
+                    message, fds = b"", []
+        finally:
+            child_channel.close()
+            os.close(output_write)
+            os.close(status_write)
+        if not message:
+            for fd in (output_read, status_read):
+                os.close(fd)
+            parent_channel.close()
+            self.uids.give_back(uid)
+            raise SandboxUnavailable(f"the sandbox zygote has exited: {self._zygote_stderr()}")
+        sandbox = Sandbox(self, parent_channel, output_read, status_read, fds[0] if fds else None, uid)
+        sandbox.wait_ready(READY_TIMEOUT)
+        return sandbox
+
+    def _refill(self) -> None:
+        while True:
+            with self.condition:
+                while not self.closed and len(self.warm) >= self.size:
+                    self.condition.wait()
+                if self.closed:
+                    return
+            try:
+                sandbox = self.spawn()
+            except SandboxUnavailable as error:
+                with self.condition:
+                    self.failure = error
+                    self.condition.notify_all()
+                    self.condition.wait(1.0)
+                continue
+            with self.condition:
+                if self.closed:
+                    sandbox.close()
+                    return
+                self.failure = None
+                self.warm.append(sandbox)
+                self.condition.notify_all()
+
+    def reap(self, sandbox: Sandbox) -> None:
+        """Hand a closed sandbox to the reaper thread, so closing never waits for the kernel."""
+        self.ended.put(sandbox)
+
+    def _reap_ended(self) -> None:
+        while (sandbox := self.ended.get()) is not None:
+            sandbox.wait_ended()
+
+    def acquire(self, timeout: float = 30.0) -> Sandbox:
+        """A warm sandbox for one submission; close it (or use `with`) when done."""
+        deadline = time.monotonic() + timeout
+        with self.condition:
+            while True:
+                if self.closed:
+                    raise SandboxUnavailable("the sandbox pool is closed")
+                while self.warm:
+                    sandbox = self.warm.popleft()
+                    self.condition.notify_all()
+                    if sandbox.is_running():
+                        return sandbox
+                    sandbox.close()
+                if self.failure is not None:
+                    raise SandboxUnavailable(str(self.failure))
+                if self.size == 0:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SandboxUnavailable(f"no sandbox became ready within {timeout:g} s")
+                self.condition.wait(remaining)
+        return self.spawn()
+
+    def close(self) -> None:
+        """Stop refilling, end every warm sandbox and the zygote."""
+        with self.condition:
+            self.closed = True
+            self.condition.notify_all()
+            warm, self.warm = list(self.warm), collections.deque()
+        if self.refiller is not None and self.refiller is not threading.current_thread():
+            self.refiller.join(timeout=30)
+        for sandbox in warm:
+            sandbox.close()
+        if self.reaper is not None:
+            self.ended.put(None)
+            self.reaper.join(timeout=60)
+        with self.zygote_lock:
+            if self.control is not None:
+                self.control.close()
+                self.control = None
+        if self.zygote is not None:
+            try:
+                self.zygote.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.zygote.kill()
+                self.zygote.wait()
+        if hasattr(self, "uids"):
+            self.uids.close()

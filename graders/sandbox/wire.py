@@ -1,0 +1,248 @@
+"""The sandbox protocol: length-prefixed frames of JSON plus `.npy` blobs, never pickle.
+
+A frame is `u32 length | u32 header length | header JSON | blobs`. The header is
+`{"message": ..., "blobs": [length, ...]}`. Plain JSON carries None, bool, int, float, str
+and lists; a JSON object always has exactly one key naming what it holds:
+`{"tuple": [...]}`, `{"dict": [[key, value], ...]}`, `{"ndarray": blob}`,
+`{"tensor": [blob, dtype]}`, `{"model": [name, kwargs]}` (requests only).
+
+Both sides use this module. Encoding accepts only exact built-in types (no subclasses), so an
+object from student code cannot choose how it is serialised; decoding builds fresh objects of
+numeric dtypes and never calls anything that came over the wire.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import numpy as np
+import torch
+
+MAX_DEPTH = 32
+MAX_VALUES = 200_000
+MAX_STRING = 1_000_000
+HEADER = struct.Struct(">II")
+# How a sandbox ended (wait status, CPU seconds), sent by its keeper on the status pipe.
+EXIT_STATUS = struct.Struct(">id")
+
+ARRAY_DTYPES = frozenset(
+    np.dtype(name)
+    for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64")
+)
+TENSOR_DTYPES = {
+    "bool": torch.bool,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
+TENSOR_DTYPE_NAMES = {dtype: name for name, dtype in TENSOR_DTYPES.items()}
+NUMPY_SCALARS = frozenset(np.dtype(dtype).type for dtype in ARRAY_DTYPES)
+
+
+class ProtocolError(Exception):
+    """A frame that does not follow the protocol: garbled, oversized, or holding forbidden data."""
+
+
+class UnsupportedValue(Exception):
+    """A value that cannot cross the boundary; the message describes it for the student."""
+
+
+class ModelRef:
+    """A model built inside the sandbox from the model registry, by name and keyword arguments."""
+
+    def __init__(self, name: str, **kwargs: object) -> None:
+        self.name = name
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"model {self.name!r}"
+
+
+def describe_type(value: object) -> str:
+    """A short description of a value's type for a message, without calling into the value."""
+    kind = type(value)
+    if kind is torch.Tensor or isinstance(value, torch.Tensor):
+        return "a tensor subclass" if kind is not torch.Tensor else "a tensor"
+    module = getattr(kind, "__module__", "")
+    name = getattr(kind, "__qualname__", "object")
+    if not isinstance(module, str) or not isinstance(name, str):
+        return "an object"
+    if module == "builtins":
+        return f"a {name}"
+    return f"a {module}.{name}" if module not in ("__main__", "submission") else f"a {name} object"
+
+
+def encode(message: object) -> bytes:
+    """One frame holding `message`; raises UnsupportedValue for anything but plain data."""
+    blobs: list[bytes] = []
+    counter = [0]
+    header = json.dumps(
+        {"message": _encode_value(message, blobs, counter, 0), "blobs": [len(b) for b in blobs]}
+    )
+    header_bytes = header.encode()
+    body = b"".join(blobs)
+    return HEADER.pack(4 + len(header_bytes) + len(body), len(header_bytes)) + header_bytes + body
+
+
+def _encode_value(value: object, blobs: list[bytes], counter: list[int], depth: int) -> object:
+    counter[0] += 1
+    if counter[0] > MAX_VALUES:
+        raise UnsupportedValue(f"a value with more than {MAX_VALUES} items")
+    if depth > MAX_DEPTH:
+        raise UnsupportedValue(f"a value nested more than {MAX_DEPTH} levels deep")
+    kind = type(value)
+    if value is None or kind in (bool, int, float):
+        return value
+    if kind is str:
+        if len(value) > MAX_STRING:
+            raise UnsupportedValue(f"a string longer than {MAX_STRING} characters")
+        return value
+    if kind in NUMPY_SCALARS:
+        return value.item()
+    if kind is list:
+        return [_encode_value(item, blobs, counter, depth + 1) for item in value]
+    if kind is tuple:
+        return {"tuple": [_encode_value(item, blobs, counter, depth + 1) for item in value]}
+    if kind is dict:
+        pairs = []
+        for key, item in value.items():
+            if type(key) not in (str, int):
+                raise UnsupportedValue(f"a dict with {describe_type(key)} as a key")
+            pairs.append([key, _encode_value(item, blobs, counter, depth + 1)])
+        return {"dict": pairs}
+    if kind is np.ndarray:
+        if value.dtype not in ARRAY_DTYPES:
+            raise UnsupportedValue(f"an array of dtype {value.dtype}")
+        blobs.append(_npy_bytes(value))
+        return {"ndarray": len(blobs) - 1}
+    if kind in (torch.Tensor, torch.nn.Parameter):
+        return {"tensor": [len(blobs), _tensor_blob(value, blobs)]}
+    if kind is ModelRef:
+        return {"model": [value.name, _encode_value(value.kwargs, blobs, counter, depth + 1)]}
+    raise UnsupportedValue(describe_type(value))
+
+
+def _tensor_blob(tensor: torch.Tensor, blobs: list[bytes]) -> str:
+    if tensor.layout != torch.strided or tensor.device.type != "cpu":
+        raise UnsupportedValue("a tensor that is not a dense CPU tensor")
+    name = TENSOR_DTYPE_NAMES.get(tensor.dtype)
+    if name is None:
+        raise UnsupportedValue(f"a tensor of dtype {tensor.dtype}")
+    plain = torch.Tensor.detach(tensor).resolve_conj().resolve_neg()
+    if name == "bfloat16":
+        # numpy has no bfloat16: float32 holds every bfloat16 value exactly.
+        plain = plain.to(torch.float32)
+    blobs.append(_npy_bytes(plain.contiguous().numpy()))
+    return name
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def frame_length(prefix: bytes, max_bytes: int) -> int:
+    """The length of the frame body announced by its first four bytes, checked against a cap."""
+    (length,) = struct.unpack(">I", prefix)
+    if length < 4 or length > max_bytes:
+        raise ProtocolError(f"a frame of {length} bytes (at most {max_bytes} allowed)")
+    return length
+
+
+def decode(body: bytes, *, allow_models: bool = False) -> object:
+    """The message in one frame body (without its length prefix); raises ProtocolError."""
+    if len(body) < 4:
+        raise ProtocolError("a frame too short to hold a header")
+    (header_length,) = struct.unpack(">I", body[:4])
+    if header_length > len(body) - 4:
+        raise ProtocolError("a header longer than its frame")
+    try:
+        header = json.loads(body[4 : 4 + header_length].decode())
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ProtocolError(f"a header that is not valid JSON ({type(error).__name__})") from None
+    if type(header) is not dict or set(header) != {"message", "blobs"}:
+        raise ProtocolError("a header without exactly 'message' and 'blobs'")
+    lengths = header["blobs"]
+    if type(lengths) is not list or any(type(n) is not int or n < 0 for n in lengths):
+        raise ProtocolError("a bad list of blob lengths")
+    if sum(lengths) != len(body) - 4 - header_length:
+        raise ProtocolError("blob lengths that do not add up to the frame")
+    blobs, offset = [], 4 + header_length
+    for length in lengths:
+        blobs.append(body[offset : offset + length])
+        offset += length
+    return _decode_value(header["message"], blobs, [0], 0, allow_models)
+
+
+def _decode_value(
+    value: object, blobs: list[bytes], counter: list[int], depth: int, allow_models: bool
+) -> object:
+    counter[0] += 1
+    if counter[0] > MAX_VALUES or depth > MAX_DEPTH:
+        raise ProtocolError("a message too large or too deeply nested")
+    kind = type(value)
+    if value is None or kind in (bool, int, float):
+        return value
+    if kind is str:
+        if len(value) > MAX_STRING:
+            raise ProtocolError("a string that is too long")
+        return value
+    if kind is list:
+        return [_decode_value(item, blobs, counter, depth + 1, allow_models) for item in value]
+    if kind is not dict or len(value) != 1:
+        raise ProtocolError("a JSON object that is not a tagged value")
+    ((tag, content),) = value.items()
+    if tag == "tuple" and type(content) is list:
+        return tuple(_decode_value(item, blobs, counter, depth + 1, allow_models) for item in content)
+    if tag == "dict" and type(content) is list:
+        result = {}
+        for pair in content:
+            if type(pair) is not list or len(pair) != 2 or type(pair[0]) not in (str, int):
+                raise ProtocolError("a bad dict entry")
+            result[pair[0]] = _decode_value(pair[1], blobs, counter, depth + 1, allow_models)
+        return result
+    if tag == "ndarray" and type(content) is int:
+        return _read_array(blobs, content)
+    if tag == "tensor" and type(content) is list and len(content) == 2 and type(content[0]) is int:
+        dtype = TENSOR_DTYPES.get(content[1]) if type(content[1]) is str else None
+        if dtype is None:
+            raise ProtocolError("a tensor of an unknown dtype")
+        array = _read_array(blobs, content[0])
+        return torch.from_numpy(array).to(dtype)
+    if (
+        tag == "model"
+        and allow_models
+        and type(content) is list
+        and len(content) == 2
+        and type(content[0]) is str
+    ):
+        kwargs = _decode_value(content[1], blobs, counter, depth + 1, allow_models)
+        if type(kwargs) is not dict or any(type(key) is not str for key in kwargs):
+            raise ProtocolError("bad model arguments")
+        return ModelRef(content[0], **kwargs)
+    raise ProtocolError(f"an unknown tag {tag!r}")
+
+
+def _read_array(blobs: list[bytes], index: int) -> np.ndarray:
+    if not 0 <= index < len(blobs):
+        raise ProtocolError("a reference to a missing blob")
+    buffer = io.BytesIO(blobs[index])
+    try:
+        array = np.lib.format.read_array(buffer, allow_pickle=False)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as error:
+        raise ProtocolError(f"a blob that is not a plain .npy array ({type(error).__name__})") from None
+    if buffer.tell() != len(blobs[index]):
+        raise ProtocolError("trailing bytes after an array")
+    if type(array) is not np.ndarray or array.dtype.newbyteorder("=") not in ARRAY_DTYPES:
+        raise ProtocolError(f"an array of a forbidden dtype {array.dtype}")
+    # Native byte order for torch; not ascontiguousarray, which turns a 0-d array into a 1-d one.
+    return array.astype(array.dtype.newbyteorder("="), order="C", copy=False)

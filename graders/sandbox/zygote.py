@@ -1,0 +1,188 @@
+"""The zygote: a fresh interpreter that imports torch once and forks isolated single-use sandboxes.
+
+Started by the pool as `python -m graders.sandbox.zygote CONTROL_FD [MODULE...]` with a scrubbed
+environment; it never imports Django or reads settings, so a sandbox reading its own memory (a
+copy of this process) finds nothing secret. Each spawn request on the control socket carries
+three descriptors (the sandbox's channel, the write end of its output pipe, the write end of its
+status pipe) and is answered with a pidfd of the sandbox's keeper process.
+
+Process tree: zygote -> keeper (root, in the new namespaces, waits and reports the exit status)
+-> sandbox (PID 1 of its PID namespace, unprivileged, runs student code).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import json
+import os
+import signal
+import socket
+import sys
+
+import numpy
+import torch
+
+from graders.sandbox import isolation, models, runner, wire
+
+# The pool starts this interpreter with OMP/OPENBLAS/MKL_NUM_THREADS=1 so numpy and torch create
+# no thread pool; main() checks that the zygote is single-threaded before it forks anything.
+torch.set_num_threads(1)
+torch.set_num_interop_threads(1)
+
+CAP_SYS_ADMIN = 21
+HIGH_FD = 10
+
+
+def warm_up() -> None:
+    """Run the common operations once, so their lazy initialisation is not paid per submission."""
+    x = torch.randn(4, 7, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(torch.softmax(x @ x.T, dim=-1), torch.tensor([0, 1, 2, 3]))
+    loss.backward()
+    numpy.exp(numpy.ones(3)).sum()
+
+
+def memory_size() -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise isolation.SandboxUnavailable("cannot read VmSize from /proc/self/status")
+
+
+def isolation_mode() -> str:
+    """`root` when we may create namespaces and switch uid directly, else `userns`."""
+    if os.geteuid() == 0 and isolation.effective_capabilities() & (1 << CAP_SYS_ADMIN):
+        return "root"
+    return "userns"
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    try:
+        warm_up()
+        preloaded = models.import_model_modules(sys.argv[2:])
+        view = isolation.root_view(sys.path)
+        baseline = memory_size()
+        mode = isolation_mode()
+        threads = len(os.listdir("/proc/self/task"))
+        if threads != 1:
+            raise isolation.SandboxUnavailable(
+                f"the zygote has {threads} threads after warm-up; forking is unsafe"
+            )
+    except Exception as error:  # reported to the pool, which fails closed
+        control.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
+        return
+    control.send(json.dumps({"ready": True, "mode": mode, "preloaded": preloaded}).encode())
+    # Keepers are reaped by the kernel; their exit status travels through the status pipe.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 65536, 3)
+        if not message:
+            return
+        request = json.loads(message)
+        if len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            control.send(json.dumps({"error": "a spawn request needs three descriptors"}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            keep_sandbox(request, fds, view, mode, baseline)
+        for fd in fds:
+            os.close(fd)
+        try:
+            pidfd = [os.pidfd_open(pid)]
+        except ProcessLookupError:
+            pidfd = []
+        socket.send_fds(control, [json.dumps({"pid": pid}).encode()], pidfd)
+        for fd in pidfd:
+            os.close(fd)
+
+
+def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int) -> None:
+    """The keeper: enter the namespaces, fork the sandbox as their PID 1, report how it ended."""
+    channel, output, status = fds
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # SIGTERM, not SIGKILL: when the zygote dies, the handler below still kills the sandbox
+        # (whose own parent-death signal student code can clear).
+        isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGTERM, "PR_SET_PDEATHSIG")
+        in_user_namespace = mode == "userns"
+        isolation.enter_namespaces(in_user_namespace)
+        owner = (0, 0) if in_user_namespace else (request["uid"], request["gid"])
+        isolation.build_root(view, owner)
+        parent_alive_read, parent_alive_write = os.pipe()
+        pid = os.fork()
+    except BaseException as error:  # fail closed, with the reason
+        _report_setup_failure(channel, error)
+        os._exit(1)
+    if pid == 0:
+        os.close(parent_alive_write)
+        os.close(status)
+        become_sandbox(request, channel, output, parent_alive_read, mode, baseline)
+    os.close(parent_alive_read)
+    os.close(channel)
+    os.close(output)
+    # The pool ends a sandbox with SIGTERM to the keeper, which kills the sandbox for certain:
+    # student code can clear its own parent-death signal, so that is only the fallback.
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+    _, wait_status, usage = os.wait4(pid, 0)
+    os.write(status, wire.EXIT_STATUS.pack(wait_status, usage.ru_utime + usage.ru_stime))
+    os._exit(0)
+
+
+def become_sandbox(
+    request: dict, channel: int, output: int, parent_alive: int, mode: str, baseline: int
+) -> None:
+    """Drop everything the student must not have, then serve requests; never returns."""
+    try:
+        os.setsid()
+        moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, HIGH_FD) for fd in (channel, output, parent_alive)]
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(moved[1], 1)
+        os.dup2(moved[1], 2)
+        os.dup2(moved[0], runner.CHANNEL_FD)
+        os.dup2(moved[2], 4)
+        os.closerange(5, 1 << 20)
+        ceiling = request["limits"]
+        isolation.set_limits(
+            cpu_seconds=ceiling["cpu_seconds"],
+            memory_bytes=baseline + ceiling["memory_mb"] * 1024 * 1024,
+            processes=ceiling["processes"],
+            file_size_bytes=ceiling["file_size_mb"] * 1024 * 1024,
+            open_files=ceiling["open_files"],
+        )
+        isolation.drop_privileges(request["uid"], request["gid"], in_user_namespace=mode == "userns")
+        isolation.die_with_parent(4)
+        os.environ.clear()
+        os.environ.update(isolation.scrubbed_environment())
+        os.chdir(isolation.WORK_DIR)
+        # A write past the file size limit then fails with EFBIG instead of killing the process.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        sys.stdin = open(0, closefd=False)  # fd 0 is /dev/null, open for good
+        sys.stdout = _unbuffered_text(1)
+        sys.stderr = _unbuffered_text(2)
+    except BaseException as error:  # fail closed, with the reason
+        _report_setup_failure(runner.CHANNEL_FD if "moved" in locals() else channel, error)
+        os._exit(1)
+    runner.start(runner.CHANNEL_FD, baseline)
+
+
+def _unbuffered_text(fd: int) -> io.TextIOWrapper:
+    # Unbuffered, so what a student prints reaches the output pipe before the reply does.
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", write_through=True)
+
+
+def _report_setup_failure(channel: int, error: BaseException) -> None:
+    try:
+        os.write(channel, runner.setup_failure_frame(error))
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The settings module: production values pass Django's deployment checks; defaults run embedded."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from courses.markdown import code_style_css
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items()
+             if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
+                            "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True
+    )
+
+
+def test_production_settings_pass_the_deployment_checks(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="false", SECRET_KEY="k" * 20 + "-production-secret-with-enough-entropy-9f3a7c",
+        ALLOWED_HOSTS="attentive.example.org", ATTENTIVE_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_a_secret_key_refuses_to_start(tmp_path):
+    result = manage("check", DEBUG="false", ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is false" in result.stderr
+
+
+def test_a_malformed_boolean_is_named(tmp_path):
+    result = manage("check", DEBUG="maybe", ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_the_code_stylesheet_is_in_sync_with_pygments():
+    committed = (ROOT / "static" / "css" / "code.css").read_text()
+    assert code_style_css() in committed

@@ -1,0 +1,223 @@
+"""The sandbox's isolation, seen from inside: what student code can reach, read and signal."""
+
+import os
+import socket
+import sqlite3
+import sys
+import textwrap
+
+import pytest
+
+from graders.sandbox import check_isolation
+from graders.sandbox.pool import PROJECT_ROOT
+from tests.sandbox.conftest import PLANTED_SECRETS, run
+
+
+def call(pool, body, *args):
+    source = "import os, socket, signal, sys\n\ndef main(*args):\n" + textwrap.indent(
+        textwrap.dedent(body), "    "
+    )
+    loaded, outcome = run(pool, source, "main", args)
+    assert loaded.failure is None, loaded.failure
+    assert outcome.failure is None, outcome.failure
+    return outcome.value
+
+
+def test_the_startup_check_passes(pool):
+    seen = check_isolation(pool)
+    assert seen["pid"] == 1
+    assert seen["interfaces"] == ["lo"]
+
+
+@pytest.fixture
+def listener():
+    server = socket.create_server(("127.0.0.1", 0))
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_it_cannot_connect_to_a_port_on_the_host_loopback(pool, listener):
+    socket.create_connection(("127.0.0.1", listener), timeout=1).close()  # reachable from outside
+    error = call(
+        pool,
+        """
+        try:
+            socket.create_connection(("127.0.0.1", args[0]), timeout=1)
+        except OSError as error:
+            return error.errno
+        return "connected"
+        """,
+        listener,
+    )
+    assert error in (111, 101)  # refused by its own empty loopback, or unreachable: never our listener
+
+
+@pytest.mark.parametrize("port", [5432, 6379])
+def test_it_cannot_reach_postgres_or_redis_ports(pool, port):
+    assert (
+        call(
+            pool,
+            """
+        try:
+            socket.create_connection(("127.0.0.1", args[0]), timeout=1)
+        except OSError:
+            return "blocked"
+        return "connected"
+        """,
+            port,
+        )
+        == "blocked"
+    )
+
+
+def test_it_has_no_interface_but_a_loopback_that_is_down(pool):
+    assert call(pool, "return [name for _, name in socket.if_nameindex()]") == ["lo"]
+    # A documentation address (RFC 5737): with no route, connect fails before sending anything.
+    assert (
+        call(
+            pool,
+            """
+        try:
+            socket.create_connection(("192.0.2.1", 80), timeout=1)
+        except OSError as error:
+            return error.errno
+        """,
+        )
+        == 101
+    )
+
+
+def test_it_cannot_see_project_files_or_the_database(pool, tmp_path):
+    database = tmp_path / "attentive.sqlite3"
+    sqlite3.connect(database).close()
+    paths = [
+        str(PROJECT_ROOT / "graders" / "code.py"),
+        str(PROJECT_ROOT),
+        str(database),
+        "/work",
+        sys.executable,
+    ]
+    assert all(os.path.exists(path) for path in paths)
+    visible = call(
+        pool, "return [path for path in args[0] if os.path.exists(path) and os.listdir(path) != []]", paths
+    )
+    # /work exists inside only as an empty parent of site-packages when the venv lives there.
+    assert [path for path in visible if path != "/work"] == []
+
+
+def test_it_cannot_read_proc_or_etc(pool):
+    found = call(
+        pool,
+        """
+        found = []
+        for path in ("/proc/1/environ", "/proc/self/environ", "/etc/passwd", "/etc/shadow", "/root/.ssh"):
+            try:
+                open(path).read()
+                found.append(path)
+            except OSError:
+                pass
+        return found
+        """,
+    )
+    assert found == []
+
+
+def test_it_runs_as_an_unprivileged_uid_without_capabilities(pool):
+    seen = call(pool, "return [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()]")
+    uid, euid, gid, groups = seen
+    assert uid == euid != 0
+    assert uid >= 200_000
+    assert gid != 0
+    assert groups == []
+    assert check_isolation(pool)["capabilities"] == 0
+
+
+def test_concurrent_sandboxes_get_distinct_uids(pool):
+    source = "import os\ndef main():\n    return os.getuid()\n"
+    with pool.acquire() as first, pool.acquire() as second:
+        first.load(source)
+        second.load(source)
+        assert first.call("main").value != second.call("main").value
+
+
+def test_it_cannot_signal_its_parent_or_anyone_else(pool):
+    zygote = pool.zygote.pid
+    results = call(
+        pool,
+        """
+        results = {}
+        for name, pid in (("parent", os.getppid()), ("all", -1), ("worker", args[0]), ("zygote", args[1])):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                results[name] = "sent"
+            except OSError as error:
+                results[name] = error.errno
+        return results
+        """,
+        os.getpid(),
+        zygote,
+    )
+    # getppid() is 0 in a new PID namespace: kill(0) reaches only the sandbox's own group.
+    assert results["worker"] == 3
+    assert results["zygote"] == 3
+    assert pool.zygote.poll() is None
+    assert check_isolation(pool)["pid"] == 1
+
+
+def test_its_environment_is_scrubbed(pool):
+    environment = call(pool, "return dict(os.environ)")
+    assert not set(environment) & set(PLANTED_SECRETS)
+    assert "planted" not in repr(environment)
+
+
+def test_the_zygote_it_forks_from_never_saw_the_secrets(pool):
+    with open(f"/proc/{pool.zygote.pid}/environ", "rb") as handle:
+        environ = handle.read().decode()
+    assert "planted" not in environ
+    with open(f"/proc/{pool.zygote.pid}/cmdline", "rb") as handle:
+        assert b"django" not in handle.read().lower()
+
+
+def test_the_zygote_never_imported_django(pool):
+    source = "import sys\ndef main():\n    return sorted(name for name in sys.modules if 'django' in name)\n"
+    assert run(pool, source)[1].value == []
+
+
+def test_only_the_work_dir_is_writable(pool):
+    results = call(
+        pool,
+        """
+        import torch
+        results = {}
+        for path in ("/x", os.path.dirname(torch.__file__) + "/x", "/home/student/x"):
+            try:
+                with open(path, "w") as handle:
+                    handle.write("x")
+                results[path] = "written"
+            except OSError as error:
+                results[path] = error.errno
+        return results
+        """,
+    )
+    assert list(results.values()) == [30, 30, "written"]  # EROFS twice
+
+
+def test_only_the_protocol_channel_is_left_open(pool):
+    source = (
+        "import os\ndef main():\n    return sorted(fd for fd in range(64) if _is_open(fd))\n"
+        + textwrap.dedent(
+            """
+        def _is_open(fd):
+            try:
+                os.fstat(fd)
+                return True
+            except OSError:
+                return False
+        """
+        )
+    )
+    assert run(pool, source)[1].value == [0, 1, 2, 3]
+
+
+def test_it_sits_in_its_own_uts_and_pid_namespaces(pool):
+    assert call(pool, "return [socket.gethostname(), os.getpid()]") == ["sandbox", 1]

@@ -1,0 +1,135 @@
+"""The warm pool: single-use sandboxes, refilled in the background, failing closed without isolation."""
+
+import time
+
+import pytest
+import torch
+
+from graders.sandbox import SandboxPool, SandboxUnavailable, check_isolation
+from graders.sandbox.wire import ModelRef
+from tests.sandbox.conftest import run
+from tests.sandbox.registered_models import linear_for_tests
+from tests.sandbox.test_limits import processes_of
+
+DROP_CAPABILITIES = ("setpriv", "--bounding-set=-all", "--inh-caps=-all", "--")
+
+
+def wait_for_warm(pool, count, seconds=10):
+    deadline = time.monotonic() + seconds
+    while len(pool.warm) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(pool.warm)
+
+
+def test_the_pool_refills_after_each_acquire(pool):
+    assert wait_for_warm(pool, pool.size) == pool.size
+    taken = [pool.acquire(), pool.acquire()]
+    assert wait_for_warm(pool, pool.size) == pool.size
+    assert not {id(sandbox) for sandbox in pool.warm} & {id(sandbox) for sandbox in taken}
+    for sandbox in taken:
+        sandbox.close()
+
+
+def test_a_sandbox_loads_one_submission_only(sandbox):
+    assert sandbox.load("x = 1").failure is None
+    assert sandbox.load("x = 2").failure.kind == "protocol"
+
+
+def test_a_closed_sandbox_cannot_be_used_again(pool):
+    sandbox = pool.acquire()
+    sandbox.close()
+    with pytest.raises(RuntimeError, match="ended"):
+        sandbox.load("x = 1")
+
+
+def test_nothing_survives_from_one_submission_to_the_next(pool):
+    polluter = (
+        "import torch, builtins\n"
+        "torch.softmax = lambda *a, **k: 'patched'\n"
+        "builtins.leftover = 'from the last submission'\n"
+        "open('/home/student/leftover', 'w').write('x')\n"
+        "def main():\n    return torch.softmax(torch.ones(2), 0)\n"
+    )
+    assert run(pool, polluter)[1].value == "patched"
+    checker = (
+        "import os, torch, builtins\n"
+        "def main():\n"
+        "    softmax = torch.softmax(torch.zeros(2), 0)\n"
+        "    return [hasattr(builtins, 'leftover'), os.listdir('/home/student'), softmax]\n"
+    )
+    leftover, files, softmax = run(pool, checker)[1].value
+    assert (leftover, files) == (False, [])
+    assert torch.equal(softmax, torch.tensor([0.5, 0.5]))
+
+
+def test_a_model_is_built_inside_the_sandbox_from_the_registry(pool):
+    source = "import torch\ndef main(model, x):\n    return model(x)\n"
+    x = torch.randn(4, 3)
+    _loaded, outcome = run(pool, source, args=[ModelRef("linear_for_tests", seed=5), x])
+    assert outcome.failure is None
+    assert torch.allclose(outcome.value, linear_for_tests(seed=5)(x).detach())
+
+
+def test_gradients_come_back_for_the_chosen_inputs(pool):
+    source = "import torch\ndef main(x, w):\n    return (x @ w).tanh()\n"
+    x, w = torch.randn(2, 3), torch.randn(3, 4)
+    _loaded, outcome = run(pool, source, args=[x, w], grad_of=[1], grad_seed=7)
+    x_ref, w_ref = x.clone(), w.clone().requires_grad_(True)
+    output = (x_ref @ w_ref).tanh()
+    grad_output = torch.randn(output.shape, generator=torch.Generator().manual_seed(7))
+    (expected,) = torch.autograd.grad(output, [w_ref], grad_output)
+    assert torch.allclose(outcome.grads[0], expected)
+
+
+def test_the_pool_runs_without_root_through_a_user_namespace():
+    # The zygote runs as uid 1000 with no capabilities, as on a machine where the worker is not root.
+    as_user_1000 = ("unshare", "--user", "--map-user=1000", "--map-group=1000", "--")
+    with SandboxPool(size=0, preload=(), launcher=as_user_1000) as unprivileged:
+        assert unprivileged.mode == "userns"
+        seen = check_isolation(unprivileged)
+    assert seen["capabilities"] == 0
+    assert seen["interfaces"] == ["lo"]
+
+
+def test_it_refuses_to_start_when_isolation_is_impossible():
+    # A user namespace where creating user namespaces is forbidden, with every capability dropped:
+    # neither the root path nor the user-namespace path can isolate anything.
+    deny = (
+        "unshare", "--user", "--map-root-user", "--", "sh", "-c",
+        'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "sh", *DROP_CAPABILITIES,
+    )  # fmt: skip
+    pool = SandboxPool(size=1, preload=(), launcher=deny)
+    with pytest.raises(SandboxUnavailable, match="CLONE_NEWUSER"):
+        pool.start()
+    with pytest.raises(SandboxUnavailable, match="closed"):
+        pool.acquire()
+
+
+def test_it_refuses_when_the_sandbox_uid_cannot_be_used():
+    # Root inside a user namespace that maps only uid 0: the sandbox uid does not exist there.
+    only_root = ("unshare", "--user", "--map-root-user", "--")
+    with pytest.raises(SandboxUnavailable, match=r"home/student failed: Invalid argument"):
+        SandboxPool(size=1, preload=(), launcher=only_root).start()
+
+
+def test_a_broken_zygote_fails_closed():
+    with pytest.raises(SandboxUnavailable, match="zygote did not start"):
+        SandboxPool(
+            size=1, preload=("graders.sandbox.no_such_module_inside_graders_sandbox",), python="/bin/false"
+        ).start()
+
+
+def test_closing_the_pool_ends_even_a_sandbox_that_cleared_its_parent_death_signal():
+    source = "import ctypes, time\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\ndef main():\n    return 1\n"
+    with SandboxPool(size=0, preload=()) as small:
+        sandbox = small.acquire()
+        sandbox.load(source)
+        uid = sandbox.uid
+        assert processes_of(uid)
+        small.zygote.kill()  # the zygote dies first: keepers get SIGTERM and take their sandbox along
+        small.zygote.wait()
+        deadline = time.monotonic() + 5
+        while processes_of(uid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert processes_of(uid) == []
+        sandbox.close()

@@ -1,0 +1,129 @@
+"""The protocol: plain data only, strict decoding, and a grader that survives a hostile channel."""
+
+import io
+import json
+import pickle
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from graders.sandbox import wire
+from tests.sandbox.conftest import run
+
+
+def body(frame):
+    return frame[4:]
+
+
+def raw_frame(message, blobs=()):
+    header = json.dumps({"message": message, "blobs": [len(blob) for blob in blobs]}).encode()
+    return struct.pack(">I", len(header)) + header + b"".join(blobs)
+
+
+def test_plain_data_round_trips():
+    value = {
+        "s": torch.tensor(2.5),
+        "t": torch.arange(6.0).reshape(2, 3).to(torch.bfloat16),
+        "a": np.ones(3),
+        "n": (1, 2.5, None, "s"),
+    }
+    decoded = wire.decode(body(wire.encode(value)))
+    assert torch.equal(decoded["t"], value["t"])
+    assert decoded["t"].dtype == torch.bfloat16
+    assert np.array_equal(decoded["a"], value["a"])
+    assert decoded["n"] == (1, 2.5, None, "s")
+    assert decoded["s"].shape == ()
+    assert decoded["s"].item() == 2.5
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        type("Sneaky", (int,), {"__eq__": lambda self, other: True})(3),
+        type("Sneaky", (torch.Tensor,), {})(),
+        type("Sneaky", (dict,), {})(),
+        type("Sneaky", (), {"__array__": lambda self: np.ones(3)})(),
+        np.array([object()], dtype=object),
+        torch.ones(2, dtype=torch.complex64),
+    ],
+    ids=["int-subclass", "tensor-subclass", "dict-subclass", "array-protocol", "object-array", "complex"],
+)
+def test_encoding_refuses_anything_but_exact_plain_types(value):
+    with pytest.raises(wire.UnsupportedValue):
+        wire.encode(value)
+
+
+def test_decoding_refuses_a_pickled_array():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(raw_frame({"ndarray": 0}, [buffer.getvalue()]))
+
+
+def test_decoding_refuses_a_raw_pickle():
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(raw_frame({"ndarray": 0}, [pickle.dumps(np.ones(2))]))
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\x00\x00\x00\x05{not json",
+        struct.pack(">I", 2) + b"{}",
+        raw_frame({"eval": "__import__('os')"}),
+        raw_frame({"tensor": [0, "float32"]}),
+        raw_frame({"model": ["x", {"dict": []}]}),
+        raw_frame({"a": 1, "b": 2}),
+        raw_frame("x" * 10, [b"extra"])[:-2],
+        raw_frame([[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]),
+    ],
+    ids=[
+        "garbled",
+        "no-header",
+        "unknown-tag",
+        "missing-blob",
+        "model-in-reply",
+        "two-keys",
+        "short",
+        "too-deep",
+    ],
+)
+def test_decoding_refuses_malformed_frames(frame):
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(frame)
+
+
+def test_an_oversized_frame_is_refused_from_its_length_alone():
+    with pytest.raises(wire.ProtocolError, match="at most"):
+        wire.frame_length(struct.pack(">I", 1 << 31), 64 << 20)
+
+
+def test_garbage_written_to_the_channel_fails_the_call_not_the_grader(pool):
+    source = (
+        "import os\ndef main():\n    os.write(3, b'\\x00\\x00\\x00\\x10garbage-garbage!')\n    return 1\n"
+    )
+    _loaded, outcome = run(pool, source)
+    assert outcome.failure.kind == "protocol"
+
+
+def test_a_huge_announced_reply_is_refused(pool):
+    source = "import os\ndef main():\n    os.write(3, b'\\xff\\xff\\xff\\xff')\n    return 1\n"
+    assert run(pool, source)[1].failure.kind == "protocol"
+
+
+def test_a_forged_reply_with_a_wrong_id_is_refused(pool):
+    forged = wire.encode({"id": 99, "ok": True, "value": "forged"})
+    source = f"import os\ndef main():\n    os.write(3, {forged!r})\n    return 1\n"
+    assert run(pool, source)[1].failure.kind == "protocol"
+
+
+def test_printed_output_never_reaches_the_channel(pool):
+    fake = wire.encode({"id": 2, "ok": True, "value": "fake"})
+    source = (
+        f"import os, sys\ndef main():\n    os.write(1, {fake!r})\n    print({fake!r})\n    return 'real'\n"
+    )
+    outcome = run(pool, source)[1]
+    assert outcome.value == "real"
+    assert "fake" in outcome.stdout
