@@ -30,9 +30,7 @@ class TeacherForcingBatch:
     labels: torch.Tensor
 
 
-def teacher_forcing_batch(
-    targets: Sequence[Sequence[int]], *, ignore_index: int = IGNORE_INDEX
-) -> TeacherForcingBatch:
+def teacher_forcing_batch(targets: Sequence[Sequence[int]], *, ignore_index: int = IGNORE_INDEX) -> TeacherForcingBatch:
     """The training batch of the lesson: label t is the token to predict after decoder input t."""
     return TeacherForcingBatch(
         decoder_input_ids=pad_sequences([[START_ID, *target] for target in targets], PAD_ID),

@@ -100,9 +100,7 @@ def scaled_dot_product_attention(
     scale: float | None = None,
 ) -> torch.Tensor:
     """softmax(Q K^T * scale + mask) V; see `attention_with_weights` for shapes and masks."""
-    output, _ = attention_with_weights(
-        query, key, value, key_padding_mask=key_padding_mask, causal=causal, scale=scale
-    )
+    output, _ = attention_with_weights(query, key, value, key_padding_mask=key_padding_mask, causal=causal, scale=scale)
     return output
 
 

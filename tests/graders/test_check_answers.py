@@ -40,9 +40,7 @@ def test_a_result_has_the_verdict_the_interpretation_and_the_line():
 
 
 def test_declared_variables_and_assumptions_are_used():
-    line = json.dumps(
-        {"student": "x", "reference": "sqrt(x^2)", "variables": ["x"], "assumptions": "positive"}
-    )
+    line = json.dumps({"student": "x", "reference": "sqrt(x^2)", "variables": ["x"], "assumptions": "positive"})
     assert next(check_answers_jsonl([line]))["equivalent"] is True
     line = json.dumps({"student": "x + q", "reference": "x", "variables": ["x"]})
     result = next(check_answers_jsonl([line]))

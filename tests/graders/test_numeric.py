@@ -37,8 +37,7 @@ def test_units_are_converted_before_comparing():
 
 def test_unit_mistakes_get_clear_messages():
     assert (
-        check_numeric("3.2", 3.2, unit="ms").message
-        == "Could not read your answer: give a unit, for example `3.2 ms`"
+        check_numeric("3.2", 3.2, unit="ms").message == "Could not read your answer: give a unit, for example `3.2 ms`"
     )
     assert check_numeric("3.2 GB", 3.2, unit="ms").message == (
         "Could not read your answer: `GB` does not measure the same kind of quantity as `ms`"

@@ -72,9 +72,7 @@ def test_an_unknown_mistake_is_just_incorrect(seed):
 
 
 def test_missing_blank_and_unreadable_answers_score_zero_with_a_message(seed):
-    verdict = grade_questions(
-        seed, {"dL_dz1": "   ", "dL_dz2": "yhat_2 +", "dL_dz3": "0.5", "direction_z1": ""}
-    )
+    verdict = grade_questions(seed, {"dL_dz1": "   ", "dL_dz2": "yhat_2 +", "dL_dz3": "0.5", "direction_z1": ""})
     outcomes = by_part(verdict)
     assert verdict.score == 0
     assert outcomes["dL_dz1"].message == "No answer was given."

@@ -168,9 +168,7 @@ def test_a_part_may_add_its_own_variables():
             "the positive weights must add up to 1, not 0.7",
         ),
         (
-            minimal(
-                type="choice", options=[{"id": "a b", "text": "A", "correct": True}, {"id": "b", "text": "B"}]
-            ),
+            minimal(type="choice", options=[{"id": "a b", "text": "A", "correct": True}, {"id": "b", "text": "B"}]),
             ("parts", 0, "options", 0, "id"),
             "option id `a b` may only use letters, digits, _ and -",
         ),

@@ -30,9 +30,7 @@ def copied_pair(d_model, num_heads, seed):
     seed=st.integers(0, 10_000),
     data=st.data(),
 )
-def test_multi_head_attention_matches_torch(
-    batch, heads, head_dim, query_length, key_length, causal, seed, data
-):
+def test_multi_head_attention_matches_torch(batch, heads, head_dim, query_length, key_length, causal, seed, data):
     d_model = heads * head_dim
     ours, theirs = copied_pair(d_model, heads, seed)
     generator = torch.Generator().manual_seed(seed)

@@ -59,9 +59,7 @@ def test_cross_entropy_matches_torch_with_padding_and_label_smoothing(
     labels = torch.tensor(
         data.draw(
             st.lists(
-                st.lists(
-                    st.integers(min_value=0, max_value=vocabulary - 1), min_size=length, max_size=length
-                ),
+                st.lists(st.integers(min_value=0, max_value=vocabulary - 1), min_size=length, max_size=length),
                 min_size=batch,
                 max_size=batch,
             )
@@ -113,9 +111,7 @@ def test_attention_matches_torch_sdpa_with_padding_and_causal_masks(
     if causal:
         allowed = allowed & causal_mask(query_length, key_length)
     expected = F.scaled_dot_product_attention(query, key, value, attn_mask=allowed)
-    output, weights = attention_with_weights(
-        query, key, value, key_padding_mask=key_padding_mask, causal=causal
-    )
+    output, weights = attention_with_weights(query, key, value, key_padding_mask=key_padding_mask, causal=causal)
     torch.testing.assert_close(output, expected)
     torch.testing.assert_close(
         scaled_dot_product_attention(query, key, value, key_padding_mask=key_padding_mask, causal=causal),

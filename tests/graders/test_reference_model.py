@@ -28,6 +28,7 @@ from graders.reference import (
     tokenize,
 )
 from graders.reference.vocabulary import CONTINUATION_PIECES, WORD_PIECES
+from graders.sandbox.models import build_model
 
 SOURCE = encode_text("I am a teacher")
 
@@ -92,11 +93,19 @@ def test_the_factory_builds_the_same_weights_every_time_without_touching_global_
     first = MODEL_FACTORIES["toy_translator"]()
     second = build_toy_translator()
     assert torch.rand(1) == expected_next
-    for (name, first_value), second_value in zip(
-        first.state_dict().items(), second.state_dict().values(), strict=True
-    ):
+    for (name, first_value), second_value in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.equal(first_value, second_value), name
     assert not first.training
+
+
+def test_the_sandbox_registry_builds_the_same_model_by_name():
+    from_registry = build_model("toy_translator", seed=5)
+    direct = build_toy_translator(seed=5)
+    for name, value in from_registry.state_dict().items():
+        assert torch.equal(value, direct.state_dict()[name]), name
+    assert not torch.equal(build_toy_translator(seed=6).embedding.weight, direct.embedding.weight), (
+        "the seed must matter"
+    )
 
 
 def test_a_forward_pass_is_fast():
@@ -149,9 +158,7 @@ def test_teacher_forcing_loss_is_the_mean_over_real_tokens():
     batch = teacher_forcing_batch([encode_text("Je suis enseignant"), encode_text("Je suis")])
     sources = pad_sequences([SOURCE, SOURCE])
     logits = model(sources, batch.decoder_input_ids)
-    expected = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, len(VOCABULARY)), batch.labels.reshape(-1)
-    )
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, len(VOCABULARY)), batch.labels.reshape(-1))
     torch.testing.assert_close(cross_entropy(logits, batch.labels), expected)
 
 
@@ -192,9 +199,7 @@ def test_temperature_zero_sampling_is_greedy_decoding():
 @given(seed=st.integers(0, 10_000), temperature=st.sampled_from([1e-8, 1e-10, 1e-12]))
 def test_a_tiny_temperature_picks_the_argmax(seed, temperature):
     logits = torch.randn(4, 9, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    sampled = sample_next_token(
-        logits, temperature=temperature, generator=torch.Generator().manual_seed(seed)
-    )
+    sampled = sample_next_token(logits, temperature=temperature, generator=torch.Generator().manual_seed(seed))
     assert torch.equal(sampled, logits.argmax(dim=-1))
 
 

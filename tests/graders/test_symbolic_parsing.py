@@ -47,9 +47,7 @@ def test_code_is_refused_with_a_reason(attack, message):
 
 
 def test_comparisons_are_refused_with_a_hint():
-    assert refused("x == 1") == (
-        "`==` is not allowed here: write only the expression, e.g. `x + 1`, not `y = x + 1`"
-    )
+    assert refused("x == 1") == ("`==` is not allowed here: write only the expression, e.g. `x + 1`, not `y = x + 1`")
     assert "`=` is not allowed here" in refused("y = x + 1")
 
 
