@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "courses",
+    "exercises",
     "graders",
 ]
 
@@ -107,6 +108,10 @@ if not DATABASE_URL:
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'attentive.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests use a file, not memory, so that a real grading worker or server started by a
+    # test in another process sees the same database.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-attentive.sqlite3")}
     # The web process and the grading worker write to one file: wait for the lock
     # instead of failing, and let readers proceed while a writer works (WAL).
     DATABASES["default"]["OPTIONS"] = {
@@ -194,6 +199,8 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
+    for folder in ("queue", "processed"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -213,7 +220,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_TASK_ROUTES = {"graders.*": {"queue": "grading"}}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-submissions": {"task": "graders.sweep_stuck_submissions", "schedule": 10.0},
+}
+
+# Grading. Warm sandboxes kept ready per worker process, and the sweeper's patience.
+GRADER_POOL_SIZE = envint("GRADER_POOL_SIZE", 2)
+GRADING_HEARTBEAT_SECONDS = 2
+GRADING_STALE_SECONDS = envint("GRADING_STALE_SECONDS", 15)
+GRADING_REQUEUE_AFTER_SECONDS = envint("GRADING_REQUEUE_AFTER_SECONDS", 30)
+GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 3)
 
 LOGGING = {
     "version": 1,

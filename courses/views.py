@@ -5,12 +5,14 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .access import membership_or_404
 from .forms import CourseForm, JoinForm, SignupForm
+from .gradebook import build_gradebook, gradebook_csv
 from .models import Course, Membership, normalize_join_code
 from .panels import course_panels, lesson_panels
 
@@ -213,3 +215,21 @@ def lesson_detail(request, course_slug: str, lesson_slug: str):
             "panels": lesson_panels(request, lesson, membership),
         },
     )
+
+
+@login_required
+def gradebook(request, course_slug: str):
+    membership = membership_or_404(request.user, course_slug, staff=True)
+    book = build_gradebook(membership.course)
+    return render(request, "courses/gradebook.html", {"course": membership.course, "membership": membership,
+                                                       "gradebook": book})
+
+
+@login_required
+def gradebook_export(request, course_slug: str):
+    membership = membership_or_404(request.user, course_slug, staff=True)
+    course = membership.course
+    response = HttpResponse(gradebook_csv(build_gradebook(course)), content_type="text/csv; charset=utf-8")
+    filename = f"{course.slug}-gradebook-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

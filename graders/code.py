@@ -41,6 +41,9 @@ A complete tests.py:
         t.check_close(got, expected)
         t.check_close(grads[0], expected_grads[0], what="the gradient with respect to logits")
 
+`t.source` is the student's code as text, for checks on how it is written, e.g. a test that
+fails when the submission calls torch's own softmax.
+
 Inputs are made in this process from a per-test seed (derived from the test's name, so a failure
 replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
 solution, run here). Visible tests run first, then hidden ones, so nothing a hidden test sends
@@ -379,6 +382,9 @@ class TestContext:
         self.spec = spec
         self.grading = grading
         self.solution = grading.exercise.solution
+        # The student's code as text, for checks on how it is written (e.g. "implement softmax
+        # yourself: torch.softmax is not allowed here").
+        self.source = grading.source
         self.seed = int.from_bytes(hashlib.sha256(spec.name.encode()).digest()[:4], "big")
         self.generator = torch.Generator().manual_seed(self.seed)
         self.rng = np.random.default_rng(self.seed)

@@ -75,3 +75,24 @@ def celery_eager():
     app.conf.task_eager_propagates = True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+SOFTMAX_EXERCISE = ROOT / "tests" / "security" / "softmax_exercise"
+GOOD_SOFTMAX = (SOFTMAX_EXERCISE / "solution.py").read_text()
+NAIVE_SOFTMAX = "def softmax(x, dim=-1):\n    e = x.exp()\n    return e / e.sum(dim=dim, keepdim=True)\n"
+
+
+@pytest.fixture
+def code_exercise(cast):
+    """A small softmax exercise (3 visible points, 1 hidden) in the cast's lesson."""
+    from exercises.models import Exercise
+    from graders import engine
+    from graders.code import exercise_files
+
+    files = exercise_files(SOFTMAX_EXERCISE)
+    info = engine.inspect(files)
+    return Exercise.objects.create(
+        course=cast.course, lesson=cast.lesson, pack_id="ex-softmax", slug="softmax", title="Softmax",
+        kind="code", max_score=info.max_score, files=files, version=info.version,
+        starter_code=files["starter.py"], statement="Write `softmax(x, dim=-1)`.",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import site
 import sys
 
 from graders.sandbox.isolation import SandboxUnavailable
@@ -59,16 +60,20 @@ PRIVATE_PORTS = (5432, 6379)
 SECRET_NAMES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
 
 
-def _home_entries_off_the_allow_list() -> list[str]:
-    # The Python installation may live under a home directory; nothing else there may show.
-    home = os.path.expanduser("~")
+def _entries_off_the_allow_list(directory: str) -> list[str]:
+    """The entries of `directory` that hold nothing the sandbox may see.
+
+    The Python installation may live under a home directory, and the virtual environment
+    inside the project (`.venv`): those entries lead to allowed mounts and are skipped;
+    every other entry (the project's code, settings, database) must be invisible.
+    """
     try:
-        names = sorted(os.listdir(home))
+        names = sorted(os.listdir(directory))
     except OSError:
         return []
-    entries = [os.path.join(home, name) for name in names]
-    allowed = os.path.realpath(sys.base_prefix)
-    return [path for path in entries if not (allowed + "/").startswith(path + "/")][:20]
+    entries = [os.path.join(directory, name) for name in names]
+    allowed = [os.path.realpath(path) + "/" for path in (sys.base_prefix, *site.getsitepackages())]
+    return [path for path in entries if not any(prefix.startswith(path + "/") for prefix in allowed)][:40]
 
 
 def check_isolation(pool: SandboxPool, extra_paths: tuple[str, ...] = ()) -> dict:
@@ -77,8 +82,8 @@ def check_isolation(pool: SandboxPool, extra_paths: tuple[str, ...] = ()) -> dic
     Returns what the probe saw. `extra_paths` are more paths that must be invisible (the
     database file, the media folder...).
     """
-    paths = [str(PROJECT_ROOT), sys.executable, "/etc/passwd", "/proc/1/environ", "/var", *extra_paths]
-    paths += _home_entries_off_the_allow_list()
+    paths = [sys.executable, "/etc/passwd", "/proc/1/environ", "/var", *extra_paths]
+    paths += _entries_off_the_allow_list(str(PROJECT_ROOT)) + _entries_off_the_allow_list(os.path.expanduser("~"))
     pids = [os.getpid()] + ([pool.zygote.pid] if pool.zygote else [])
     with pool.acquire() as sandbox:
         loaded = sandbox.load(PROBE, Limits(wall_seconds=10))

@@ -487,7 +487,7 @@ class SandboxPool:
             str(child.fileno()),
             *self.preload,
         ]
-        self.zygote = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.zygote = subprocess.Popen(
             command,
             pass_fds=[child.fileno()],
             env=environment,

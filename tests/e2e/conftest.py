@@ -43,8 +43,10 @@ def live_site(transactional_db):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module; Playwright's event loop must not outlive the module,
+    or Django would take every later test for async code."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM}: sudo apt install chromium")
     from playwright.sync_api import sync_playwright

@@ -1,6 +1,7 @@
 """The sandbox's isolation, seen from inside: what student code can reach, read and signal."""
 
 import os
+import site
 import socket
 import sqlite3
 import sys
@@ -98,11 +99,19 @@ def test_it_cannot_see_project_files_or_the_database(pool, tmp_path):
         sys.executable,
     ]
     assert all(os.path.exists(path) for path in paths)
-    visible = call(
-        pool, "return [path for path in args[0] if os.path.exists(path) and os.listdir(path) != []]", paths
+    listed = call(
+        pool,
+        "return {path: (sorted(os.listdir(path)) if os.path.isdir(path) else 'file') "
+        "for path in args[0] if os.path.exists(path)}",
+        paths,
     )
-    # /work exists inside only as an empty parent of site-packages when the venv lives there.
-    assert [path for path in visible if path != "/work"] == []
+    # A folder on the way to an allowed mount (site-packages in a .venv inside the project)
+    # exists inside, holding only the next step of that way; nothing else of it shows.
+    site_packages = [os.path.realpath(path) for path in site.getsitepackages()]
+    for path, entries in listed.items():
+        on_the_way = [p.removeprefix(path + "/").split("/")[0] for p in site_packages if p.startswith(path + "/")]
+        assert on_the_way, f"{path} is visible in the sandbox"
+        assert entries == sorted(set(on_the_way)), f"{path} shows {entries}"
 
 
 def test_it_cannot_read_proc_or_etc(pool):

@@ -224,13 +224,24 @@ CASES = [
         id="print-fake-verdict",
     ),
     # A forged frame can only carry a value (which the student could have returned anyway), never a verdict.
+    # The platform's modules cannot be imported (their files are outside the sandbox's view),
+    # but the encoder is still in memory: find it and forge with it.
     pytest.param(
-        "import os, torch\nfrom graders.sandbox import wire\ndef softmax(x, dim=-1):\n"
-        "    os.write(3, wire.encode({'id': 2, 'ok': True, 'value': x, 'passed': True, 'score': 4}))\n"
+        "import gc, os, torch\n"
+        "encode = next(f for f in gc.get_objects() if getattr(f, '__module__', None) == 'graders.sandbox.wire'"
+        " and getattr(f, '__name__', None) == 'encode')\n"
+        "def softmax(x, dim=-1):\n"
+        "    os.write(3, encode({'id': 2, 'ok': True, 'value': x, 'passed': True, 'score': 4}))\n"
         "    return x\n",
         0,
         ["differs at index", "not understood"],
         id="forge-a-reply-frame",
+    ),
+    pytest.param(
+        "from graders.reference import softmax\n",
+        0,
+        ["No module named 'graders'"],
+        id="import-the-reference-implementations",
     ),
     pytest.param(
         at_import("""

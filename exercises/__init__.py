@@ -1,0 +1,1 @@
+"""Exercises: definitions from course packs, students' submissions and drafts, staff pages."""

@@ -1,0 +1,228 @@
+"""What students and staff do to exercises: submit under the exercise's policies, keep drafts,
+override scores, review answers graded by a person, regrade."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from courses.models import Membership
+from graders import services as grading
+from graders.signals import send_submission_changed
+from graders.verdict import Verdict
+
+from .models import Draft, Exercise, Regrade, Submission
+
+MAX_ANSWER_CHARS = 100_000
+
+
+class SubmissionRefused(Exception):
+    """The submission was not accepted; the message tells the student why and what to do."""
+
+
+@dataclass
+class AttemptsLeft:
+    used: int
+    limit: int | None
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+
+def normalize_answer(exercise: Exercise, answer: str) -> str:
+    # Browsers send text areas with CRLF line endings; line numbers in feedback must match the editor.
+    answer = answer.replace("\r\n", "\n").replace("\r", "\n")
+    if exercise.kind == Exercise.Kind.QUESTIONS:
+        try:
+            parts = json.loads(answer)
+        except json.JSONDecodeError:
+            raise SubmissionRefused("The answers could not be read. Reload the page and try again.") from None
+        if not isinstance(parts, dict) or not all(_is_part_answer(value) for value in parts.values()):
+            raise SubmissionRefused("The answers could not be read. Reload the page and try again.")
+    return answer
+
+
+def _is_part_answer(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+
+
+def attempts_used(exercise: Exercise, user) -> int:
+    """Submissions that count against the limit: those that failed on our side do not."""
+    return (
+        Submission.objects.filter(exercise=exercise, user=user, is_staff_test=False)
+        .exclude(status=Submission.Status.ERROR)
+        .count()
+    )
+
+
+def submit(user, exercise: Exercise, answer: str, *, staff_test: bool = False, now: datetime | None = None
+           ) -> Submission:
+    """Accept a submission under the exercise's policies and queue it for grading."""
+    now = now or timezone.now()
+    if not answer.strip():
+        raise SubmissionRefused("Your answer is empty.")
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise SubmissionRefused(f"Your answer is longer than {MAX_ANSWER_CHARS:,} characters; shorten it.")
+    answer = normalize_answer(exercise, answer)
+    with transaction.atomic():
+        # One submission at a time per student and course, so two quick clicks cannot both
+        # slip under the attempt limit or the cooldown.
+        Membership.objects.select_for_update().filter(user=user, course=exercise.course).first()
+        previous = Submission.objects.filter(exercise=exercise, user=user)
+        if not staff_test:
+            check_policies(exercise, user, now)
+        number = (previous.aggregate(Max("number"))["number__max"] or 0) + 1
+        submission = Submission.objects.create(
+            exercise=exercise,
+            user=user,
+            number=number,
+            answer=answer,
+            submitted_at=now,
+            enqueued_at=now,
+            credit=1.0 if staff_test else exercise.credit_at(now),
+            is_staff_test=staff_test,
+        )
+        Draft.objects.filter(exercise=exercise, user=user).delete()
+        grading.enqueue(submission)
+    return submission
+
+
+def check_policies(exercise: Exercise, user, now: datetime) -> None:
+    used = attempts_used(exercise, user)
+    if exercise.max_attempts is not None and used >= exercise.max_attempts:
+        raise SubmissionRefused(
+            f"You have used all {exercise.max_attempts} attempts for this exercise."
+        )
+    if exercise.cooldown_seconds:
+        last = (
+            Submission.objects.filter(exercise=exercise, user=user, is_staff_test=False)
+            .exclude(status=Submission.Status.ERROR)
+            .order_by("-submitted_at")
+            .first()
+        )
+        if last is not None:
+            waited = (now - last.submitted_at).total_seconds()
+            if waited < exercise.cooldown_seconds:
+                wait = math.ceil(exercise.cooldown_seconds - waited)
+                raise SubmissionRefused(
+                    f"Wait {wait} s before submitting again: this exercise allows one attempt every "
+                    f"{exercise.cooldown_seconds} s, so that the grader is a check and not an oracle."
+                )
+
+
+def counted_submission(exercise: Exercise, user) -> Submission | None:
+    """The submission whose score counts for the gradebook: the best or the last graded one."""
+    graded = Submission.objects.filter(
+        exercise=exercise, user=user, is_staff_test=False, status=Submission.Status.GRADED
+    ).order_by("-submitted_at", "-id")
+    if exercise.score_policy == Exercise.ScorePolicy.LAST:
+        return graded.first()
+    return best_of(list(graded))
+
+
+def best_of(submissions: list[Submission]) -> Submission | None:
+    scored = [s for s in submissions if s.final_score is not None]
+    # max() keeps the first of equals; the list is newest first, so prefer the earliest best.
+    return max(reversed(scored), key=lambda s: s.final_score, default=None)
+
+
+def save_draft(exercise: Exercise, user, answer: str) -> Draft:
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise SubmissionRefused(f"Your draft is longer than {MAX_ANSWER_CHARS:,} characters.")
+    draft, _ = Draft.objects.update_or_create(
+        exercise=exercise, user=user, defaults={"answer": answer.replace("\r\n", "\n")}
+    )
+    return draft
+
+
+def override_score(submission: Submission, score: float | None, reason: str, by) -> None:
+    """Staff: set (or, with None, remove) the score that counts, with a reason the student sees."""
+    if score is not None and not (0 <= score <= (submission.max_score or submission.exercise.max_score)):
+        raise SubmissionRefused(
+            f"The score must be between 0 and {submission.max_score or submission.exercise.max_score:g}."
+        )
+    if score is not None and not reason.strip():
+        raise SubmissionRefused("Give a reason: the student sees it next to the score.")
+    submission.override_score = score
+    submission.override_reason = reason.strip() if score is not None else ""
+    submission.overridden_by = by if score is not None else None
+    submission.save(update_fields=["override_score", "override_reason", "overridden_by"])
+
+
+def review(submission: Submission, marks: dict[str, float], comment: str, by) -> None:
+    """Staff: grade an answer that waits for a person, part by part, with a comment."""
+    verdict = Verdict.from_dict(submission.verdict)
+    total = 0.0
+    for test in verdict.tests:
+        if test.name in marks:
+            points = marks[test.name]
+            if not 0 <= points <= test.max_points:
+                raise SubmissionRefused(f"Points for “{test.title}” must be between 0 and {test.max_points:g}.")
+            test.points = points
+            test.passed = points >= test.max_points
+        total += test.points
+    verdict.status = "graded"
+    verdict.score = total
+    with transaction.atomic():
+        updated = Submission.objects.filter(pk=submission.pk, status=Submission.Status.NEEDS_REVIEW).update(
+            status=Submission.Status.GRADED, score=total, verdict=verdict.to_dict(), review_comment=comment.strip(),
+            reviewed_by=by, graded_at=timezone.now(),
+        )
+    if not updated:
+        raise SubmissionRefused("This answer was already reviewed.")
+    send_submission_changed(submission.pk)
+
+
+def regrade(exercise: Exercise, by, submissions=None) -> Regrade:
+    """Grade again (against the exercise as it is now) the given or all finished submissions."""
+    chosen = submissions if submissions is not None else exercise.submissions.all()
+    with transaction.atomic():
+        rows = list(
+            Submission.objects.select_for_update()
+            .filter(pk__in=[s.pk for s in chosen], status__in=[Submission.Status.GRADED, Submission.Status.ERROR])
+            .values("pk", "score")
+        )
+        job = Regrade.objects.create(
+            exercise=exercise, requested_by=by, total=len(rows),
+            previous_scores={str(row["pk"]): row["score"] for row in rows},
+        )
+        now = timezone.now()
+        Submission.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+            status=Submission.Status.QUEUED, attempts=0, regrade=job, enqueued_at=now
+        )
+        for row in rows:
+            grading.enqueue(Submission(pk=row["pk"]))
+    return job
+
+
+@dataclass
+class RegradeProgress:
+    total: int
+    done: int
+    changes: list[tuple[Submission, float | None, float | None]]
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * self.done / self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+
+def regrade_progress(job: Regrade) -> RegradeProgress:
+    submissions = list(job.submissions.select_related("user"))
+    done = [s for s in submissions if s.is_finished]
+    changes = [
+        (s, job.previous_scores.get(str(s.pk)), s.score)
+        for s in done
+        if job.previous_scores.get(str(s.pk)) != s.score
+    ]
+    return RegradeProgress(total=job.total, done=len(done), changes=changes)

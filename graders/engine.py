@@ -1,0 +1,262 @@
+"""One entry point for every kind of exercise folder: inspect it, test its tests, grade an answer.
+
+The web process, the grading worker, `load_course` and `manage.py grade` all come through
+here. Student code only ever runs in this process's sandbox pool, and only the worker and
+the command-line tools create one: the web process never grades.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .code import ExerciseError, exercise_version, grade_code, load_exercise
+from .questions import (
+    ChoicePart,
+    NumericPart,
+    QuestionsError,
+    QuestionsSpec,
+    SymbolicPart,
+    TextPart,
+    grade_questions,
+    load_questions,
+)
+from .sandbox import SandboxPool, SandboxUnavailable, check_isolation
+from .symbolic import MathInputError
+from .symbolic import interpret as interpret_math
+from .verdict import Verdict
+
+KINDS = ("code", "questions")
+
+
+class GradingUnavailable(Exception):
+    """This process cannot grade safely (no sandbox); it must not try."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with an exercise folder, for the course-pack loader to report."""
+
+    file: str
+    message: str
+    line: int | None = None
+    key_path: tuple = ()
+
+
+@dataclass
+class ExerciseInfo:
+    kind: str
+    max_score: float
+    version: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_settings(files: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        return tomllib.loads(files.get("exercise.toml", ""))
+    except tomllib.TOMLDecodeError as error:
+        raise ExerciseError(f"exercise.toml is not valid TOML: {error}") from None
+
+
+_questions_cache: dict[str, QuestionsSpec] = {}
+
+
+def questions_spec(files: Mapping[str, str]) -> QuestionsSpec:
+    """The parsed questions of a folder, cached by version (the web asks on every keystroke)."""
+    version = exercise_version(files)
+    spec = _questions_cache.get(version)
+    if spec is None:
+        spec = load_questions(read_settings(files))
+        if len(_questions_cache) > 256:
+            _questions_cache.clear()
+        _questions_cache[version] = spec
+    return spec
+
+
+def inspect(files: Mapping[str, str]) -> ExerciseInfo:
+    """Validate a folder without running student code: kind, maximum score, version, problems."""
+    version = exercise_version(files)
+    try:
+        settings = read_settings(files)
+    except ExerciseError as error:
+        return ExerciseInfo("", 0.0, version, [Problem("exercise.toml", str(error))])
+    kind = settings.get("kind", "")
+    if kind == "code":
+        try:
+            exercise = load_exercise(files)
+        except ExerciseError as error:
+            return ExerciseInfo(kind, 0.0, version, [_code_problem(str(error))])
+        return ExerciseInfo(kind, sum(test.points for test in exercise.tests), version)
+    if kind == "questions":
+        try:
+            spec = load_questions(settings)
+        except QuestionsError as error:
+            problems = [Problem("exercise.toml", message, key_path=tuple(path)) for path, message in error.problems]
+            return ExerciseInfo(kind, 0.0, version, problems)
+        return ExerciseInfo(kind, sum(part.points for part in spec.parts), version)
+    return ExerciseInfo(kind, 0.0, version, [Problem("exercise.toml", f"kind must be one of {', '.join(KINDS)}",
+                                                     key_path=("kind",))])
+
+
+def _code_problem(message: str) -> Problem:
+    for name in ("exercise.toml", "solution.py", "tests.py"):
+        if name in message.split(":")[0] or message.startswith(f"the exercise has no {name}"):
+            return Problem(name, message)
+    return Problem("tests.py", message)
+
+
+def test_the_tests(files: Mapping[str, str]) -> list[Problem]:
+    """The reference answer must score full marks and the starter code less, or the tests test nothing."""
+    settings = read_settings(files)
+    if settings.get("kind") == "questions":
+        return _test_the_questions(files)
+    try:
+        pool = sandbox_pool()
+    except GradingUnavailable as error:
+        return [Problem("tests.py", f"cannot run the tests to check them: {error}")]
+    problems = []
+    solution = grade_code(files, files.get("solution.py", ""), pool)
+    if solution.status == "error":
+        problems.append(Problem("tests.py", f"the tests could not grade the reference solution: {solution.message}"))
+    elif solution.score < solution.max_score:
+        for test in solution.tests:
+            if not test.passed:
+                problems.append(Problem(
+                    "solution.py",
+                    f"the reference solution fails test `{test.name}` ({test.title}): {test.message or 'no message'}",
+                ))
+        if not problems:
+            problems.append(Problem("solution.py", f"the reference solution scores {solution.score:g} of "
+                                                   f"{solution.max_score:g}: {solution.message}"))
+    starter = grade_code(files, files.get("starter.py", ""), pool)
+    if starter.status == "graded" and starter.max_score and starter.score >= starter.max_score:
+        problems.append(Problem("starter.py", "the starter code already scores full marks: the tests do not "
+                                              "distinguish it from a solution"))
+    return problems
+
+
+def _test_the_questions(files: Mapping[str, str]) -> list[Problem]:
+    spec = questions_spec(files)
+    answers: dict[str, Any] = {}
+    for part in spec.parts:
+        if isinstance(part, SymbolicPart):
+            answers[part.id] = part.answer
+        elif isinstance(part, NumericPart):
+            answers[part.id] = f"{part.answer!r} {part.unit or ''}".strip()
+        elif isinstance(part, ChoicePart):
+            best = [option.id for option in part.options if option.weight > 0]
+            answers[part.id] = best if part.multiple else (best[0] if best else "")
+    verdict = grade_questions(spec, answers)
+    problems = []
+    for outcome in verdict.tests:
+        part = spec.part(outcome.name)
+        if isinstance(part, TextPart):
+            continue
+        if outcome.points < outcome.max_points:
+            index = next(i for i, p in enumerate(spec.parts) if p.id == part.id)
+            problems.append(Problem(
+                "exercise.toml",
+                f"part `{part.id}`: its own answer scores {outcome.points:g} of {outcome.max_points:g}"
+                f"{': ' + outcome.message if outcome.message else ''}",
+                key_path=("parts", index, "answer"),
+            ))
+    return problems
+
+
+def grade_answer(files: Mapping[str, str], answer: str) -> Verdict:
+    """Grade one answer: code in the sandbox, questions in this process (they are data, not code)."""
+    started = time.monotonic()
+    try:
+        settings = read_settings(files)
+    except ExerciseError as error:
+        return Verdict("error", 0, 0, message=f"This exercise could not be loaded: {error}")
+    kind = settings.get("kind")
+    if kind == "code":
+        return grade_code(files, answer, sandbox_pool())
+    if kind != "questions":
+        return Verdict("error", 0, 0, message=f"This exercise has an unknown kind {kind!r}.")
+    try:
+        answers = json.loads(answer)
+    except json.JSONDecodeError:
+        answers = None
+    if not isinstance(answers, dict):
+        return Verdict("graded", 0, 0, message="The answers could not be read.")
+    try:
+        spec = questions_spec(files)
+    except QuestionsError as error:
+        return Verdict("error", 0, 0, message=f"This exercise could not be loaded: {error}")
+    verdict = grade_questions(spec, answers)
+    verdict.exercise_version = exercise_version(files)
+    verdict.duration_ms = int((time.monotonic() - started) * 1000)
+    return verdict
+
+
+@dataclass
+class Preview:
+    latex: str = ""
+    error: str = ""
+
+
+def interpret(files: Mapping[str, str], part_id: str, text: str) -> Preview:
+    """How a math answer was understood, for the live preview under the input."""
+    if not text.strip():
+        return Preview()
+    try:
+        part = questions_spec(files).part(part_id)
+    except (QuestionsError, KeyError, ExerciseError):
+        return Preview(error="This part cannot be previewed.")
+    if not isinstance(part, SymbolicPart):
+        return Preview(error="This part is not a formula.")
+    try:
+        return Preview(latex=interpret_math(text, part.math))
+    except MathInputError as error:
+        return Preview(error=str(error))
+
+
+def rubrics(files: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Each text part's rubric, for the person who grades it."""
+    try:
+        spec = questions_spec(files)
+    except (QuestionsError, ExerciseError):
+        return {}
+    return {
+        part.id: [{"id": c.id, "description": c.criterion, "points": c.points} for c in part.rubric]
+        for part in spec.parts
+        if isinstance(part, TextPart)
+    }
+
+
+_pool: SandboxPool | None = None
+_pool_lock = threading.Lock()
+
+
+def sandbox_pool() -> SandboxPool:
+    """This process's pool of warm sandboxes, started (and its isolation verified) on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            pool = SandboxPool(size=int(os.environ.get("GRADER_POOL_SIZE", "2")))
+            try:
+                pool.start()
+                check_isolation(pool)
+            except SandboxUnavailable as error:
+                pool.close()
+                raise GradingUnavailable(str(error)) from error
+            _pool = pool
+            atexit.register(pool.close)
+        return _pool
+
+
+def close_sandbox_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None

@@ -1,0 +1,191 @@
+"""The grading lifecycle of a submission: queued -> running -> graded | error | needs_review.
+
+The Submission row is the truth; the broker is only a doorbell. Every transition is a
+conditional UPDATE, so two workers can never both grade one submission, a second
+delivery of a task changes nothing, and a worker that dies mid-grade is noticed by its
+missing heartbeat and its submission graded again by someone else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from exercises.models import Exercise, Submission
+
+from . import engine, signals
+from .verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+Status = Submission.Status
+
+
+def enqueue(submission: Submission) -> None:
+    """Ring the doorbell once the submission row is committed."""
+    from .tasks import grade_submission
+
+    submission_id = submission.pk
+    transaction.on_commit(lambda: grade_submission.delay(submission_id))
+
+
+def claim(submission_id: int) -> Submission | None:
+    """Take a queued submission for grading; None if it is not queued (someone has it, or it is done)."""
+    now = timezone.now()
+    claimed = Submission.objects.filter(pk=submission_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, attempts=F("attempts") + 1, claimed_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return None
+    signals.send_submission_changed(submission_id)
+    return Submission.objects.select_related("exercise").get(pk=submission_id)
+
+
+def record(submission: Submission, verdict: Verdict) -> bool:
+    """Write the verdict if this claim still holds; False if the submission was taken back meanwhile."""
+    status = {"graded": Status.GRADED, "error": Status.ERROR, "needs_review": Status.NEEDS_REVIEW}[verdict.status]
+    written = Submission.objects.filter(
+        pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts
+    ).update(
+        status=status,
+        score=verdict.score if verdict.status != "error" else None,
+        max_score=verdict.max_score,
+        verdict=verdict.to_dict(),
+        exercise_version=verdict.exercise_version,
+        duration_ms=verdict.duration_ms,
+        graded_at=timezone.now(),
+        heartbeat_at=None,
+        verdicts_written=F("verdicts_written") + 1,
+    )
+    if written:
+        signals.send_submission_changed(submission.pk)
+    return bool(written)
+
+
+def release(submission: Submission) -> None:
+    """Put a claimed submission back in the queue without spending an attempt (the worker cannot grade)."""
+    Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts).update(
+        status=Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None
+    )
+
+
+class Heartbeat:
+    """Touches the claimed submission's heartbeat from a thread while the grading runs."""
+
+    def __init__(self, submission: Submission, every: float):
+        self.submission = submission
+        self.every = every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{submission.pk}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self.stop.wait(self.every):
+                Submission.objects.filter(
+                    pk=self.submission.pk, status=Status.RUNNING, attempts=self.submission.attempts
+                ).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+
+def grade(submission_id: int) -> str:
+    """Claim, grade and record one submission. Returns what happened, for logs and tests."""
+    submission = claim(submission_id)
+    if submission is None:
+        return "not-claimed"
+    exercise: Exercise = submission.exercise
+    try:
+        with Heartbeat(submission, settings.GRADING_HEARTBEAT_SECONDS):
+            verdict = engine.grade_answer(exercise.files, submission.answer)
+    except engine.GradingUnavailable as unavailable:
+        # Fail closed: never grade without a sandbox. The submission waits for a worker that can.
+        log.error("cannot grade submission %s: %s", submission.pk, unavailable)
+        release(submission)
+        raise
+    if verdict.status == "error" and submission.attempts < settings.GRADING_MAX_ATTEMPTS:
+        # A platform failure, not the student's: try again soon with a fresh sandbox.
+        log.warning("grading submission %s failed (%s); it will be retried", submission.pk, verdict.message)
+        if Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts).update(
+            status=Status.QUEUED, heartbeat_at=None, enqueued_at=timezone.now()
+        ):
+            from .tasks import grade_submission
+
+            grade_submission.apply_async(args=[submission.pk], countdown=1)
+        return "retry"
+    return "recorded" if record(submission, verdict) else "lost-claim"
+
+
+def sweep(now=None) -> dict[str, int]:
+    """Re-enqueue what is stuck; give up, readably, on what failed too often."""
+    from .tasks import grade_submission
+
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.GRADING_STALE_SECONDS)
+    # A running submission whose worker stopped beating: take it back.
+    abandoned = Submission.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale)
+    taken_back = []
+    for submission in abandoned.only("pk", "attempts"):
+        if Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts).update(
+            status=Status.QUEUED, heartbeat_at=None, enqueued_at=now
+        ):
+            taken_back.append(submission)
+    given_up = 0
+    for submission in Submission.objects.filter(
+        status=Status.QUEUED, attempts__gte=settings.GRADING_MAX_ATTEMPTS
+    ).only("pk", "attempts"):
+        verdict = Verdict(
+            status="error", score=0, max_score=0,
+            message=(f"Grading failed {submission.attempts} times, so we stopped trying. This is our fault, not "
+                     "yours: your instructor can see it and retry it."),
+        )
+        given_up += Submission.objects.filter(
+            pk=submission.pk, status=Status.QUEUED, attempts=submission.attempts
+        ).update(status=Status.ERROR, verdict=verdict.to_dict(), graded_at=now)
+        signals.send_submission_changed(submission.pk)
+    for submission in taken_back:
+        if submission.attempts < settings.GRADING_MAX_ATTEMPTS:
+            grade_submission.delay(submission.pk)
+    # Queued for a while since its doorbell rang, and still not claimed: the ring may be lost.
+    waiting = list(Submission.objects.filter(
+        status=Status.QUEUED, enqueued_at__lt=now - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_SECONDS)
+    ).values_list("pk", flat=True))
+    Submission.objects.filter(pk__in=waiting, status=Status.QUEUED).update(enqueued_at=now)
+    rung = 0
+    for submission_id in waiting:
+        grade_submission.delay(submission_id)
+        rung += 1
+    return {"requeued_running": len(taken_back), "gave_up": given_up, "rung": rung}
+
+
+def retry(submission: Submission) -> None:
+    """Staff: grade a submission that ended in `error` again, from scratch."""
+    Submission.objects.filter(pk=submission.pk, status=Status.ERROR).update(
+        status=Status.QUEUED, attempts=0, verdict=None, score=None, graded_at=None, enqueued_at=timezone.now()
+    )
+    enqueue(submission)
+    signals.send_submission_changed(submission.pk)
+
+
+def wait_for(submission_id: int, timeout: float = 30.0, poll: float = 0.02) -> Submission:
+    """Block until the submission is finished (for commands and benchmarks, never the web process)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        submission = Submission.objects.get(pk=submission_id)
+        if submission.is_finished or time.monotonic() > deadline:
+            return submission
+        time.sleep(poll)

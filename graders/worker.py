@@ -1,0 +1,60 @@
+"""Life of a grading worker process: warm its sandbox pool at start and say, every few seconds,
+whether it can grade (pages show students when no worker can)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+from django.db import connection
+from django.utils import timezone
+
+from . import engine
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY_SECONDS = 15
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def record_heartbeat(ready: bool, problem: str = "") -> None:
+    from exercises.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.update_or_create(
+        name=worker_name(), defaults={"seen_at": timezone.now(), "ready": ready, "problem": problem}
+    )
+
+
+def start() -> None:
+    """Warm the pool in the background and keep the heartbeat going while the process lives."""
+    threading.Thread(target=_run, name="grader-heartbeat", daemon=True).start()
+
+
+def _run() -> None:
+    stop = threading.Event()
+    problem = ""
+    try:
+        engine.sandbox_pool()
+    except engine.GradingUnavailable as unavailable:
+        problem = str(unavailable)
+        log.error("this worker cannot sandbox student code and will not grade: %s", problem)
+    while True:
+        try:
+            record_heartbeat(ready=not problem, problem=problem)
+        except Exception:  # the database may be briefly away; the next beat tries again
+            log.exception("could not record the worker heartbeat")
+        finally:
+            connection.close()
+        if stop.wait(HEARTBEAT_EVERY_SECONDS):
+            return
+
+
+def stop() -> None:
+    from exercises.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.filter(name=worker_name()).delete()
+    engine.close_sandbox_pool()

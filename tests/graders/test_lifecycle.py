@@ -1,0 +1,191 @@
+"""The grading lifecycle: queued -> running -> graded | error, each step a conditional update."""
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing.websocket import WebsocketCommunicator
+from django.utils import timezone
+
+from attentive.asgi import application
+from exercises import services as exercise_services
+from exercises.models import Submission
+from graders import engine, services
+from graders.verdict import Verdict
+from tests.conftest import GOOD_SOFTMAX, NAIVE_SOFTMAX
+
+
+def submit(cast, exercise, code, capture):
+    with capture(execute=False):
+        return exercise_services.submit(cast.student, exercise, code)
+
+
+def test_a_submission_is_graded_through_the_task(cast, code_exercise, celery_eager,
+                                                  django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+    submission.refresh_from_db()
+    assert submission.status == "graded"
+    assert (submission.score, submission.max_score) == (4, 4)
+    assert submission.attempts == 1
+    assert submission.verdicts_written == 1
+    assert submission.exercise_version == code_exercise.version
+    assert submission.duration_ms is not None
+
+
+def test_the_overflow_feedback_reaches_the_student_without_revealing_the_hidden_test(
+        cast, code_exercise, django_capture_on_commit_callbacks):
+    submission = submit(cast, code_exercise, NAIVE_SOFTMAX, django_capture_on_commit_callbacks)
+    assert services.grade(submission.pk) == "recorded"
+    submission.refresh_from_db()
+    verdict = submission.verdict_object
+    assert submission.score == 3
+    assert verdict.summary == "Visible tests passed; 1 of 1 hidden tests failed."
+    hidden = [test for test in verdict.tests if not test.visible]
+    assert [test.message for test in hidden] == [""]
+
+
+def test_a_submission_is_claimed_once(cast, code_exercise, django_capture_on_commit_callbacks):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    assert services.claim(submission.pk) is not None
+    assert services.claim(submission.pk) is None
+
+
+def test_a_second_delivery_changes_nothing(cast, code_exercise, django_capture_on_commit_callbacks):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    assert services.grade(submission.pk) == "recorded"
+    first = Submission.objects.get(pk=submission.pk)
+    assert services.grade(submission.pk) == "not-claimed"
+    again = Submission.objects.get(pk=submission.pk)
+    assert (again.verdicts_written, again.graded_at, again.attempts) == (1, first.graded_at, 1)
+
+
+def test_a_verdict_from_a_claim_that_was_taken_back_is_dropped(cast, code_exercise,
+                                                                 django_capture_on_commit_callbacks):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    stale_claim = services.claim(submission.pk)
+    # The sweeper decides the worker is dead and another worker claims it.
+    Submission.objects.filter(pk=submission.pk).update(status="queued")
+    fresh_claim = services.claim(submission.pk)
+    assert not services.record(stale_claim, Verdict("graded", 0, 4))
+    assert services.record(fresh_claim, Verdict("graded", 4, 4))
+    submission.refresh_from_db()
+    assert (submission.score, submission.verdicts_written) == (4, 1)
+
+
+def test_the_sweeper_takes_back_work_from_a_dead_worker(cast, code_exercise, django_capture_on_commit_callbacks,
+                                                        celery_eager):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    services.claim(submission.pk)
+    Submission.objects.filter(pk=submission.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    report = services.sweep()
+    assert report["requeued_running"] == 1
+    submission.refresh_from_db()
+    # Requeued, rung, and graded (eagerly here) by the next worker.
+    assert submission.status == "graded"
+    assert submission.attempts == 2
+    assert submission.verdicts_written == 1
+
+
+def test_the_sweeper_leaves_live_work_alone(cast, code_exercise, django_capture_on_commit_callbacks):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    services.claim(submission.pk)
+    assert services.sweep() == {"requeued_running": 0, "gave_up": 0, "rung": 0}
+    assert Submission.objects.get(pk=submission.pk).status == "running"
+
+
+def test_the_sweeper_gives_up_readably_after_too_many_attempts(cast, code_exercise, settings,
+                                                               django_capture_on_commit_callbacks):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    Submission.objects.filter(pk=submission.pk).update(attempts=settings.GRADING_MAX_ATTEMPTS)
+    assert services.sweep()["gave_up"] == 1
+    submission.refresh_from_db()
+    assert submission.status == "error"
+    assert "This is our fault, not yours" in submission.verdict_object.message
+    assert "Grading failed 3 times" in submission.verdict_object.summary
+
+
+def test_the_sweeper_rings_again_for_a_lost_doorbell(cast, code_exercise, django_capture_on_commit_callbacks,
+                                                     celery_eager):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now() - timedelta(minutes=2))
+    assert services.sweep()["rung"] == 1
+    assert Submission.objects.get(pk=submission.pk).status == "graded"
+
+
+def test_a_worker_without_a_sandbox_refuses_and_spends_no_attempt(cast, code_exercise, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    def unavailable():
+        raise engine.GradingUnavailable("user namespaces are disabled (CLONE_NEWUSER)")
+
+    monkeypatch.setattr(engine, "sandbox_pool", unavailable)
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    with pytest.raises(engine.GradingUnavailable):
+        services.grade(submission.pk)
+    submission.refresh_from_db()
+    assert (submission.status, submission.attempts, submission.verdict) == ("queued", 0, None)
+
+
+def test_a_platform_failure_is_retried_then_reported(cast, code_exercise, monkeypatch, settings,
+                                                    django_capture_on_commit_callbacks):
+    failures = []
+
+    def broken(files, answer):
+        failures.append(answer)
+        return Verdict("error", 0, 4, message="the sandbox crashed")
+
+    monkeypatch.setattr(engine, "grade_answer", broken)
+    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    outcomes = [services.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS)]
+    assert outcomes == ["retry"] * (settings.GRADING_MAX_ATTEMPTS - 1) + ["recorded"]
+    submission.refresh_from_db()
+    assert submission.status == "error"
+    assert submission.verdict_object.message == "the sandbox crashed"
+
+
+def test_staff_can_retry_a_submission_in_error(cast, code_exercise, django_capture_on_commit_callbacks):
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    Submission.objects.filter(pk=submission.pk).update(status="error", attempts=3)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.retry(Submission.objects.get(pk=submission.pk))
+    assert len(callbacks) == 1
+    submission.refresh_from_db()
+    assert (submission.status, submission.attempts) == ("queued", 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_watching_a_submission_hears_each_change(cast, code_exercise):
+    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+
+    async def watch():
+        communicator = WebsocketCommunicator(application, f"/ws/submissions/{submission.pk}/",
+                                             headers=[(b"origin", b"http://127.0.0.1")])
+        communicator.scope["user"] = cast.student
+        connected, _ = await communicator.connect()
+        assert connected
+        assert await communicator.receive_json_from() == {"id": submission.pk, "status": "queued"}
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(services.grade)(submission.pk)
+        statuses = [(await communicator.receive_json_from(timeout=5))["status"] for _ in range(2)]
+        await communicator.disconnect()
+        return statuses
+
+    assert async_to_sync(watch)() == ["running", "graded"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_student_cannot_watch_a_submission(cast, code_exercise):
+    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+
+    async def watch(user):
+        communicator = WebsocketCommunicator(application, f"/ws/submissions/{submission.pk}/",
+                                             headers=[(b"origin", b"http://127.0.0.1")])
+        communicator.scope["user"] = user
+        connected, code = await communicator.connect()
+        await communicator.disconnect()
+        return connected, code
+
+    assert async_to_sync(watch)(cast.outsider) == (False, 4404)
+    assert async_to_sync(watch)(cast.ta)[0] is True
