@@ -222,7 +222,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {"graders.*": {"queue": "grading"}}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-submissions": {"task": "graders.sweep_stuck_submissions", "schedule": 10.0},
+    "sweep-stuck-submissions": {
+        "task": "graders.sweep_stuck_submissions",
+        "schedule": float(envint("GRADING_SWEEP_SECONDS", 10)),
+    },
 }
 
 # Grading. Warm sandboxes kept ready per worker process, and the sweeper's patience.

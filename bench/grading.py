@@ -1,0 +1,216 @@
+"""Grading benchmark: submissions of the softmax exercise through the whole path, warm and cold.
+
+    python bench/grading.py [--rate 1] [--paced 40] [--burst 200] [--cold 8]
+
+Starts what it needs on 127.0.0.1 (a private Redis, a throwaway PostgreSQL database if a
+server answers on 5432, else SQLite, and a Celery grading worker), then measures:
+- paced: one submission every 1/rate seconds, submit-to-verdict latency (p50/p95/p99);
+- burst: `burst` submissions queued at once, sustained verdicts per second;
+- cold: the same grading with a cold interpreter per submission (a new sandbox pool that
+  imports torch from scratch), the baseline for `speedup`.
+Prints one JSON object. Stops everything it started, and gives up after --timeout seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def postgres_available() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def create_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=1.0, help="paced submissions per second")
+    parser.add_argument("--paced", type=int, default=40, help="how many paced submissions")
+    parser.add_argument("--burst", type=int, default=200, help="how many submissions queued at once")
+    parser.add_argument("--cold", type=int, default=8, help="how many cold-interpreter gradings")
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2, help="worker processes")
+    parser.add_argument("--timeout", type=float, default=280, help="give up after this many seconds")
+    options = parser.parse_args()
+    started = time.monotonic()
+
+    workdir = Path(tempfile.mkdtemp(prefix="attentive-bench-"))
+    database_name = f"attentive_bench_{os.getpid()}"
+    use_postgres = postgres_available()
+    os.environ["ATTENTIVE_VAR_DIR"] = str(workdir)
+    os.environ["DATABASE_URL"] = create_database(database_name) if use_postgres else ""
+    os.environ.pop("REDIS_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "attentive.settings"
+
+    from tests.processes import start_redis
+
+    redis, redis_url = start_redis()
+    os.environ["REDIS_URL"] = redis_url
+    worker = None
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        worker = run(options, started, workdir)
+    finally:
+        if worker is not None:
+            worker.stop()
+        redis.kill()
+        if use_postgres:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database(database_name)
+
+
+def run(options, started: float, workdir: Path):
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from courses.models import Course, Lesson, Membership
+    from exercises import services
+    from exercises.models import Exercise, Submission, WorkerHeartbeat
+    from graders import engine
+    from graders.code import exercise_files, grade_code
+    from graders.sandbox import SandboxPool
+    from tests.processes import start_worker, wait_until
+
+    deadline = started + options.timeout
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the benchmark ran out of time")
+        return left
+
+    folder = ROOT / "content" / "nlp2llm" / "lessons" / "01-transformers" / "exercises" / "01-softmax"
+    if not folder.is_dir():
+        folder = ROOT / "tests" / "security" / "softmax_exercise"
+    files = exercise_files(folder)
+    solution = files["solution.py"]
+    info = engine.inspect(files)
+    user = get_user_model().objects.create_user("bench", password="bench-password-not-secret")
+    course = Course.objects.create(title="Bench", slug="bench")
+    lesson = Lesson.objects.create(course=course, title="Bench", slug="bench")
+    Membership.objects.create(user=user, course=course, role="student")
+    exercise = Exercise.objects.create(
+        course=course, lesson=lesson, pack_id="bench-softmax", slug="softmax", title="Softmax", kind=info.kind,
+        max_score=info.max_score, files=files, version=info.version,
+    )
+
+    since = timezone.now()
+    worker = start_worker(os.environ["REDIS_URL"], concurrency=options.concurrency,
+                          extra_env={"ATTENTIVE_VAR_DIR": str(workdir)}, log=workdir / "worker.log")
+    wait_until(lambda: WorkerHeartbeat.objects.filter(ready=True, seen_at__gte=since).count() >= options.concurrency,
+               min(90, remaining()), what="the grading workers to warm up")
+
+    def finished_latencies(ids: list[int]) -> list[float]:
+        rows = Submission.objects.filter(pk__in=ids).values_list("status", "score", "submitted_at", "graded_at")
+        wrong = [row for row in rows if row[0] != "graded" or row[1] != info.max_score]
+        if wrong:
+            raise RuntimeError(f"{len(wrong)} submissions were not graded full marks: {wrong[:3]}")
+        return [(graded - submitted).total_seconds() * 1000 for _, _, submitted, graded in rows]
+
+    def all_done(ids: list[int]) -> bool:
+        return not Submission.objects.filter(pk__in=ids).exclude(status__in=Submission.FINISHED).exists()
+
+    # Paced: one submission at a time, as a class works through an exercise.
+    paced_ids = []
+    paced_start = time.monotonic()
+    for index in range(options.paced):
+        time.sleep(max(0.0, paced_start + index / options.rate - time.monotonic()))
+        paced_ids.append(services.submit(user, exercise, solution, staff_test=True).pk)
+        remaining()
+    wait_until(lambda: all_done(paced_ids), min(60, remaining()), every=0.01, what="the paced verdicts")
+    latencies = finished_latencies(paced_ids)
+
+    # Burst: a whole class submits at the bell.
+    burst_started = time.monotonic()
+    burst_ids = [services.submit(user, exercise, solution, staff_test=True).pk for _ in range(options.burst)]
+    queued_s = time.monotonic() - burst_started
+    wait_until(lambda: all_done(burst_ids), min(180, remaining()), every=0.02, what="the burst verdicts")
+    finished_latencies(burst_ids)
+    last_graded = Submission.objects.filter(pk__in=burst_ids).order_by("-graded_at").values_list(
+        "graded_at", flat=True).first()
+    burst_elapsed = (last_graded - Submission.objects.get(pk=burst_ids[0]).submitted_at).total_seconds()
+    connection.close()
+
+    # Cold: a fresh interpreter (import torch, start a zygote) for each submission.
+    cold = []
+    for _ in range(options.cold):
+        remaining()
+        begin = time.monotonic()
+        with SandboxPool(size=1) as pool:
+            verdict = grade_code(files, solution, pool)
+        cold.append((time.monotonic() - begin) * 1000)
+        if verdict.score != info.max_score:
+            raise RuntimeError(f"the cold grading gave {verdict.score}/{verdict.max_score}: {verdict.message}")
+
+    p50 = statistics.median(latencies)
+    result = {
+        "benchmark": "grading",
+        "exercise": str(folder.relative_to(ROOT)),
+        "database": connection.vendor,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "worker_concurrency": options.concurrency,
+        "paced_submissions": len(latencies),
+        "rate_per_s": options.rate,
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "max_ms": round(max(latencies), 1),
+        "burst": options.burst,
+        "burst_enqueue_s": round(queued_s, 2),
+        "burst_s": round(burst_elapsed, 2),
+        "verdicts_per_s": round(options.burst / burst_elapsed, 1),
+        "cold_runs": len(cold),
+        "cold_p50_ms": round(statistics.median(cold), 1),
+        "speedup": round(statistics.median(cold) / p50, 1),
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+    print(json.dumps(result))
+    return worker
+
+
+if __name__ == "__main__":
+    main()
