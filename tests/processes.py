@@ -108,7 +108,7 @@ def start_worker(redis_url: str, *, concurrency: int = 2, extra_env: dict[str, s
         **(extra_env or {}),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed with the process)
+    output = open(log, "ab") if log else subprocess.DEVNULL
     popen = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "attentive", "worker", "--beat",
          "--schedule", str(Path(env.get("ATTENTIVE_VAR_DIR", ROOT / "var")) / f"beat-{os.getpid()}-{time.time_ns()}"),

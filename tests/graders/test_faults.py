@@ -19,7 +19,9 @@ from tests.processes import start_redis, start_worker, wait_until
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 # Slow enough that a worker is caught in the middle: three tests x 0.4 s.
-SLOW_SOFTMAX = "import time\n" + GOOD_SOFTMAX.replace("def softmax(x, dim=-1):", "def softmax(x, dim=-1):\n    time.sleep(0.4)")
+SLOW_SOFTMAX = "import time\n" + GOOD_SOFTMAX.replace(
+    "def softmax(x, dim=-1):", "def softmax(x, dim=-1):\n    time.sleep(0.4)"
+)
 FAST_SETTINGS = {"GRADING_STALE_SECONDS": "3", "GRADING_REQUEUE_AFTER_SECONDS": "2", "GRADER_POOL_SIZE": "2"}
 
 
