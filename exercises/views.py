@@ -182,7 +182,7 @@ def submission_detail(request, course_slug: str, submission_id: int):
         )
     context = _verdict_context(submission, membership)
     context.update({"previous": previous, "diff": diff, "exercise": submission.exercise,
-                    "answers": _answers(submission)})
+                    "answers": _answers(submission), "live_push": bool(settings.REDIS_URL)})
     return render(request, "exercises/submission_detail.html", context)
 
 
