@@ -44,9 +44,10 @@ def live_site(transactional_db):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(django_db_setup):
     """Chromium for one test module; Playwright's event loop must not outlive the module,
-    or Django would take every later test for async code."""
+    or Django would take every later test for async code. The test database is set up first,
+    for the same reason."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM}: sudo apt install chromium")
     from playwright.sync_api import sync_playwright

@@ -1,0 +1,106 @@
+"""The embedded path as a person runs it: set up, serve with a worker, grade, stop with Ctrl-C, keep the data."""
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from tests.processes import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def embedded_env(var_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    env["ATTENTIVE_VAR_DIR"] = str(var_dir)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_serve_grades_and_stops_cleanly_and_keeps_the_data(tmp_path):
+    env = embedded_env(tmp_path)
+    assert manage("migrate", "--no-input", env=env).returncode == 0
+    setup = manage("demo_setup", env=env)
+    assert setup.returncode == 0, setup.stderr
+    assert "instructor: teacher" in setup.stdout
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def page_answers():
+            try:
+                return urllib.request.urlopen(base + "/", timeout=2).status == 200
+            except OSError:
+                return False
+
+        wait_until(page_answers, 60, every=0.2, what="the embedded site")
+        database = tmp_path / "attentive.sqlite3"
+
+        def worker_ready():
+            with sqlite3.connect(database) as connection:
+                return connection.execute("select count(*) from exercises_workerheartbeat where ready").fetchone()[0]
+
+        wait_until(worker_ready, 90, every=0.5, what="the grading worker")
+
+        # A student signs in and submits through the site; the worker in the other process grades it.
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        login_page = opener.open(base + "/accounts/login/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
+        form = {"csrfmiddlewaretoken": token, "username": "alice", "password": "attentive-demo"}
+        opener.open(urllib.request.Request(base + "/accounts/login/", urllib.parse.urlencode(form).encode(),
+                                           headers={"Referer": base + "/accounts/login/"}))
+        with sqlite3.connect(database) as connection:
+            query = "select slug from exercises_exercise where kind = 'code' order by id"
+            slug = connection.execute(query).fetchone()[0]
+        exercise = f"{base}/c/nlp2llm/exercises/{slug}/"
+        page = opener.open(exercise).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        starter = re.search(r'data-editor-draft-url="[^"]+">(.*?)</textarea>', page, flags=re.S).group(1)
+        form = {"csrfmiddlewaretoken": token, "code": starter}
+        opener.open(urllib.request.Request(exercise + "submit/", urllib.parse.urlencode(form).encode(),
+                                           headers={"Referer": exercise}))
+
+        def verdict():
+            with sqlite3.connect(database) as connection:
+                row = connection.execute("select status, verdict from exercises_submission").fetchone()
+            return row if row and row[0] in ("graded", "error") else None
+
+        status, stored = wait_until(verdict, 60, every=0.2, what="the verdict")
+        assert status == "graded"
+        assert json.loads(stored)["max_score"] > 0
+
+        started = time.monotonic()
+        os.killpg(server.pid, signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+        assert server.returncode == 0, output.decode()[-2000:]
+        assert time.monotonic() - started < 30
+        assert "Stopped." in output.decode()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    # Nothing it started is left running.
+    for pattern in (f"--port {port}", str(tmp_path / "celerybeat-schedule")):
+        leftover = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        assert leftover == [], f"still running: {pattern}"
+    # Running it again keeps the data.
+    again = manage("demo_setup", env=env)
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(tmp_path / "attentive.sqlite3") as connection:
+        assert connection.execute("select count(*) from exercises_submission").fetchone()[0] == 1
