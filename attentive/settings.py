@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "courses",
     "graders",
     "reflections",
+    "comparisons",
 ]
 
 MIDDLEWARE = [

@@ -8,4 +8,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("courses.urls")),
     path("", include("reflections.urls")),
+    path("", include("comparisons.urls")),
 ]
