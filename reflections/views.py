@@ -155,7 +155,8 @@ def status(request, course_slug: str, lesson_slug: str):
     lesson = _lesson(membership, lesson_slug)
     computations = ThemeComputation.objects.filter(prompt__lesson=lesson, prompt__archived=False)
     rows = [computation.as_status() for computation in computations]
-    return JsonResponse({"computations": rows, "busy": any(row["busy"] for row in rows)})
+    return JsonResponse({"computations": rows, "busy": any(row["busy"] for row in rows),
+                         "open": services.window_of(lesson).is_open()})
 
 
 @login_required

@@ -1,13 +1,16 @@
-// The review page while themes are being computed: show progress, then the new themes.
+// The review page: while themes are computed, or while students may still answer, watch the
+// computations; show progress, then the new themes.
 (() => {
   "use strict";
 
   const box = document.getElementById("theme-status");
-  if (!box || box.dataset.busy !== "true" || !window.AttentiveLive) return;
+  if (!box || !window.AttentiveLive) return;
+  if (box.dataset.busy !== "true" && box.dataset.open !== "true") return;
   const versions = JSON.parse(box.dataset.versions || "{}");
-  const notice = document.getElementById("themes-updated");
+  const working = document.getElementById("themes-working");
+  const updated = document.getElementById("themes-updated");
 
-  // Reloading under someone typing a reply or a note would lose it: ask instead.
+  // Reloading under someone typing a reply or a note would lose it: offer a button instead.
   function somethingTyped() {
     return [...document.querySelectorAll("textarea, input[type=text]")].some(
       (field) => field.value !== field.defaultValue,
@@ -28,23 +31,28 @@
     }
   }
 
+  function changed(data) {
+    return data.computations.some(
+      (computation) => computation.version !== (versions[computation.prompt] || 0) || computation.state === "failed",
+    );
+  }
+
   document.getElementById("show-new-themes").addEventListener("click", () => window.location.reload());
 
   AttentiveLive.poll(box.dataset.statusUrl, {
-    intervalMs: 1500,
+    intervalMs: 2000,
     onMessage(data) {
       data.computations.forEach(showProgress);
-      if (data.busy) return;
-      const changed = data.computations.some(
-        (computation) => computation.version !== (versions[computation.prompt] || 0) || computation.state === "failed",
-      );
-      if (!changed) return;
+      const unannounced = data.busy && !document.querySelector("[data-computation]");
+      working.hidden = !unannounced;
+      if (data.busy || !changed(data)) return;
       if (somethingTyped()) {
-        notice.hidden = false;
+        updated.hidden = false;
       } else {
         window.location.reload();
       }
     },
-    until: (data) => !data.busy,
+    // Stop once nothing is running and no more answers can come, or once there is news.
+    until: (data) => !data.busy && (!data.open || changed(data)),
   });
 })();
