@@ -437,8 +437,10 @@ def merge_themes(source: Theme, target: Theme) -> Theme:
     return target
 
 
+@transaction.atomic
 def rename_theme(theme: Theme, label: str) -> Theme:
     """A new label that recomputations keep; an empty one hands the label back to the clustering."""
+    _locked_prompt(theme.prompt)  # not while a recomputation is saving labels
     label = " ".join(label.split())[:120]
     if label:
         theme.label, theme.label_locked = label, True
@@ -450,13 +452,17 @@ def rename_theme(theme: Theme, label: str) -> Theme:
     return theme
 
 
+@transaction.atomic
 def mark_addressed(theme: Theme, *, by, note: str) -> Theme:
+    _locked_prompt(theme.prompt)  # a recomputation must not delete it as untouched meanwhile
     theme.addressed_at, theme.addressed_by, theme.addressed_note = timezone.now(), by, note.strip()[:2000]
     theme.save(update_fields=["addressed_at", "addressed_by", "addressed_note", "updated_at"])
     return theme
 
 
+@transaction.atomic
 def reopen_theme(theme: Theme) -> Theme:
+    _locked_prompt(theme.prompt)
     theme.addressed_at = None
     theme.save(update_fields=["addressed_at", "updated_at"])
     return theme
