@@ -13,17 +13,9 @@ left the course are kept in `scores`, and the gradebook decides whom it lists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from courses.gradebook import GradebookColumn
 
 from .models import ComparisonHomework, HomeworkGrade
-
-
-@dataclass(frozen=True)
-class GradebookColumn:
-    key: str
-    title: str
-    max_points: float
-    scores: dict[int, float] = field(default_factory=dict)
 
 
 def gradebook_columns(course) -> list[GradebookColumn]:
