@@ -73,7 +73,7 @@ import numpy as np
 import torch
 
 from graders.sandbox import Failure, Limits, ModelRef, Sandbox, SandboxPool, SandboxUnavailable
-from graders.sandbox.models import build_model
+from graders.sandbox.models import build_model, import_model_modules
 from graders.verdict import TestOutcome, Verdict
 
 # Failures that are resource limits: the verdict's message names them and the test.
@@ -244,6 +244,8 @@ class Grading:
         self.exercise = exercise
         self.source = source
         self.pool = pool
+        # `t.reference` builds models here, from the registries the pool's sandboxes build them from.
+        import_model_modules(pool.preload)
         self.sandbox: Sandbox | None = None
         self.notes: list[str] = []
 

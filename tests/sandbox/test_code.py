@@ -1,5 +1,6 @@
 """The code checker: messages a student reads, and what hidden tests keep to themselves."""
 
+import sys
 import textwrap
 
 import pytest
@@ -258,3 +259,26 @@ def test_a_submission_that_ignores_the_generator_draws_other_numbers(pool):
     outcome = by_name(grade(pool, source, SAMPLING_FILES))["same_draws"]
     assert not outcome.passed
     assert "generator = a torch.Generator seeded with 3" in outcome.message
+
+
+MODEL_FILES = {
+    "exercise.toml": "",
+    "solution.py": "def apply(model, x):\n    return model(x).detach()\n",
+    "tests.py": (
+        "from graders.code import test\n\n"
+        "@test(title='Applies the model')\n"
+        "def applies_the_model(t):\n"
+        "    model, x = t.model('linear_for_tests', seed=5), t.randn(4, 3)\n"
+        "    t.check_close(t.call('apply', model, x), t.reference('apply', model, x))\n"
+    ),
+}
+
+
+def test_the_reference_builds_models_from_the_registries_the_pool_preloads(pool, monkeypatch):
+    # As in a fresh worker process: nothing has imported the registry module here yet.
+    from graders.sandbox import models
+
+    monkeypatch.setattr(models, "_factories", {})
+    monkeypatch.delitem(sys.modules, "tests.sandbox.registered_models", raising=False)
+    verdict = grade(pool, MODEL_FILES["solution.py"], MODEL_FILES)
+    assert (verdict.score, verdict.tests[0].message) == (1, "")
