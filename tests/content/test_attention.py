@@ -49,6 +49,7 @@ def test_the_attention_of_the_wrong_solutions_is_right_as_it_stands(exercise):
 def test_attention_without_the_scale_is_told_to_divide_by_the_square_root(exercise):
     graded = exercise.grade(attention(scale=""))
     assert graded.failed_visible == {"built_from_matrix_products", *MASKED}
+    assert graded.score == 0
     assert graded.message("no_mask") == (
         "Your output is attention without the scale: divide the scores Q K^T by sqrt(d_k) before the softmax. "
         "(your output differs from F.scaled_dot_product_attention's.)"
@@ -64,6 +65,7 @@ def test_a_mask_applied_after_the_softmax_is_explained(exercise):
     graded = exercise.grade(attention(softmax="return torch.softmax(scores, dim=-1) * allowed @ value"))
     assert graded.test("no_mask").passed
     assert graded.failed_visible == {"padding_mask", "causal_mask", "padding_and_causal", "cross_attention"}
+    assert graded.score == 3
     assert graded.message("causal_mask").startswith(
         "You applied the mask after the softmax: the masked weights are 0, but the others no longer sum to 1."
     )
@@ -79,6 +81,7 @@ def test_masked_scores_set_to_zero_are_told_to_use_minus_infinity(exercise):
 def test_an_inverted_padding_mask_is_named(exercise):
     graded = exercise.grade(attention(padding="key_padding_mask"))
     assert graded.test("causal_mask").passed
+    assert graded.score == 6
     assert graded.message("padding_mask").startswith(
         "Your mask hides the real keys and keeps the padding: key_padding_mask is True at padding"
     )
@@ -87,6 +90,7 @@ def test_an_inverted_padding_mask_is_named(exercise):
 def test_a_causal_mask_the_wrong_way_round_is_named(exercise):
     graded = exercise.grade(attention(causal="allowed.triu()"))
     assert graded.failed_visible == {"causal_mask", "padding_and_causal"}
+    assert graded.score == 6
     assert graded.message("causal_mask").startswith(
         "Your causal mask lets position i see the positions after it and not those before"
     )

@@ -100,6 +100,7 @@ def test_log_of_softmax_is_told_why_a_confident_mistake_gives_infinity(exercise)
 def test_dividing_by_every_position_is_told_to_count_real_tokens_only(exercise):
     graded = exercise.grade(DIVIDED_BY_ALL_POSITIONS)
     assert graded.failed_visible == {"padding_is_ignored", "the_given_ignore_index", "gradient_matches_torch"}
+    assert graded.score == 5
     assert graded.message("padding_is_ignored").startswith(
         "Your loss equals the sum of the real tokens' losses divided by all batch * seq_len positions"
     )
@@ -108,6 +109,7 @@ def test_dividing_by_every_position_is_told_to_count_real_tokens_only(exercise):
 def test_a_mean_of_sentence_means_is_explained(exercise):
     graded = exercise.grade(MEAN_OF_SENTENCE_MEANS)
     assert graded.failed_visible == {"padding_is_ignored", "the_given_ignore_index", "gradient_matches_torch"}
+    assert graded.score == 5
     assert graded.message("padding_is_ignored").startswith(
         "Your loss equals the mean over sentences of each sentence's mean loss."
     )

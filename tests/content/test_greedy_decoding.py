@@ -43,6 +43,7 @@ def test_a_loop_that_does_not_stop_at_eos_is_told_where_eos_came(exercise):
     graded = exercise.grade(loop(stop="generated.append(next_id)"))
     assert graded.failed_visible == {"stops_at_eos", "reads_everything_written_so_far", "the_eos_id_you_are_given"}
     assert graded.test("stops_after_max_length").passed
+    assert graded.score == 4
     message = graded.message("stops_at_eos")
     assert message.startswith(
         "greedy_decode(model, [4, 5, 6, 7, 39], start_id=1, eos_id=2, max_length=20) returned [29, 17, 39, 26, 2, "
@@ -64,7 +65,7 @@ def test_a_loop_that_drops_eos_is_told_to_keep_it(exercise):
 
 def test_a_decoder_fed_only_the_last_token_is_told_to_feed_back_everything(exercise):
     graded = exercise.grade(loop(decoder_input="generated[-1:]"))
-    assert "reads_everything_written_so_far" in graded.failed
+    assert graded.score == 3
     assert graded.message("reads_everything_written_so_far").endswith(
         "Your decoder reads only the last token at each step. Feed back the whole sequence written so far, `<s>` "
         "included: the decoder input grows by one token per step."
@@ -81,7 +82,8 @@ def test_an_output_that_keeps_the_start_token_is_told_to_leave_it_out(exercise):
 
 def test_one_step_too_few_is_told_to_count_max_length_tokens(exercise):
     graded = exercise.grade(loop(steps="max_length - 1"))
-    assert graded.failed_visible == {"stops_after_max_length"}
+    assert graded.failed == {"stops_after_max_length", "max_length_one", "another_start_id"}
+    assert graded.score == 8
     assert graded.message("stops_after_max_length").endswith(
         "The model never wrote `<EOS>`, so the loop must stop after exactly max_length = 6 generated tokens, not 5."
     )
@@ -89,7 +91,8 @@ def test_one_step_too_few_is_told_to_count_max_length_tokens(exercise):
 
 def test_an_eos_written_into_the_code_is_caught(exercise):
     graded = exercise.grade(loop(stop=APPEND_THEN_STOP.replace("eos_id", "2")))
-    assert graded.failed_visible == {"the_eos_id_you_are_given"}
+    assert graded.failed == {"the_eos_id_you_are_given"}
+    assert graded.score == 11
     assert "The model wrote `<EOS>` (id 31) at step 2, but your loop went on" in (
         graded.message("the_eos_id_you_are_given")
     )

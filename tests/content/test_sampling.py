@@ -45,6 +45,7 @@ def test_the_sampler_of_the_wrong_solutions_is_right_as_it_stands(exercise):
 def test_a_sampler_that_ignores_the_generator_is_told_to_pass_it_on(exercise):
     graded = exercise.grade(sampler(generator=""))
     assert graded.failed_visible == {"reproducible_with_the_generator", "the_same_draws_as_torch_multinomial"}
+    assert graded.score == 11
     assert graded.message("reproducible_with_the_generator") == (
         "Two calls with generators in the same state gave different ids: your draws do not come from `generator`. "
         "Pass it on: `torch.multinomial(probabilities, 1, generator=generator)`."
@@ -60,7 +61,10 @@ def test_a_sampler_with_its_own_fixed_seed_is_told_its_draws_ignore_the_generato
 
 def test_temperature_applied_after_the_softmax_is_explained(exercise):
     graded = exercise.grade(sampler(scaled="logits", probabilities="torch.softmax(scaled, dim=-1) / temperature"))
-    assert {"tiny_temperature_is_argmax", "frequencies_follow_the_softmax"} <= graded.failed
+    assert graded.failed_visible == {
+        "tiny_temperature_is_argmax", "frequencies_follow_the_softmax", "top_k_keeps_the_k_most_likely"
+    }
+    assert graded.score == 9
     assert graded.test("temperature_zero_is_argmax").passed
     message = graded.message("frequencies_follow_the_softmax")
     assert message.startswith("With logits [2.0, 1.0, 0.0, -1.0, 0.5, -0.5] and temperature=0.5, 20000 draws gave: ")
@@ -82,7 +86,8 @@ def test_a_temperature_that_multiplies_is_told_to_divide(exercise):
 
 def test_dividing_by_a_zero_temperature_shows_the_error_and_what_to_do(exercise):
     graded = exercise.grade(sampler(zero=""))
-    assert graded.failed_visible == {"temperature_zero_is_argmax"}
+    assert graded.failed == {"temperature_zero_is_argmax"}
+    assert graded.score == 14
     message = graded.message("temperature_zero_is_argmax")
     assert "raised RuntimeError" in message
     assert message.endswith(
@@ -94,6 +99,7 @@ def test_dividing_by_a_zero_temperature_shows_the_error_and_what_to_do(exercise)
 def test_ignoring_top_k_names_the_ids_that_should_never_come_out(exercise):
     graded = exercise.grade(sampler(k="scaled.shape[-1]"))
     assert graded.failed_visible == {"top_k_keeps_the_k_most_likely", "the_same_draws_as_torch_multinomial"}
+    assert graded.score == 10
     assert "Ids [2, 3, 4, 5] are outside the 2 largest logits and must never come out" in (
         graded.message("top_k_keeps_the_k_most_likely")
     )

@@ -61,12 +61,14 @@ def test_labels_padded_with_the_padding_id_are_told_to_use_the_ignore_index(exer
     graded = exercise.grade(solution(labels="padded([target + [eos_id] for target in targets], pad_id)"))
     assert graded.failed == {"a_padded_batch", "the_ids_you_are_given", "an_empty_target", "another_ignore_index",
                              "a_larger_batch"}
+    assert graded.score == 2
     assert "Pad the labels with `ignore_index`, not `pad_id`" in graded.message("a_padded_batch")
 
 
 def test_decoder_inputs_padded_with_the_ignore_index_are_told_it_is_not_a_token(exercise):
     graded = exercise.grade(solution(input_padding="ignore_index"))
     assert graded.test("lesson_sentence").passed
+    assert graded.score == 2
     assert "Pad the decoder inputs with `pad_id`: they are token ids that go into the embedding layer" in (
         graded.message("a_padded_batch")
     )
@@ -86,6 +88,7 @@ def test_the_lessons_ids_written_into_the_code_are_caught(exercise):
     source = solution().replace("[start_id]", "[212]").replace("[eos_id]", "[5000]")
     graded = exercise.grade(source)
     assert graded.failed_visible == {"the_ids_you_are_given"}
+    assert graded.score == 6
     assert graded.message("the_ids_you_are_given").startswith(
         "Your batch uses the lesson's ids (<s> = 212, <EOS> = 5000): use the `start_id`, `eos_id` and `pad_id`"
     )

@@ -106,6 +106,7 @@ def test_shortest_piece_first_is_told_to_try_the_longest_candidate_first(exercis
 def test_dropping_what_no_piece_matches_is_caught(exercise):
     graded = exercise.grade(UNKNOWN_DROPPED)
     assert graded.failed_visible == {"unknown_pieces"}
+    assert graded.score == 9
     assert graded.message("unknown_pieces").startswith(
         "tokenize('I am a xylophonist', vocabulary) returned ['I', 'am', 'a']; expected ['I', 'am', 'a', '<unk>']. "
         "Your tokens leave out the part of the word that no piece matches."
@@ -115,12 +116,13 @@ def test_dropping_what_no_piece_matches_is_caught(exercise):
 def test_one_unknown_per_character_is_told_to_write_one_for_the_rest_of_the_word(exercise):
     graded = exercise.grade(ONE_UNKNOWN_PER_CHARACTER)
     assert graded.failed_visible == {"unknown_pieces"}
+    assert graded.score == 9
     assert "You wrote one \"<unk>\" per unmatched character." in graded.message("unknown_pieces")
 
 
 def test_looking_up_whole_words_is_told_to_cut_them_into_pieces(exercise):
     graded = exercise.grade(WHOLE_WORDS)
-    assert "lesson_tokens" in graded.failed
+    assert graded.score == 0
     assert graded.message("lesson_tokens").endswith(
         "You looked up whole words only: cut each word into pieces of the vocabulary, longest piece first, "
         "as `teacher` -> `tea`, `cher`."
@@ -130,6 +132,7 @@ def test_looking_up_whole_words_is_told_to_cut_them_into_pieces(exercise):
 def test_encode_returning_pieces_is_told_to_look_up_their_ids(exercise):
     graded = exercise.grade(ENCODE_RETURNS_PIECES)
     assert graded.failed_visible == {"lesson_ids", "unknown_pieces", "the_vocabulary_you_are_given"}
+    assert graded.score == 6
     assert graded.message("lesson_ids").endswith(
         "`encode` returns the ids of the pieces, `vocabulary[piece]`, not the pieces."
     )
