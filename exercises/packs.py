@@ -24,7 +24,8 @@ from graders import engine
 
 from .models import Exercise
 
-EXERCISE_KEYS = {"id", "title", "slug", "kind", "policy", "limits", "parts"}
+# `math` is the questions parts' shared math (variables, definitions, aliases), as in graders.questions.
+EXERCISE_KEYS = {"id", "title", "slug", "kind", "policy", "limits", "parts", "math"}
 POLICY_KEYS = {"attempts", "cooldown_seconds", "due", "late", "counts"}
 REQUIRED_FILES = {"code": ("statement.md", "starter.py", "solution.py", "tests.py"), "questions": ("statement.md",)}
 MAX_FILE_BYTES = 512 * 1024

@@ -41,6 +41,10 @@ A complete tests.py:
         t.check_close(got, expected)
         t.check_close(grads[0], expected_grads[0], what="the gradient with respect to logits")
 
+A `torch.Generator` passed to `t.call` reaches the student's code as a generator in the same
+state, and `t.reference` gets another copy: both draw the same random numbers, and the test's
+own generator does not move.
+
 `t.source` is the student's code as text, for checks on how it is written, e.g. a test that
 fails when the submission calls torch's own softmax.
 
@@ -69,7 +73,7 @@ import numpy as np
 import torch
 
 from graders.sandbox import Failure, Limits, ModelRef, Sandbox, SandboxPool, SandboxUnavailable
-from graders.sandbox.models import build_model
+from graders.sandbox.models import build_model, import_model_modules
 from graders.verdict import TestOutcome, Verdict
 
 # Failures that are resource limits: the verdict's message names them and the test.
@@ -240,6 +244,8 @@ class Grading:
         self.exercise = exercise
         self.source = source
         self.pool = pool
+        # `t.reference` builds models here, from the registries the pool's sandboxes build them from.
+        import_model_modules(pool.preload)
         self.sandbox: Sandbox | None = None
         self.notes: list[str] = []
 
@@ -577,12 +583,17 @@ def _prepared(value: object) -> object:
         return build_model(value.name, **value.kwargs)
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
+    if isinstance(value, torch.Generator):
+        # A copy in the same state draws the same numbers as the student's copy in the sandbox.
+        copy = torch.Generator()
+        copy.set_state(value.get_state())
+        return copy
     return value
 
 
 def _short(value: object) -> str | None:
     """A value written out in a call description, or None for tensors and big values (named instead)."""
-    if isinstance(value, torch.Tensor | np.ndarray | ModelRef):
+    if isinstance(value, torch.Tensor | np.ndarray | ModelRef | torch.Generator):
         return None
     text = repr(value)
     return text if len(text) <= 40 else None
@@ -593,6 +604,8 @@ def _shape_words(value: object) -> str:
         return f"of shape {tuple(value.shape)}"
     if isinstance(value, ModelRef):
         return f"= {value!r}"
+    if isinstance(value, torch.Generator):
+        return f"= a torch.Generator seeded with {value.initial_seed()}"
     if isinstance(value, list | tuple | dict):
         return f"of length {len(value)}"
     return f"= {_kind(value)}"

@@ -194,7 +194,7 @@ class Sandbox:
         started = time.monotonic()
         self.request_id += 1
         request["id"] = self.request_id
-        frame = wire.encode(request)
+        frame = wire.encode(request, request=True)
         seconds = timeout or self.limits.wall_seconds
         output_before = len(self.output_kept)
         failure = self._send(frame, started + seconds)

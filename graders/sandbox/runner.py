@@ -54,7 +54,7 @@ class Runner:
     def receive(self) -> object:
         prefix = self._read_exactly(4)
         length = wire.frame_length(prefix, MAX_REQUEST_BYTES)
-        return wire.decode(self._read_exactly(length), allow_models=True)
+        return wire.decode(self._read_exactly(length), request=True)
 
     def _read_exactly(self, size: int) -> bytes:
         chunks, remaining = [], size

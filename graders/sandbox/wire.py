@@ -4,7 +4,9 @@ A frame is `u32 length | u32 header length | header JSON | blobs`. The header is
 `{"message": ..., "blobs": [length, ...]}`. Plain JSON carries None, bool, int, float, str
 and lists; a JSON object always has exactly one key naming what it holds:
 `{"tuple": [...]}`, `{"dict": [[key, value], ...]}`, `{"ndarray": blob}`,
-`{"tensor": [blob, dtype]}`, `{"model": [name, kwargs]}` (requests only).
+`{"tensor": [blob, dtype]}`; requests from the grader may also carry `{"model": [name, kwargs]}`
+(built in the sandbox from the model registry) and `{"generator": blob}` (a CPU torch.Generator,
+sent as its state, so student code can draw the same random numbers as the reference).
 
 Both sides use this module. Encoding accepts only exact built-in types (no subclasses), so an
 object from student code cannot choose how it is serialised; decoding builds fresh objects of
@@ -80,19 +82,22 @@ def describe_type(value: object) -> str:
     return f"a {module}.{name}" if module not in ("__main__", "submission") else f"a {name} object"
 
 
-def encode(message: object) -> bytes:
-    """One frame holding `message`; raises UnsupportedValue for anything but plain data."""
+def encode(message: object, *, request: bool = False) -> bytes:
+    """One frame holding `message`; raises UnsupportedValue for anything but plain data.
+
+    Only a `request` (from the grader) may hold random generators.
+    """
     blobs: list[bytes] = []
     counter = [0]
     header = json.dumps(
-        {"message": _encode_value(message, blobs, counter, 0), "blobs": [len(b) for b in blobs]}
+        {"message": _encode_value(message, blobs, counter, 0, request), "blobs": [len(b) for b in blobs]}
     )
     header_bytes = header.encode()
     body = b"".join(blobs)
     return HEADER.pack(4 + len(header_bytes) + len(body), len(header_bytes)) + header_bytes + body
 
 
-def _encode_value(value: object, blobs: list[bytes], counter: list[int], depth: int) -> object:
+def _encode_value(value: object, blobs: list[bytes], counter: list[int], depth: int, request: bool) -> object:
     counter[0] += 1
     if counter[0] > MAX_VALUES:
         raise UnsupportedValue(f"a value with more than {MAX_VALUES} items")
@@ -108,15 +113,15 @@ def _encode_value(value: object, blobs: list[bytes], counter: list[int], depth: 
     if kind in NUMPY_SCALARS:
         return value.item()
     if kind is list:
-        return [_encode_value(item, blobs, counter, depth + 1) for item in value]
+        return [_encode_value(item, blobs, counter, depth + 1, request) for item in value]
     if kind is tuple:
-        return {"tuple": [_encode_value(item, blobs, counter, depth + 1) for item in value]}
+        return {"tuple": [_encode_value(item, blobs, counter, depth + 1, request) for item in value]}
     if kind is dict:
         pairs = []
         for key, item in value.items():
             if type(key) not in (str, int):
                 raise UnsupportedValue(f"a dict with {describe_type(key)} as a key")
-            pairs.append([key, _encode_value(item, blobs, counter, depth + 1)])
+            pairs.append([key, _encode_value(item, blobs, counter, depth + 1, request)])
         return {"dict": pairs}
     if kind is np.ndarray:
         if value.dtype not in ARRAY_DTYPES:
@@ -126,7 +131,10 @@ def _encode_value(value: object, blobs: list[bytes], counter: list[int], depth: 
     if kind in (torch.Tensor, torch.nn.Parameter):
         return {"tensor": [len(blobs), _tensor_blob(value, blobs)]}
     if kind is ModelRef:
-        return {"model": [value.name, _encode_value(value.kwargs, blobs, counter, depth + 1)]}
+        return {"model": [value.name, _encode_value(value.kwargs, blobs, counter, depth + 1, request)]}
+    if kind is torch.Generator and request and value.device.type == "cpu":
+        blobs.append(_npy_bytes(value.get_state().numpy()))
+        return {"generator": len(blobs) - 1}
     raise UnsupportedValue(describe_type(value))
 
 
@@ -158,8 +166,11 @@ def frame_length(prefix: bytes, max_bytes: int) -> int:
     return length
 
 
-def decode(body: bytes, *, allow_models: bool = False) -> object:
-    """The message in one frame body (without its length prefix); raises ProtocolError."""
+def decode(body: bytes, *, request: bool = False) -> object:
+    """The message in one frame body (without its length prefix); raises ProtocolError.
+
+    Only a `request` (read in the sandbox) may hold models and random generators.
+    """
     if len(body) < 4:
         raise ProtocolError("a frame too short to hold a header")
     (header_length,) = struct.unpack(">I", body[:4])
@@ -180,11 +191,11 @@ def decode(body: bytes, *, allow_models: bool = False) -> object:
     for length in lengths:
         blobs.append(body[offset : offset + length])
         offset += length
-    return _decode_value(header["message"], blobs, [0], 0, allow_models)
+    return _decode_value(header["message"], blobs, [0], 0, request)
 
 
 def _decode_value(
-    value: object, blobs: list[bytes], counter: list[int], depth: int, allow_models: bool
+    value: object, blobs: list[bytes], counter: list[int], depth: int, request: bool
 ) -> object:
     counter[0] += 1
     if counter[0] > MAX_VALUES or depth > MAX_DEPTH:
@@ -197,18 +208,18 @@ def _decode_value(
             raise ProtocolError("a string that is too long")
         return value
     if kind is list:
-        return [_decode_value(item, blobs, counter, depth + 1, allow_models) for item in value]
+        return [_decode_value(item, blobs, counter, depth + 1, request) for item in value]
     if kind is not dict or len(value) != 1:
         raise ProtocolError("a JSON object that is not a tagged value")
     ((tag, content),) = value.items()
     if tag == "tuple" and type(content) is list:
-        return tuple(_decode_value(item, blobs, counter, depth + 1, allow_models) for item in content)
+        return tuple(_decode_value(item, blobs, counter, depth + 1, request) for item in content)
     if tag == "dict" and type(content) is list:
         result = {}
         for pair in content:
             if type(pair) is not list or len(pair) != 2 or type(pair[0]) not in (str, int):
                 raise ProtocolError("a bad dict entry")
-            result[pair[0]] = _decode_value(pair[1], blobs, counter, depth + 1, allow_models)
+            result[pair[0]] = _decode_value(pair[1], blobs, counter, depth + 1, request)
         return result
     if tag == "ndarray" and type(content) is int:
         return _read_array(blobs, content)
@@ -220,15 +231,23 @@ def _decode_value(
         return torch.from_numpy(array).to(dtype)
     if (
         tag == "model"
-        and allow_models
+        and request
         and type(content) is list
         and len(content) == 2
         and type(content[0]) is str
     ):
-        kwargs = _decode_value(content[1], blobs, counter, depth + 1, allow_models)
+        kwargs = _decode_value(content[1], blobs, counter, depth + 1, request)
         if type(kwargs) is not dict or any(type(key) is not str for key in kwargs):
             raise ProtocolError("bad model arguments")
         return ModelRef(content[0], **kwargs)
+    if tag == "generator" and request and type(content) is int:
+        state = _read_array(blobs, content)
+        generator = torch.Generator()
+        try:
+            generator.set_state(torch.from_numpy(state))
+        except (RuntimeError, TypeError) as error:
+            raise ProtocolError(f"a generator state that torch refuses ({error})") from None
+        return generator
     raise ProtocolError(f"an unknown tag {tag!r}")
 
 

@@ -39,6 +39,10 @@ def warm_up() -> None:
     x = torch.randn(4, 7, requires_grad=True)
     loss = torch.nn.functional.cross_entropy(torch.softmax(x @ x.T, dim=-1), torch.tensor([0, 1, 2, 3]))
     loss.backward()
+    # A backward pass from a non-scalar output (what `grad_of` runs) imports sympy on first use:
+    # 0.3 s per submission if it were left to each sandbox.
+    output = x.exp()
+    torch.autograd.grad(output, [x], grad_outputs=torch.ones_like(output))
     numpy.exp(numpy.ones(3)).sum()
 
 

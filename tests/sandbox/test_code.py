@@ -1,5 +1,6 @@
 """The code checker: messages a student reads, and what hidden tests keep to themselves."""
 
+import sys
 import textwrap
 
 import pytest
@@ -222,3 +223,62 @@ def test_a_folder_and_its_files_grade_the_same_version(tmp_path):
 def test_an_exercise_without_its_files_is_refused(pool, name):
     files = {key: value for key, value in FILES.items() if key != name}
     assert grade(pool, SOLUTION, files).status == "error"
+
+
+SAMPLING_FILES = {
+    "exercise.toml": "[limits]\nwall_seconds = 2\n",
+    "solution.py": (
+        "import torch\n\n"
+        "def sample(probabilities, generator):\n"
+        "    return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)\n"
+    ),
+    "tests.py": (
+        "import torch\nfrom graders.code import test\n\n"
+        "@test(title='Same draws')\n"
+        "def same_draws(t):\n"
+        "    probabilities, generator = t.rand(50, 6), torch.Generator().manual_seed(3)\n"
+        "    t.check_close(t.call('sample', probabilities, generator),\n"
+        "                  t.reference('sample', probabilities, generator))\n"
+        "    t.check_close(t.call('sample', probabilities, generator=generator),\n"
+        "                  t.reference('sample', probabilities, generator=generator))\n"
+    ),
+}
+
+
+def test_the_student_and_the_reference_draw_from_generators_in_the_same_state(pool):
+    assert grade(pool, SAMPLING_FILES["solution.py"], SAMPLING_FILES).score == 1
+
+
+def test_a_submission_that_ignores_the_generator_draws_other_numbers(pool):
+    source = """
+    import torch
+
+    def sample(probabilities, generator):
+        return torch.multinomial(probabilities, 1).squeeze(-1)
+    """
+    outcome = by_name(grade(pool, source, SAMPLING_FILES))["same_draws"]
+    assert not outcome.passed
+    assert "generator = a torch.Generator seeded with 3" in outcome.message
+
+
+MODEL_FILES = {
+    "exercise.toml": "",
+    "solution.py": "def apply(model, x):\n    return model(x).detach()\n",
+    "tests.py": (
+        "from graders.code import test\n\n"
+        "@test(title='Applies the model')\n"
+        "def applies_the_model(t):\n"
+        "    model, x = t.model('linear_for_tests', seed=5), t.randn(4, 3)\n"
+        "    t.check_close(t.call('apply', model, x), t.reference('apply', model, x))\n"
+    ),
+}
+
+
+def test_the_reference_builds_models_from_the_registries_the_pool_preloads(pool, monkeypatch):
+    # As in a fresh worker process: nothing has imported the registry module here yet.
+    from graders.sandbox import models
+
+    monkeypatch.setattr(models, "_factories", {})
+    monkeypatch.delitem(sys.modules, "tests.sandbox.registered_models", raising=False)
+    verdict = grade(pool, MODEL_FILES["solution.py"], MODEL_FILES)
+    assert (verdict.score, verdict.tests[0].message) == (1, "")

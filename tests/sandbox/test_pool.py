@@ -81,6 +81,21 @@ def test_gradients_come_back_for_the_chosen_inputs(pool):
     assert torch.allclose(outcome.grads[0], expected)
 
 
+def test_a_backward_pass_from_a_non_scalar_output_imports_nothing_in_the_sandbox(pool):
+    # torch imports sympy for it the first time; the zygote pays that once, not every submission.
+    source = (
+        "import sys, torch\n"
+        "def main(x):\n"
+        "    before = set(sys.modules)\n"
+        "    output = (x.requires_grad_(True) * 2).exp()\n"
+        "    torch.autograd.grad(output, [x], grad_outputs=torch.ones_like(output))\n"
+        "    return sorted(set(sys.modules) - before)\n"
+    )
+    _loaded, outcome = run(pool, source, args=[torch.randn(3, 4)])
+    assert outcome.failure is None
+    assert outcome.value == []
+
+
 def test_the_pool_runs_without_root_through_a_user_namespace():
     # The zygote runs as uid 1000 with no capabilities, as on a machine where the worker is not root.
     as_user_1000 = ("unshare", "--user", "--map-user=1000", "--map-group=1000", "--")

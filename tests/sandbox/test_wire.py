@@ -95,6 +95,43 @@ def test_decoding_refuses_malformed_frames(frame):
         wire.decode(frame)
 
 
+def test_a_generator_in_a_request_arrives_in_the_same_state():
+    generator = torch.Generator().manual_seed(7)
+    torch.rand(3, generator=generator)
+    decoded = wire.decode(body(wire.encode({"generator": generator}, request=True)), request=True)
+    assert type(decoded["generator"]) is torch.Generator
+    assert torch.equal(torch.rand(5, generator=decoded["generator"]), torch.rand(5, generator=generator))
+
+
+def test_a_generator_travels_only_in_requests():
+    with pytest.raises(wire.UnsupportedValue):
+        wire.encode({"value": torch.Generator()})
+    frame = body(wire.encode(torch.Generator(), request=True))
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(frame)
+
+
+def test_a_generator_state_torch_refuses_is_a_protocol_error():
+    state = np.zeros(10, dtype=np.uint8)
+    frame = raw_frame({"generator": 0}, [wire._npy_bytes(state)])
+    with pytest.raises(wire.ProtocolError, match="generator state"):
+        wire.decode(frame, request=True)
+
+
+def test_a_student_function_draws_from_the_generator_it_is_given(pool):
+    source = "import torch\ndef main(generator):\n    return torch.rand(4, generator=generator)\n"
+    generator = torch.Generator().manual_seed(11)
+    _loaded, outcome = run(pool, source, args=[generator])
+    assert torch.equal(outcome.value, torch.rand(4, generator=torch.Generator().manual_seed(11)))
+
+
+def test_a_generator_returned_by_student_code_is_unsupported(pool):
+    source = "import torch\ndef main():\n    return torch.Generator()\n"
+    _loaded, outcome = run(pool, source)
+    assert outcome.failure.kind == "unsupported"
+    assert "Generator" in outcome.failure.message
+
+
 def test_an_oversized_frame_is_refused_from_its_length_alone():
     with pytest.raises(wire.ProtocolError, match="at most"):
         wire.frame_length(struct.pack(">I", 1 << 31), 64 << 20)

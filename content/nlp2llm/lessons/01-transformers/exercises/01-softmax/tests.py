@@ -1,0 +1,167 @@
+"""Tests of the softmax exercise: the lesson's example, the chosen dimension, and logits far from 0."""
+
+import ast
+
+import torch
+
+from graders.code import test
+
+TORCH_SOFTMAXES = {"softmax", "log_softmax", "Softmax", "LogSoftmax", "softmin", "Softmin"}
+BUILD_IT_YOURSELF = "Built from exp, sum and max"
+
+OVERFLOW = (
+    "In float32, exp(z) overflows to inf for z above about 88.7, and inf / inf = nan. Subtract the "
+    "largest logit of each slice along `dim` before exponentiating: softmax(z) = softmax(z - max z), "
+    "and then the largest exponential is exp(0) = 1."
+)
+GLOBAL_MAXIMUM = (
+    "The row of logits around -100 came out as nan while the row around +100 was fine: you probably "
+    "subtracted the maximum of the whole tensor. That pushes the low row to about -200, where every exp "
+    "underflows to 0, and 0 / 0 = nan. Subtract the maximum of each slice along `dim` instead: "
+    "`logits.amax(dim=dim, keepdim=True)`."
+)
+
+
+def torch_softmax_uses(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every use of torch's softmax family: `x.softmax`, `F.softmax`, `from ... import`."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in TORCH_SOFTMAXES:
+            uses.append((node.lineno, node.attr))
+        elif isinstance(node, ast.ImportFrom):
+            uses.extend((node.lineno, alias.name) for alias in node.names if alias.name in TORCH_SOFTMAXES)
+    return sorted(uses)
+
+
+def require_own_softmax(t) -> None:
+    uses = torch_softmax_uses(t.source)
+    if uses:
+        line, name = uses[0]
+        t.fail(f"Not checked: line {line} uses torch's `{name}` (see the test “{BUILD_IT_YOURSELF}”).")
+
+
+@test(title=BUILD_IT_YOURSELF, points=1)
+def built_from_exp_sum_and_max(t):
+    uses = torch_softmax_uses(t.source)
+    if uses:
+        lines = ", ".join(f"line {line} (`{name}`)" for line, name in uses)
+        t.fail(
+            f"Your code uses torch's own softmax: {lines}. In this exercise you build it yourself from "
+            "`exp`, `sum` and `amax`, so torch's softmax functions are not allowed. The other tests "
+            "check your code once that use is gone."
+        )
+    t.check_close(
+        t.call("softmax", torch.zeros(4)),
+        torch.full((4,), 0.25),
+        hint="Four equal logits give four equal probabilities of 1/4.",
+    )
+
+
+@test(title="The lesson's example: z = (2, 1, 0)", points=2)
+def lesson_example(t):
+    require_own_softmax(t)
+    logits = torch.tensor([2.0, 1.0, 0.0])
+    got = t.call("softmax", logits)
+    t.check_close(
+        got,
+        t.reference("softmax", logits),
+        hint="Expected about (0.665, 0.245, 0.090): ŷ_k = exp(z_k) / (exp(z_1) + exp(z_2) + exp(z_3)).",
+    )
+
+
+@test(title="Every row sums to one", points=1)
+def rows_sum_to_one(t):
+    require_own_softmax(t)
+    logits = t.randn(4, 7)
+    got = t.call("softmax", logits, dim=-1)
+    if got.shape != logits.shape:
+        t.check_close(got, t.reference("softmax", logits, dim=-1))
+    t.check_close(
+        got.sum(dim=-1),
+        torch.ones(4),
+        what="the sum of each row of your output",
+        hint="Divide every exponential by the sum of its own row (keepdim=True keeps the shapes aligned).",
+    )
+
+
+@test(title="Softmax along the dimension you are given", points=2)
+def along_the_given_dimension(t):
+    require_own_softmax(t)
+    logits = t.randn(3, 4, 5)
+    last_dimension = t.reference("softmax", logits, dim=-1)
+    for dim in (0, 1):
+        got = t.call("softmax", logits, dim=dim)
+        expected = t.reference("softmax", logits, dim=dim)
+        if got.shape == expected.shape and torch.allclose(got, last_dimension, atol=1e-6):
+            t.fail(
+                f"With dim={dim}, your output sums to 1 along the last dimension instead of dimension {dim}. "
+                "Use `dim` in every reduction (the maximum and the sum), not -1."
+            )
+        t.check_close(
+            got,
+            expected,
+            what=f"your softmax of logits of shape (3, 4, 5) along dim={dim}",
+            hint=f"Every slice along dimension {dim} should sum to 1: reduce with `dim=dim, keepdim=True`.",
+        )
+
+
+@test(title="Logits around +100 and -100", points=2)
+def logits_around_a_hundred(t):
+    require_own_softmax(t)
+    logits = torch.stack([100 + 3 * t.randn(6), -100 + 3 * t.randn(6)])
+    got = t.call("softmax", logits, dim=-1)
+    expected = t.reference("softmax", logits, dim=-1)
+    if got.shape == expected.shape:
+        finite = torch.isfinite(got)
+        if not bool(finite[0].all()):
+            t.fail(f"Your softmax returned {got[0].tolist()} for the row of logits around +100. {OVERFLOW}")
+        if not bool(finite[1].all()):
+            t.fail(GLOBAL_MAXIMUM)
+    t.check_close(
+        got,
+        expected,
+        hint="Near -100 the exponentials of float32 lose their precision (they are below 1e-38): "
+        "subtract the maximum of each row first, so that the largest exponential is 1.",
+    )
+
+
+@test(title="Logits around 1000", points=1, hidden=True)
+def logits_around_a_thousand(t):
+    require_own_softmax(t)
+    logits = 1000 + 5 * t.randn(4, 8)
+    t.check_close(t.call("softmax", logits, dim=-1), t.reference("softmax", logits, dim=-1), nonfinite_hint=OVERFLOW)
+
+
+@test(title="Logits around -1000", points=1, hidden=True)
+def logits_around_minus_a_thousand(t):
+    require_own_softmax(t)
+    logits = -1000 + 5 * t.randn(4, 8)
+    t.check_close(t.call("softmax", logits, dim=-1), t.reference("softmax", logits, dim=-1))
+
+
+@test(title="Logits from -1000 to 1000 in one slice, along dim=0", points=1, hidden=True)
+def one_slice_from_minus_to_plus_a_thousand(t):
+    require_own_softmax(t)
+    logits = torch.tensor([[1000.0, -1000.0], [0.0, 999.0], [-1000.0, 1000.0]])
+    t.check_close(t.call("softmax", logits, dim=0), t.reference("softmax", logits, dim=0))
+
+
+@test(title="float64 logits of shape (2, 3, 4) along dim=1", points=1, hidden=True)
+def float64_in_three_dimensions(t):
+    require_own_softmax(t)
+    logits = t.randn(2, 3, 4, dtype=torch.float64) * 10
+    t.check_close(t.call("softmax", logits, dim=1), t.reference("softmax", logits, dim=1), rtol=1e-9, atol=1e-12)
+
+
+@test(title="Gradients flow through it", points=1, hidden=True)
+def gradients_flow(t):
+    require_own_softmax(t)
+    logits = t.randn(3, 6) * 4
+    got, grads = t.call("softmax", logits, dim=-1, grad_of=[0])
+    expected, expected_grads = t.reference("softmax", logits, dim=-1, grad_of=[0])
+    t.check_close(got, expected)
+    t.check_close(grads[0], expected_grads[0], what="the gradient with respect to the logits", atol=1e-5)

@@ -1,0 +1,214 @@
+"""Tests of the attention exercise: compared with F.scaled_dot_product_attention, with and without masks."""
+
+import ast
+import math
+
+import torch
+import torch.nn.functional as F
+
+from graders.code import test
+
+READY_MADE = {"scaled_dot_product_attention", "MultiheadAttention", "multi_head_attention_forward"}
+BUILD_IT_YOURSELF = "Built from matrix products and a softmax"
+
+
+def ready_made_uses(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every use of torch's attention: `F.scaled_dot_product_attention`, imports of it."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in READY_MADE:
+            uses.append((node.lineno, node.attr))
+        elif isinstance(node, ast.ImportFrom):
+            uses.extend((node.lineno, alias.name) for alias in node.names if alias.name in READY_MADE)
+    return sorted(uses)
+
+
+def require_own_attention(t) -> None:
+    uses = ready_made_uses(t.source)
+    if uses:
+        line, name = uses[0]
+        t.fail(f"Not checked: line {line} uses torch's `{name}` (see the test “{BUILD_IT_YOURSELF}”).")
+
+
+def allowed_pairs(batch, length, source_length, key_padding_mask=None, causal=False, *, strict=False, upper=False):
+    """(batch, L, S) True where a query may attend to a key; the flags build the usual wrong causal masks."""
+    allowed = torch.ones(batch, length, source_length, dtype=torch.bool)
+    if causal:
+        square = torch.ones(length, source_length, dtype=torch.bool)
+        allowed = allowed & (square.triu(1 if strict else 0) if upper else square.tril(-1 if strict else 0))
+    if key_padding_mask is not None:
+        allowed = allowed & ~key_padding_mask[:, None, :]
+    return allowed
+
+
+def torch_attention(query, key, value, key_padding_mask=None, causal=False):
+    allowed = allowed_pairs(query.shape[0], query.shape[1], key.shape[1], key_padding_mask, causal)
+    return F.scaled_dot_product_attention(query, key, value, attn_mask=allowed)
+
+
+def attention_like(query, key, value, allowed, *, scale=None, fill=float("-inf"), after_softmax=False, dim=-1):
+    """Attention written out, with the knobs of the usual mistakes."""
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = query @ key.transpose(-2, -1) * scale
+    if after_softmax:
+        weights = torch.softmax(scores, dim=dim) * allowed
+    else:
+        weights = torch.softmax(scores.masked_fill(~allowed, fill), dim=dim)
+    return weights @ value
+
+
+NO_SCALE = "Your output is attention without the scale: divide the scores Q K^T by sqrt(d_k) before the softmax."
+WRONG_SCALE = "You divided the scores by d_k: divide them by its square root, sqrt(d_k)."
+SOFTMAX_OVER_QUERIES = (
+    "Your softmax runs over the queries (dim=-2): run it over the keys (dim=-1), so that each query's weights "
+    "sum to 1."
+)
+MASK_AFTER_SOFTMAX = (
+    "You applied the mask after the softmax: the masked weights are 0, but the others no longer sum to 1. "
+    "Set the masked scores to -inf before the softmax (masked_fill), so the softmax shares all the weight among "
+    "the allowed keys."
+)
+MASKED_WITH_ZERO = (
+    "You set the masked scores to 0, which is an ordinary score: exp(0) = 1 still gives those keys weight. "
+    "Set them to -inf, so that their weight is exp(-inf) = 0."
+)
+INVERTED_PADDING = (
+    "Your mask hides the real keys and keeps the padding: key_padding_mask is True at padding, the keys that "
+    "must get no attention."
+)
+UPPER_CAUSAL = (
+    "Your causal mask lets position i see the positions after it and not those before: keep keys j <= i "
+    "(torch.tril), hide j > i."
+)
+STRICT_CAUSAL = (
+    "Your causal mask also hides the diagonal: position i may see itself (keys j <= i, torch.tril with the "
+    "diagonal)."
+)
+
+
+def check_attention(t, query, key, value, key_padding_mask=None, causal=False, what="your output"):
+    require_own_attention(t)
+    kwargs = {}
+    if key_padding_mask is not None:
+        kwargs["key_padding_mask"] = key_padding_mask
+    if causal:
+        kwargs["causal"] = True
+    got = t.call("scaled_dot_product_attention", query, key, value, **kwargs)
+    expected = torch_attention(query, key, value, key_padding_mask, causal)
+    batch, length, source_length = query.shape[0], query.shape[1], key.shape[1]
+    allowed = allowed_pairs(batch, length, source_length, key_padding_mask, causal)
+    if got.shape == expected.shape and not torch.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        mistakes = [
+            (attention_like(query, key, value, allowed, scale=1.0), NO_SCALE),
+            (attention_like(query, key, value, allowed, scale=1 / query.shape[-1]), WRONG_SCALE),
+            (attention_like(query, key, value, allowed, dim=-2), SOFTMAX_OVER_QUERIES),
+        ]
+        if key_padding_mask is not None or causal:
+            mistakes += [
+                (attention_like(query, key, value, allowed, after_softmax=True), MASK_AFTER_SOFTMAX),
+                (attention_like(query, key, value, allowed, fill=0.0), MASKED_WITH_ZERO),
+            ]
+        if key_padding_mask is not None:
+            inverted = allowed_pairs(batch, length, source_length, ~key_padding_mask, causal)
+            mistakes.append((attention_like(query, key, value, inverted), INVERTED_PADDING))
+        if causal:
+            for options, message in (({"upper": True}, UPPER_CAUSAL), ({"strict": True}, STRICT_CAUSAL)):
+                wrong = allowed_pairs(batch, length, source_length, key_padding_mask, causal, **options)
+                mistakes.append((attention_like(query, key, value, wrong), message))
+        for wrong_output, message in mistakes:
+            if torch.allclose(got, wrong_output, rtol=1e-4, atol=1e-5, equal_nan=True):
+                t.fail(f"{message} ({what} differs from F.scaled_dot_product_attention's.)")
+    t.check_close(got, expected, rtol=1e-4, atol=1e-5, what=what,
+                  nonfinite_hint="A query whose every key is masked would give nan, but no such query exists here: "
+                  "check which pairs your mask hides.")
+
+
+def qkv(t, batch, length, source_length, d_k, d_v=None, dtype=torch.float32):
+    return (
+        t.randn(batch, length, d_k, dtype=dtype),
+        t.randn(batch, source_length, d_k, dtype=dtype),
+        t.randn(batch, source_length, d_v or d_k, dtype=dtype),
+    )
+
+
+def padding(lengths, source_length):
+    """(batch, S) True after each sequence's length."""
+    return torch.arange(source_length)[None, :] >= torch.tensor(lengths)[:, None]
+
+
+@test(title=BUILD_IT_YOURSELF, points=1)
+def built_from_matrix_products(t):
+    uses = ready_made_uses(t.source)
+    if uses:
+        lines = ", ".join(f"line {line} (`{name}`)" for line, name in uses)
+        t.fail(f"Your code uses torch's own attention: {lines}. In this exercise you write it yourself "
+               "(softmax of Q K^T / sqrt(d_k), times V), so it is not allowed. The other tests check your code "
+               "once that use is gone.")
+    query = torch.tensor([[[1.0, 0.0]]])
+    key = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    value = torch.tensor([[[10.0], [20.0]]])
+    check_attention(t, query, key, value, what="your output for one query and two keys")
+
+
+@test(title="No mask", points=2)
+def no_mask(t):
+    check_attention(t, *qkv(t, 2, 4, 4, 8))
+
+
+@test(title="Padded keys get no attention", points=2)
+def padding_mask(t):
+    check_attention(t, *qkv(t, 2, 5, 5, 6), key_padding_mask=padding([5, 3], 5),
+                    what="your output for sentences of 5 and 3 tokens padded to 5")
+
+
+@test(title="Causal: position i sees positions 0 to i", points=2)
+def causal_mask(t):
+    check_attention(t, *qkv(t, 2, 5, 5, 4), causal=True, what="your causal self-attention")
+
+
+@test(title="Padding and causal together", points=1)
+def padding_and_causal(t):
+    check_attention(t, *qkv(t, 3, 6, 6, 4), key_padding_mask=padding([6, 4, 2], 6), causal=True,
+                    what="your causal self-attention over sentences of 6, 4 and 2 tokens")
+
+
+@test(title="Cross-attention: 3 queries, 6 keys, values of another size", points=1)
+def cross_attention(t):
+    check_attention(t, *qkv(t, 2, 3, 6, 4, d_v=5), key_padding_mask=padding([6, 4], 6),
+                    what="your output for 3 queries over 6 keys with d_k=4 and d_v=5")
+
+
+@test(title="float64 inputs", points=1, hidden=True)
+def float64_inputs(t):
+    check_attention(t, *qkv(t, 2, 5, 5, 6, dtype=torch.float64), key_padding_mask=padding([5, 2], 5), causal=True)
+
+
+@test(title="d_k = 64", points=1, hidden=True)
+def large_d_k(t):
+    check_attention(t, *qkv(t, 2, 7, 7, 64), causal=True)
+
+
+@test(title="Random padding with the causal mask", points=1, hidden=True)
+def random_padding_with_causal(t):
+    lengths = t.randint(1, 9, (5,)).tolist()
+    check_attention(t, *qkv(t, 5, 8, 8, 8), key_padding_mask=padding(lengths, 8), causal=True)
+
+
+@test(title="Gradients for the query, the key and the value", points=2, hidden=True)
+def gradients(t):
+    require_own_attention(t)
+    query, key, value = qkv(t, 2, 5, 5, 4)
+    mask = padding([5, 3], 5)
+    got, grads = t.call("scaled_dot_product_attention", query, key, value, key_padding_mask=mask, causal=True,
+                        grad_of=[0, 1, 2])
+    leaves = [tensor.clone().requires_grad_(True) for tensor in (query, key, value)]
+    output = torch_attention(*leaves, key_padding_mask=mask, causal=True)
+    grad_output = torch.randn(output.shape, generator=torch.Generator().manual_seed(t.grad_seed))
+    expected_grads = torch.autograd.grad(output, leaves, grad_output)
+    t.check_close(got, output.detach(), rtol=1e-4, atol=1e-5)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        t.check_close(grad, expected_grad, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,122 @@
+"""The lecture's derivation exercise: equivalent forms accepted, sign slips named, partial credit."""
+
+# The feedback is typeset for people, with real minus signs (U+2212), and the tests quote it.
+# ruff: noqa: RUF001
+
+import json
+
+import pytest
+
+from graders import engine
+from graders.code import exercise_files
+from tests.content.conftest import EXERCISES
+
+FILES = exercise_files(EXERCISES / "03-cross-entropy-derivative")
+
+RIGHT = {
+    "loss": "log(exp(z_1) + exp(z_2) + exp(z_3)) - z_1",
+    "dL_dz1": "yhat_1 - 1",
+    "direction_z1": "decreasing",
+    "dL_dz2": "yhat_2",
+    "direction_z2": "increasing",
+    "dL_dz3": "yhat_3",
+    "direction_z3": "increasing",
+    "all_at_once": "yhat_minus_y",
+}
+
+
+def grade(**answers):
+    verdict = engine.grade_answer(FILES, json.dumps({**RIGHT, **answers}))
+    assert verdict.status == "graded"
+    return verdict, {outcome.name: outcome for outcome in verdict.tests}
+
+
+def test_the_exercise_passes_its_own_check():
+    assert engine.test_the_tests(FILES) == []
+
+
+def test_right_answers_get_every_point():
+    verdict, parts = grade()
+    assert verdict.score == verdict.max_score == 11
+    assert all(part.message == "Correct." for part in parts.values())
+
+
+@pytest.mark.parametrize(
+    ("part", "answer"),
+    [
+        ("loss", "-log(yhat_1)"),
+        ("loss", "-log(exp(z_1)/(exp(z_1)+exp(z_2)+exp(z_3)))"),
+        ("dL_dz1", "p_1 - 1"),
+        ("dL_dz1", "ŷ₁ - 1"),
+        ("dL_dz1", "-(yhat_2 + yhat_3)"),
+        ("dL_dz1", "exp(z_1)/(exp(z_1) + exp(z_2) + exp(z_3)) - 1"),
+        ("dL_dz1", "-(exp(z_2) + exp(z_3))/(exp(z_1) + exp(z_2) + exp(z_3))"),
+        ("dL_dz2", "exp(z_2)/(exp(z_1)+exp(z_2)+exp(z_3))"),
+        ("dL_dz2", "1/(1 + exp(z_1 - z_2) + exp(z_3 - z_2))"),
+        ("dL_dz3", "p_3"),
+    ],
+)
+def test_equivalent_forms_are_accepted(part, answer):
+    verdict, parts = grade(**{part: answer})
+    assert parts[part].points == parts[part].max_points, parts[part].message
+    assert verdict.score == 11
+
+
+def test_one_minus_yhat_1_is_a_sign_slip_worth_half():
+    verdict, parts = grade(dL_dz1="1 - yhat_1")
+    assert (parts["dL_dz1"].points, parts["dL_dz1"].passed) == (1, False)
+    assert parts["dL_dz1"].message.startswith("Check the sign: L = log(e^{z₁} + e^{z₂} + e^{z₃}) − z₁.")
+    assert parts["dL_dz1"].message.endswith("so the derivative is ŷ₁ − 1, not 1 − ŷ₁.")
+    assert verdict.score == 10
+
+
+def test_yhat_1_alone_is_told_about_the_missing_minus_one():
+    _verdict, parts = grade(dL_dz1="p_1")
+    assert parts["dL_dz1"].points == 1
+    assert parts["dL_dz1"].message.startswith("Almost: that is the derivative of log(e^{z₁} + e^{z₂} + e^{z₃}) alone.")
+
+
+def test_the_sign_slip_is_recognised_in_terms_of_the_logits_too():
+    _verdict, parts = grade(dL_dz1="(exp(z_2) + exp(z_3))/(exp(z_1) + exp(z_2) + exp(z_3))", dL_dz3="-ŷ₃")
+    assert parts["dL_dz1"].message.startswith("Check the sign")
+    assert parts["dL_dz3"].message.startswith("Check the sign")
+    assert (parts["dL_dz1"].points, parts["dL_dz3"].points) == (1, 1)
+
+
+def test_a_minus_one_on_a_wrong_class_is_explained():
+    _verdict, parts = grade(dL_dz2="yhat_2 - 1")
+    assert parts["dL_dz2"].points == 1
+    assert "does not depend on z₂ (class 2 is not the correct class: y₂ = 0)" in parts["dL_dz2"].message
+
+
+def test_a_chain_rule_left_halfway_gets_no_point_but_the_next_step():
+    _verdict, parts = grade(dL_dz1="-1/yhat_1", dL_dz3="-yhat_1*yhat_3")
+    assert (parts["dL_dz1"].points, parts["dL_dz3"].points) == (0, 0)
+    assert parts["dL_dz1"].message.startswith("That is ∂L/∂ŷ₁. The chain rule goes on")
+    assert parts["dL_dz3"].message == "That is ∂ŷ₁/∂z₃. The chain rule multiplies it by ∂L/∂ŷ₁ = −1/ŷ₁."
+
+
+def test_a_loss_with_the_wrong_sign_is_told_that_a_loss_is_not_negative():
+    _verdict, parts = grade(loss="log(yhat_1)")
+    assert parts["loss"].points == 0
+    assert "A loss is never negative" in parts["loss"].message
+
+
+def test_partial_credit_adds_up_over_the_parts():
+    verdict, parts = grade(
+        dL_dz1="1 - yhat_1", direction_z1="increasing", dL_dz2="0", direction_z3="decreasing",
+        all_at_once="y_minus_yhat",
+    )
+    # 1 (loss) + 1 of 2 + 0 + 0 of 2 + 1 + 2 + 0 + 0
+    assert verdict.score == 5
+    assert parts["direction_z1"].message == (
+        "Incorrect. ŷ₁ < 1, so ∂L/∂z₁ = ŷ₁ − 1 < 0: L goes down when z₁ goes up."
+    )
+    assert "z₂ appears in the denominator of ŷ₁" in parts["dL_dz2"].message
+    assert parts["all_at_once"].message.startswith("Incorrect. Check it with k = 1")
+
+
+def test_an_unreadable_answer_says_so_and_scores_nothing():
+    _verdict, parts = grade(dL_dz1="yhat_1 -")
+    assert parts["dL_dz1"].points == 0
+    assert parts["dL_dz1"].message.startswith("Could not read your answer")

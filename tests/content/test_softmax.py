@@ -1,0 +1,96 @@
+"""The softmax exercise: full marks for the reference, and the overflow explained to a naive exp."""
+
+FOLDER = "01-softmax"
+
+NAIVE = """
+import torch
+
+def softmax(logits, dim=-1):
+    exponentials = logits.exp()
+    return exponentials / exponentials.sum(dim=dim, keepdim=True)
+"""
+
+WHOLE_TENSOR_MAXIMUM = """
+import torch
+
+def softmax(logits, dim=-1):
+    exponentials = (logits - logits.max()).exp()
+    return exponentials / exponentials.sum(dim=dim, keepdim=True)
+"""
+
+ALWAYS_THE_LAST_DIMENSION = """
+import torch
+
+def softmax(logits, dim=-1):
+    shifted = logits - logits.amax(dim=-1, keepdim=True)
+    return shifted.exp() / shifted.exp().sum(dim=-1, keepdim=True)
+"""
+
+TORCH_SOFTMAX = """
+import torch.nn.functional as F
+
+def softmax(logits, dim=-1):
+    return F.softmax(logits, dim=dim)
+"""
+
+
+def test_the_reference_solution_gets_full_marks(exercise):
+    graded = exercise.grade_file("solution.py")
+    assert graded.score == graded.max_score == 13
+
+
+def test_the_starter_gets_nothing(exercise):
+    graded = exercise.grade_file("starter.py")
+    assert graded.score == 0
+    assert "NotImplementedError" in graded.message("lesson_example")
+
+
+def test_a_naive_exp_is_told_about_overflow_and_the_maximum_trick(exercise):
+    graded = exercise.grade(NAIVE)
+    assert graded.failed == {
+        "logits_around_a_hundred", "logits_around_a_thousand", "logits_around_minus_a_thousand",
+        "one_slice_from_minus_to_plus_a_thousand",
+    }
+    assert graded.score == 8
+    message = graded.message("logits_around_a_hundred")
+    assert "for the row of logits around +100" in message
+    assert "exp(z) overflows to inf for z above about 88.7, and inf / inf = nan" in message
+    assert "Subtract the largest logit of each slice along `dim`" in message
+
+
+def test_subtracting_the_maximum_of_the_whole_tensor_is_caught_on_rows_far_apart(exercise):
+    graded = exercise.grade(WHOLE_TENSOR_MAXIMUM)
+    assert graded.failed == {"logits_around_a_hundred"}
+    assert graded.score == 11
+    message = graded.message("logits_around_a_hundred")
+    assert "you probably subtracted the maximum of the whole tensor" in message
+    assert "`logits.amax(dim=dim, keepdim=True)`" in message
+
+
+def test_a_softmax_that_ignores_dim_is_told_which_dimension_it_used(exercise):
+    graded = exercise.grade(ALWAYS_THE_LAST_DIMENSION)
+    assert graded.failed == {
+        "along_the_given_dimension", "one_slice_from_minus_to_plus_a_thousand", "float64_in_three_dimensions"
+    }
+    assert graded.message("along_the_given_dimension") == (
+        "With dim=0, your output sums to 1 along the last dimension instead of dimension 0. "
+        "Use `dim` in every reduction (the maximum and the sum), not -1."
+    )
+
+
+def test_torch_softmax_scores_nothing_and_says_where_it_is_used(exercise):
+    graded = exercise.grade(TORCH_SOFTMAX)
+    assert graded.score == 0
+    assert graded.message("built_from_exp_sum_and_max").startswith(
+        "Your code uses torch's own softmax: line 5 (`softmax`). In this exercise you build it yourself"
+    )
+    assert graded.message("lesson_example") == (
+        "Not checked: line 5 uses torch's `softmax` (see the test “Built from exp, sum and max”)."
+    )
+
+
+def test_hidden_tests_keep_their_messages_to_themselves(exercise):
+    graded = exercise.grade(NAIVE)
+    hidden = graded.test("logits_around_a_thousand")
+    assert not hidden.visible
+    assert (hidden.passed, hidden.message, hidden.stdout) == (False, "", "")
