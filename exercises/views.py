@@ -111,11 +111,15 @@ def exercise_submit(request, course_slug: str, exercise_slug: str):
         if exercise.kind == Exercise.Kind.CODE:
             services.save_draft(exercise, request.user, answer)
         if is_htmx(request):
-            return render(request, "exercises/_refused.html", {"message": str(refused)}, status=422)
+            # Shown above the form; the latest verdict below it stays in view.
+            response = render(request, "exercises/_refused.html", {"message": str(refused)}, status=422)
+            response["HX-Retarget"] = "#submit-message"
+            response["HX-Reswap"] = "innerHTML"
+            return response
         messages.error(request, str(refused))
         return redirect(exercise)
     if is_htmx(request):
-        return render(request, "exercises/_verdict.html", _verdict_context(submission, membership))
+        return render(request, "exercises/_submitted.html", _verdict_context(submission, membership))
     return redirect(exercise)
 
 

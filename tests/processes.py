@@ -97,13 +97,16 @@ def start_redis(port: int | None = None) -> tuple[Process, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def start_worker(redis_url: str, *, concurrency: int = 2, extra_env: dict[str, str] | None = None,
+def start_worker(redis_url: str | None, *, concurrency: int = 2, extra_env: dict[str, str] | None = None,
                  log: Path | None = None) -> Process:
-    """A Celery grading worker (with beat, so the sweeper runs) against this process's database."""
+    """A Celery grading worker (with beat, so the sweeper runs) against this process's database.
+
+    Without a Redis URL it uses the filesystem broker under ATTENTIVE_VAR_DIR, as the embedded path does.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_url,
+        "REDIS_URL": redis_url or "",
         "GRADING_SWEEP_SECONDS": "1",
         **(extra_env or {}),
     }

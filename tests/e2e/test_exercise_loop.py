@@ -1,0 +1,123 @@
+"""A student's submit-and-learn loop in a browser, graded by a real worker; the instructor's gradebook.
+
+Also takes the screenshots in docs/screenshots/ that the README shows.
+"""
+
+import csv
+import io
+import os
+
+import pytest
+
+from courses.models import Membership
+from courses.packs import load_pack
+from exercises.models import Submission, WorkerHeartbeat
+from tests.conftest import PASSWORD, make_user
+from tests.e2e.conftest import SCREENSHOTS, sign_in
+from tests.processes import start_worker, wait_until
+
+pytestmark = pytest.mark.e2e
+
+NAIVE = '''import torch
+
+
+def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    e = logits.exp()
+    return e / e.sum(dim=dim, keepdim=True)
+'''
+STABLE = '''import torch
+
+
+def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    shifted = logits - logits.amax(dim=dim, keepdim=True)
+    e = shifted.exp()
+    return e / e.sum(dim=dim, keepdim=True)
+'''
+
+
+@pytest.fixture
+def grading_worker(live_site, tmp_path):
+    from django.utils import timezone
+
+    since = timezone.now()
+    worker = start_worker(os.environ.get("REDIS_URL"), concurrency=1, log=tmp_path / "worker.log")
+    try:
+        wait_until(lambda: WorkerHeartbeat.objects.filter(ready=True, seen_at__gte=since).exists(), 90,
+                   what="the grading worker")
+        yield worker
+    finally:
+        worker.stop()
+
+
+def type_code(page, code: str) -> None:
+    editor = page.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    # insert_text types no keys, so the editor's auto-indent does not indent twice.
+    page.keyboard.insert_text(code)
+
+
+def test_a_student_learns_from_the_overflow_feedback_and_the_instructor_sees_it(
+        new_page, demo_pack, grading_worker):
+    course = load_pack(demo_pack).course
+    student = make_user("sara", "Sara Student")
+    instructor = make_user("ines", "Ines Instructor")
+    Membership.objects.create(user=student, course=course, role="student")
+    Membership.objects.create(user=instructor, course=course, role="instructor")
+
+    page = new_page()
+    sign_in(page, "sara", PASSWORD)
+    page.goto("/c/nlp2llm/lessons/transformers/")
+    page.get_by_role("link", name="Softmax, numerically stable").click()
+    page.wait_for_selector(".cm-editor")
+    page.evaluate("window.__notReloaded = true")
+
+    type_code(page, NAIVE)
+    page.get_by_role("button", name="Submit").click()
+    verdict = page.locator("#verdict .verdict[data-finished='true']")
+    verdict.wait_for(timeout=30_000)
+    text = verdict.inner_text()
+    assert "overflow" in text.lower() or "subtract the maximum" in text.lower(), text
+    assert "hidden tests failed" in text
+    assert page.evaluate("window.__notReloaded") is True
+
+    type_code(page, STABLE)
+    page.get_by_role("button", name="Submit").click()
+    # The exercise allows one attempt every few seconds: the page says how long to wait,
+    # and keeps the last verdict in view.
+    refusal = page.locator("#submit-message .refused")
+    refusal.wait_for()
+    assert "before submitting again" in refusal.inner_text()
+    assert "hidden tests failed" in page.locator("#verdict").inner_text()
+    page.wait_for_timeout(1000 * (course.exercises.get(slug="softmax").cooldown_seconds + 1))
+    page.get_by_role("button", name="Submit").click()
+    page.locator("#verdict .verdict[data-finished='true'] .verdict-summary.ok").wait_for(timeout=30_000)
+    final = page.locator("#verdict").inner_text()
+    assert page.locator("#submit-message").inner_text() == ""
+    assert "13 / 13" in final
+    assert "All tests passed." in final
+    assert page.evaluate("window.__notReloaded") is True
+    page.reload()
+    assert "Your attempts" in page.content()
+    assert page.locator(".history tbody tr").count() == 2
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "exercise.png", full_page=True)
+
+    graded = list(Submission.objects.filter(user=student).order_by("number").values_list("score", flat=True))
+    assert graded == [8.0, 13.0]
+
+    staff = new_page()
+    sign_in(staff, "ines", PASSWORD)
+    staff.goto("/c/nlp2llm/gradebook/")
+    row = staff.get_by_role("row", name="Sara Student")
+    assert "2 attempts" in row.inner_text()
+    assert "13" in row.inner_text()
+    staff.screenshot(path=SCREENSHOTS / "gradebook.png", full_page=True)
+    with staff.expect_download() as download:
+        staff.get_by_role("link", name="Export CSV").click()
+    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    header, sara = rows[0], rows[1]
+    assert header[:3] == ["Username", "Name", "Email"]
+    assert sara[:2] == ["sara", "Sara Student"]
+    assert sara[header.index("Softmax, numerically stable (13 pts)")] == "13"
