@@ -1,9 +1,9 @@
 """Pushes a submission's status changes to the page that shows it (queued -> running -> verdict)."""
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import get_channel_layer
+
+from attentive.broadcast import group_send
 
 from courses.models import Membership
 
@@ -14,13 +14,9 @@ def group_name(submission_id: int) -> str:
     return f"submission-{submission_id}"
 
 
-def announce_change(submission_id: int, **_kwargs) -> None:
+def announce_change(submission_id: int, status: str, **_kwargs) -> None:
     """Receiver of graders.signals.submission_changed: tell the pages watching it."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    status = Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first()
-    async_to_sync(layer.group_send)(group_name(submission_id), {"type": "submission.changed", "status": status})
+    group_send(group_name(submission_id), {"type": "submission.changed", "status": str(status)})
 
 
 @database_sync_to_async

@@ -177,7 +177,7 @@ def review(submission: Submission, marks: dict[str, float], comment: str, by) ->
         )
     if not updated:
         raise SubmissionRefused("This answer was already reviewed.")
-    send_submission_changed(submission.pk)
+    send_submission_changed(submission.pk, Submission.Status.GRADED)
 
 
 def regrade(exercise: Exercise, by, submissions=None) -> Regrade:

@@ -44,7 +44,7 @@ def claim(submission_id: int) -> Submission | None:
     )
     if not claimed:
         return None
-    signals.send_submission_changed(submission_id)
+    signals.send_submission_changed(submission_id, Status.RUNNING)
     return Submission.objects.select_related("exercise").get(pk=submission_id)
 
 
@@ -65,7 +65,7 @@ def record(submission: Submission, verdict: Verdict) -> bool:
         verdicts_written=F("verdicts_written") + 1,
     )
     if written:
-        signals.send_submission_changed(submission.pk)
+        signals.send_submission_changed(submission.pk, status)
     return bool(written)
 
 
@@ -156,7 +156,7 @@ def sweep(now=None) -> dict[str, int]:
         given_up += Submission.objects.filter(
             pk=submission.pk, status=Status.QUEUED, attempts=submission.attempts
         ).update(status=Status.ERROR, verdict=verdict.to_dict(), graded_at=now)
-        signals.send_submission_changed(submission.pk)
+        signals.send_submission_changed(submission.pk, Status.ERROR)
     for submission in taken_back:
         if submission.attempts < settings.GRADING_MAX_ATTEMPTS:
             grade_submission.delay(submission.pk)
@@ -178,7 +178,7 @@ def retry(submission: Submission) -> None:
         status=Status.QUEUED, attempts=0, verdict=None, score=None, graded_at=None, enqueued_at=timezone.now()
     )
     enqueue(submission)
-    signals.send_submission_changed(submission.pk)
+    signals.send_submission_changed(submission.pk, Status.QUEUED)
 
 
 def wait_for(submission_id: int, timeout: float = 30.0, poll: float = 0.02) -> Submission:

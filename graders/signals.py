@@ -2,9 +2,9 @@
 
 from django.dispatch import Signal
 
-# Sent with `submission_id` whenever a submission changes status (claimed, graded, failed).
+# Sent with `submission_id` and its new `status` whenever a submission changes status.
 submission_changed = Signal()
 
 
-def send_submission_changed(submission_id: int) -> None:
-    submission_changed.send(sender=None, submission_id=submission_id)
+def send_submission_changed(submission_id: int, status: str) -> None:
+    submission_changed.send(sender=None, submission_id=submission_id, status=status)

@@ -9,6 +9,7 @@ import socket
 import threading
 
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from . import engine
@@ -31,7 +32,20 @@ def record_heartbeat(ready: bool, problem: str = "") -> None:
 
 def start() -> None:
     """Warm the pool in the background and keep the heartbeat going while the process lives."""
+    connection_created.connect(commit_without_waiting, dispatch_uid="graders.commit_without_waiting")
     threading.Thread(target=_run, name="grader-heartbeat", daemon=True).start()
+
+
+def commit_without_waiting(sender, connection, **_kwargs) -> None:
+    """On PostgreSQL, a grading worker's commits do not wait for the disk.
+
+    Safe because of the state machine, not despite it: if the database server crashed and
+    lost the last few commits, a submission would be back at `queued` or `running`, and the
+    sweeper grades it again. The web process, which creates submissions, keeps waiting.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
 
 
 def _run() -> None:
