@@ -4,7 +4,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from attentive.broadcast import group_send
-
 from courses.models import Membership
 
 from .models import Submission
