@@ -55,9 +55,9 @@ class Process:
     name: str
 
     def stop(self, timeout: float = 15) -> None:
-        """Ask politely (SIGTERM to the whole group), then insist."""
+        """Ask the main process politely (it stops its own children), then insist on the whole group."""
         if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
+            self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
