@@ -13,6 +13,7 @@ Process tree: zygote -> keeper (root, in the new namespaces, waits and reports t
 from __future__ import annotations
 
 import fcntl
+import gc
 import io
 import json
 import os
@@ -80,6 +81,11 @@ def main() -> None:
     control.send(json.dumps({"ready": True, "mode": mode, "preloaded": preloaded}).encode())
     # Keepers are reaped by the kernel; their exit status travels through the status pipe.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    # Everything imported so far lives as long as the zygote: freeze it out of the collector.
+    # A full collection in a fresh fork would otherwise walk (and so copy, page by page) the
+    # whole torch heap: half a second of CPU and 180 MB per sandbox, measured under load.
+    gc.collect()
+    gc.freeze()
     while True:
         message, fds, _, _ = socket.recv_fds(control, 65536, 3)
         if not message:
@@ -90,6 +96,8 @@ def main() -> None:
                 os.close(fd)
             control.send(json.dumps({"error": "a spawn request needs three descriptors"}).encode())
             continue
+        # Objects the zygote made since the last fork are frozen too, for the same reason.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             control.close()

@@ -225,9 +225,10 @@ CASES = [
     ),
     # A forged frame can only carry a value (which the student could have returned anyway), never a verdict.
     # The platform's modules cannot be imported (their files are outside the sandbox's view),
-    # but the encoder is still in memory: find it and forge with it.
+    # but the encoder is still in memory (frozen out of the collector's lists): find it and
+    # forge with it.
     pytest.param(
-        "import gc, os, torch\n"
+        "import gc, os, torch\ngc.unfreeze()\n"
         "encode = next(f for f in gc.get_objects() if getattr(f, '__module__', None) == 'graders.sandbox.wire'"
         " and getattr(f, '__name__', None) == 'encode')\n"
         "def softmax(x, dim=-1):\n"
