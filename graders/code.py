@@ -59,13 +59,14 @@ from __future__ import annotations
 
 # `test` below is the authoring decorator, not a pytest test: its defaults are fine.
 # ruff: noqa: PT028
+import ast
 import hashlib
 import inspect
 import math
 import time
 import tomllib
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -486,6 +487,26 @@ class TestContext:
                 grad_output = torch.randn(output.shape, generator=generator, dtype=output.dtype)
             grads = torch.autograd.grad(output, inputs, grad_outputs=grad_output, allow_unused=True)
         return output.detach(), list(grads)
+
+    def uses(self, names: Iterable[str]) -> list[tuple[int, str]]:
+        """(line, name) of each use of one of `names` in the student's code, in line order.
+
+        A use is an attribute (`F.softmax`, `x.softmax(...)`) or a `from ... import` of the
+        name: for rules such as "build it yourself: torch's softmax is not allowed". Code that
+        does not parse has no uses (its syntax error is the verdict).
+        """
+        wanted = set(names)
+        try:
+            tree = ast.parse(self.source)
+        except (SyntaxError, ValueError):
+            return []
+        found = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in wanted:
+                found.append((node.lineno, node.attr))
+            elif isinstance(node, ast.ImportFrom):
+                found.extend((node.lineno, alias.name) for alias in node.names if alias.name in wanted)
+        return sorted(found)
 
     def check(self, condition: object, message: str) -> None:
         """Fail the test with `message` unless `condition` holds (a bool or an all-true tensor)."""

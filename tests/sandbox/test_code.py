@@ -282,3 +282,21 @@ def test_the_reference_builds_models_from_the_registries_the_pool_preloads(pool,
     monkeypatch.delitem(sys.modules, "tests.sandbox.registered_models", raising=False)
     verdict = grade(pool, MODEL_FILES["solution.py"], MODEL_FILES)
     assert (verdict.score, verdict.tests[0].message) == (1, "")
+
+
+def test_a_test_can_see_which_names_the_student_code_uses(pool):
+    files = {
+        **FILES,
+        "tests.py": TESTS + textwrap.dedent('''
+            @test(title="Own softmax", points=1)
+            def own_softmax(t):
+                uses = t.uses({"softmax", "log_softmax"})
+                t.check(not uses, f"uses torch's softmax: {uses}")
+        '''),
+    }
+    borrowed = "import torch\nfrom torch.nn.functional import log_softmax\n" + \
+        "def softmax(x, dim=-1):\n    return x.softmax(dim)\n"
+    assert by_name(grade(pool, borrowed, files))["own_softmax"].message == (
+        "uses torch's softmax: [(2, 'log_softmax'), (4, 'softmax')]"
+    )
+    assert by_name(grade(pool, SOLUTION, files))["own_softmax"].passed

@@ -1,7 +1,5 @@
 """Tests of the softmax exercise: the lesson's example, the chosen dimension, and logits far from 0."""
 
-import ast
-
 import torch
 
 from graders.code import test
@@ -22,23 +20,8 @@ GLOBAL_MAXIMUM = (
 )
 
 
-def torch_softmax_uses(source: str) -> list[tuple[int, str]]:
-    """(line, name) of every use of torch's softmax family: `x.softmax`, `F.softmax`, `from ... import`."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    uses = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in TORCH_SOFTMAXES:
-            uses.append((node.lineno, node.attr))
-        elif isinstance(node, ast.ImportFrom):
-            uses.extend((node.lineno, alias.name) for alias in node.names if alias.name in TORCH_SOFTMAXES)
-    return sorted(uses)
-
-
 def require_own_softmax(t) -> None:
-    uses = torch_softmax_uses(t.source)
+    uses = t.uses(TORCH_SOFTMAXES)
     if uses:
         line, name = uses[0]
         t.fail(f"Not checked: line {line} uses torch's `{name}` (see the test “{BUILD_IT_YOURSELF}”).")
@@ -46,7 +29,7 @@ def require_own_softmax(t) -> None:
 
 @test(title=BUILD_IT_YOURSELF, points=1)
 def built_from_exp_sum_and_max(t):
-    uses = torch_softmax_uses(t.source)
+    uses = t.uses(TORCH_SOFTMAXES)
     if uses:
         lines = ", ".join(f"line {line} (`{name}`)" for line, name in uses)
         t.fail(

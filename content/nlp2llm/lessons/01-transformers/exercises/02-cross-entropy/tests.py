@@ -1,6 +1,5 @@
 """Tests of the cross-entropy exercise: compared with F.cross_entropy, value and gradient, padding ignored."""
 
-import ast
 
 import torch
 import torch.nn.functional as F
@@ -50,23 +49,8 @@ SUM = "Your loss is the sum of the token losses: the training loss is their mean
 SIGN = "Your loss has the wrong sign: log ŷ is negative, and the cross-entropy is minus the log-probability."
 
 
-def ready_made_uses(source: str) -> list[tuple[int, str]]:
-    """(line, name) of every use of torch's losses and softmaxes: `F.nll_loss`, `x.log_softmax`, imports."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    uses = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in READY_MADE:
-            uses.append((node.lineno, node.attr))
-        elif isinstance(node, ast.ImportFrom):
-            uses.extend((node.lineno, alias.name) for alias in node.names if alias.name in READY_MADE)
-    return sorted(uses)
-
-
 def require_own_loss(t) -> None:
-    uses = ready_made_uses(t.source)
+    uses = t.uses(READY_MADE)
     if uses:
         line, name = uses[0]
         t.fail(f"Not checked: line {line} uses torch's `{name}` (see the test “{BUILD_IT_YOURSELF}”).")
@@ -139,7 +123,7 @@ def diagnose(t, got, logits, labels, ignore_index=-100) -> None:
 
 @test(title=BUILD_IT_YOURSELF, points=1)
 def built_from_your_own_log_softmax(t):
-    uses = ready_made_uses(t.source)
+    uses = t.uses(READY_MADE)
     if uses:
         lines = ", ".join(f"line {line} (`{name}`)" for line, name in uses)
         t.fail(

@@ -1,6 +1,5 @@
 """Tests of the attention exercise: compared with F.scaled_dot_product_attention, with and without masks."""
 
-import ast
 import math
 
 import torch
@@ -12,23 +11,8 @@ READY_MADE = {"scaled_dot_product_attention", "MultiheadAttention", "multi_head_
 BUILD_IT_YOURSELF = "Built from matrix products and a softmax"
 
 
-def ready_made_uses(source: str) -> list[tuple[int, str]]:
-    """(line, name) of every use of torch's attention: `F.scaled_dot_product_attention`, imports of it."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    uses = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in READY_MADE:
-            uses.append((node.lineno, node.attr))
-        elif isinstance(node, ast.ImportFrom):
-            uses.extend((node.lineno, alias.name) for alias in node.names if alias.name in READY_MADE)
-    return sorted(uses)
-
-
 def require_own_attention(t) -> None:
-    uses = ready_made_uses(t.source)
+    uses = t.uses(READY_MADE)
     if uses:
         line, name = uses[0]
         t.fail(f"Not checked: line {line} uses torch's `{name}` (see the test “{BUILD_IT_YOURSELF}”).")
@@ -142,7 +126,7 @@ def padding(lengths, source_length):
 
 @test(title=BUILD_IT_YOURSELF, points=1)
 def built_from_matrix_products(t):
-    uses = ready_made_uses(t.source)
+    uses = t.uses(READY_MADE)
     if uses:
         lines = ", ".join(f"line {line} (`{name}`)" for line, name in uses)
         t.fail(f"Your code uses torch's own attention: {lines}. In this exercise you write it yourself "
