@@ -1,5 +1,6 @@
 """The usual cast for tests: a course with an instructor, a TA, a student, and an outsider."""
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,23 @@ def cast(db) -> Cast:
 @pytest.fixture
 def demo_pack() -> Path:
     return DEMO_PACK
+
+
+@pytest.fixture
+def pack(tmp_path, demo_pack) -> Path:
+    """A copy of the demo pack that a test may break."""
+    copy = tmp_path / "pack"
+    shutil.copytree(demo_pack, copy)
+    return copy
+
+
+def pack_problems(pack: Path) -> list[str]:
+    """Every problem reading the pack reports, as the loader prints them."""
+    from courses.packs import PackInvalid, read_pack
+
+    with pytest.raises(PackInvalid) as caught:
+        read_pack(pack)
+    return [str(problem) for problem in caught.value.problems]
 
 
 @pytest.fixture(autouse=True)

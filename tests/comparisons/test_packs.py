@@ -1,26 +1,11 @@
 """The `comparisons/` folder of course packs: the homework, its list of models and suggested criteria."""
 
-import shutil
-
-import pytest
 
 from comparisons.models import ComparedModel, ComparisonHomework, ModelPick, SuggestedCriterion
-from courses.packs import PackInvalid, load_pack, read_pack
+from courses.packs import load_pack
+from tests.conftest import pack_problems as problems
 
 FILE = "lessons/01-transformers/comparisons/llm-comparison.toml"
-
-
-@pytest.fixture
-def pack(tmp_path, demo_pack):
-    copy = tmp_path / "pack"
-    shutil.copytree(demo_pack, copy)
-    return copy
-
-
-def problems(pack) -> list[str]:
-    with pytest.raises(PackInvalid) as caught:
-        read_pack(pack)
-    return [str(problem) for problem in caught.value.problems]
 
 
 def test_the_demo_homework_lists_the_seeds_models(db, demo_pack):

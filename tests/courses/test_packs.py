@@ -7,14 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from courses.models import Course, Lesson
-from courses.packs import PackInvalid, TomlFile, load_pack, read_pack
-
-
-@pytest.fixture
-def pack(tmp_path, demo_pack):
-    copy = tmp_path / "pack"
-    shutil.copytree(demo_pack, copy)
-    return copy
+from courses.packs import PackInvalid, TomlFile, load_pack
+from tests.conftest import pack_problems as problems
 
 
 def add_lesson(pack, folder, lesson_id, title, slug=None):
@@ -24,12 +18,6 @@ def add_lesson(pack, folder, lesson_id, title, slug=None):
     (path / "lesson.toml").write_text(f'id = "{lesson_id}"\ntitle = "{title}"\n{slug_line}')
     (path / "lesson.md").write_text(f"# {title}\n")
     return path
-
-
-def problems(pack) -> list[str]:
-    with pytest.raises(PackInvalid) as caught:
-        read_pack(pack)
-    return [str(problem) for problem in caught.value.problems]
 
 
 def test_the_demo_pack_loads(db, demo_pack):

@@ -1,26 +1,11 @@
 """The `reflections/` folder of course packs: prompts with stable ids, kinds and anonymity."""
 
-import shutil
 
-import pytest
-
-from courses.packs import PackInvalid, load_pack, read_pack
+from courses.packs import load_pack
 from reflections.models import ReflectionAnswer, ReflectionPrompt
+from tests.conftest import pack_problems as problems
 
 LESSON = "lessons/01-transformers"
-
-
-@pytest.fixture
-def pack(tmp_path, demo_pack):
-    copy = tmp_path / "pack"
-    shutil.copytree(demo_pack, copy)
-    return copy
-
-
-def problems(pack) -> list[str]:
-    with pytest.raises(PackInvalid) as caught:
-        read_pack(pack)
-    return [str(problem) for problem in caught.value.problems]
 
 
 def test_the_demo_lesson_has_the_seeds_three_prompts_and_two_summary_questions(db, demo_pack):
