@@ -1,6 +1,5 @@
 """The `comparisons/` folder of course packs: the homework, its list of models and suggested criteria."""
 
-
 from comparisons.models import ComparedModel, ComparisonHomework, ModelPick, SuggestedCriterion
 from courses.packs import load_pack
 from tests.conftest import pack_problems as problems

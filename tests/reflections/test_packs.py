@@ -1,6 +1,5 @@
 """The `reflections/` folder of course packs: prompts with stable ids, kinds and anonymity."""
 
-
 from courses.packs import load_pack
 from reflections.models import ReflectionAnswer, ReflectionPrompt
 from tests.conftest import pack_problems as problems
