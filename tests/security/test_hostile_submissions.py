@@ -2,6 +2,8 @@
 correct submission through the same pool still gets full marks (nothing contaminates the pool)."""
 
 import json
+import os
+import site
 import textwrap
 
 import pytest
@@ -14,6 +16,11 @@ CORRECT = (EXERCISE / "solution.py").read_text()
 FULL_MARKS = 4.0
 SETTINGS = PROJECT_ROOT / "attentive" / "settings.py"
 SOLUTION = EXERCISE / "solution.py"
+
+
+TMP_ON_THE_WAY_TO_SITE_PACKAGES = sorted(
+    {path.split("/")[2] for path in map(os.path.realpath, site.getsitepackages()) if path.startswith("/tmp/")}
+) or None
 
 
 def attempt(body):
@@ -43,10 +50,12 @@ CASES = [
     pytest.param(attempt("return os.listdir('/root/.ssh')"), 0, ["FileNotFoundError"], id="root-home"),
     pytest.param(
         attempt(
-            "raise ValueError(f\"seen {os.listdir('/home')} {os.listdir('.')} {os.path.exists('/tmp')}\")"
+            "tmp = sorted(os.listdir('/tmp')) if os.path.exists('/tmp') else None\n"
+            "raise ValueError(f\"seen {os.listdir('/home')} {os.listdir('.')} {tmp}\")"
         ),
         0,
-        ["seen ['student'] [] False"],
+        # /tmp shows only when the virtual environment lives under it, and then only the way there.
+        [f"seen ['student'] [] {TMP_ON_THE_WAY_TO_SITE_PACKAGES}"],
         id="other-submissions",
     ),
     pytest.param(
