@@ -1,0 +1,170 @@
+"""Quizzes for tests: one question of each kind, games, seats, and WebSocket connections as real browsers make them."""
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import channels
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client
+
+from quizzes import services
+from quizzes.models import Question, Quiz
+
+
+def _import_communicator():
+    """Channels' WebsocketCommunicator, without Daphne.
+
+    `channels/testing/__init__.py` imports its live-server test case, which imports daphne
+    (django/channels#1942). We serve the browser tests with uvicorn and need only the
+    communicators, so the package is entered without running that __init__.
+    """
+    if "channels.testing" not in sys.modules:
+        package = types.ModuleType("channels.testing")
+        package.__path__ = [str(Path(channels.__file__).parent / "testing")]
+        sys.modules["channels.testing"] = package
+    from channels.testing.websocket import WebsocketCommunicator
+
+    return WebsocketCommunicator
+
+
+WebsocketCommunicator = _import_communicator()
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+# Distinctive right answers, so that a test can search every message for them.
+QUESTIONS = {
+    "single": {"choices": [{"text": "Encoder-only", "correct": True}, {"text": "Decoder-only"},
+                           {"text": "Encoder-decoder"}]},
+    "multiple": {"choices": [{"text": "T5", "correct": True}, {"text": "BART", "correct": True},
+                             {"text": "BERT"}, {"text": "GPT-2"}]},
+    "true_false": {"answer": False},
+    "type_answer": {"accepted": ["Zanzibarcher", "zanzi barcher"]},
+    "slider": {"min": 0, "max": 20, "step": 0.25, "answer": 7.25, "tolerance": 0.5, "unit": "tokens"},
+    "ordering": {"items": ["Tokenize", "Map to ids", "Encode", "Decode"]},
+    "poll": {"choices": [{"text": "Yes"}, {"text": "No"}]},
+    "word_cloud": {},
+}
+
+
+def add_question(quiz: Quiz, kind: str, spec: dict | None = None, **fields) -> Question:
+    handler_spec = spec if spec is not None else QUESTIONS[kind]
+    from quizzes.kinds import KINDS
+
+    position = quiz.questions.count() + 1
+    return Question.objects.create(
+        quiz=quiz, kind=kind, text=fields.pop("text", f"A {kind} question about $x^2$?"), position=position,
+        spec=KINDS[kind].clean(handler_spec), **fields,
+    )
+
+
+@pytest.fixture
+def make_quiz(cast):
+    def make(kinds=("single",), **fields) -> Quiz:
+        quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title=fields.pop("title", "Kahoot time!"),
+                                   **fields)
+        for kind in kinds:
+            add_question(quiz, kind)
+        return quiz
+
+    return make
+
+
+@pytest.fixture
+def make_game(cast, make_quiz):
+    def make(kinds=("single",), **options) -> services.Game:
+        options.setdefault("reading_seconds", 0)
+        return services.create_game(quiz=make_quiz(kinds), host=cast.instructor, **options)
+
+    return make
+
+
+def seat(game, nickname: str, user=None):
+    """A player and the session key of the browser that joined with it."""
+    player = services.join_game(game=game, nickname=nickname, user=user)
+    session = SessionStore()
+    services.remember_seat(session, player)
+    session.create()
+    return player, session.session_key
+
+
+def login_session(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def communicator(path: str, session_key: str | None = None) -> WebsocketCommunicator:
+    from attentive.asgi import application
+
+    headers = [ORIGIN]
+    if session_key:
+        headers.append((b"cookie", f"sessionid={session_key}".encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+class Phone:
+    """A player's connection that keeps every frame it received, for the tests on what leaks."""
+
+    def __init__(self, game, session_key: str):
+        self.connection = communicator(f"/ws/quiz/{game.pk}/play/", session_key)
+        self.frames: list[str] = []
+
+    async def connect(self) -> dict:
+        connected, _ = await self.connection.connect()
+        assert connected
+        return await self.receive()
+
+    async def receive(self, timeout: float = 3) -> dict:
+        frame = await self.connection.receive_from(timeout)
+        self.frames.append(frame)
+        return json.loads(frame)
+
+    async def receive_until(self, predicate, timeout: float = 3) -> dict:
+        while True:
+            message = await self.receive(timeout)
+            if predicate(message):
+                return message
+
+    async def phase(self, phase: str, timeout: float = 3) -> dict:
+        return await self.receive_until(lambda m: m["type"] == "state" and m["state"]["phase"] == phase, timeout)
+
+    async def send(self, message: dict) -> None:
+        await self.connection.send_to(text_data=json.dumps(message))
+
+    async def answer(self, question: int, answer, **extra) -> dict:
+        await self.send({"type": "answer", "question": question, "answer": answer, **extra})
+        return await self.receive_until(lambda m: m["type"] in ("ack", "rejected"))
+
+    async def nothing_more(self) -> bool:
+        return await self.connection.receive_nothing(timeout=0.2)
+
+    async def close(self) -> None:
+        await self.connection.disconnect()
+
+
+class Projector(Phone):
+    def __init__(self, game, session_key: str):
+        self.connection = communicator(f"/ws/quiz/{game.pk}/host/", session_key)
+        self.frames = []
+
+    async def command(self, command: str, **fields) -> None:
+        await self.send({"type": command, **fields})
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each process caches what a game version shows; a rolled-back test database hands out the same ids again."""
+    from quizzes import consumers
+
+    services.clear_caches()
+    consumers.clear_encoded_states()
+    yield
+    services.clear_caches()
+    consumers.clear_encoded_states()
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
