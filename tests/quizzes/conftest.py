@@ -107,9 +107,17 @@ def communicator(path: str, session_key: str | None = None) -> WebsocketCommunic
 class Phone:
     """A player's connection that keeps every frame it received, for the tests on what leaks."""
 
+    path = "/ws/quiz/{game}/play/"
+
     def __init__(self, game, session_key: str):
-        self.connection = communicator(f"/ws/quiz/{game.pk}/play/", session_key)
+        self.game = game
+        self.session_key = session_key
+        self.connection = communicator(self.path.format(game=game.pk), session_key)
         self.frames: list[str] = []
+
+    def another_tab(self):
+        """The same browser (same session), connecting again: a reload or a second tab."""
+        return type(self)(self.game, self.session_key)
 
     async def connect(self) -> dict:
         connected, _ = await self.connection.connect()
@@ -145,9 +153,7 @@ class Phone:
 
 
 class Projector(Phone):
-    def __init__(self, game, session_key: str):
-        self.connection = communicator(f"/ws/quiz/{game.pk}/host/", session_key)
-        self.frames = []
+    path = "/ws/quiz/{game}/host/"
 
     async def command(self, command: str, **fields) -> None:
         await self.send({"type": command, **fields})
