@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "channels",
     "courses",
     "graders",
+    "quizzes",
 ]
 
 MIDDLEWARE = [
@@ -223,3 +224,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Live quizzes (the quizzes app) -------------------------------------------------------
+# Joins per minute from one IP address. Generous: a lecture hall behind one NAT address
+# joins all at once. The per-session limit stops one browser that loops on the join form.
+QUIZ_JOINS_PER_IP_PER_MINUTE = envint("QUIZ_JOINS_PER_IP_PER_MINUTE", 600)
+QUIZ_JOINS_PER_SESSION_PER_MINUTE = envint("QUIZ_JOINS_PER_SESSION_PER_MINUTE", 10)

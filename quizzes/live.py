@@ -37,14 +37,21 @@ def hosts_group(game_id: int) -> str:
     return f"quiz-host-{game_id}"
 
 
-async def publish(transition: services.Transition | None) -> None:
+async def broadcast(transition: services.Transition | None) -> None:
+    """Send a change of phase to the game's players and hosts."""
     if transition is None:
         return
     layer = get_channel_layer()
     message = {"type": "quiz.state", "state": transition.public, "personal": transition.personal}
     await layer.group_send(players_group(transition.game_id), message)
     await layer.group_send(hosts_group(transition.game_id), {"type": "quiz.state", "state": transition.public})
-    clock().watch(transition.game_id, transition.version, transition.deadline_ms)
+
+
+async def publish(transition: services.Transition | None) -> None:
+    """Broadcast a change of phase and keep this process's clock on the game's next deadline."""
+    await broadcast(transition)
+    if transition is not None:
+        clock().watch(transition.game_id, transition.version, transition.deadline_ms)
 
 
 async def run(service: Callable[..., services.Transition | None], *args: Any) -> services.Transition | None:

@@ -10,27 +10,48 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
+from attentive.asgi import application
 from quizzes import services
 from quizzes.models import Question, Quiz
 
 
 def _import_communicator():
-    """Channels' WebsocketCommunicator, without Daphne.
+    """Channels' WebsocketCommunicator, with or without Daphne installed.
 
-    `channels/testing/__init__.py` imports its live-server test case, which imports daphne
+    `channels/testing/__init__.py` imports its live-server test case, which needs daphne
     (django/channels#1942). We serve the browser tests with uvicorn and need only the
-    communicators, so the package is entered without running that __init__.
+    communicators, so without daphne the package is entered without running that __init__.
     """
-    if "channels.testing" not in sys.modules:
+    try:
+        from channels.testing import WebsocketCommunicator
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("daphne"):
+            raise
         package = types.ModuleType("channels.testing")
         package.__path__ = [str(Path(channels.__file__).parent / "testing")]
         sys.modules["channels.testing"] = package
-    from channels.testing.websocket import WebsocketCommunicator
-
+        from channels.testing.websocket import WebsocketCommunicator
     return WebsocketCommunicator
 
 
 WebsocketCommunicator = _import_communicator()
+
+
+def pytest_configure(config):
+    # attentive/asgi.py silences this warning when it is imported; pytest resets warning
+    # filters around each test, so once the consumer tests have imported it, the browser
+    # tests would see the warning again.
+    config.addinivalue_line("filterwarnings", "ignore:StreamingHttpResponse must consume synchronous iterators")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last.
+
+    tests/e2e's session-wide Playwright browser keeps an event loop running in the main
+    thread from its first test to the end of the session; a database or async test that
+    runs after it (these, in alphabetical order) would find that loop and be refused.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 # Distinctive right answers, so that a test can search every message for them.
@@ -96,8 +117,6 @@ def login_session(user) -> str:
 
 
 def communicator(path: str, session_key: str | None = None) -> WebsocketCommunicator:
-    from attentive.asgi import application
-
     headers = [ORIGIN]
     if session_key:
         headers.append((b"cookie", f"sessionid={session_key}".encode()))
