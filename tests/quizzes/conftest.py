@@ -12,7 +12,8 @@ from django.test import Client
 
 from attentive.asgi import application
 from quizzes import services
-from quizzes.models import Question, Quiz
+from quizzes.models import Quiz
+from tests.quizzes.questions import add_question
 
 
 def _import_communicator():
@@ -53,32 +54,6 @@ def pytest_collection_modifyitems(config, items):
     """
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 ORIGIN = (b"origin", b"http://127.0.0.1")
-
-# Distinctive right answers, so that a test can search every message for them.
-QUESTIONS = {
-    "single": {"choices": [{"text": "Encoder-only", "correct": True}, {"text": "Decoder-only"},
-                           {"text": "Encoder-decoder"}]},
-    "multiple": {"choices": [{"text": "T5", "correct": True}, {"text": "BART", "correct": True},
-                             {"text": "BERT"}, {"text": "GPT-2"}]},
-    "true_false": {"answer": False},
-    "type_answer": {"accepted": ["Zanzibarcher", "zanzi barcher"]},
-    "slider": {"min": 0, "max": 20, "step": 0.25, "answer": 7.25, "tolerance": 0.5, "unit": "tokens"},
-    "ordering": {"items": ["Tokenize", "Map to ids", "Encode", "Decode"]},
-    "poll": {"choices": [{"text": "Yes"}, {"text": "No"}]},
-    "word_cloud": {},
-}
-
-
-def add_question(quiz: Quiz, kind: str, spec: dict | None = None, **fields) -> Question:
-    handler_spec = spec if spec is not None else QUESTIONS[kind]
-    from quizzes.kinds import KINDS
-
-    position = quiz.questions.count() + 1
-    return Question.objects.create(
-        quiz=quiz, kind=kind, text=fields.pop("text", f"A {kind} question about $x^2$?"), position=position,
-        spec=KINDS[kind].clean(handler_spec), **fields,
-    )
-
 
 @pytest.fixture
 def make_quiz(cast):
@@ -176,6 +151,17 @@ class Projector(Phone):
 
     async def command(self, command: str, **fields) -> None:
         await self.send({"type": command, **fields})
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A new channel layer for each test: each async test runs its own event loop, and the
+    Redis layer keeps locks and connections bound to the loop that first used them."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
 
 
 @pytest.fixture(autouse=True)

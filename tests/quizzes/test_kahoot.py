@@ -7,7 +7,7 @@ from openpyxl import Workbook, load_workbook
 
 from quizzes.kahoot import HEADERS, SpreadsheetUnreadable, exportable, read_kahoot_xlsx, write_kahoot_xlsx
 from quizzes.models import Question, Quiz
-from tests.quizzes.conftest import add_question
+from tests.quizzes.questions import add_question
 
 
 def template(rows: list[list], *, header_row: int = 8) -> bytes:

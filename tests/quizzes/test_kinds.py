@@ -7,7 +7,7 @@ import pytest
 
 from quizzes.kinds import KINDS, AnswerRejected, SpecProblem
 from quizzes.text import normalize_answer
-from tests.quizzes.conftest import QUESTIONS
+from tests.quizzes.questions import QUESTIONS
 
 
 def kind_and_spec(name):

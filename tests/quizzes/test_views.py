@@ -13,7 +13,7 @@ from courses.packs import load_pack
 from quizzes import services
 from quizzes.models import Game, Player, Question, Quiz, QuizImage
 from quizzes.services import SEATS_SESSION_KEY
-from tests.quizzes.conftest import add_question
+from tests.quizzes.questions import add_question
 from tests.quizzes.test_kahoot import template
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"

@@ -120,8 +120,10 @@
     send({ type: "auto_advance", on: autoAdvance.checked, version: state && state.version });
   });
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea, select, button, a")) return;
-    if (["Enter", " ", "ArrowRight"].includes(event.key)) {
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    // On a focused button or link, Enter and Space already press it.
+    const onControl = event.target.closest("button, a");
+    if (event.key === "ArrowRight" || (!onControl && (event.key === "Enter" || event.key === " "))) {
       event.preventDefault();
       next();
     }

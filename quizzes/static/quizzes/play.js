@@ -14,6 +14,7 @@
   let me = {};
   let notice = null; // {text, kind} shown under the current screen, e.g. a refusal
   let draft = null; // this question's unsent answer (multiple choice, ordering, slider)
+  let answeredQuestion = null; // the index of the question this phone's answer was received for
 
   showText.checked = localStorage.getItem(TEXT_KEY) === "1";
   showText.addEventListener("change", () => {
@@ -43,8 +44,12 @@
       if (state && message.state.game === state.game && message.state.version < state.version) return;
       const newQuestion = !state || state.question_index !== message.state.question_index;
       state = message.state;
-      if (message.me) me = { ...me, ...message.me };
-      else if (newQuestion) me = { ...me, answered: false, result: null };
+      if (message.me) {
+        me = { ...me, ...message.me };
+        if (me.answered) answeredQuestion = me.question_index;
+      } else if (newQuestion) {
+        me = { ...me, result: null };
+      }
       if (newQuestion) draft = null;
       if (state.phase !== "answering") notice = null;
       render();
@@ -52,11 +57,11 @@
       me = { ...me, ...message.me };
       render();
     } else if (message.type === "ack") {
-      me.answered = true;
+      answeredQuestion = message.question;
       notice = null;
       render();
     } else if (message.type === "rejected") {
-      if (message.code === "duplicate") me.answered = true;
+      if (message.code === "duplicate") answeredQuestion = message.question;
       notice = { text: message.message, kind: "bad" };
       render();
     } else if (message.type === "pong") {
@@ -136,7 +141,7 @@
     const question = state.question;
     const timer = h("p", { class: "timer", "aria-live": "off" });
     countdown(timer, myDeadline());
-    if (me.answered && me.question_index === state.question_index) {
+    if (answeredQuestion === state.question_index) {
       return [progress(), timer, h("p", { class: "big-message", text: "Answer received" }),
         h("p", { class: "muted", text: "Waiting for the others…" })];
     }
