@@ -230,3 +230,9 @@ LOGGING = {
 # joins all at once. The per-session limit stops one browser that loops on the join form.
 QUIZ_JOINS_PER_IP_PER_MINUTE = envint("QUIZ_JOINS_PER_IP_PER_MINUTE", 600)
 QUIZ_JOINS_PER_SESSION_PER_MINUTE = envint("QUIZ_JOINS_PER_SESSION_PER_MINUTE", 10)
+if REDIS_URL:
+    # Not quiz-specific, but live quizzes break without it: channels-redis 4.3 waits for
+    # messages with a 5 s BZPOPMIN, and redis-py 8 now gives every read a 5 s socket
+    # timeout by default, so an idle consumer crashes with "Timeout reading from"
+    # (django/channels_redis#422). A read timeout above the BZPOPMIN one fixes it.
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 10}]
