@@ -12,15 +12,19 @@ from django.conf import settings
 _local_counts: dict[str, tuple[int, int]] = {}
 _local_lock = threading.Lock()
 _redis_client = None
+_redis_lock = threading.Lock()
 
 
 def _redis():
+    """One client per process. Made under a lock: views run in several threads, and a
+    second client made in a race would close its pool (and a pipeline using it) when dropped."""
     global _redis_client
-    if _redis_client is None:
-        import redis
+    with _redis_lock:
+        if _redis_client is None:
+            import redis
 
-        _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
-    return _redis_client
+            _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        return _redis_client
 
 
 def allow(key: str, limit: int, window_seconds: int) -> bool:
