@@ -231,8 +231,14 @@ LOGGING = {
 QUIZ_JOINS_PER_IP_PER_MINUTE = envint("QUIZ_JOINS_PER_IP_PER_MINUTE", 600)
 QUIZ_JOINS_PER_SESSION_PER_MINUTE = envint("QUIZ_JOINS_PER_SESSION_PER_MINUTE", 10)
 if REDIS_URL:
-    # Not quiz-specific, but live quizzes break without it: channels-redis 4.3 waits for
-    # messages with a 5 s BZPOPMIN, and redis-py 8 now gives every read a 5 s socket
-    # timeout by default, so an idle consumer crashes with "Timeout reading from"
-    # (django/channels_redis#422). A read timeout above the BZPOPMIN one fixes it.
-    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 10}]
+    # Not quiz-specific, but live quizzes break without it. redis-py 8 changed two defaults
+    # that channels-redis 4.3 was built on, and this restores redis-py 7's:
+    # - reads now time out after 5 s, the length of channels-redis's blocking BZPOPMIN, so
+    #   an idle consumer crashed with "Timeout reading from" (django/channels_redis#422); any
+    #   finite timeout also lets a consumer's cancelled receive be retried forever when it
+    #   closes, leaking the task. So: no read timeout.
+    # - an asyncio pool now refuses a 101st connection, which a lecture hall connecting at
+    #   once exceeds ("Too many connections"). So: Redis's own client limit.
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
+        {"address": REDIS_URL, "socket_timeout": None, "max_connections": 10_000}
+    ]

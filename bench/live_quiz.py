@@ -128,7 +128,12 @@ class Database:
 
 
 def server_environment(database: Database, workdir: Path) -> dict:
-    """Production settings (DEBUG off, persistent database connections), on 127.0.0.1 without TLS."""
+    """Production settings (DEBUG off), on 127.0.0.1 without TLS.
+
+    Database connections are not kept (DB_CONN_MAX_AGE stays 0, the default): under ASGI
+    every request runs in a thread of its own, so kept connections pile up until
+    PostgreSQL refuses more.
+    """
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "attentive.settings",
@@ -140,7 +145,6 @@ def server_environment(database: Database, workdir: Path) -> dict:
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
         "DATABASE_URL": database.url,
-        "DB_CONN_MAX_AGE": "60",
         "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
         "ATTENTIVE_VAR_DIR": str(workdir / "var"),
         "STATIC_ROOT": str(workdir / "static"),

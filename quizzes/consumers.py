@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import live, services, timing
+from .db import game_database
 from .throttle import TokenBucket
 
 # A phone sends an answer now and then, and a ping; a burst of 10, then 5 per second.
@@ -104,7 +104,7 @@ class PlayerConsumer(GameConsumer):
         self.game_id = int(self.scope["url_route"]["kwargs"]["game_id"])
         self.player_id = None
         self.start_throttle()
-        player = await database_sync_to_async(services.seat_in_session)(self.scope["session"], self.game_id)
+        player = await game_database(services.seat_in_session)(self.scope["session"], self.game_id)
         await self.accept()
         if player is None:
             await self.refuse(CLOSE_NO_SEAT, "no-seat", "You have no seat in this game: join it with its PIN.")
@@ -115,7 +115,7 @@ class PlayerConsumer(GameConsumer):
         self.player_id = player.pk
         # Join the group before taking the snapshot, so nothing can fall between the two.
         await self.channel_layer.group_add(live.players_group(self.game_id), self.channel_name)
-        snapshot = await database_sync_to_async(services.player_snapshot)(self.game_id, self.player_id)
+        snapshot = await game_database(services.player_snapshot)(self.game_id, self.player_id)
         await self.send_state(snapshot["state"], {"me": snapshot["me"]})
         await self.catch_up(snapshot["state"])
 
@@ -126,7 +126,7 @@ class PlayerConsumer(GameConsumer):
     async def handle(self, content: dict) -> None:
         if content["type"] == "answer":
             received_at = timing.now()
-            outcome = await database_sync_to_async(services.submit_answer)(
+            outcome = await game_database(services.submit_answer)(
                 self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at
             )
             await self.send_message({
@@ -164,7 +164,7 @@ class HostConsumer(GameConsumer):
         self.game_id = int(self.scope["url_route"]["kwargs"]["game_id"])
         self.hosting = False
         self.start_throttle()
-        allowed = await database_sync_to_async(services.may_host)(self.scope["user"], self.game_id)
+        allowed = await game_database(services.may_host)(self.scope["user"], self.game_id)
         await self.accept()
         if not allowed:
             await self.refuse(CLOSE_NO_SEAT, "not-host", "Only the course's instructors and assistants run this game.")
@@ -174,7 +174,7 @@ class HostConsumer(GameConsumer):
         await self.send_snapshot()
 
     async def send_snapshot(self) -> None:
-        snapshot = await database_sync_to_async(services.host_snapshot)(self.game_id)
+        snapshot = await game_database(services.host_snapshot)(self.game_id)
         await self.send_state(snapshot["state"], {"players": snapshot["players"], "answered": snapshot["answered"]})
         await self.catch_up(snapshot["state"])
 
@@ -207,12 +207,12 @@ class HostConsumer(GameConsumer):
         if not isinstance(player_id, int):
             return False
         if command == "kick":
-            player = await database_sync_to_async(services.kick)(self.game_id, player_id)
+            player = await game_database(services.kick)(self.game_id, player_id)
             if player:
                 await live.tell_player(self.game_id, player.pk, {"type": "quiz.player", "kicked": True})
                 await live.tell_hosts(self.game_id, {"type": "quiz.player_left", "player": player.pk})
         else:
-            player = await database_sync_to_async(services.set_extra_time)(self.game_id, player_id, on)
+            player = await game_database(services.set_extra_time)(self.game_id, player_id, on)
             if player:
                 await live.tell_player(self.game_id, player.pk,
                                        {"type": "quiz.player", "me": {"time_factor": player.time_factor}})

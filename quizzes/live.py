@@ -15,10 +15,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from . import services, timing
+from .db import game_database
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ async def publish(transition: services.Transition | None) -> None:
 
 async def run(service: Callable[..., services.Transition | None], *args: Any) -> services.Transition | None:
     """Run a service that may change the game's phase, and broadcast the change if it did."""
-    transition = await database_sync_to_async(service)(*args)
+    transition = await game_database(service)(*args)
     await publish(transition)
     return transition
 
@@ -112,7 +112,7 @@ class GameClock:
         await asyncio.sleep(ANSWER_COUNT_INTERVAL_SECONDS)
         self._counting.discard(game_id)
         try:
-            answered, players = await database_sync_to_async(services.answer_progress)(game_id, version)
+            answered, players = await game_database(services.answer_progress)(game_id, version)
             await tell_hosts(game_id, {"type": "quiz.answered", "version": version, "answered": answered,
                                        "players": players})
             if players and answered >= players:
