@@ -238,10 +238,44 @@ class Servers:
                 process.wait()
 
 
+GC_MARK = "bench-gc-pause-ms="
+
+
+def watch_garbage_collector() -> None:
+    """Log every garbage collection that stops the server for more than 10 ms.
+
+    A collection stops the event loop, and with it every connection of the process. With
+    BENCH_GC_THRESHOLD set (--gc-threshold), first raise the collector's threshold: a
+    what-if for deployments, not what the site does by itself.
+    """
+    import gc
+
+    threshold = os.environ.get("BENCH_GC_THRESHOLD")
+    if threshold:
+        gc.set_threshold(int(threshold), 20, 20)
+    started = [0.0]
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (elapsed := (time.perf_counter() - started[0]) * 1000) > 10:
+            print(f"{GC_MARK}{elapsed:.0f}", file=sys.stderr, flush=True)
+
+    gc.callbacks.append(callback)
+
+
+def gc_pauses(workdir: Path) -> list[float]:
+    pauses = []
+    for log in workdir.glob("uvicorn-*.log"):
+        pauses += [float(line.split(GC_MARK, 1)[1]) for line in log.read_text().splitlines() if GC_MARK in line]
+    return pauses
+
+
 def bench_application():
     """The site, plus /bench/echo/: a WebSocket that sends every message back (the baseline)."""
     import django
 
+    watch_garbage_collector()
     django.setup()
     from attentive.asgi import application
 
@@ -437,7 +471,7 @@ async def run_game(args, servers: Servers, game: dict, sessions: list[str | None
     return {"players": players, "echo": echo, "connect_s": connect_s, "reveals": reveal_times}
 
 
-def summarize(args, joined: list[str | None], join_s: float, outcome: dict, elapsed: float) -> dict:
+def summarize(args, joined: list[str | None], join_s: float, outcome: dict, elapsed: float, pauses: list) -> dict:
     players: list[Player] = outcome["players"]
     acks = [value for player in players for value in player.acks]
     per_question_last = []
@@ -478,6 +512,10 @@ def summarize(args, joined: list[str | None], join_s: float, outcome: dict, elap
         "answers": len(acks),
         "lost": sum(lost.values()),
         "lost_detail": lost,
+        "gc_pauses_over_10ms": len(pauses),
+        "gc_pause_total_ms": round(sum(pauses)),
+        "gc_pause_max_ms": max(pauses, default=None),
+        "gc_threshold": args.gc_threshold,
         "duration_s": round(elapsed, 1),
         "machine": machine(),
     }
@@ -509,6 +547,8 @@ def main() -> None:
                         help="each player answers at a random moment of this many first seconds (default 5)")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds the host waits on each reveal")
     parser.add_argument("--join-concurrency", type=int, default=16)
+    parser.add_argument("--gc-threshold", type=int, default=None,
+                        help="what-if: servers run gc.set_threshold(N, 20, 20) (default: Python's 700, 10, 10)")
     parser.add_argument("--timeout", type=float, default=600, help="stop the whole run after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server logs) for inspection")
     args = parser.parse_args()
@@ -528,6 +568,8 @@ def main() -> None:
     try:
         database = Database(args.database, workdir)
         env = server_environment(database, workdir)
+        if args.gc_threshold:
+            env["BENCH_GC_THRESHOLD"] = str(args.gc_threshold)
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "collectstatic", "--no-input", "-v", "0")
         game = create_game(env, args.questions)
@@ -546,7 +588,8 @@ def main() -> None:
         except ImportError:
             runner = asyncio.run
         outcome = runner(run_game(args, servers, game, sessions))
-        print(json.dumps(summarize(args, sessions, join_s, outcome, time.perf_counter() - started)), flush=True)
+        result = summarize(args, sessions, join_s, outcome, time.perf_counter() - started, gc_pauses(workdir))
+        print(json.dumps(result), flush=True)
     finally:
         signal.alarm(0)
         if servers:
