@@ -75,7 +75,8 @@ class QuestionKind:
         return {}
 
     def tally(self, spec: dict, display: dict, answers: list[Any]) -> list[dict]:
-        """Bars for the chart: label, count, and whether the bar is a right answer."""
+        """Bars for the chart: label, count, whether the bar is a right answer, and whether the
+        label was written by the instructor (Markdown) or typed by players (plain text only)."""
         raise NotImplementedError
 
     def describe(self, spec: dict, display: dict, answer: Any) -> str:
@@ -159,7 +160,7 @@ class SingleChoice(QuestionKind):
         counts = Counter(answers)
         correct = set(self.correct_ids(spec)) if self.graded else set()
         return [
-            {"label": text, "count": counts.get(index, 0), "correct": index in correct}
+            {"label": text, "count": counts.get(index, 0), "correct": index in correct, "authored": True}
             for index, text in enumerate(self.texts(spec))
         ]
 
@@ -297,9 +298,10 @@ class TypeAnswer(QuestionKind):
             key = normalize_answer(item)
             if key not in seen:
                 seen.add(key)
-                bars.append({"label": item, "count": counts.pop(key, 0), "correct": True})
+                bars.append({"label": item, "count": counts.pop(key, 0), "correct": True, "authored": True})
         wrong = [(text, count) for text, count in counts.most_common() if not is_blocked(text)]
-        return bars + [{"label": text, "count": count, "correct": False} for text, count in wrong[:5]]
+        return bars + [{"label": text, "count": count, "correct": False, "authored": False}
+                       for text, count in wrong[:5]]
 
     def solution_text(self, spec: dict) -> str:
         return " / ".join(spec["accepted"])
@@ -378,7 +380,7 @@ class Slider(QuestionKind):
         counts = Counter(answers)
         top = sorted(counts.most_common(12))
         return [{"label": f"{value}{spec['unit'] and ' ' + spec['unit']}", "count": count,
-                 "correct": self.grade(spec, display, value) == 1.0} for value, count in top]
+                 "correct": self.grade(spec, display, value) == 1.0, "authored": False} for value, count in top]
 
     def describe(self, spec: dict, display: dict, answer: float) -> str:
         return f"{answer}{spec['unit'] and ' ' + spec['unit']}"
@@ -432,8 +434,8 @@ class Ordering(QuestionKind):
 
     def tally(self, spec: dict, display: dict, answers: list[Any]) -> list[dict]:
         right = sum(1 for answer in answers if self.grade(spec, display, answer) == 1.0)
-        return [{"label": "Right order", "count": right, "correct": True},
-                {"label": "Another order", "count": len(answers) - right, "correct": False}]
+        return [{"label": "Right order", "count": right, "correct": True, "authored": False},
+                {"label": "Another order", "count": len(answers) - right, "correct": False, "authored": False}]
 
     def describe(self, spec: dict, display: dict, answer: list[int]) -> str:
         return " → ".join(spec["items"][display["order"][shown]] for shown in answer)
@@ -466,7 +468,8 @@ class WordCloud(QuestionKind):
     def tally(self, spec: dict, display: dict, answers: list[Any]) -> list[dict]:
         counts = Counter(normalize_answer(answer) for answer in answers)
         words = [(word, count) for word, count in counts.most_common() if word and not is_blocked(word)]
-        return [{"label": word, "count": count, "correct": False} for word, count in words[:TOP_WORDS]]
+        return [{"label": word, "count": count, "correct": False, "authored": False}
+                for word, count in words[:TOP_WORDS]]
 
 
 KINDS: dict[str, QuestionKind] = {

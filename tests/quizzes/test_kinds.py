@@ -128,8 +128,8 @@ def test_polls_and_word_clouds_have_no_right_answer():
 def test_a_word_cloud_counts_words_and_hides_blocked_ones():
     kind, spec, display = kind_and_spec("word_cloud")
     tally = kind.tally(spec, display, ["Attention", "attention ", "softmax", "sh1t"])
-    assert tally == [{"label": "attention", "count": 2, "correct": False},
-                     {"label": "softmax", "count": 1, "correct": False}]
+    assert tally == [{"label": "attention", "count": 2, "correct": False, "authored": False},
+                     {"label": "softmax", "count": 1, "correct": False, "authored": False}]
 
 
 def test_a_choice_tally_counts_every_choice_and_marks_the_right_ones():

@@ -463,3 +463,16 @@ def test_the_report_downloads_as_csv(as_instructor, played, table):
 
 def test_an_unknown_csv_table_is_not_found(as_instructor, played):
     assert as_instructor.get(url("game_report_csv", "nlp", played.pk), {"table": "secrets"}).status_code == 404
+
+
+def test_what_players_typed_is_shown_as_text_in_the_report(as_instructor, cast, make_game):
+    game = make_game(("type_answer",))
+    player = services.join_game(game=game, nickname="Ann")
+    services.start_game(game.pk)
+    services.submit_answer(game.pk, player.pk, 0, {"text": "a ![x](http://tracker.example/x.png) b"},
+                           services.timing.now())
+    services.end_game(game.pk)
+    page = as_instructor.get(url("game_report", "nlp", game.pk)).content.decode()
+    assert "(http://tracker.example/x.png" in page  # shown, as text
+    assert 'src="http://tracker.example' not in page
+    assert 'href="http://tracker.example' not in page
