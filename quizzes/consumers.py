@@ -8,7 +8,6 @@ built from the database or from a broadcast that carried a complete phase.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -28,24 +27,6 @@ CLOSE_NO_SEAT = 4403
 CLOSE_KICKED = 4001
 CLOSE_THROTTLED = 4429
 
-_encoded_states: OrderedDict[tuple[int, int], str] = OrderedDict()
-
-
-def clear_encoded_states() -> None:
-    _encoded_states.clear()
-
-
-def encoded_state(state: dict) -> str:
-    """The JSON of a phase's public state, encoded once per process and version for all its players."""
-    key = (state["game"], state["version"])
-    text = _encoded_states.get(key)
-    if text is None:
-        text = _encoded_states[key] = json.dumps(state, separators=(",", ":"))
-        while len(_encoded_states) > 64:
-            _encoded_states.popitem(last=False)
-    return text
-
-
 class GameConsumer(AsyncWebsocketConsumer):
     """What players and hosts share: JSON in and out, throttling, the clock, catching up on connect."""
 
@@ -56,14 +37,15 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(message, separators=(",", ":")))
 
     async def send_state(self, state: dict, extra: dict | None = None) -> None:
-        text = '{"type":"state","state":' + encoded_state(state)
+        await self.send_state_json(live.state_json(state), state["version"], state["deadline"], extra)
+
+    async def send_state_json(self, state: str, version: int, deadline: int | None, extra: dict | None = None) -> None:
+        text = '{"type":"state","state":' + state
         for key, value in (extra or {}).items():
             text += f',"{key}":' + json.dumps(value, separators=(",", ":"))
         await self.send(text_data=text + "}")
-        self.follow(state)
-
-    def follow(self, state: dict) -> None:
-        live.clock().watch(self.game_id, state["version"], state["deadline"])
+        # Every process serving the game keeps its clock; the database lets one of them win.
+        live.clock().watch(self.game_id, version, deadline)
 
     async def catch_up(self, state: dict) -> None:
         """A deadline passed while nobody was watching: move the game on now."""
@@ -141,9 +123,8 @@ class PlayerConsumer(GameConsumer):
             await self.send_message({"type": "error", "code": "unknown", "message": "Players can only answer."})
 
     async def quiz_state(self, event):
-        personal = event.get("personal")
-        me = personal.get(str(self.player_id)) if personal else None
-        await self.send_state(event["state"], {"me": me} if me else None)
+        me = live.personal_news(event).get(str(self.player_id)) if event["personal"] else None
+        await self.send_state_json(event["state"], event["version"], event["deadline"], {"me": me} if me else None)
 
     async def quiz_player(self, event):
         if event["player"] != self.player_id:
@@ -221,7 +202,7 @@ class HostConsumer(GameConsumer):
         return player is not None
 
     async def quiz_state(self, event):
-        await self.send_state(event["state"])
+        await self.send_state_json(event["state"], event["version"], event["deadline"])
 
     async def quiz_answered(self, event):
         await self.send_message({"type": "answered", "version": event["version"], "answered": event["answered"],

@@ -16,11 +16,16 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(autouse=True)
-def fresh_channel_layer():
-    """The server thread's event loop gets a channel layer of its own (the Redis layer binds to a loop)."""
+def fresh_channel_layer_and_caches():
+    """The server thread's event loop gets a channel layer of its own (the Redis layer binds to
+    a loop), and no per-game-version cache of an earlier test (ids come back after a flush)."""
     from channels.layers import channel_layers
 
+    from quizzes import live, services
+
     channel_layers.backends = {}
+    services.clear_caches()
+    live.clear_caches()
     yield
     channel_layers.backends = {}
 

@@ -167,13 +167,13 @@ def fresh_channel_layer():
 @pytest.fixture(autouse=True)
 def fresh_caches():
     """Each process caches what a game version shows; a rolled-back test database hands out the same ids again."""
-    from quizzes import consumers
+    from quizzes import live
 
     services.clear_caches()
-    consumers.clear_encoded_states()
+    live.clear_caches()
     yield
     services.clear_caches()
-    consumers.clear_encoded_states()
+    live.clear_caches()
 
 
 @pytest.fixture
