@@ -267,7 +267,7 @@
     return h("li", { class: "leader" }, [
       h("span", { class: "leader-rank", text: ordinal(leader.rank) }),
       h("span", { class: "leader-name", text: leader.nickname }),
-      leader.streak > 1 ? h("span", { class: "streak", title: "answer streak", text: `🔥 ${leader.streak}` }) : null,
+      leader.streak > 1 ? h("span", { class: "streak", text: `streak ${leader.streak}` }) : null,
       leader.climb > 0 ? h("span", { class: "climb", title: "places gained", text: `▲ ${leader.climb}` }) : null,
       h("span", { class: "leader-score", text: points(leader.score) }),
     ]);

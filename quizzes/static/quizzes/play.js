@@ -301,10 +301,9 @@
   }
 
   function podium() {
-    const medal = { 1: "🥇", 2: "🥈", 3: "🥉" }[me.rank] || "";
     return [
       h("p", { class: "big-message", text: "Game over" }),
-      me.rank ? h("p", { class: "rank", text: `${medal} ${ordinal(me.rank)} place`.trim() }) : null,
+      me.rank ? h("p", { class: `rank${me.rank <= 3 ? " top-rank" : ""}`, text: `${ordinal(me.rank)} place` }) : null,
       h("p", { text: `${points(me.score)} points` }),
       me.team_name && state.teams ? h("p", { text: teamLine() }) : null,
       h("p", { class: "muted", text: "Thanks for playing!" }),
