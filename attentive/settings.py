@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "courses",
     "exercises",
     "graders",
+    "quizzes",
     "reflections",
     "comparisons",
 ]
@@ -193,10 +194,20 @@ if REDIS_URL:
     # Longer than any task's hard time limit, so Redis never redelivers a task that a
     # live worker is still grading.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # redis-py 8 changed two defaults that channels-redis 4.3 was built on; restore redis-py 7's:
+    # - reads time out after 5 s, the length of channels-redis's blocking BZPOPMIN, so an idle
+    #   consumer crashed with "Timeout reading from" (django/channels_redis#422), and a finite
+    #   timeout lets a closing consumer's cancelled receive be retried forever. No read timeout.
+    # - an asyncio pool refuses a 101st connection, which a lecture hall connecting at once
+    #   exceeds ("Too many connections"). Redis's own client limit instead.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 10_000}],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
 else:
@@ -257,3 +268,9 @@ CELERY_BEAT_SCHEDULE["reflections-sweep-theme-computations"] = {
     "task": "reflections.sweep_theme_computations",
     "schedule": 60.0,
 }
+
+# --- Live quizzes (the quizzes app) -------------------------------------------------------
+# Joins per minute from one IP address. Generous: a lecture hall behind one NAT address
+# joins all at once. The per-session limit stops one browser that loops on the join form.
+QUIZ_JOINS_PER_IP_PER_MINUTE = envint("QUIZ_JOINS_PER_IP_PER_MINUTE", 600)
+QUIZ_JOINS_PER_SESSION_PER_MINUTE = envint("QUIZ_JOINS_PER_SESSION_PER_MINUTE", 10)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("courses.urls")),
     path("", include("exercises.urls")),
+    path("", include("quizzes.urls")),
     path("", include("reflections.urls")),
     path("", include("comparisons.urls")),
 ]

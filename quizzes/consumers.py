@@ -1,0 +1,218 @@
+"""WebSocket consumers: a player's phone and the host's projector.
+
+A consumer holds who is connected (a player id bound by the session's seat token, or a
+host checked against the course) and nothing of the game: every message it sends is
+built from the database or from a broadcast that carried a complete phase.
+"""
+
+from __future__ import annotations
+
+import json
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from . import live, services, timing
+from .db import game_database
+from .throttle import TokenBucket
+
+# A phone sends an answer now and then, and a ping; a burst of 10, then 5 per second.
+PLAYER_BURST = 10
+PLAYER_RATE = 5.0
+HOST_BURST = 30
+HOST_RATE = 10.0
+# A client that keeps sending after being told to slow down is disconnected.
+MAX_THROTTLED = 50
+
+CLOSE_NO_SEAT = 4403
+CLOSE_KICKED = 4001
+CLOSE_THROTTLED = 4429
+
+class GameConsumer(AsyncWebsocketConsumer):
+    """What players and hosts share: JSON in and out, throttling, the clock, catching up on connect."""
+
+    burst = PLAYER_BURST
+    rate = PLAYER_RATE
+
+    async def send_message(self, message: dict) -> None:
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    async def send_state(self, state: dict, extra: dict | None = None) -> None:
+        await self.send_state_json(live.state_json(state), state["version"], state["deadline"], extra)
+
+    async def send_state_json(self, state: str, version: int, deadline: int | None, extra: dict | None = None) -> None:
+        text = '{"type":"state","state":' + state
+        for key, value in (extra or {}).items():
+            text += f',"{key}":' + json.dumps(value, separators=(",", ":"))
+        await self.send(text_data=text + "}")
+        # Every process serving the game keeps its clock; the database lets one of them win.
+        live.clock().watch(self.game_id, version, deadline)
+
+    async def catch_up(self, state: dict) -> None:
+        """A deadline passed while nobody was watching: move the game on now."""
+        if state["deadline"] is not None and state["deadline"] <= timing.to_ms(timing.now()):
+            await live.run(services.advance_if_due, self.game_id, state["version"])
+
+    async def refuse(self, code: int, error: str, message: str) -> None:
+        await self.send_message({"type": "error", "code": error, "message": message})
+        await self.close(code=code)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not self.bucket.take():
+            self.throttled += 1
+            if self.throttled > MAX_THROTTLED:
+                await self.refuse(CLOSE_THROTTLED, "throttled", "Too many messages: disconnected.")
+            else:
+                await self.send_message({"type": "throttled", "message": "Too many messages: slow down."})
+            return
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            content = None
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_message({"type": "error", "code": "bad-message", "message": "Not a message."})
+            return
+        await self.handle(content)
+
+    async def handle(self, content: dict) -> None:
+        raise NotImplementedError
+
+    def start_throttle(self) -> None:
+        self.bucket = TokenBucket(self.burst, self.rate)
+        self.throttled = 0
+
+
+class PlayerConsumer(GameConsumer):
+    async def connect(self):
+        self.game_id = int(self.scope["url_route"]["kwargs"]["game_id"])
+        self.player_id = None
+        self.start_throttle()
+        player = await game_database(services.seat_in_session)(self.scope["session"], self.game_id)
+        await self.accept()
+        if player is None:
+            await self.refuse(CLOSE_NO_SEAT, "no-seat", "You have no seat in this game: join it with its PIN.")
+            return
+        if player.kicked:
+            await self.refuse(CLOSE_KICKED, "kicked", services.REJECTIONS["removed"])
+            return
+        self.player_id = player.pk
+        # Join the group before taking the snapshot, so nothing can fall between the two.
+        await self.channel_layer.group_add(live.players_group(self.game_id), self.channel_name)
+        snapshot = await game_database(services.player_snapshot)(self.game_id, self.player_id)
+        await self.send_state(snapshot["state"], {"me": snapshot["me"]})
+        await self.catch_up(snapshot["state"])
+
+    async def disconnect(self, code):
+        if self.player_id is not None:
+            await self.channel_layer.group_discard(live.players_group(self.game_id), self.channel_name)
+
+    async def handle(self, content: dict) -> None:
+        if content["type"] == "answer":
+            received_at = timing.now()
+            outcome = await game_database(services.submit_answer)(
+                self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at
+            )
+            await self.send_message({
+                "type": "ack" if outcome.accepted else "rejected", "question": content.get("question"),
+                "code": outcome.code, "message": outcome.message, "ref": content.get("ref"),
+            })
+            if outcome.accepted:
+                live.clock().answer_arrived(self.game_id, outcome.version)
+        elif content["type"] == "ping":
+            await self.send_message({"type": "pong", "ref": content.get("ref"), "now": timing.to_ms(timing.now())})
+        else:
+            await self.send_message({"type": "error", "code": "unknown", "message": "Players can only answer."})
+
+    async def quiz_state(self, event):
+        me = live.personal_news(event).get(str(self.player_id)) if event["personal"] else None
+        await self.send_state_json(event["state"], event["version"], event["deadline"], {"me": me} if me else None)
+
+    async def quiz_player(self, event):
+        if event["player"] != self.player_id:
+            return
+        if event.get("kicked"):
+            self.player_id = None
+            await self.channel_layer.group_discard(live.players_group(self.game_id), self.channel_name)
+            await self.refuse(CLOSE_KICKED, "kicked", services.REJECTIONS["removed"])
+        elif "me" in event:
+            await self.send_message({"type": "me", "me": event["me"]})
+
+
+class HostConsumer(GameConsumer):
+    burst = HOST_BURST
+    rate = HOST_RATE
+
+    async def connect(self):
+        self.game_id = int(self.scope["url_route"]["kwargs"]["game_id"])
+        self.hosting = False
+        self.start_throttle()
+        allowed = await game_database(services.may_host)(self.scope["user"], self.game_id)
+        await self.accept()
+        if not allowed:
+            await self.refuse(CLOSE_NO_SEAT, "not-host", "Only the course's instructors and assistants run this game.")
+            return
+        self.hosting = True
+        await self.channel_layer.group_add(live.hosts_group(self.game_id), self.channel_name)
+        await self.send_snapshot()
+
+    async def send_snapshot(self) -> None:
+        snapshot = await game_database(services.host_snapshot)(self.game_id)
+        await self.send_state(snapshot["state"], {"players": snapshot["players"], "answered": snapshot["answered"]})
+        await self.catch_up(snapshot["state"])
+
+    async def disconnect(self, code):
+        if self.hosting:
+            await self.channel_layer.group_discard(live.hosts_group(self.game_id), self.channel_name)
+
+    async def handle(self, content: dict) -> None:
+        command = content["type"]
+        version = content.get("version")
+        if command == "start":
+            changed = await live.run(services.start_game, self.game_id, version)
+        elif command == "next":
+            changed = await live.run(services.advance, self.game_id, version)
+        elif command == "end":
+            changed = await live.run(services.end_game, self.game_id)
+        elif command == "auto_advance":
+            changed = await live.run(services.set_auto_advance, self.game_id, version, bool(content.get("on")))
+        elif command in ("kick", "extra_time"):
+            changed = await self.change_player(command, content.get("player"), bool(content.get("on")))
+        else:
+            await self.send_message({"type": "error", "code": "unknown", "message": f"Unknown command {command!r}."})
+            return
+        if not changed:
+            # Someone else moved the game on first (another tab, the clock): show where it is.
+            await self.send_message({"type": "stale", "message": "The game had already moved on."})
+            await self.send_snapshot()
+
+    async def change_player(self, command: str, player_id, on: bool) -> bool:
+        if not isinstance(player_id, int):
+            return False
+        if command == "kick":
+            player = await game_database(services.kick)(self.game_id, player_id)
+            if player:
+                await live.tell_player(self.game_id, player.pk, {"type": "quiz.player", "kicked": True})
+                await live.tell_hosts(self.game_id, {"type": "quiz.player_left", "player": player.pk})
+        else:
+            player = await game_database(services.set_extra_time)(self.game_id, player_id, on)
+            if player:
+                await live.tell_player(self.game_id, player.pk,
+                                       {"type": "quiz.player", "me": {"time_factor": player.time_factor}})
+                await live.tell_hosts(self.game_id, {"type": "quiz.player_changed",
+                                                     "player": services.host_player(player)})
+        return player is not None
+
+    async def quiz_state(self, event):
+        await self.send_state_json(event["state"], event["version"], event["deadline"])
+
+    async def quiz_answered(self, event):
+        await self.send_message({"type": "answered", "version": event["version"], "answered": event["answered"],
+                                 "players": event["players"]})
+
+    async def quiz_player_joined(self, event):
+        await self.send_message({"type": "player_joined", "player": event["player"], "count": event["count"]})
+
+    async def quiz_player_left(self, event):
+        await self.send_message({"type": "player_left", "player": event["player"]})
+
+    async def quiz_player_changed(self, event):
+        await self.send_message({"type": "player_changed", "player": event["player"]})

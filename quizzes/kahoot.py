@@ -1,0 +1,267 @@
+"""Kahoot's quiz spreadsheet template (.xlsx): import its rows as questions, export a quiz into it.
+
+The template is one sheet: a few lines of instructions, then a header row
+("Question - max 120 characters", "Answer 1 - max 75 characters" ... "Answer 4 ...",
+"Time limit (sec) ...", "Correct answer(s) ...") and one question per row, with the
+correct answers written as "2" or "2,4". As in Kahoot, "2,4" means that answer 2 and
+answer 4 are both right: players pick one.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from .kinds import KINDS
+from .models import KAHOOT_TIME_LIMITS, Question
+
+MAX_QUESTION_LENGTH = 120
+MAX_ANSWER_LENGTH = 75
+ANSWERS = 4
+HEADER_ROW = 8
+MAX_ROWS = 1000
+
+HEADERS = {
+    "question": "Question - max 120 characters",
+    "answer1": "Answer 1 - max 75 characters",
+    "answer2": "Answer 2 - max 75 characters",
+    "answer3": "Answer 3 - max 75 characters",
+    "answer4": "Answer 4 - max 75 characters",
+    "time": "Time limit (sec) \u2013 5, 10, 20, 30, 60, 90, 120, or 240 secs",  # an en dash, as in the template
+    "correct": "Correct answer(s) - choose at least one",
+}
+SHORT_NAMES = {"question": "Question", "answer1": "Answer 1", "answer2": "Answer 2", "answer3": "Answer 3",
+               "answer4": "Answer 4", "time": "Time limit", "correct": "Correct answer(s)"}
+INSTRUCTIONS = [
+    "Quiz template",
+    "Add questions, at least two answer alternatives, time limit and choose correct answers (at least one). "
+    "Have fun creating your awesome quiz!",
+    "Remember: questions have a limit of 120 characters and answers can have 75 characters max. "
+    "If several answers are correct, separate them with a comma.",
+    "Exported from Attentive.",
+    "And remember, if you're not using Excel you need to export to .xlsx format before you upload to Kahoot!",
+]
+
+
+class SpreadsheetUnreadable(ValueError):
+    """The whole file was refused; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    column: str
+    header: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column} ({self.header}): {self.message}"
+
+
+@dataclass
+class QuestionDraft:
+    row: int
+    text: str
+    time_limit: int
+    spec: dict
+    kind: str = "single"
+
+
+@dataclass
+class ImportResult:
+    questions: list[QuestionDraft] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+def _header_key(text: str) -> str | None:
+    folded = " ".join(text.lower().split())
+    if folded.startswith("question"):
+        return "question"
+    for number in range(1, ANSWERS + 1):
+        if folded.startswith(f"answer {number}"):
+            return f"answer{number}"
+    if folded.startswith("time limit"):
+        return "time"
+    if folded.startswith("correct answer"):
+        return "correct"
+    return None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def read_kahoot_xlsx(data: bytes) -> ImportResult:
+    """Every good row as a question draft, every bad one as problems naming row and column."""
+    try:
+        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise SpreadsheetUnreadable(
+            "This file is not an Excel .xlsx workbook. Fill in Kahoot's template and save it as .xlsx."
+        ) from None
+    try:
+        rows = list(workbook.worksheets[0].iter_rows(max_row=MAX_ROWS + 50, values_only=True))
+    finally:
+        workbook.close()
+    header_index, columns = _find_header(rows)
+    result = ImportResult()
+    for index in range(header_index + 1, len(rows)):
+        row_number = index + 1
+        if row_number - header_index - 1 > MAX_ROWS:
+            result.problems.append(RowProblem(row_number, "A", "", f"only the first {MAX_ROWS} rows are read"))
+            break
+        values = {key: _text(rows[index][column]) if column < len(rows[index]) else ""
+                  for key, column in columns.items()}
+        if not any(values.values()):
+            continue  # the template's numbered but empty rows
+        draft = _read_row(row_number, values, columns, result.problems)
+        if draft:
+            result.questions.append(draft)
+    return result
+
+
+def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int]]:
+    for index, row in enumerate(rows[:30]):
+        columns = {}
+        for column, value in enumerate(row):
+            key = _header_key(value) if isinstance(value, str) else None
+            if key and key not in columns:
+                columns[key] = column
+        if "question" in columns and len(columns) > 1:
+            missing = [SHORT_NAMES[key] for key in HEADERS if key not in columns]
+            if missing:
+                raise SpreadsheetUnreadable(
+                    f"The header row (row {index + 1}) has no column for: {', '.join(missing)}. "
+                    "Start from Kahoot's template and keep its columns."
+                )
+            return index, columns
+    raise SpreadsheetUnreadable(
+        "No header row found: the first sheet needs Kahoot's columns (\"Question - max 120 characters\", "
+        "\"Answer 1 - max 75 characters\" ... \"Correct answer(s)\")."
+    )
+
+
+def _read_row(
+    row: int, values: dict[str, str], columns: dict[str, int], problems: list[RowProblem]
+) -> QuestionDraft | None:
+    before = len(problems)
+
+    def problem(key: str, message: str) -> None:
+        problems.append(RowProblem(row, get_column_letter(columns[key] + 1), SHORT_NAMES[key], message))
+
+    question = values["question"]
+    if not question:
+        problem("question", "the question is empty")
+    elif len(question) > MAX_QUESTION_LENGTH:
+        problem("question", f"longer than {MAX_QUESTION_LENGTH} characters ({len(question)})")
+    answers = {}
+    for number in range(1, ANSWERS + 1):
+        key = f"answer{number}"
+        text = values[key]
+        if not text:
+            continue
+        if len(text) > MAX_ANSWER_LENGTH:
+            problem(key, f"longer than {MAX_ANSWER_LENGTH} characters ({len(text)})")
+        elif any(text.casefold() == other.casefold() for other in answers.values()):
+            problem(key, "the same answer is written twice")
+        answers[number] = text
+    if len(answers) < 2:
+        problem("answer1", "a question needs at least two answers")
+    time_limit = None
+    raw_time = values["time"]
+    try:
+        time_limit = int(float(raw_time)) if raw_time else None
+    except ValueError:
+        pass
+    if time_limit not in KAHOOT_TIME_LIMITS:
+        allowed = ", ".join(map(str, KAHOOT_TIME_LIMITS))
+        problem("time", f"must be one of {allowed} seconds" + (f", not {raw_time!r}" if raw_time else ""))
+    correct = set()
+    parts = [part.strip() for part in values["correct"].replace(";", ",").split(",") if part.strip()]
+    if not parts:
+        problem("correct", "choose at least one correct answer, e.g. 2 or 2,4")
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= ANSWERS:
+            problem("correct", f"{part!r} is not an answer number from 1 to {ANSWERS}")
+        elif int(part) not in answers:
+            problem("correct", f"answer {part} is marked correct but is empty")
+        else:
+            correct.add(int(part))
+    if len(problems) != before:
+        return None
+    choices = [{"text": text, "correct": number in correct} for number, text in sorted(answers.items())]
+    return QuestionDraft(row, question, time_limit, KINDS["single"].clean({"choices": choices}))
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def exportable(question: Question) -> str | None:
+    """Why the question does not fit Kahoot's template, or None if it does."""
+    if question.kind not in ("single", "multiple", "true_false"):
+        return f"{question.kind_handler.label.lower()} questions do not exist in Kahoot's spreadsheet"
+    texts = KINDS[question.kind].texts(question.spec)
+    if len(texts) > ANSWERS:
+        return f"it has {len(texts)} answers; the template holds {ANSWERS}"
+    if len(question.text) > MAX_QUESTION_LENGTH:
+        return f"the question is longer than {MAX_QUESTION_LENGTH} characters"
+    if any(len(text) > MAX_ANSWER_LENGTH for text in texts):
+        return f"an answer is longer than {MAX_ANSWER_LENGTH} characters"
+    return None
+
+
+def kahoot_time_limit(seconds: int) -> int:
+    """The template's time limit nearest above (or equal to) ours."""
+    return next((limit for limit in KAHOOT_TIME_LIMITS if limit >= seconds), KAHOOT_TIME_LIMITS[-1])
+
+
+def _string_cell(sheet, row: int, column: int, value: Any):
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula, whatever the text starts with
+    return cell
+
+
+def write_kahoot_xlsx(questions: list[Question]) -> bytes:
+    """The questions that fit, in Kahoot's template layout (see `exportable` for the others)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Sheet1"
+    for offset, line in enumerate(INSTRUCTIONS):
+        cell = _string_cell(sheet, 2 + offset, 2, line)
+        cell.font = Font(bold=offset == 0, size=14 if offset == 0 else 10)
+    header_fill = PatternFill("solid", fgColor="FF46178F")
+    for column, key in enumerate(HEADERS, start=2):
+        cell = _string_cell(sheet, HEADER_ROW, column, HEADERS[key])
+        cell.font = Font(bold=True, color="FFFFFFFF")
+        cell.fill = header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    row = HEADER_ROW
+    for question in questions:
+        if exportable(question):
+            continue
+        row += 1
+        kind = KINDS[question.kind]
+        texts = kind.texts(question.spec)
+        sheet.cell(row=row, column=1, value=row - HEADER_ROW)
+        _string_cell(sheet, row, 2, question.text)
+        for offset, text in enumerate(texts):
+            _string_cell(sheet, row, 3 + offset, text)
+        sheet.cell(row=row, column=7, value=kahoot_time_limit(question.time_limit))
+        correct = ",".join(str(index + 1) for index in kind.correct_ids(question.spec))
+        _string_cell(sheet, row, 8, correct)
+    for column, width in zip("ABCDEFGH", (5, 60, 30, 30, 30, 30, 18, 18), strict=True):
+        sheet.column_dimensions[column].width = width
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,177 @@
+"""The asynchronous side of a game: run a service, broadcast what changed, and keep each game's clock.
+
+Channels groups only carry news. A group message may be lost (they are at-most-once), so
+every message is a complete picture of the phase, and every (re)connect starts with a full
+snapshot. Timers live in whichever processes serve a game's players or host: each one
+schedules the game's next deadline, and the version check in the services lets exactly
+one of them move the game on. If no process is watching, the next connection catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from . import services, timing
+from .db import game_database
+
+logger = logging.getLogger(__name__)
+
+# A timer fires this long after its deadline, so that an answer sent in the last
+# instant is stored before the question closes.
+DEADLINE_GRACE_SECONDS = 0.15
+# How often, at most, each process recounts answers for the host while a question is open.
+ANSWER_COUNT_INTERVAL_SECONDS = 0.25
+
+
+def players_group(game_id: int) -> str:
+    return f"quiz-game-{game_id}"
+
+
+def hosts_group(game_id: int) -> str:
+    return f"quiz-host-{game_id}"
+
+
+def state_json(state: dict) -> str:
+    """A phase's public state as JSON, encoded once per process and version for all who get it."""
+    key = (state["game"], state["version"])
+    text = _encoded_states.get(key)
+    if text is None:
+        text = _encoded_states[key] = json.dumps(state, separators=(",", ":"))
+        while len(_encoded_states) > 64:
+            _encoded_states.popitem(last=False)
+    return text
+
+
+def personal_news(message: dict) -> dict[str, dict]:
+    """Every player's news from a broadcast, decoded once per process for all its consumers."""
+    key = (message["game"], message["version"])
+    news = _decoded_news.get(key)
+    if news is None:
+        news = _decoded_news[key] = json.loads(message["personal"])
+        while len(_decoded_news) > 8:
+            _decoded_news.popitem(last=False)
+    return news
+
+
+def clear_caches() -> None:
+    """Forget encoded states and decoded news (for tests, whose rolled-back ids come back)."""
+    _encoded_states.clear()
+    _decoded_news.clear()
+
+
+_encoded_states: OrderedDict[tuple[int, int], str] = OrderedDict()
+_decoded_news: OrderedDict[tuple[int, int], dict] = OrderedDict()
+
+
+async def broadcast(transition: services.Transition | None) -> None:
+    """Send a change of phase to the game's players and hosts.
+
+    The state and the players' news travel as JSON text: the in-memory layer of the
+    embedded path deep-copies a message for every member of a group, which for a dict
+    holding every player's news costs O(players²) (0.5 s for 300 players); a string is
+    never copied, and each process decodes the news once.
+    """
+    if transition is None:
+        return
+    layer = get_channel_layer()
+    message = {
+        "type": "quiz.state", "game": transition.game_id, "version": transition.version,
+        "deadline": transition.deadline_ms, "state": state_json(transition.public),
+        "personal": json.dumps(transition.personal, separators=(",", ":")) if transition.personal else None,
+    }
+    await layer.group_send(players_group(transition.game_id), message)
+    await layer.group_send(hosts_group(transition.game_id), {**message, "personal": None})
+
+
+async def publish(transition: services.Transition | None) -> None:
+    """Broadcast a change of phase and keep this process's clock on the game's next deadline."""
+    await broadcast(transition)
+    if transition is not None:
+        clock().watch(transition.game_id, transition.version, transition.deadline_ms)
+
+
+async def run(service: Callable[..., services.Transition | None], *args: Any) -> services.Transition | None:
+    """Run a service that may change the game's phase, and broadcast the change if it did."""
+    transition = await game_database(service)(*args)
+    await publish(transition)
+    return transition
+
+
+async def tell_hosts(game_id: int, message: dict) -> None:
+    await get_channel_layer().group_send(hosts_group(game_id), message)
+
+
+async def tell_player(game_id: int, player_id: int, message: dict) -> None:
+    """A message for one player's connections (all of them, in whatever process they are)."""
+    await get_channel_layer().group_send(players_group(game_id), {**message, "player": player_id})
+
+
+class GameClock:
+    """This process's timers for the games it serves; the database decides who wins."""
+
+    def __init__(self) -> None:
+        self._timers: dict[int, tuple[int, asyncio.Task]] = {}
+        self._counting: set[int] = set()
+
+    def watch(self, game_id: int, version: int, deadline_ms: int | None) -> None:
+        """Make sure the game moves on at its deadline (once per version, whoever calls)."""
+        current = self._timers.get(game_id)
+        if current and current[0] >= version:
+            return
+        if current:
+            current[1].cancel()
+        if deadline_ms is None:
+            self._timers.pop(game_id, None)
+            return
+        task = asyncio.get_running_loop().create_task(self._fire(game_id, version, deadline_ms))
+        self._timers[game_id] = (version, task)
+
+    async def _fire(self, game_id: int, version: int, deadline_ms: int) -> None:
+        await asyncio.sleep(max(0.0, deadline_ms / 1000 - timing.now()) + DEADLINE_GRACE_SECONDS)
+        try:
+            await run(services.advance_if_due, game_id, version)
+        except Exception:
+            logger.exception("game %s: the timer for version %s failed", game_id, version)
+        finally:
+            current = self._timers.get(game_id)
+            if current and current[0] == version:
+                del self._timers[game_id]
+
+    def answer_arrived(self, game_id: int, version: int) -> None:
+        """Soon (at most every 250 ms per process) tell the host how many answered, and close if all did."""
+        if game_id in self._counting:
+            return
+        self._counting.add(game_id)
+        asyncio.get_running_loop().create_task(self._count(game_id, version))
+
+    async def _count(self, game_id: int, version: int) -> None:
+        await asyncio.sleep(ANSWER_COUNT_INTERVAL_SECONDS)
+        self._counting.discard(game_id)
+        try:
+            answered, players = await game_database(services.answer_progress)(game_id, version)
+            await tell_hosts(game_id, {"type": "quiz.answered", "version": version, "answered": answered,
+                                       "players": players})
+            if players and answered >= players:
+                await run(services.close_if_all_answered, game_id, version)
+        except Exception:
+            logger.exception("game %s: counting answers failed", game_id)
+
+
+_clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GameClock] = weakref.WeakKeyDictionary()
+
+
+def clock() -> GameClock:
+    """The clock of the running event loop (one per process under uvicorn; one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _clocks.get(loop)
+    if found is None:
+        found = _clocks[loop] = GameClock()
+    return found

@@ -1,0 +1,163 @@
+"""A live quiz in real browsers: a projector and three phones play three questions; one phone reloads mid-game."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from quizzes.gradebook import gradebook_columns
+from quizzes.models import Game, Player, Quiz
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import sign_in
+from tests.quizzes.questions import add_question
+
+pytestmark = pytest.mark.e2e
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer_and_caches():
+    """The server thread's event loop gets a channel layer of its own (the Redis layer binds to
+    a loop), and no per-game-version cache of an earlier test (ids come back after a flush)."""
+    from channels.layers import channel_layers
+
+    from quizzes import live, services
+
+    channel_layers.backends = {}
+    services.clear_caches()
+    live.clear_caches()
+    yield
+    channel_layers.backends = {}
+
+
+def score(page) -> int:
+    return int(page.locator("[data-field=score]").inner_text().replace(",", ""))
+
+
+def big_message(page):
+    return page.locator(".player-stage .big-message").first
+
+
+# live_site comes first so that the test database exists before the browser starts.
+def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast):
+    quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title="Kahoot time!")
+    add_question(quiz, "single", text="BERT is which kind of model?")
+    add_question(quiz, "true_false", text="Teacher forcing feeds the model its own predictions.")
+    add_question(quiz, "type_answer", {"accepted": ["cher"]}, text="*teacher* = `tea` + …?")
+
+    host = new_page()
+    sign_in(host, "ines", PASSWORD)
+    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
+    host.get_by_role("link", name="Start a live game").click()
+    host.get_by_label("Reading time (seconds)").fill("1")
+    host.get_by_role("button", name="Open the lobby").click()
+    host.wait_for_url("**/host/")
+    game = Game.objects.get()
+    expect(host.locator(".join-code")).to_have_text(game.pin)
+    expect(host.locator(".qr svg")).to_be_visible()
+
+    # Ann types the PIN on the join page; Bob follows the join link (the QR code) and takes a
+    # random nickname; Sara joins from her course account.
+    ann = new_page(viewport=PHONE)
+    ann.goto("/play/")
+    ann.get_by_label("Game PIN").fill(game.pin)
+    ann.get_by_role("button", name="Enter").click()
+    ann.get_by_label("Nickname").fill("Ann")
+    ann.get_by_role("button", name="Join").click()
+    expect(big_message(ann)).to_have_text("You're in!")
+
+    bob = new_page(viewport=PHONE)
+    bob.goto(game.join_path())
+    suggested = bob.get_by_label("Nickname").input_value()
+    bob.get_by_role("button", name="Surprise me").click()
+    expect(bob.get_by_label("Nickname")).not_to_have_value(suggested)
+    bob_name = bob.get_by_label("Nickname").input_value()
+    bob.get_by_role("button", name="Join").click()
+    expect(big_message(bob)).to_have_text("You're in!")
+
+    sara = new_page(viewport=PHONE)
+    sign_in(sara, "sara", PASSWORD)
+    sara.goto(game.join_path())
+    sara.get_by_role("button", name="Join as Sara").click()
+    expect(big_message(sara)).to_have_text("You're in!")
+
+    players = host.locator(".lobby-players .nickname")
+    expect(players).to_have_count(3)
+    expect(players).to_have_text(["Ann", bob_name, "Sara"])
+    phones = (ann, bob, sara)
+
+    # Question 1: read for a second, then answer; everyone answered, so it closes at once.
+    host.get_by_role("button", name="Start").click()
+    for phone in phones:
+        expect(big_message(phone)).to_have_text("Get ready…")
+    for phone in phones:
+        expect(phone.get_by_role("button", name=re.compile("Encoder-only"))).to_be_visible(timeout=5000)
+    expect(host.locator(".answer-tile")).to_have_count(3)
+    ann.get_by_role("button", name=re.compile("Encoder-only")).click()
+    bob.get_by_role("button", name=re.compile("Decoder-only")).click()
+    expect(big_message(bob)).to_have_text("Answer received")
+    expect(host.locator("[data-field=answered]")).to_have_text("2 of 3 answered")
+    sara.get_by_role("button", name=re.compile("Encoder-only")).click()
+    expect(host.locator(".bars .bar")).to_have_count(3)
+    expect(host.locator(".bar.is-correct .bar-count")).to_have_text("2")
+    expect(big_message(ann)).to_have_text("Correct!")
+    expect(big_message(bob)).to_have_text("Not quite")
+    expect(big_message(sara)).to_have_text("Correct!")
+    assert score(bob) == 0
+    ann_after_one = score(ann)
+    assert ann_after_one > 500
+
+    host.get_by_role("button", name="Scoreboard").click()
+    expect(host.locator(".leaders .leader")).to_have_count(3)
+    expect(host.locator(".leaders .leader-name").last).to_have_text(bob_name)
+    host.keyboard.press("ArrowRight")  # the next question, from the keyboard
+
+    # Question 2: Ann answers, then her phone reloads; she keeps her seat, score and answer.
+    for phone in phones:
+        expect(phone.get_by_role("button", name=re.compile("False"))).to_be_visible(timeout=5000)
+    ann.get_by_role("button", name=re.compile("False")).click()
+    expect(big_message(ann)).to_have_text("Answer received")
+    ann.reload()
+    expect(big_message(ann)).to_have_text("Answer received")
+    expect(ann.locator("[data-field=nickname]")).to_have_text("Ann")
+    assert score(ann) == ann_after_one
+    bob.get_by_role("button", name=re.compile("False")).click()
+    sara.get_by_role("button", name=re.compile("True")).click()
+    expect(big_message(ann)).to_have_text("Correct!")
+    expect(ann.locator(".points")).to_contain_text("answer streak bonus +100")
+    expect(big_message(sara)).to_have_text("Not quite")
+    assert score(ann) > ann_after_one
+    host.get_by_role("button", name="Scoreboard").click()
+    host.get_by_role("button", name="Next question").click()
+
+    # Question 3: typed answers, with the question shown on the phone by the accessibility option.
+    sara.get_by_label("Show the question and answer texts on my phone").check()
+    for phone in phones:
+        expect(phone.get_by_label("Your answer")).to_be_visible(timeout=5000)
+    expect(sara.locator(".play-question")).to_contain_text("teacher")
+    ann.get_by_label("Your answer").fill("Cher")
+    ann.get_by_role("button", name="Submit").click()
+    bob.get_by_label("Your answer").fill("  Chér")
+    bob.get_by_role("button", name="Submit").click()
+    sara.get_by_label("Your answer").fill("tcher")
+    sara.get_by_role("button", name="Submit").click()
+    expect(big_message(ann)).to_have_text("Correct!")
+    expect(big_message(bob)).to_have_text("Correct!")
+    expect(big_message(sara)).to_have_text("Not quite")
+    host.get_by_role("button", name="Scoreboard").click()
+    host.get_by_role("button", name="Podium").click()
+
+    expect(host.locator(".podium .step")).to_have_count(3)
+    expect(host.locator(".podium .step-1 .podium-name")).to_have_text("Ann")
+    expect(big_message(ann)).to_have_text("Game over")
+    expect(ann.locator(".player-stage .rank")).to_contain_text("1st place")
+
+    finals = {player.nickname: player.score for player in Player.objects.all()}
+    assert finals["Ann"] == score(ann)
+    (column,) = gradebook_columns(cast.course)
+    assert column.scores == {cast.student.pk: float(finals["Sara"])}
+
+    host.get_by_role("button", name="See the report").click()
+    host.wait_for_url(f"**/games/{game.pk}/")
+    expect(host.locator(".report-questions > li")).to_have_count(3)
+    expect(host.get_by_role("cell", name="Sara Student")).to_be_visible()

@@ -1,0 +1,59 @@
+"""Live games as gradebook columns: finished games, course accounts only, the final points."""
+
+from quizzes import services
+from quizzes.gradebook import GradebookColumn, gradebook_columns
+from quizzes.models import Game
+
+
+def play(game, answers: dict) -> Game:
+    """Start the game, give the answers {player: choice} to its one question, and end it."""
+    services.start_game(game.pk)
+    now = services.timing.now()
+    for player, choice in answers.items():
+        services.submit_answer(game.pk, player.pk, 0, {"choice": choice}, now)
+    services.end_game(game.pk)
+    return Game.objects.get(pk=game.pk)
+
+
+def test_a_finished_game_is_a_column_of_course_accounts_points(cast, make_game):
+    game = make_game(("single",), speed_points=False)
+    sara = services.join_game(game=game, nickname="Sara", user=cast.student)
+    tom = services.join_game(game=game, nickname="Tom", user=cast.ta)
+    anonymous = services.join_game(game=game, nickname="Anon")
+    outsider = services.join_game(game=game, nickname="Otto", user=cast.outsider)
+    game = play(game, {sara: 0, tom: 1, anonymous: 0, outsider: 0})
+
+    (column,) = gradebook_columns(cast.course)
+    assert isinstance(column, GradebookColumn)
+    assert column.key == f"quiz-game-{game.pk}"
+    assert column.title.startswith("Kahoot time! (live game, ")
+    assert column.max_points is None
+    assert column.scores == {cast.student.pk: 1000.0, cast.ta.pk: 0.0}
+    assert column.played_at == game.started_at
+
+
+def test_running_games_games_without_accounts_and_removed_players_give_no_column_or_score(cast, make_game):
+    running = make_game()
+    services.join_game(game=running, nickname="Sara", user=cast.student)
+    anonymous_only = make_game()
+    services.join_game(game=anonymous_only, nickname="Anon")
+    play(anonymous_only, {})
+    kicked_game = make_game()
+    kicked = services.join_game(game=kicked_game, nickname="Sara", user=cast.student)
+    services.join_game(game=kicked_game, nickname="Tom", user=cast.ta)
+    services.kick(kicked_game.pk, kicked.pk)
+    play(kicked_game, {})
+
+    (column,) = gradebook_columns(cast.course)
+    assert column.key == f"quiz-game-{kicked_game.pk}"
+    assert column.scores == {cast.ta.pk: 0.0}
+    assert gradebook_columns(cast.other_course) == []
+
+
+def test_columns_come_oldest_first(cast, make_game):
+    keys = []
+    for _ in range(3):
+        game = make_game()
+        services.join_game(game=game, nickname="Sara", user=cast.student)
+        keys.append(f"quiz-game-{play(game, {}).pk}")
+    assert [column.key for column in gradebook_columns(cast.course)] == keys
