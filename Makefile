@@ -14,3 +14,9 @@ lint:
 
 assets:         ## rebuild static/vendor from frontend/package-lock.json (needs node and npm)
 	cd frontend && npm ci && npm run build
+
+bench-grading:  ## grading latency and throughput, warm against cold (JSON; see docs/benchmarks.md)
+	.venv/bin/python bench/grading.py
+
+bench-live-quiz: ## N simulated players in a live game over real WebSockets (JSON)
+	.venv/bin/python bench/live_quiz.py --players 500

@@ -31,6 +31,8 @@ class GradebookColumn:
     url: str = ""
     # When it happened, for ordering columns that are events (games)
     played_at: datetime | None = None
+    # Live-game points, for instance, are shown but not added to the total.
+    in_total: bool = True
 
 
 ColumnSource = Callable[[Any], list[GradebookColumn]]
@@ -46,6 +48,7 @@ class GradebookCell:
     points: float | None
     late: bool
     note: str
+    in_total: bool = True
 
 
 @dataclass
@@ -55,7 +58,7 @@ class GradebookRow:
 
     @property
     def total(self) -> float:
-        return sum(cell.points for cell in self.cells if cell.points is not None)
+        return sum(cell.points for cell in self.cells if cell.points is not None and cell.in_total)
 
 
 @dataclass
@@ -65,7 +68,7 @@ class Gradebook:
 
     @property
     def max_total(self) -> float:
-        return sum(column.max_points or 0 for column in self.columns)
+        return sum(column.max_points or 0 for column in self.columns if column.in_total)
 
 
 def build_gradebook(course) -> Gradebook:
@@ -83,6 +86,7 @@ def build_gradebook(course) -> Gradebook:
                     column.scores.get(membership.user_id),
                     membership.user_id in column.late,
                     column.notes.get(membership.user_id, ""),
+                    column.in_total,
                 )
                 for column in columns
             ],
@@ -97,14 +101,18 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _csv_title(column: GradebookColumn) -> str:
+    title = f"{column.title} ({column.max_points:g} pts)" if column.max_points else column.title
+    return title if column.in_total else f"{title} (not in total)"
+
+
 def gradebook_csv(gradebook: Gradebook) -> str:
     """One row per student, one column per graded item: what LMS gradebook imports expect."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
         ["Username", "Name", "Email"]
-        + [spreadsheet_safe(f"{column.title} ({column.max_points:g} pts)" if column.max_points else column.title)
-           for column in gradebook.columns]
+        + [spreadsheet_safe(_csv_title(column)) for column in gradebook.columns]
         + [f"Total ({gradebook.max_total:g} pts)"]
     )
     for row in gradebook.rows:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
+from django.urls import reverse
 from django.utils import timezone
 
+from courses.gradebook import GradebookColumn
 from courses.models import Membership
 
 from .models import Game, Player
-
-
-@dataclass(frozen=True)
-class GradebookColumn:
-    key: str
-    title: str
-    # None: live-game points reward speed, so there is no score a student "should" reach.
-    max_points: float | None
-    scores: dict[int, float]
-    played_at: datetime
 
 
 def gradebook_columns(course) -> list[GradebookColumn]:
@@ -39,9 +28,13 @@ def gradebook_columns(course) -> list[GradebookColumn]:
         GradebookColumn(
             key=f"quiz-game-{game.pk}",
             title=f"{game.title} (live game, {timezone.localtime(game.finished_at):%Y-%m-%d})",
+            # Live-game points reward speed: there is no score a student "should" reach, and
+            # thousands of them would drown the exercises in the total.
             max_points=None,
+            in_total=False,
             scores=scores[game.pk],
             played_at=game.started_at or game.finished_at,
+            url=reverse("game_report", args=[course.slug, game.pk]),
         )
         for game in games
         if game.pk in scores

@@ -57,3 +57,31 @@ def test_columns_come_oldest_first(cast, make_game):
         services.join_game(game=game, nickname="Sara", user=cast.student)
         keys.append(f"quiz-game-{play(game, {}).pk}")
     assert [column.key for column in gradebook_columns(cast.course)] == keys
+
+
+def test_the_course_gradebook_shows_a_game_without_adding_its_points_to_the_total(
+        client, cast, make_game, code_exercise, django_capture_on_commit_callbacks):
+    import csv
+    import io
+
+    from exercises import services as exercise_services
+    from graders import services as grading
+    from tests.conftest import GOOD_SOFTMAX
+
+    with django_capture_on_commit_callbacks(execute=False):
+        submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+    grading.grade(submission.pk)
+    game = make_game(("single",), speed_points=False)
+    sara = services.join_game(game=game, nickname="Sara", user=cast.student)
+    play(game, {sara: 0})
+
+    client.force_login(cast.instructor)
+    page = client.get("/c/nlp/gradebook/").content.decode()
+    assert "not in total" in page
+    rows = list(csv.reader(io.StringIO(client.get("/c/nlp/gradebook.csv").content.decode())))
+    header, sara_row = rows[0], rows[1]
+    game_column = next(i for i, title in enumerate(header) if "live game" in title)
+    assert header[game_column].endswith("(not in total)")
+    assert sara_row[game_column] == "1000"
+    assert header[-1] == "Total (4 pts)"
+    assert sara_row[-1] == "4"
