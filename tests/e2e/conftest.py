@@ -92,3 +92,16 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
+
+
+def screenshot(page, name: str, tmp_path: Path, full_page: bool = True) -> Path:
+    """Photograph the page for the README: into docs/screenshots/ when UPDATE_SCREENSHOTS=1,
+    else into the test's temporary folder (so an ordinary test run leaves the tree clean)."""
+    import os
+
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=path, full_page=full_page)
+    assert path.stat().st_size > 10_000, f"the screenshot {path} is suspiciously small"
+    return path

@@ -1,6 +1,6 @@
 """A student's submit-and-learn loop in a browser, graded by a real worker; the instructor's gradebook.
 
-Also takes the screenshots in docs/screenshots/ that the README shows.
+Also takes the screenshots that the README shows (UPDATE_SCREENSHOTS=1 writes docs/screenshots/).
 """
 
 import csv
@@ -13,7 +13,7 @@ from courses.models import Membership
 from courses.packs import load_pack
 from exercises.models import Submission, WorkerHeartbeat
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import SCREENSHOTS, sign_in
+from tests.e2e.conftest import screenshot, sign_in
 from tests.processes import start_worker, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +59,7 @@ def type_code(page, code: str) -> None:
 
 
 def test_a_student_learns_from_the_overflow_feedback_and_the_instructor_sees_it(
-        new_page, demo_pack, grading_worker):
+        new_page, demo_pack, grading_worker, tmp_path):
     course = load_pack(demo_pack).course
     student = make_user("sara", "Sara Student")
     instructor = make_user("ines", "Ines Instructor")
@@ -101,8 +101,7 @@ def test_a_student_learns_from_the_overflow_feedback_and_the_instructor_sees_it(
     page.reload()
     assert "Your attempts" in page.content()
     assert page.locator(".history tbody tr").count() == 2
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "exercise.png", full_page=True)
+    screenshot(page, "exercise", tmp_path)
 
     graded = list(Submission.objects.filter(user=student).order_by("number").values_list("score", flat=True))
     assert graded == [8.0, 13.0]
@@ -113,7 +112,7 @@ def test_a_student_learns_from_the_overflow_feedback_and_the_instructor_sees_it(
     row = staff.get_by_role("row", name="Sara Student")
     assert "2 attempts" in row.inner_text()
     assert "13" in row.inner_text()
-    staff.screenshot(path=SCREENSHOTS / "gradebook.png", full_page=True)
+    screenshot(staff, "gradebook", tmp_path)
     with staff.expect_download() as download:
         staff.get_by_role("link", name="Export CSV").click()
     rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))

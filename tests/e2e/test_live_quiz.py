@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from quizzes.gradebook import gradebook_columns
 from quizzes.models import Game, Player, Quiz
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import screenshot, sign_in
 from tests.quizzes.questions import add_question
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ def big_message(page):
 
 
 # live_site comes first so that the test database exists before the browser starts.
-def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast):
+def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast, tmp_path):
     quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title="Kahoot time!")
     add_question(quiz, "single", text="BERT is which kind of model?")
     add_question(quiz, "true_false", text="Teacher forcing feeds the model its own predictions.")
@@ -100,6 +100,7 @@ def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast):
     sara.get_by_role("button", name=re.compile("Encoder-only")).click()
     expect(host.locator(".bars .bar")).to_have_count(3)
     expect(host.locator(".bar.is-correct .bar-count")).to_have_text("2")
+    screenshot(host, "live-quiz-projector", tmp_path, full_page=False)
     expect(big_message(ann)).to_have_text("Correct!")
     expect(big_message(bob)).to_have_text("Not quite")
     expect(big_message(sara)).to_have_text("Correct!")
@@ -125,6 +126,7 @@ def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast):
     sara.get_by_role("button", name=re.compile("True")).click()
     expect(big_message(ann)).to_have_text("Correct!")
     expect(ann.locator(".points")).to_contain_text("answer streak bonus +100")
+    screenshot(ann, "live-quiz-phone", tmp_path, full_page=False)
     expect(big_message(sara)).to_have_text("Not quite")
     assert score(ann) > ann_after_one
     host.get_by_role("button", name="Scoreboard").click()

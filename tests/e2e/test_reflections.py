@@ -11,7 +11,7 @@ from courses.models import Membership
 from courses.packs import load_pack
 from reflections.models import ReflectionAnswer, Theme
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ def phone_fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
-def test_five_students_answer_and_the_instructor_sees_themes(new_page, demo_pack, celery_eager):
+def test_five_students_answer_and_the_instructor_sees_themes(new_page, demo_pack, celery_eager, tmp_path):
     course = load_pack(demo_pack).course
     teacher = make_user("teacher", "Joseba Teacher")
     Membership.objects.create(user=teacher, course=course, role="instructor")
@@ -85,7 +85,7 @@ def test_five_students_answer_and_the_instructor_sees_themes(new_page, demo_pack
     first_theme.get_by_role("button", name="Mark as addressed").click()
     instructor.get_by_text("is marked as addressed").wait_for()
     assert instructor.locator(".theme.addressed .note").first.inner_text().endswith("Revisit at the start of lesson 2")
-    instructor.screenshot(path="/tmp/attentive-review.png", full_page=True)
+    screenshot(instructor, "reflections-review", tmp_path)
 
 
 def test_a_student_fills_a_row_and_the_instructor_verifies_it(new_page, demo_pack):
