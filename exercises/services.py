@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from courses.models import Membership
 from graders import services as grading
+from graders.questions import Review, ReviewError, apply_review
 from graders.signals import send_submission_changed
-from graders.verdict import Verdict
 
 from .models import Draft, Exercise, Regrade, Submission
 
@@ -156,27 +156,26 @@ def override_score(submission: Submission, score: float | None, reason: str, by)
     submission.save(update_fields=["override_score", "override_reason", "overridden_by"])
 
 
-def review(submission: Submission, marks: dict[str, float], comment: str, by) -> None:
-    """Staff: grade an answer that waits for a person, part by part, with a comment."""
-    verdict = Verdict.from_dict(submission.verdict)
-    total = 0.0
-    for test in verdict.tests:
-        if test.name in marks:
-            points = marks[test.name]
-            if not 0 <= points <= test.max_points:
-                raise SubmissionRefused(f"Points for “{test.title}” must be between 0 and {test.max_points:g}.")
-            test.points = points
-            test.passed = points >= test.max_points
-        total += test.points
-    verdict.status = "graded"
-    verdict.score = total
+def review(submission: Submission, reviews: dict[str, Review], comment: str, by) -> None:
+    """Staff: grade the parts of an answer that wait for a person (rubric marks or points), with a comment."""
+    from graders.engine import questions_spec
+
+    try:
+        verdict = apply_review(questions_spec(submission.exercise.files), submission.verdict_object, reviews)
+    except ReviewError as error:
+        raise SubmissionRefused(f"{str(error)[0].upper()}{str(error)[1:]}.") from None
+    pending = [test.title for test in verdict.tests if test.needs_review]
+    if pending:
+        raise SubmissionRefused(f"Grade every part that waits for a person: “{pending[0]}” has no grade yet.")
     with transaction.atomic():
-        updated = Submission.objects.filter(pk=submission.pk, status=Submission.Status.NEEDS_REVIEW).update(
-            status=Submission.Status.GRADED, score=total, verdict=verdict.to_dict(), review_comment=comment.strip(),
-            reviewed_by=by, graded_at=timezone.now(),
+        updated = Submission.objects.filter(
+            pk=submission.pk, status__in=[Submission.Status.NEEDS_REVIEW, Submission.Status.GRADED]
+        ).update(
+            status=Submission.Status.GRADED, score=verdict.score, verdict=verdict.to_dict(),
+            review_comment=comment.strip(), reviewed_by=by, graded_at=timezone.now(),
         )
     if not updated:
-        raise SubmissionRefused("This answer was already reviewed.")
+        raise SubmissionRefused("This answer cannot be reviewed now (it is being graded again).")
     send_submission_changed(submission.pk, Submission.Status.GRADED)
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from courses.access import membership_or_404
 from graders import engine
 from graders import services as grading
-from graders.verdict import Verdict
+from graders.questions import Review
 
 from . import services
 from .models import Draft, Exercise, Regrade, Submission, WorkerHeartbeat
@@ -340,19 +340,16 @@ def review_queue(request, course_slug: str):
 @login_required
 def submission_review(request, course_slug: str, submission_id: int):
     membership, submission = _submission(request, course_slug, submission_id)
-    if not membership.is_staff:
+    if not membership.is_staff or submission.exercise.kind != Exercise.Kind.QUESTIONS or not submission.verdict:
         raise Http404("No such page.")
-    verdict = Verdict.from_dict(submission.verdict) if submission.verdict else None
+    verdict = submission.verdict_object
+    rubrics = engine.rubrics(submission.exercise.files)
     if request.method == "POST":
-        marks = {}
         try:
-            for test in verdict.tests if verdict else []:
-                raw = request.POST.get(f"points-{test.name}")
-                if raw not in (None, ""):
-                    marks[test.name] = float(raw)
-            services.review(submission, marks, request.POST.get("comment", ""), request.user)
+            reviews = _posted_reviews(request.POST, verdict, rubrics)
+            services.review(submission, reviews, request.POST.get("comment", ""), request.user)
         except ValueError:
-            messages.error(request, "Points must be numbers.")
+            messages.error(request, "Points must be numbers, like 2 or 1.5.")
         except services.SubmissionRefused as refused:
             messages.error(request, str(refused))
         else:
@@ -363,10 +360,30 @@ def submission_review(request, course_slug: str, submission_id: int):
             if following:
                 return redirect("submission_review", course_slug, following.pk)
             return redirect("review_queue", course_slug)
+    answers = _answers(submission)
+    parts = [
+        {"test": test, "answer": answers.get(test.name, ""), "rubric": rubrics.get(test.name, [])}
+        for test in verdict.tests
+    ]
     return render(request, "exercises/submission_review.html", {
-        "course": membership.course, "membership": membership, "submission": submission, "verdict": verdict,
-        "answers": _answers(submission), "rubrics": engine.rubrics(submission.exercise.files),
+        "course": membership.course, "membership": membership, "submission": submission, "parts": parts,
     })
+
+
+def _posted_reviews(data, verdict, rubrics) -> dict[str, Review]:
+    """Rubric marks or points for each part a grade was given for; parts left blank keep theirs."""
+    reviews = {}
+    for test in verdict.tests:
+        rubric = rubrics.get(test.name, [])
+        if rubric:
+            marks = {c["id"]: data.get(f"mark-{test.name}-{c['id']}", "").strip() for c in rubric}
+            if any(marks.values()):
+                reviews[test.name] = Review(marks={key: float(value or 0) for key, value in marks.items()})
+        elif (points := data.get(f"points-{test.name}", "").strip()) and (
+            test.needs_review or float(points) != test.points
+        ):
+            reviews[test.name] = Review(points=float(points))
+    return reviews
 
 
 def student_summary(exercise: Exercise, user) -> dict:
