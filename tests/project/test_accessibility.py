@@ -145,3 +145,52 @@ def test_text_colours_meet_wcag_aa(text, background):
 
 def test_white_on_the_brand_colour_meets_wcag_aa():
     assert contrast((1, 1, 1), colour("brand")) >= 4.5
+
+
+@pytest.fixture
+def demo_pages(db, demo_pack):
+    """The quiz, reflection and homework pages of the demo course, for its instructor and a student."""
+    from django.urls import reverse
+
+    from comparisons.models import ComparisonHomework
+    from courses.models import Membership
+    from courses.packs import load_pack
+    from quizzes.models import Quiz
+    from quizzes.services import create_game, join_game
+    from tests.conftest import make_user
+
+    course = load_pack(demo_pack).course
+    teacher, student = make_user("joseba"), make_user("lena")
+    Membership.objects.create(user=teacher, course=course, role="instructor")
+    Membership.objects.create(user=student, course=course, role="student")
+    quiz = Quiz.objects.filter(course=course).first()
+    game = create_game(quiz=quiz, host=teacher)
+    join_game(game=game, nickname="Lena", user=student)
+    homework = ComparisonHomework.objects.get(course=course)
+    lesson = course.active_lessons().first()
+    slug, lesson_slug = course.slug, lesson.slug
+    return {
+        student: [reverse("play_pin"), reverse("play_join", args=[game.pin]),
+                  reverse("reflection_answer", args=[slug, lesson_slug]), reverse("reflection_overview", args=[slug]),
+                  reverse("comparison_detail", args=[slug, homework.pk])],
+        teacher: [reverse("quiz_list", args=[slug]), reverse("quiz_detail", args=[slug, quiz.pk]),
+                  reverse("quiz_edit", args=[slug, quiz.pk]), reverse("game_list", args=[slug]),
+                  reverse("game_host", args=[slug, game.pk]), reverse("quiz_import", args=[slug]),
+                  reverse("reflection_review", args=[slug, lesson_slug]), reverse("reflection_overview", args=[slug]),
+                  reverse("comparison_detail", args=[slug, homework.pk]),
+                  reverse("comparison_table", args=[slug, homework.pk]),
+                  reverse("comparison_grades", args=[slug, homework.pk])],
+    }
+
+
+def test_quiz_reflection_and_homework_pages_pass_the_basic_checks(client, demo_pages):
+    problems = {}
+    for user, urls in demo_pages.items():
+        client.force_login(user)
+        for url in urls:
+            response = client.get(url, follow=True)
+            assert response.status_code == 200, url
+            found = audit(response.content.decode())
+            if found:
+                problems[f"{user} {url}"] = found
+    assert problems == {}
