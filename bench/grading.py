@@ -26,11 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
+from bench.common import percentile  # noqa: E402 (needs the project root on the path)
 
 
 def postgres_available() -> bool:
@@ -196,8 +192,8 @@ def run(options, started: float, workdir: Path):
         "paced_submissions": len(latencies),
         "rate_per_s": options.rate,
         "p50_ms": round(p50, 1),
-        "p95_ms": round(percentile(latencies, 0.95), 1),
-        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
         "max_ms": round(max(latencies), 1),
         "burst": options.burst,
         "burst_enqueue_s": round(queued_s, 2),

@@ -46,6 +46,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, percentile  # noqa: E402 (needs the project root on the path)
+
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 # A Redis database of its own, so that a run never meets the test suite's channel layer.
 REDIS_DB = 11
@@ -55,23 +59,6 @@ MAX_PROCESSES = 8
 TIME_LIMIT = 20
 CHOICES = 4
 TARGETS = {"ack_p95_ms": 100, "fanout_p95_ms": 500}
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def machine() -> dict:

@@ -1,11 +1,12 @@
 """Browser tests: the real ASGI app under uvicorn in a thread, driven by Debian's chromium."""
 
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from bench.common import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -13,12 +14,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync", "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

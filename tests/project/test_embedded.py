@@ -13,7 +13,8 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from tests.processes import free_port, wait_until
+from bench.common import free_port
+from tests.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
