@@ -30,10 +30,11 @@ class Command(BaseCommand):
             raise CommandError(
                 "demo accounts have a published password; refusing with DEBUG off (use --allow-production)"
             )
+        verify = self._can_sandbox()
         with transaction.atomic():
             instructor = self._user(*DEMO_INSTRUCTOR)
             try:
-                report = load_pack(pack, owner=instructor)
+                report = load_pack(pack, owner=instructor, verify=verify)
             except PackInvalid as invalid:
                 raise CommandError(f"the demo pack is invalid:\n{invalid}") from None
             for username, name in DEMO_STUDENTS:
@@ -45,6 +46,27 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD!r} for all):")
         self.stdout.write(f"  instructor: {DEMO_INSTRUCTOR[0]}")
         self.stdout.write(f"  students:   {', '.join(username for username, _ in DEMO_STUDENTS)}")
+
+    def _can_sandbox(self) -> bool:
+        """Whether this machine can run the exercises' tests; if not, say so and load anyway.
+
+        The site works without a sandbox (lessons, quizzes, reflections); grading does not, and
+        the exercise pages and the worker's log say why.
+        """
+        from graders import engine
+
+        try:
+            engine.sandbox_pool()
+        except engine.GradingUnavailable as unavailable:
+            self.stderr.write(self.style.WARNING(
+                f"This machine cannot sandbox student code ({unavailable}).\n"
+                "The demo course is loaded without testing its exercises, and submissions will wait "
+                "ungraded. See the README, 'Exercises and grading', for what the sandbox needs."
+            ))
+            return False
+        finally:
+            engine.close_sandbox_pool()
+        return True
 
     def _user(self, username: str, name: str):
         user, created = get_user_model().objects.get_or_create(
