@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -180,12 +179,3 @@ def retry(submission: Submission) -> None:
     enqueue(submission)
     signals.send_submission_changed(submission.pk, Status.QUEUED)
 
-
-def wait_for(submission_id: int, timeout: float = 30.0, poll: float = 0.02) -> Submission:
-    """Block until the submission is finished (for commands and benchmarks, never the web process)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        submission = Submission.objects.get(pk=submission_id)
-        if submission.is_finished or time.monotonic() > deadline:
-            return submission
-        time.sleep(poll)
