@@ -1,6 +1,7 @@
-"""Prints JSON: per-submission latency through the warm pool vs a cold interpreter per submission.
+"""The sandbox alone, without Celery or a database: per-submission latency through the warm
+pool against a cold interpreter per submission, as JSON.
 
-    python -m graders.sandbox.bench [--runs 30]
+    python bench/sandbox.py [--runs 30]
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import percentile
 from graders.sandbox import SandboxPool
 
 SOURCE = "import torch\n\ndef softmax(x, dim=-1):\n    return torch.softmax(x, dim=dim)\n"
@@ -25,7 +30,7 @@ def summary(milliseconds: list[float]) -> dict:
     return {
         "runs": len(ordered),
         "median_ms": round(statistics.median(ordered), 2),
-        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 2),
+        "p90_ms": percentile(ordered, 0.9),
         "max_ms": round(ordered[-1], 2),
     }
 
