@@ -64,8 +64,6 @@ class Command(BaseCommand):
                 "ungraded. See the README, 'Exercises and grading', for what the sandbox needs."
             ))
             return False
-        finally:
-            engine.close_sandbox_pool()
         return True
 
     def _user(self, username: str, name: str):
