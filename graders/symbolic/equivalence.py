@@ -71,9 +71,13 @@ def _numeric_verdict(student: sympy.Expr, reference: sympy.Expr, spec: MathSpec,
 
 
 def decide_equivalence(
-    student_text: str, reference_text: str, spec: MathSpec, seed: int = 0
+    student_text: str, reference_text: str, spec: MathSpec, seed: int = 0, on_numeric=None
 ) -> tuple[bool | None, str]:
-    """(equivalent, method) with no time limit: run it through `compare`, which has one."""
+    """(equivalent, method) with no time limit: run it through `compare`, which has one.
+
+    `on_numeric`, if given, hears the random points' verdict ("agree" or "unknown") before
+    sympy starts on a proof that may take longer than the caller can wait.
+    """
     student = expand_definitions(to_sympy(parse(student_text, spec), spec), spec)
     reference = expand_definitions(to_sympy(parse(reference_text, spec), spec), spec)
     difference = student - reference
@@ -82,6 +86,8 @@ def decide_equivalence(
     numeric = _numeric_verdict(student, reference, spec, seed)
     if numeric == "different":
         return False, "numeric"
+    if on_numeric is not None:
+        on_numeric(numeric)
     if sympy.simplify(difference) == 0:
         return True, "simplify"
     decided = difference.equals(0)
@@ -154,21 +160,26 @@ class EquivalenceWorker:
                 raise RuntimeError("the equivalence worker did not start")
             self._ready = True
 
-    def request(self, payload: dict, time_limit: float) -> dict | None:
-        """The worker's answer to `payload`, or None if it took longer than `time_limit` seconds."""
+    def request(self, payload: dict, time_limit: float) -> tuple[dict | None, str | None]:
+        """(the worker's answer to `payload`, or None if it took longer than `time_limit` seconds;
+        the random points' verdict if the worker got that far)."""
         with self._lock:
             self._ensure_ready()
             assert self._process is not None
             assert self._process.stdin is not None
             self._process.stdin.write(json.dumps(payload).encode() + b"\n")
             self._process.stdin.flush()
-            line = self._read_line(time_limit)
-            if line:
-                return json.loads(line)
+            deadline = time.monotonic() + time_limit
+            numeric = None
+            while line := self._read_line(deadline - time.monotonic()):
+                message = json.loads(line)
+                if "numeric" not in message:
+                    return message, numeric
+                numeric = message["numeric"]
             # Too slow (or it died): kill it, and start the next one now so that it is warm.
             self.stop()
             self._start()
-            return None
+            return None, numeric
 
     def stop(self) -> None:
         if self._process is not None and self._owner_pid == os.getpid():
@@ -188,17 +199,22 @@ def compare(
 
     An unreadable answer is not equivalent (method "invalid", message says why). An unreadable
     reference raises MathInputError: that is the author's mistake. Running out of time or
-    undecidable gives equivalent=None with UNCHECKED_MESSAGE.
+    undecidable gives equivalent=None with UNCHECKED_MESSAGE, unless the random points
+    agreed before time ran out (then it is equivalent, method "numeric", as when sympy
+    answers "cannot tell").
     """
     parse(reference_text, spec)
     try:
         interpreted_as = interpret(student_text, spec)
     except MathInputError as error:
         return Equivalence(False, "invalid", message=str(error))
-    response = _worker.request(
+    response, numeric = _worker.request(
         {"student": student_text, "reference": reference_text, "spec": spec.to_dict()}, time_limit
     )
     if response is None:
+        # sympy could not decide in time; the random points, if they all agreed, still can.
+        if numeric == "agree":
+            return Equivalence(True, "numeric", interpreted_as)
         return Equivalence(None, "timeout", interpreted_as, UNCHECKED_MESSAGE)
     if response["equivalent"] is None:
         return Equivalence(None, response["method"], interpreted_as, UNCHECKED_MESSAGE)

@@ -10,7 +10,11 @@ from graders.symbolic.parsing import MathSpec
 
 
 def serve() -> None:
-    """Answers {"student", "reference", "spec"} lines with {"equivalent", "method"} lines."""
+    """Answers {"student", "reference", "spec"} lines with {"equivalent", "method"} lines.
+
+    Before sympy tries to prove an answer, a {"numeric": "agree" | "unknown"} line says what
+    the random points found, so that a caller out of time still has that.
+    """
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
@@ -21,7 +25,8 @@ def serve() -> None:
         request = json.loads(line)
         try:
             equivalent, method = decide_equivalence(
-                request["student"], request["reference"], MathSpec(**request["spec"])
+                request["student"], request["reference"], MathSpec(**request["spec"]),
+                on_numeric=lambda verdict: print(json.dumps({"numeric": verdict}), file=channel, flush=True),
             )
         except Exception:
             # Whatever sympy raises on an odd expression, the answer is "could not decide".
