@@ -99,10 +99,21 @@ async def publish(transition: services.Transition | None) -> None:
 
 
 async def run(service: Callable[..., services.Transition | None], *args: Any) -> services.Transition | None:
-    """Run a service that may change the game's phase, and broadcast the change if it did."""
+    """Run a service that may change the game's phase, and broadcast the change if it did.
+
+    Once the change is in the database, its broadcast goes out whole even if the caller is
+    cancelled meanwhile (a host closing the tab, a timer replaced by a newer one): a half-sent
+    broadcast would leave the hosts, or some players, a phase behind.
+    """
     transition = await game_database(service)(*args)
-    await publish(transition)
+    publishing = asyncio.ensure_future(publish(transition))
+    _publishing.add(publishing)  # the loop keeps only a weak reference to a task
+    publishing.add_done_callback(_publishing.discard)
+    await asyncio.shield(publishing)
     return transition
+
+
+_publishing: set[asyncio.Task] = set()
 
 
 async def tell_hosts(game_id: int, message: dict) -> None:
@@ -136,14 +147,16 @@ class GameClock:
 
     async def _fire(self, game_id: int, version: int, deadline_ms: int) -> None:
         await asyncio.sleep(max(0.0, deadline_ms / 1000 - timing.now()) + DEADLINE_GRACE_SECONDS)
+        # From here on, nothing may cancel this timer: the players who receive the change it
+        # broadcasts watch the next version at once, which would cancel it before the hosts
+        # have theirs.
+        current = self._timers.get(game_id)
+        if current and current[0] == version:
+            del self._timers[game_id]
         try:
             await run(services.advance_if_due, game_id, version)
         except Exception:
             logger.exception("game %s: the timer for version %s failed", game_id, version)
-        finally:
-            current = self._timers.get(game_id)
-            if current and current[0] == version:
-                del self._timers[game_id]
 
     def answer_arrived(self, game_id: int, version: int) -> None:
         """Soon (at most every 250 ms per process) tell the host how many answered, and close if all did."""
