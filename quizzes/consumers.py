@@ -70,8 +70,15 @@ class GameConsumer(AsyncWebsocketConsumer):
             content = None
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.send_message({"type": "error", "code": "bad-message", "message": "Not a message."})
-            return
-        await self.handle(content)
+        elif content["type"] == "ping":  # the screen measures its clock's offset to the server's
+            await self.send_message({"type": "pong", "ref": content.get("ref"), "now": timing.to_ms(timing.now())})
+        elif content["type"] == "sync":  # the screen thinks it missed a change: the whole state again
+            await self.send_snapshot()
+        else:
+            await self.handle(content)
+
+    async def send_snapshot(self) -> None:
+        raise NotImplementedError
 
     async def handle(self, content: dict) -> None:
         raise NotImplementedError
@@ -97,6 +104,11 @@ class PlayerConsumer(GameConsumer):
         self.player_id = player.pk
         # Join the group before taking the snapshot, so nothing can fall between the two.
         await self.channel_layer.group_add(live.players_group(self.game_id), self.channel_name)
+        await self.send_snapshot()
+
+    async def send_snapshot(self) -> None:
+        if self.player_id is None:
+            return
         snapshot = await game_database(services.player_snapshot)(self.game_id, self.player_id)
         await self.send_state(snapshot["state"], {"me": snapshot["me"]})
         await self.catch_up(snapshot["state"])
@@ -117,8 +129,6 @@ class PlayerConsumer(GameConsumer):
             })
             if outcome.accepted:
                 live.clock().answer_arrived(self.game_id, outcome.version)
-        elif content["type"] == "ping":
-            await self.send_message({"type": "pong", "ref": content.get("ref"), "now": timing.to_ms(timing.now())})
         else:
             await self.send_message({"type": "error", "code": "unknown", "message": "Players can only answer."})
 
@@ -155,6 +165,8 @@ class HostConsumer(GameConsumer):
         await self.send_snapshot()
 
     async def send_snapshot(self) -> None:
+        if not self.hosting:
+            return
         snapshot = await game_database(services.host_snapshot)(self.game_id)
         await self.send_state(snapshot["state"], {"players": snapshot["players"], "answered": snapshot["answered"]})
         await self.catch_up(snapshot["state"])

@@ -460,6 +460,38 @@ async def test_a_deadline_that_passed_while_nobody_watched_is_caught_up_on_conne
     await ann_phone.close()
 
 
+async def test_phones_and_the_projector_measure_their_clock_against_the_servers(table):
+    _game, (_ann, ann_phone), _, projector = await table()
+    for screen in (ann_phone, projector):
+        await screen.connect()
+        await screen.send({"type": "ping", "ref": 1234})
+        pong = await screen.receive()
+        assert (pong["type"], pong["ref"]) == ("pong", 1234)
+        assert abs(pong["now"] - services.timing.to_ms(services.timing.now())) < 5_000
+        await screen.close()
+
+
+async def test_a_screen_that_missed_a_change_asks_for_the_state_and_catches_up(table, monkeypatch):
+    game, (_ann, ann_phone), _, projector = await table(("single",), reading_seconds=30)
+    await ann_phone.connect()
+    await projector.connect()
+    # The game starts and its news is lost on the way (nothing is broadcast).
+    await database_sync_to_async(services.start_game)(game.pk)
+    assert await ann_phone.nothing_more()
+    for screen in (ann_phone, projector):
+        await screen.send({"type": "sync"})
+        assert (await screen.receive())["state"]["phase"] == "question"
+    # Its reading time ran out unnoticed too: asking again moves the game on for everyone.
+    real_now = services.timing.now
+    monkeypatch.setattr("quizzes.timing.now", lambda: real_now() + 60)
+    await ann_phone.send({"type": "sync"})
+    assert (await ann_phone.receive())["state"]["phase"] == "question"
+    assert (await ann_phone.phase("answering"))["state"]["question"]["opened_at"] is not None
+    assert (await projector.phase("answering"))["state"]["question"]["index"] == 0
+    await ann_phone.close()
+    await projector.close()
+
+
 async def test_a_joining_player_appears_on_the_projector(table, client):
     game, *_ , projector = await table()
     await projector.connect()

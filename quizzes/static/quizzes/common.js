@@ -5,6 +5,7 @@
 //   AttentiveQuiz.shape(i)        -> {name, label} of answer i (red triangle, blue diamond, ...)
 //   AttentiveQuiz.clock           server-time offset, measured with ping/pong
 //   AttentiveQuiz.countdown(el, deadlineMs, onEnd)   a ticking "12" in el
+//   AttentiveQuiz.resync(live, () => state)   asks for the state again if a deadline passed unnoticed
 (() => {
   "use strict";
 
@@ -65,6 +66,21 @@
     },
   };
 
+  // The server moves a game on at each deadline and tells every screen. Should that news be
+  // lost on the way (a network hiccup, a channel layer restarting), a screen still showing a
+  // phase whose deadline passed a few seconds ago asks for the whole state again.
+  const STALE_AFTER_MS = 3000;
+  function resync(live, currentState) {
+    let askedAt = 0;
+    setInterval(() => {
+      const state = currentState();
+      if (!state || !state.deadline || clock.now() < state.deadline + STALE_AFTER_MS) return;
+      if (Date.now() - askedAt < STALE_AFTER_MS) return;
+      askedAt = Date.now();
+      live.send({ type: "sync" });
+    }, 1000);
+  }
+
   // Only one countdown ticks at a time on a page.
   let ticking = null;
   function countdown(el, deadlineMs, onEnd) {
@@ -115,5 +131,5 @@
     );
   }
 
-  window.AttentiveQuiz = { h, shape, shapeIcon, typeset, clock, countdown, ordinal, points, bars };
+  window.AttentiveQuiz = { h, shape, shapeIcon, typeset, clock, countdown, resync, ordinal, points, bars };
 })();

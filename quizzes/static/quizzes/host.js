@@ -3,7 +3,7 @@
 (() => {
   "use strict";
 
-  const { h, shape, shapeIcon, typeset, clock, countdown, ordinal, points, bars } = window.AttentiveQuiz;
+  const { h, shape, shapeIcon, typeset, clock, countdown, resync, ordinal, points, bars } = window.AttentiveQuiz;
   const root = document.getElementById("host");
   const stage = root.querySelector("[data-field=stage]");
   const lobbySection = root.querySelector("[data-field=lobby]");
@@ -31,6 +31,7 @@
     shouldReconnect: (event) => ![4403, 4429].includes(event.code),
     onMessage,
   });
+  resync(live, () => state);
 
   function send(command) {
     if (!live.send(command)) {

@@ -3,7 +3,7 @@
 (() => {
   "use strict";
 
-  const { h, shape, shapeIcon, typeset, clock, countdown, ordinal, points } = window.AttentiveQuiz;
+  const { h, shape, shapeIcon, typeset, clock, countdown, resync, ordinal, points } = window.AttentiveQuiz;
   const root = document.getElementById("player");
   const stage = root.querySelector("[data-field=stage]");
   const connection = root.querySelector("[data-field=connection]");
@@ -38,6 +38,7 @@
     },
     onMessage,
   });
+  resync(live, () => state);
 
   function onMessage(message) {
     if (message.type === "state") {
