@@ -328,6 +328,10 @@ class Sandbox:
 
     def _drain_output(self, limits: Limits) -> bool:
         """Read what the sandbox printed; True (and the sandbox ended) if it printed too much."""
+        if not self.alive:
+            # Its descriptor is closed, and its number may already belong to another sandbox's
+            # pipe (the refill thread opens them): a read would take that one's output, or block.
+            return False
         cap = limits.output_kb * 1024
         while True:
             try:

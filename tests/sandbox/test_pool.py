@@ -1,5 +1,7 @@
 """The warm pool: single-use sandboxes, refilled in the background, failing closed without isolation."""
 
+import os
+import threading
 import time
 
 import pytest
@@ -40,6 +42,26 @@ def test_a_closed_sandbox_cannot_be_used_again(pool):
     sandbox.close()
     with pytest.raises(RuntimeError, match="ended"):
         sandbox.load("x = 1")
+
+
+def test_a_closed_sandbox_reads_no_more_output(pool, monkeypatch):
+    # After an output limit the sandbox is closed, then its output drained once more; its
+    # descriptor's number may by then be another sandbox's pipe (opened by the refill thread),
+    # and a read there blocked the grader for good (seen in CI).
+    sandbox = pool.acquire()
+    closed = sandbox.output
+    sandbox.close()
+    reads = []
+    real_read = os.read
+
+    def read(descriptor, size):
+        if descriptor == closed and threading.current_thread() is threading.main_thread():
+            reads.append(descriptor)
+        return real_read(descriptor, size)
+
+    monkeypatch.setattr(os, "read", read)
+    assert sandbox._drain_output(sandbox.limits) is False
+    assert reads == []
 
 
 def test_nothing_survives_from_one_submission_to_the_next(pool):
