@@ -64,6 +64,29 @@ def test_a_closed_sandbox_reads_no_more_output(pool, monkeypatch):
     assert reads == []
 
 
+def test_keepers_end_quietly_under_a_burst(pool):
+    # The pool closes each sandbox with SIGTERM to its keeper, often as the sandbox is already
+    # ending. Keepers used to fail there, then run a whole interpreter shutdown (torch's
+    # finalizers) with a traceback on the zygote's stderr: a third of them under a burst.
+    graded = []
+
+    def grade_some():
+        for _ in range(15):
+            with pool.acquire() as sandbox:
+                sandbox.load("def f(x):\n    return x\n")
+                graded.append(sandbox.call("f", [1]).value)
+
+    workers = [threading.Thread(target=grade_some) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert graded == [1] * 60
+    time.sleep(1)
+    pool.zygote_errors.seek(0)
+    assert pool.zygote_errors.read().decode("utf-8", "replace") == ""
+
+
 def test_nothing_survives_from_one_submission_to_the_next(pool):
     polluter = (
         "import torch, builtins\n"
