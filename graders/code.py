@@ -67,13 +67,13 @@ import time
 import tomllib
 import types
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from graders.sandbox import Failure, Limits, ModelRef, Sandbox, SandboxPool, SandboxUnavailable
+from graders.sandbox import Failure, Limits, ModelRef, Outcome, Sandbox, SandboxPool, SandboxUnavailable
 from graders.sandbox.models import build_model, import_model_modules
 from graders.verdict import TestOutcome, Verdict
 
@@ -92,14 +92,24 @@ class TestSpec:
     hidden: bool
     timeout: float | None
     function: Callable
+    operators: bool = False
 
     __test__ = False
 
 
 def test(
-    title: str | None = None, *, points: float = 1.0, hidden: bool = False, timeout: float | None = None
+    title: str | None = None,
+    *,
+    points: float = 1.0,
+    hidden: bool = False,
+    timeout: float | None = None,
+    operators: bool = False,
 ) -> Callable[[Callable], Callable]:
-    """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes."""
+    """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes.
+
+    `operators=True` records what each of the test's calls ran, for `t.ran(...)`; the exercise's
+    submissions then load with no threads or processes allowed (see Sandbox.load).
+    """
 
     def decorator(function: Callable) -> Callable:
         name = function.__name__
@@ -110,6 +120,7 @@ def test(
             hidden=hidden,
             timeout=timeout,
             function=function,
+            operators=operators,
         )
         return function
 
@@ -238,8 +249,26 @@ def validate_exercise(exercise: Mapping[str, str] | str | Path, pool: SandboxPoo
     return grade_code(files, files.get("solution.py", ""), pool)
 
 
+class BudgetSpent(Exception):
+    """The submission's whole time budget is used up; the remaining tests are not run."""
+
+
+class ChannelBroken(Exception):
+    """The sandbox's replies broke the protocol: nothing it says can be graded."""
+
+
+# What one grading reads from its sandboxes in all, whatever the number of calls and restarts.
+MAX_REPLY_BYTES_PER_GRADING = 256 * 1024 * 1024
+CHANNEL_BROKEN = (
+    "Your code wrote to the grader's channel, or returned something the grader cannot read ({detail}). "
+    "Nothing of this submission can be graded, so it scores 0. Return plain values (tensors, arrays, "
+    "numbers, strings, lists) and leave file descriptor 3 alone."
+)
+BUDGET_SPENT = "Not run: your code used up this submission's time ({seconds:g} s for all the tests together)."
+
+
 class Grading:
-    """One submission being graded: the sandbox it runs in and the tests' outcomes."""
+    """One submission being graded: the sandbox it runs in, its time budget and the tests' outcomes."""
 
     def __init__(self, exercise: Exercise, source: str, pool: SandboxPool) -> None:
         self.exercise = exercise
@@ -249,19 +278,34 @@ class Grading:
         import_model_modules(pool.preload)
         self.sandbox: Sandbox | None = None
         self.notes: list[str] = []
+        self.single_process = any(spec.operators for spec in exercise.tests)
+        self.budget = exercise.limits.budget_seconds
+        self.deadline = math.inf
+        self.budget_spent = False
+        self.reply_bytes_before = 0
 
     def run(self) -> Verdict:
         max_score = sum(spec.points for spec in self.exercise.tests)
         ordered = sorted(self.exercise.tests, key=lambda spec: spec.hidden)
         try:
-            loaded = self._fresh_sandbox()
+            self.sandbox = self.pool.acquire()
+            # The budget starts once a sandbox is ours: waiting for one is the platform's time.
+            self.deadline = time.monotonic() + self.budget
+            loaded = self._load()
+            if loaded.failure is not None and loaded.failure.kind == "protocol":
+                return self._channel_broken(ordered, max_score, loaded.failure, loaded.stdout)
             if loaded.failure is not None:
                 message = load_failure_message(loaded.failure, self.exercise.limits)
                 outcomes = [_not_run(spec) for spec in ordered]
                 return Verdict(
                     "graded", 0.0, max_score, outcomes, message=message, stdout=_shown(loaded.stdout)
                 )
-            outcomes = [self._run_test(spec) for spec in ordered]
+            outcomes = []
+            for spec in ordered:
+                try:
+                    outcomes.append(self._run_test(spec))
+                except ChannelBroken as broken:
+                    return self._channel_broken(ordered, max_score, broken.args[0], loaded.stdout)
         finally:
             if self.sandbox is not None:
                 self.sandbox.close()
@@ -270,29 +314,69 @@ class Grading:
             "graded", score, max_score, outcomes, message="\n".join(self.notes), stdout=_shown(loaded.stdout)
         )
 
-    def _fresh_sandbox(self):
+    def _channel_broken(self, ordered: list[TestSpec], max_score: float, failure: Failure, stdout: str) -> Verdict:
+        detail = failure.message
+        prefix = "the reply from your code's process was not understood ("
+        if detail.startswith(prefix) and detail.endswith(")"):
+            detail = detail[len(prefix) : -1]
+        outcomes = [_outcome(spec, False, "Not graded: see the message above.") for spec in ordered]
+        return Verdict(
+            "graded", 0.0, max_score, outcomes, message=CHANNEL_BROKEN.format(detail=detail), stdout=_shown(stdout)
+        )
+
+    def _load(self):
+        return self.sandbox.load(self.source, self._limits_for_call(), single_process=self.single_process)
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _limits_for_call(self) -> Limits:
+        """The exercise's limits, with the wall clock of one call cut to what is left of the budget."""
+        limits = self.exercise.limits
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise BudgetSpent()
+        return replace(limits, wall_seconds=min(limits.wall_seconds, remaining))
+
+    def account(self, outcome: Outcome) -> None:
+        """Count a reply against the budget's other half: the bytes one grading may read."""
+        if outcome.failure is not None and outcome.failure.kind == "protocol":
+            raise ChannelBroken(outcome.failure)
+        if self.reply_bytes_before + self.sandbox.received_bytes > MAX_REPLY_BYTES_PER_GRADING:
+            raise ChannelBroken(Failure("protocol", f"more than {MAX_REPLY_BYTES_PER_GRADING >> 20} MB of replies"))
+
+    def _fresh_sandbox(self) -> Outcome:
         if self.sandbox is not None:
+            self.reply_bytes_before += self.sandbox.received_bytes
             self.sandbox.close()
-        self.sandbox = self.pool.acquire()
-        return self.sandbox.load(self.source, self.exercise.limits)
+            self.sandbox = None
+        self.sandbox = self.pool.acquire(timeout=max(self.remaining(), 0.1))
+        return self._load()
 
     def _run_test(self, spec: TestSpec) -> TestOutcome:
-        if self.sandbox is None or not self.sandbox.alive:
-            reloaded = self._fresh_sandbox()
-            if reloaded.failure is not None:
-                return _outcome(
-                    spec, False, f"Your code could not be loaded again: {reloaded.failure.message}"
-                )
-        context = TestContext(spec, self)
         try:
+            if self.remaining() <= 0:
+                raise BudgetSpent()
+            if self.sandbox is None or not self.sandbox.alive:
+                reloaded = self._fresh_sandbox()
+                self.account(reloaded)
+                if reloaded.failure is not None:
+                    return _outcome(spec, False, f"Your code could not be loaded again: {reloaded.failure.message}")
+            context = TestContext(spec, self)
             spec.function(context)
+        except BudgetSpent:
+            if not self.budget_spent:
+                self.budget_spent = True
+                self.notes.append(f"Your code used up this submission's time ({self.budget:g} s for all the tests "
+                                  "together): the tests after that point were not run.")
+            return _outcome(spec, False, BUDGET_SPENT.format(seconds=self.budget))
         except TestFailed as failed:
             return _outcome(spec, False, str(failed), context.stdout)
         except StudentCodeFailed as failed:
             if failed.failure is not None and failed.failure.kind in LIMIT_KINDS:
                 self.notes.append(f"{_capital(failed.failure.message)} in test `{spec.title}`.")
             return _outcome(spec, False, str(failed), context.stdout)
-        except SandboxUnavailable:
+        except (SandboxUnavailable, ChannelBroken):
             raise
         except Exception as error:
             # The author's code failed on what the student returned (a bug in tests.py shows up
@@ -367,7 +451,7 @@ def syntax_message(failure: Failure) -> str:
     head = f"Line {failure.line}: {message}" + (f" — {hint}" if hint else "")
     if text.strip():
         stripped = text.lstrip()
-        caret = max(failure.column - 1 - (len(text) - len(stripped)), 0)
+        caret = min(max(failure.column - 1 - (len(text) - len(stripped)), 0), len(stripped))
         head += f"\n    {stripped}\n    {' ' * caret}^"
     return head
 
@@ -397,6 +481,8 @@ class TestContext:
         self.rng = np.random.default_rng(self.seed)
         self.grad_seed = (self.seed * 2654435761 + 1) % (1 << 31)
         self.stdout = ""
+        # What this test's calls ran, when it records operators (`@test(operators=True)`).
+        self.operators: set[str] = set()
         # id(value) -> how it was obtained, for messages; the values are kept alive with it.
         self.described: dict[int, tuple[object, str]] = {}
 
@@ -427,13 +513,33 @@ class TestContext:
         the backward pass uses a seeded random output gradient, the same one `reference` uses.
         """
         description = self.describe_call(function, args, kwargs)
-        sandbox = self.grading.sandbox
-        outcome = sandbox.call(
-            function, args, kwargs, grad_of=grad_of, grad_seed=self.grad_seed, timeout=self.spec.timeout
+        grading = self.grading
+        limit = self.spec.timeout or grading.exercise.limits.wall_seconds
+        remaining = grading.remaining()
+        if remaining <= 0:
+            raise BudgetSpent()
+        outcome = grading.sandbox.call(
+            function,
+            args,
+            kwargs,
+            grad_of=grad_of,
+            grad_seed=self.grad_seed,
+            timeout=min(limit, remaining),
+            trace=self.spec.operators,
         )
         self.stdout += outcome.stdout
+        grading.account(outcome)
         if outcome.failure is not None:
+            if outcome.failure.kind == "time" and remaining < limit:
+                raise BudgetSpent()
             raise StudentCodeFailed(self._failure_message(description, outcome.failure), outcome.failure)
+        if self.spec.operators:
+            if outcome.operators is None:
+                raise StudentCodeFailed(
+                    f"While running {description}, your code took the grader's record of the operations it "
+                    "runs off its stack, so this test cannot check how it computes."
+                )
+            self.operators.update(outcome.operators)
         value = outcome.value
         if grad_of:
             returns = torch.Tensor
@@ -487,6 +593,16 @@ class TestContext:
                 grad_output = torch.randn(output.shape, generator=generator, dtype=output.dtype)
             grads = torch.autograd.grad(output, inputs, grad_outputs=grad_output, allow_unused=True)
         return output.detach(), list(grads)
+
+    def ran(self, names: Iterable[str]) -> list[str]:
+        """Which of `names` this test's calls ran so far, sorted: the evidence for "build it yourself".
+
+        Names are aten operators (`aten::_softmax`, what executed, however it was reached) and torch
+        functions (`torch.scaled_dot_product_attention`, what was called). Needs `@test(operators=True)`.
+        """
+        if not self.spec.operators:
+            raise ExerciseError(f"test `{self.spec.name}` calls t.ran() but is not declared with operators=True")
+        return sorted(set(names) & self.operators)
 
     def uses(self, names: Iterable[str]) -> list[tuple[int, str]]:
         """(line, name) of each use of one of `names` in the student's code, in line order.

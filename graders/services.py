@@ -50,6 +50,7 @@ def claim(submission_id: int) -> Submission | None:
 def record(submission: Submission, verdict: Verdict) -> bool:
     """Write the verdict if this claim still holds; False if the submission was taken back meanwhile."""
     status = {"graded": Status.GRADED, "error": Status.ERROR, "needs_review": Status.NEEDS_REVIEW}[verdict.status]
+    verdict = verdict.bounded()
     written = Submission.objects.filter(
         pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts
     ).update(
@@ -116,6 +117,9 @@ def grade(submission_id: int) -> str:
         log.error("cannot grade submission %s: %s", submission.pk, unavailable)
         release(submission)
         raise
+    except Exception as error:  # MemoryError and RecursionError included: the worker must live on
+        log.exception("grading submission %s raised", submission.pk)
+        verdict = grading_failed(error)
     if verdict.status == "error" and submission.attempts < settings.GRADING_MAX_ATTEMPTS:
         # A platform failure, not the student's: try again soon with a fresh sandbox.
         log.warning("grading submission %s failed (%s); it will be retried", submission.pk, verdict.message)
@@ -127,6 +131,19 @@ def grade(submission_id: int) -> str:
             grade_submission.apply_async(args=[submission.pk], countdown=1)
         return "retry"
     return "recorded" if record(submission, verdict) else "lost-claim"
+
+
+def grading_failed(error: BaseException) -> Verdict:
+    """The verdict of a grading that raised: an error the student can read, retried like any other."""
+    try:
+        detail = f"{type(error).__name__}: {error}"[:300]
+    except Exception:  # an exception whose str() fails must not fail this
+        detail = type(error).__name__
+    return Verdict(
+        status="error", score=0, max_score=0,
+        message=f"The grader failed while checking this answer ({detail}). This is not your fault: "
+                "it will be tried again, and your instructor can see it.",
+    )
 
 
 def sweep(now=None) -> dict[str, int]:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 VerdictStatus = Literal["graded", "error", "needs_review"]
+
+# What one verdict may hold once stored: it is shown on every visit to the exercise page, and
+# parts of it (messages, printed output) come from student code.
+MAX_MESSAGE = 20_000
+MAX_TEST_TEXT = 4_000
+MAX_OUTPUT = 10_000
+MAX_TESTS = 500
+
+
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + " … (cut)"
 
 
 @dataclass
@@ -50,6 +61,23 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def bounded(self) -> Verdict:
+        """This verdict with every text cut to what a page can show, whatever produced it."""
+        tests = [
+            replace(
+                test,
+                name=_clipped(test.name, 200),
+                title=_clipped(test.title, 300),
+                message=_clipped(test.message, MAX_TEST_TEXT),
+                stdout=_clipped(test.stdout, MAX_OUTPUT),
+                interpreted_as=_clipped(test.interpreted_as, MAX_TEST_TEXT),
+            )
+            for test in self.tests[:MAX_TESTS]
+        ]
+        return replace(
+            self, tests=tests, message=_clipped(self.message, MAX_MESSAGE), stdout=_clipped(self.stdout, MAX_OUTPUT)
+        )
 
     @classmethod
     def from_dict(cls, data: dict) -> Verdict:

@@ -32,6 +32,7 @@ UID_BLOCKS = 64
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 READY_TIMEOUT = 30.0
 MAX_TEXT = 20_000
+MAX_OPERATORS = 2000
 
 SIGNAL_WORDS = {
     signal.SIGSEGV: "a segmentation fault",
@@ -65,6 +66,9 @@ class Outcome:
 
     value: object = None
     grads: list | None = None
+    # With `trace`: the torch functions and aten operators the call ran (None: the record was
+    # tampered with; see runner.OperatorRecorder).
+    operators: list[str] | None = None
     stdout: str = ""
     failure: Failure | None = None
     duration_ms: float = 0.0
@@ -135,6 +139,11 @@ class Sandbox:
         self.output_kept = bytearray()
         self.buffer = bytearray()
         self.request_id = 0
+        # What the loaded submission's lines are, to check a reported syntax error against.
+        self.source_lines: list[str] = []
+        self.single_process = False
+        # Bytes of replies read from this sandbox, for the grader's per-submission cap.
+        self.received_bytes = 0
         channel.setblocking(False)
         os.set_blocking(output, False)
 
@@ -157,12 +166,19 @@ class Sandbox:
             self.close()
             raise SandboxUnavailable("the sandbox sent an unexpected first message")
 
-    def load(self, source: str, limits: Limits | None = None) -> Outcome:
-        """Compile and run the student's module under `limits` (lowered from the pool's ceiling)."""
+    def load(self, source: str, limits: Limits | None = None, *, single_process: bool = False) -> Outcome:
+        """Compile and run the student's module under `limits` (lowered from the pool's ceiling).
+
+        `single_process`: from before the module runs, it can start no thread or process, so
+        every operation it runs is in the thread a traced call records.
+        """
         self.limits = limits or Limits()
         if not self.limits.within(self.pool.ceiling):
             raise ValueError(f"{self.limits} is above the pool's ceiling {self.pool.ceiling}")
-        return self._request({"op": "load", "source": source, "limits": asdict(self.limits)}, None)
+        self.source_lines = source.splitlines()
+        self.single_process = single_process
+        request = {"op": "load", "source": source, "limits": asdict(self.limits), "single_process": single_process}
+        return self._request(request, None)
 
     def call(
         self,
@@ -173,8 +189,12 @@ class Sandbox:
         grad_of: tuple | list = (),
         grad_seed: int = 0,
         timeout: float | None = None,
+        trace: bool = False,
     ) -> Outcome:
-        """Call a student function with plain-data arguments; gradients of `grad_of` inputs on request."""
+        """Call a student function with plain-data arguments; gradients of `grad_of` inputs on request.
+
+        `trace`: also record the torch functions and aten operators the call ran (`Outcome.operators`).
+        """
         request = {
             "op": "call",
             "function": function,
@@ -182,6 +202,7 @@ class Sandbox:
             "kwargs": dict(kwargs or {}),
             "grad_of": list(grad_of),
             "grad_seed": grad_seed,
+            "trace": trace,
         }
         outcome = self._request(request, timeout)
         if outcome.failure and outcome.failure.kind == "missing":
@@ -219,7 +240,15 @@ class Sandbox:
             if grads is not None and type(grads) is not list:
                 self.close()
                 return Outcome(failure=_protocol_failure("gradients that are not a list"))
-            return Outcome(value=reply.get("value"), grads=grads)
+            operators = reply.get("operators")
+            if operators is not None and (
+                type(operators) is not list
+                or len(operators) > MAX_OPERATORS
+                or any(type(name) is not str or len(name) > 200 for name in operators)
+            ):
+                self.close()
+                return Outcome(failure=_protocol_failure("a bad list of operators"))
+            return Outcome(value=reply.get("value"), grads=grads, operators=operators)
         error = reply.get("error")
         if type(error) is not dict or type(error.get("kind")) is not str:
             self.close()
@@ -238,12 +267,19 @@ class Sandbox:
         kind = error["kind"]
         limits = self.limits
         if kind == "syntax":
+            # The line's text comes from our own copy of the source, and the position must lie
+            # within it: a forged reply cannot make the grader build a caret of 10**18 spaces.
+            line = number("line")
+            if not 1 <= line <= len(self.source_lines):
+                return Failure("syntax", text("message"), indentation=error.get("indentation") is True)
+            source_line = self.source_lines[line - 1][:MAX_TEXT]
+            column = min(max(number("column"), 0), len(source_line) + 1)
             return Failure(
                 "syntax",
                 text("message"),
-                line=number("line"),
-                column=number("column"),
-                text=text("text"),
+                line=line,
+                column=column,
+                text=source_line,
                 indentation=error.get("indentation") is True,
             )
         if kind == "exception":
@@ -255,7 +291,11 @@ class Sandbox:
             "memory": f"memory limit of {limits.memory_mb} MB exceeded",
             "file_size": f"file size limit of {limits.file_size_mb} MB exceeded",
             "open_files": f"open files limit of {limits.open_files} exceeded",
-            "processes": f"process limit of {limits.processes} processes and threads exceeded",
+            "processes": (
+                "this exercise lets your code start no thread or process"
+                if self.single_process
+                else f"process limit of {limits.processes} processes and threads exceeded"
+            ),
         }
         if kind not in messages:
             return _protocol_failure(f"an error of unknown kind {kind[:40]!r}")
@@ -289,6 +329,7 @@ class Sandbox:
                 if len(self.buffer) >= 4 + length:
                     body = bytes(self.buffer[4 : 4 + length])
                     del self.buffer[: 4 + length]
+                    self.received_bytes += 4 + length
                     try:
                         return wire.decode(body), None
                     except wire.ProtocolError as error:

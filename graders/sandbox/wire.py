@@ -15,8 +15,10 @@ numeric dtypes and never calls anything that came over the wire.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
+import math
 import struct
 
 import numpy as np
@@ -25,6 +27,12 @@ import torch
 MAX_DEPTH = 32
 MAX_VALUES = 200_000
 MAX_STRING = 1_000_000
+# Bounds on what the trusted side reads from a sandbox, checked before anything is parsed or
+# allocated: the JSON header's size, and the number of arrays in one reply (decoding an array
+# costs tens of microseconds however small it is, so a count is a bound on time).
+MAX_REPLY_HEADER_BYTES = 4 * 1024 * 1024
+MAX_REPLY_BLOBS = 4096
+MAX_NPY_HEADER_BYTES = 10_000
 HEADER = struct.Struct(">II")
 # How a sandbox ended (wait status, CPU seconds), sent by its keeper on the status pipe.
 EXIT_STATUS = struct.Struct(">id")
@@ -169,22 +177,29 @@ def frame_length(prefix: bytes, max_bytes: int) -> int:
 def decode(body: bytes, *, request: bool = False) -> object:
     """The message in one frame body (without its length prefix); raises ProtocolError.
 
-    Only a `request` (read in the sandbox) may hold models and random generators.
+    Only a `request` (read in the sandbox) may hold models and random generators. A reply (read
+    by the grader, `request=False`) is bounded before it is parsed: header size, the number of
+    JSON values it can hold, the number of arrays, and each array's size against its bytes.
     """
     if len(body) < 4:
         raise ProtocolError("a frame too short to hold a header")
     (header_length,) = struct.unpack(">I", body[:4])
     if header_length > len(body) - 4:
         raise ProtocolError("a header longer than its frame")
+    raw_header = body[4 : 4 + header_length]
+    if not request:
+        _check_reply_header_size(raw_header)
     try:
-        header = json.loads(body[4 : 4 + header_length].decode())
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        header = json.loads(raw_header.decode())
+    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError) as error:
         raise ProtocolError(f"a header that is not valid JSON ({type(error).__name__})") from None
     if type(header) is not dict or set(header) != {"message", "blobs"}:
         raise ProtocolError("a header without exactly 'message' and 'blobs'")
     lengths = header["blobs"]
     if type(lengths) is not list or any(type(n) is not int or n < 0 for n in lengths):
         raise ProtocolError("a bad list of blob lengths")
+    if not request and len(lengths) > MAX_REPLY_BLOBS:
+        raise ProtocolError(f"a reply holding {len(lengths)} arrays (at most {MAX_REPLY_BLOBS} allowed)")
     if sum(lengths) != len(body) - 4 - header_length:
         raise ProtocolError("blob lengths that do not add up to the frame")
     blobs, offset = [], 4 + header_length
@@ -192,6 +207,21 @@ def decode(body: bytes, *, request: bool = False) -> object:
         blobs.append(body[offset : offset + length])
         offset += length
     return _decode_value(header["message"], blobs, [0], 0, request)
+
+
+def _check_reply_header_size(raw_header: bytes) -> None:
+    """Refuse a header whose parsing alone would cost too much, before parsing it.
+
+    Every JSON value but the first follows a comma or opens a container, so counting those
+    bytes (fast, in C) bounds the number of objects json.loads would build.
+    """
+    if len(raw_header) > MAX_REPLY_HEADER_BYTES:
+        raise ProtocolError(
+            f"a reply header of {len(raw_header)} bytes (at most {MAX_REPLY_HEADER_BYTES} allowed)"
+        )
+    values = raw_header.count(b",") + raw_header.count(b"[") + raw_header.count(b"{")
+    if values > 2 * MAX_VALUES:
+        raise ProtocolError("a reply header holding too many values")
 
 
 def _decode_value(
@@ -252,16 +282,58 @@ def _decode_value(
 
 
 def _read_array(blobs: list[bytes], index: int) -> np.ndarray:
+    """An array from a `.npy` blob, its size checked against the blob before anything is allocated."""
     if not 0 <= index < len(blobs):
         raise ProtocolError("a reference to a missing blob")
-    buffer = io.BytesIO(blobs[index])
+    blob = blobs[index]
+    shape, fortran_order, dtype, offset = _npy_header(blob)
+    if dtype.newbyteorder("=") not in ARRAY_DTYPES:
+        raise ProtocolError(f"an array of a forbidden dtype {dtype}")
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(blob) - offset:
+        raise ProtocolError(
+            f"an array of shape {shape[:8]} whose data is {len(blob) - offset} bytes, not {count * dtype.itemsize}"
+        )
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
+    array = flat.reshape(shape, order="F" if fortran_order else "C")
+    # A fresh, writable, native-order, C-ordered copy (torch needs native order); not
+    # ascontiguousarray, which turns a 0-d array into a 1-d one.
+    return np.array(array, dtype=dtype.newbyteorder("="), order="C", copy=True)
+
+
+def _npy_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran_order, dtype, data offset) of a `.npy` blob, parsed without reading its data."""
+    magic = b"\x93NUMPY"
+    if len(blob) < 10 or blob[:6] != magic or blob[6] not in (1, 2, 3) or blob[7] != 0:
+        raise ProtocolError("a blob that is not a plain .npy array (bad magic)")
+    if blob[6] == 1:
+        (length,) = struct.unpack("<H", blob[8:10])
+        start = 10
+    else:
+        if len(blob) < 12:
+            raise ProtocolError("a blob that is not a plain .npy array (short header)")
+        (length,) = struct.unpack("<I", blob[8:12])
+        start = 12
+    if length > MAX_NPY_HEADER_BYTES or start + length > len(blob):
+        raise ProtocolError("a blob with a bad .npy header length")
     try:
-        array = np.lib.format.read_array(buffer, allow_pickle=False)
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as error:
-        raise ProtocolError(f"a blob that is not a plain .npy array ({type(error).__name__})") from None
-    if buffer.tell() != len(blobs[index]):
-        raise ProtocolError("trailing bytes after an array")
-    if type(array) is not np.ndarray or array.dtype.newbyteorder("=") not in ARRAY_DTYPES:
-        raise ProtocolError(f"an array of a forbidden dtype {array.dtype}")
-    # Native byte order for torch; not ascontiguousarray, which turns a 0-d array into a 1-d one.
-    return array.astype(array.dtype.newbyteorder("="), order="C", copy=False)
+        text = blob[start : start + length].decode("latin1")
+        header = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as error:
+        raise ProtocolError(f"a blob with an unreadable .npy header ({type(error).__name__})") from None
+    if type(header) is not dict or set(header) != {"descr", "fortran_order", "shape"}:
+        raise ProtocolError("a .npy header without exactly descr, fortran_order and shape")
+    shape, fortran_order, descr = header["shape"], header["fortran_order"], header["descr"]
+    if (
+        type(shape) is not tuple
+        or len(shape) > MAX_DEPTH
+        or any(type(size) is not int or size < 0 for size in shape)
+        or type(fortran_order) is not bool
+        or type(descr) is not str
+    ):
+        raise ProtocolError("a .npy header with a bad shape, order or dtype")
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError) as error:
+        raise ProtocolError(f"a .npy header with an unknown dtype ({type(error).__name__})") from None
+    return shape, fortran_order, dtype, start + length
