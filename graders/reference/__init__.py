@@ -1,6 +1,12 @@
-"""Reference implementations of the course's Transformer pieces, used to grade students' code."""
+"""Reference implementations of the course's Transformer pieces, used to grade students' code.
 
-from graders.reference.attention import MultiHeadAttention
+Trusted side only: nothing here may be imported by the sandbox's zygote. What student code is
+given (the toy translator and its vocabulary) is in graders.provided, re-exported here for the
+trusted side's convenience.
+"""
+
+from graders.provided import MultiHeadAttention, ToyTranslator, build_toy_translator, sinusoidal_positional_encoding
+from graders.provided.toy_translator import MODEL_FACTORIES
 from graders.reference.batching import TeacherForcingBatch, pad_sequences, teacher_forcing_batch
 from graders.reference.decoding import greedy_decode, sample_decode, sample_next_token
 from graders.reference.functional import (
@@ -10,10 +16,8 @@ from graders.reference.functional import (
     cross_entropy,
     log_softmax,
     scaled_dot_product_attention,
-    sinusoidal_positional_encoding,
     softmax,
 )
-from graders.reference.model import MODEL_FACTORIES, ToyTranslator, build_toy_translator
 from graders.reference.vocabulary import (
     EOS_ID,
     PAD_ID,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+from graders.provided.vocabulary import EOS_ID, PAD_ID, START_ID
 from graders.reference.functional import IGNORE_INDEX
-from graders.reference.vocabulary import EOS_ID, PAD_ID, START_ID
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], padding_value: int = PAD_ID) -> torch.Tensor:

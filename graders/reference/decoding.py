@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import torch
 
+from graders.provided import ToyTranslator
+from graders.provided.vocabulary import EOS_ID, START_ID
 from graders.reference.functional import softmax
-from graders.reference.model import ToyTranslator
-from graders.reference.vocabulary import EOS_ID, START_ID
 
 
 def sample_next_token(

@@ -102,18 +102,3 @@ def scaled_dot_product_attention(
     """softmax(Q K^T * scale + mask) V; see `attention_with_weights` for shapes and masks."""
     output, _ = attention_with_weights(query, key, value, key_padding_mask=key_padding_mask, causal=causal, scale=scale)
     return output
-
-
-def sinusoidal_positional_encoding(length: int, d_model: int) -> torch.Tensor:
-    """The (length, d_model) table of Vaswani et al.: sin at even columns, cos at odd ones.
-
-    PE[pos, 2i] = sin(pos / 10000^(2i / d_model)), PE[pos, 2i + 1] = cos(the same angle).
-    """
-    positions = torch.arange(length, dtype=torch.float64).unsqueeze(1)
-    even_columns = torch.arange(0, d_model, 2, dtype=torch.float64)
-    angles = positions / torch.pow(10000.0, even_columns / d_model)
-    encoding = torch.zeros(length, d_model, dtype=torch.float64)
-    encoding[:, 0::2] = torch.sin(angles)
-    # With an odd d_model the last even column has no cosine partner.
-    encoding[:, 1::2] = torch.cos(angles[:, : d_model // 2])
-    return encoding.to(torch.get_default_dtype())

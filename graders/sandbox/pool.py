@@ -23,7 +23,7 @@ from graders.sandbox.isolation import SandboxUnavailable
 from graders.sandbox.limits import CEILING, Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_MODEL_MODULES = ("graders.reference",)
+DEFAULT_MODEL_MODULES = ("graders.provided",)
 UID_BASE = 200_000
 UID_BLOCK = 1000
 UID_BLOCKS = 64

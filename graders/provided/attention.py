@@ -1,11 +1,41 @@
-"""Multi-head attention laid out like torch.nn.MultiheadAttention (batch first), so weights can be copied."""
+"""Multi-head attention laid out like torch.nn.MultiheadAttention (batch first), so weights can be copied.
+
+Part of the toy translator that student code is given. It is written with torch's own softmax,
+not with the reference solution of the attention exercise (graders.reference.functional), which
+must never be in the sandbox's memory.
+"""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 
-from graders.reference.functional import attention_with_weights
+
+def attend(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    *,
+    key_padding_mask: torch.Tensor | None = None,
+    causal: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(output, weights) of scaled dot-product attention over (batch, heads, length, head_dim) inputs.
+
+    `key_padding_mask` (batch, S) is True at padded keys; a query that may see no key gets zeros.
+    """
+    query_length, key_length = query.shape[-2], key.shape[-2]
+    scores = (query @ key.transpose(-2, -1)) * (1.0 / math.sqrt(query.shape[-1]))
+    allowed = torch.ones(query_length, key_length, dtype=torch.bool)
+    if causal:
+        allowed = allowed.tril()
+    if key_padding_mask is not None:
+        batch = key_padding_mask.shape[0]
+        allowed = allowed & ~key_padding_mask.reshape(batch, *([1] * (scores.dim() - 2)), key_length)
+    weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+    weights = weights.masked_fill(~allowed.any(dim=-1, keepdim=True), 0.0)
+    return weights @ value, weights
 
 
 class MultiHeadAttention(nn.Module):
@@ -58,7 +88,7 @@ class MultiHeadAttention(nn.Module):
         heads_q = self._split_heads(nn.functional.linear(query, weight_q, bias_q))
         heads_k = self._split_heads(nn.functional.linear(key, weight_k, bias_k))
         heads_v = self._split_heads(nn.functional.linear(value, weight_v, bias_v))
-        heads_out, weights = attention_with_weights(
+        heads_out, weights = attend(
             heads_q, heads_k, heads_v, key_padding_mask=key_padding_mask, causal=causal
         )
         batch, _, length, _ = heads_out.shape
