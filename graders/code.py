@@ -45,8 +45,11 @@ A `torch.Generator` passed to `t.call` reaches the student's code as a generator
 state, and `t.reference` gets another copy: both draw the same random numbers, and the test's
 own generator does not move.
 
-`t.source` is the student's code as text, for checks on how it is written, e.g. a test that
-fails when the submission calls torch's own softmax.
+`@test(operators=True)` records what each call of the test ran (torch functions and aten
+operators), for rules such as "build the softmax yourself": `t.ran(names)` and
+`t.check_built_without(...)` judge from what executed, not from what the code spells.
+`t.source` is the student's code as text, and `t.uses(names)` the lines that spell a name,
+to point the student at a line.
 
 Inputs are made in this process from a per-test seed (derived from the test's name, so a failure
 replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
@@ -603,6 +606,21 @@ class TestContext:
         if not self.spec.operators:
             raise ExerciseError(f"test `{self.spec.name}` calls t.ran() but is not declared with operators=True")
         return sorted(set(names) & self.operators)
+
+    def check_built_without(self, operators: Iterable[str], *, spelled: Iterable[str] = (), rule: str) -> None:
+        """Fail unless this test's calls ran none of `operators` (see `ran`); `rule` says why in words.
+
+        Which lines spell one of `spelled` only points the student to where to look: a name alone
+        (their own method called `softmax`) never fails the test, what ran does.
+        """
+        ran = self.ran(operators)
+        if not ran:
+            return
+        lines = self.uses(spelled)
+        where = ""
+        if lines:
+            where = " Look at " + ", ".join(f"line {line} (`{name}`)" for line, name in lines) + "."
+        raise TestFailed(f"Your code ran {', '.join(f'`{name}`' for name in ran)}. {rule}{where}")
 
     def uses(self, names: Iterable[str]) -> list[tuple[int, str]]:
         """(line, name) of each use of one of `names` in the student's code, in line order.

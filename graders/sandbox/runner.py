@@ -15,6 +15,8 @@ import traceback
 import types
 
 import torch
+from torch.overrides import TorchFunctionMode, _get_current_function_mode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode
 
 from graders.sandbox import isolation, models, wire
 
@@ -159,6 +161,28 @@ class Runner:
         return {"ok": True, "value": output.detach(), "grads": list(grads)}
 
 
+class _FunctionRecorder(TorchFunctionMode):
+    def __init__(self, seen: set[str]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", None)
+        if type(name) is str:
+            self.seen.add("torch." + name)
+        return func(*args, **(kwargs or {}))
+
+
+class _DispatchRecorder(TorchDispatchMode):
+    def __init__(self, seen: set[str]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.seen.add(func._schema.name)
+        return func(*args, **(kwargs or {}))
+
+
 class OperatorRecorder:
     """Records the torch functions a call reached and the aten operators it executed.
 
@@ -169,40 +193,20 @@ class OperatorRecorder:
     """
 
     def __init__(self) -> None:
-        from torch.overrides import TorchFunctionMode
-        from torch.utils._python_dispatch import TorchDispatchMode
-
-        seen: set[str] = set()
-
-        class FunctionRecorder(TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                name = getattr(func, "__name__", None)
-                if type(name) is str:
-                    seen.add("torch." + name)
-                return func(*args, **(kwargs or {}))
-
-        class DispatchRecorder(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                seen.add(func._schema.name)
-                return func(*args, **(kwargs or {}))
-
-        self.seen = seen
-        self.function_mode = FunctionRecorder()
-        self.dispatch_mode = DispatchRecorder()
+        self.seen: set[str] = set()
+        self.function_mode = _FunctionRecorder(self.seen)
+        self.dispatch_mode = _DispatchRecorder(self.seen)
         self.intact = True
 
     def __enter__(self) -> OperatorRecorder:
-        from torch.overrides import _get_current_function_mode
-        from torch.utils._python_dispatch import _get_current_dispatch_mode
-
-        self._current = (_get_current_function_mode, _get_current_dispatch_mode)
         self.function_mode.__enter__()
         self.dispatch_mode.__enter__()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        function_mode, dispatch_mode = self._current
-        self.intact = function_mode() is self.function_mode and dispatch_mode() is self.dispatch_mode
+        self.intact = (
+            _get_current_function_mode() is self.function_mode and _get_current_dispatch_mode() is self.dispatch_mode
+        )
         try:
             self.dispatch_mode.__exit__(None, None, None)
             self.function_mode.__exit__(None, None, None)
@@ -213,6 +217,13 @@ class OperatorRecorder:
         if not self.intact:
             return None
         return sorted(name[:200] for name in self.seen)[:MAX_OPERATORS]
+
+
+def warm_up_recording() -> None:
+    """Record once in the zygote: the first recording imports and initialises seconds' worth of torch."""
+    x = torch.ones(2, 3, requires_grad=True)
+    with OperatorRecorder():
+        torch.autograd.grad(torch.softmax(x, dim=-1).sum(), [x])
 
 
 def _resolve_models(value: object) -> object:

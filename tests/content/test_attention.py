@@ -108,7 +108,7 @@ def test_a_softmax_over_the_queries_is_named(exercise):
     assert graded.message("no_mask").startswith("Your softmax runs over the queries (dim=-2)")
 
 
-def test_torch_attention_scores_nothing(exercise):
+def test_torch_attention_fails_its_own_test(exercise):
     source = """
     import torch.nn.functional as F
 
@@ -116,11 +116,34 @@ def test_torch_attention_scores_nothing(exercise):
         return F.scaled_dot_product_attention(query, key, value, is_causal=causal)
     """
     graded = exercise.grade(source)
-    assert graded.score == 0
-    assert graded.message("built_from_matrix_products").startswith(
-        "Your code uses torch's own attention: line 5 (`scaled_dot_product_attention`)."
-    )
-    assert graded.message("no_mask") == (
-        "Not checked: line 5 uses torch's `scaled_dot_product_attention` (see the test “Built from matrix products "
-        "and a softmax”)."
-    )
+    assert not graded.test("built_from_matrix_products").passed
+    message = graded.message("built_from_matrix_products")
+    assert message.startswith("Your code ran ")
+    assert "`torch.scaled_dot_product_attention`. That is torch's own attention" in message
+    assert graded.message("built_from_matrix_products").endswith("Look at line 5 (`scaled_dot_product_attention`).")
+    assert graded.test("no_mask").passed
+
+
+def test_a_helper_method_named_like_torchs_attention_gets_full_marks(exercise):
+    # A real submission's shape: the attention is the student's own, in a method of the same name.
+    source = """
+    import math
+    import torch
+
+    class Attention:
+        def scaled_dot_product_attention(self, query, key, value, allowed):
+            scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
+            weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+            return torch.nan_to_num(weights, nan=0.0) @ value
+
+    def scaled_dot_product_attention(query, key, value, key_padding_mask=None, causal=False):
+        length, source_length = query.shape[-2], key.shape[-2]
+        allowed = torch.ones(length, source_length, dtype=torch.bool)
+        if causal:
+            allowed = allowed.tril()
+        if key_padding_mask is not None:
+            allowed = allowed & ~key_padding_mask[:, None, :]
+        return Attention().scaled_dot_product_attention(query, key, value, allowed)
+    """
+    graded = exercise.grade(source)
+    assert graded.score == graded.max_score, graded.verdict

@@ -78,15 +78,54 @@ def test_a_softmax_that_ignores_dim_is_told_which_dimension_it_used(exercise):
     )
 
 
-def test_torch_softmax_scores_nothing_and_says_where_it_is_used(exercise):
+def test_torch_softmax_fails_its_own_test_and_says_where_it_is_used(exercise):
     graded = exercise.grade(TORCH_SOFTMAX)
-    assert graded.score == 0
+    assert graded.failed == {"built_from_exp_sum_and_max"}
+    assert graded.score == 12
     assert graded.message("built_from_exp_sum_and_max").startswith(
-        "Your code uses torch's own softmax: line 5 (`softmax`). In this exercise you build it yourself"
+        "Your code ran `aten::_softmax`. That is torch's own softmax: in this exercise you build it yourself"
     )
-    assert graded.message("lesson_example") == (
-        "Not checked: line 5 uses torch's `softmax` (see the test “Built from exp, sum and max”)."
+    assert graded.message("built_from_exp_sum_and_max").endswith("Look at line 5 (`softmax`).")
+
+
+def test_torch_softmax_reached_through_a_built_name_is_caught_by_what_ran(exercise):
+    graded = exercise.grade("""
+import torch
+
+def softmax(logits, dim=-1):
+    return getattr(torch, "soft" + "max")(logits, dim)
+""")
+    assert graded.failed == {"built_from_exp_sum_and_max"}
+    assert graded.message("built_from_exp_sum_and_max").startswith("Your code ran `aten::_softmax`.")
+
+
+def test_torch_softmax_run_in_another_thread_is_not_hidden_from_the_record(exercise):
+    graded = exercise.grade("""
+import concurrent.futures, torch
+
+def softmax(logits, dim=-1):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(torch.softmax, logits, dim).result()
+""")
+    assert not graded.test("built_from_exp_sum_and_max").passed
+    assert graded.message("built_from_exp_sum_and_max").startswith(
+        "This exercise lets your code start no thread or process in test `Built from exp, sum and max`"
     )
+
+
+def test_a_method_of_your_own_named_softmax_is_not_torchs(exercise):
+    graded = exercise.grade("""
+import torch
+
+class Normalizer:
+    def softmax(self, logits, dim):
+        shifted = logits - logits.amax(dim=dim, keepdim=True)
+        return shifted.exp() / shifted.exp().sum(dim=dim, keepdim=True)
+
+def softmax(logits, dim=-1):
+    return Normalizer().softmax(logits, dim)
+""")
+    assert graded.score == graded.max_score == 13
 
 
 def test_hidden_tests_keep_their_messages_to_themselves(exercise):
