@@ -34,7 +34,7 @@ class Command(BaseCommand):
             commands["worker"] = [
                 python, "-m", "celery", "-A", "attentive", "worker", "--beat",
                 "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
-                "--queues", "grading,default", "--concurrency", "1", "--loglevel", "INFO",
+                "--queues", "grading,default", "--concurrency", "2", "--loglevel", "INFO",
             ]
         processes: dict[str, subprocess.Popen] = {}
         stopping = False
