@@ -234,7 +234,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_TASK_ROUTES = {"graders.*": {"queue": "grading"}}
+# The sweeper has a queue of its own, served by a worker that grades nothing (`serve` starts
+# one; docker-compose's beat service is one): behind a backlog of submissions it would wait.
+CELERY_TASK_ROUTES = {
+    "graders.sweep_stuck_submissions": {"queue": "maintenance"},
+    "graders.*": {"queue": "grading"},
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-submissions": {
         "task": "graders.sweep_stuck_submissions",

@@ -65,7 +65,10 @@ def grading_health() -> str:
         return ""
     broken = recent.exclude(problem="").first()
     if broken:
-        return f"Grading is paused: the grading worker cannot run safely ({broken.problem}). Your work is kept."
+        return (
+            f"Grading is delayed: the grader cannot run right now ({broken.problem}). Your work is kept and "
+            "is graded as soon as the grader is back."
+        )
     return "No grading worker is running right now: your submission will wait in the queue until one starts."
 
 

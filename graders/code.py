@@ -233,13 +233,15 @@ def grade_code(exercise: Mapping[str, str] | str | Path, student_source: str, po
         )
     try:
         verdict = Grading(loaded, student_source, pool).run()
-    except SandboxUnavailable as error:
+    except (SandboxUnavailable, SandboxKilled) as error:
         verdict = Verdict(
             "error",
             0.0,
             sum(spec.points for spec in loaded.tests),
-            message=f"Your code could not be checked right now (the sandbox is unavailable: {error}). "
-            "It will be checked again shortly.",
+            message=f"Grading is delayed: the grader could not run your code ({error}). This is not your "
+            "fault, and it costs you nothing: your submission waits in the queue and is graded as soon as "
+            "the grader is back.",
+            infrastructure=True,
         )
     verdict.exercise_version = version
     verdict.duration_ms = int((time.monotonic() - started) * 1000)
@@ -254,6 +256,10 @@ def validate_exercise(exercise: Mapping[str, str] | str | Path, pool: SandboxPoo
 
 class BudgetSpent(Exception):
     """The submission's whole time budget is used up; the remaining tests are not run."""
+
+
+class SandboxKilled(Exception):
+    """The sandbox was killed from outside, twice in a row: a fault of ours, never scored."""
 
 
 class ChannelBroken(Exception):
@@ -295,6 +301,10 @@ class Grading:
             # The budget starts once a sandbox is ours: waiting for one is the platform's time.
             self.deadline = time.monotonic() + self.budget
             loaded = self._load()
+            if loaded.failure is not None and loaded.failure.kind == "killed":
+                loaded = self._fresh_sandbox()
+                if loaded.failure is not None and loaded.failure.kind == "killed":
+                    raise SandboxKilled(loaded.failure.message)
             if loaded.failure is not None and loaded.failure.kind == "protocol":
                 return self._channel_broken(ordered, max_score, loaded.failure, loaded.stdout)
             if loaded.failure is not None:
@@ -356,7 +366,8 @@ class Grading:
         self.sandbox = self.pool.acquire(timeout=max(self.remaining(), 0.1))
         return self._load()
 
-    def _run_test(self, spec: TestSpec) -> TestOutcome:
+    def _run_test(self, spec: TestSpec, *, again: bool = False) -> TestOutcome:
+        """One test's outcome; a test whose sandbox was killed from outside runs once more, afresh."""
         try:
             if self.remaining() <= 0:
                 raise BudgetSpent()
@@ -376,10 +387,14 @@ class Grading:
         except TestFailed as failed:
             return _outcome(spec, False, str(failed), context.stdout)
         except StudentCodeFailed as failed:
+            if failed.failure is not None and failed.failure.kind == "killed":
+                if again:
+                    raise SandboxKilled(failed.failure.message) from None
+                return self._run_test(spec, again=True)
             if failed.failure is not None and failed.failure.kind in LIMIT_KINDS:
                 self.notes.append(f"{_capital(failed.failure.message)} in test `{spec.title}`.")
             return _outcome(spec, False, str(failed), context.stdout)
-        except (SandboxUnavailable, ChannelBroken):
+        except (SandboxUnavailable, ChannelBroken, SandboxKilled):
             raise
         except Exception as error:
             # The author's code failed on what the student returned (a bug in tests.py shows up

@@ -25,6 +25,8 @@ from .verdict import Verdict
 log = logging.getLogger(__name__)
 
 Status = Submission.Status
+# How long a submission whose grading hit a fault of ours waits before it is tried again.
+INFRASTRUCTURE_RETRY_SECONDS = 5
 
 
 def enqueue(submission: Submission) -> None:
@@ -69,11 +71,14 @@ def record(submission: Submission, verdict: Verdict) -> bool:
     return bool(written)
 
 
-def release(submission: Submission) -> None:
+def release(submission: Submission) -> bool:
     """Put a claimed submission back in the queue without spending an attempt (the worker cannot grade)."""
-    Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts).update(
-        status=Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None
-    )
+    released = Submission.objects.filter(
+        pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts
+    ).update(status=Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None, enqueued_at=timezone.now())
+    if released:
+        signals.send_submission_changed(submission.pk, Status.QUEUED)
+    return bool(released)
 
 
 class Heartbeat:
@@ -120,6 +125,15 @@ def grade(submission_id: int) -> str:
     except Exception as error:  # MemoryError and RecursionError included: the worker must live on
         log.exception("grading submission %s raised", submission.pk)
         verdict = grading_failed(error)
+    if verdict.status == "error" and verdict.infrastructure:
+        # Our fault (no sandbox, one killed from outside): the attempt is given back and the
+        # submission waits, as long as it takes, with a backoff that the pool's own recovery sets.
+        log.warning("grading submission %s is delayed: %s", submission.pk, verdict.message)
+        if release(submission):
+            from .tasks import grade_submission
+
+            grade_submission.apply_async(args=[submission.pk], countdown=INFRASTRUCTURE_RETRY_SECONDS)
+        return "delayed"
     if verdict.status == "error" and submission.attempts < settings.GRADING_MAX_ATTEMPTS:
         # A platform failure, not the student's: try again soon with a fresh sandbox.
         log.warning("grading submission %s failed (%s); it will be retried", submission.pk, verdict.message)

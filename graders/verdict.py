@@ -58,6 +58,9 @@ class Verdict:
     stdout: str = ""
     duration_ms: int = 0
     exercise_version: str = ""
+    # An `error` caused by our infrastructure (no sandbox, a sandbox killed from outside): the
+    # submission waits for another try at no cost to the student, instead of being marked failed.
+    infrastructure: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

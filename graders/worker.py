@@ -50,13 +50,17 @@ def commit_without_waiting(sender, connection, **_kwargs) -> None:
 
 def _run() -> None:
     stop = threading.Event()
+    pool = None
     problem = ""
     try:
-        engine.sandbox_pool()
+        pool = engine.sandbox_pool()
     except engine.GradingUnavailable as unavailable:
         problem = str(unavailable)
         log.error("this worker cannot sandbox student code and will not grade: %s", problem)
     while True:
+        if pool is not None:
+            # A pool replacing its zygote says so: pages then tell students that grading is delayed.
+            problem = pool.problem()
         try:
             record_heartbeat(ready=not problem, problem=problem)
         except Exception:  # the database may be briefly away; the next beat tries again

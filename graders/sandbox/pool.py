@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections
 import fcntl
 import json
+import logging
+import math
 import os
 import queue
 import select
@@ -22,6 +24,8 @@ from graders.sandbox import wire
 from graders.sandbox.isolation import SandboxUnavailable
 from graders.sandbox.limits import CEILING, Limits
 
+log = logging.getLogger(__name__)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_MODEL_MODULES = ("graders.provided",)
 UID_BASE = 200_000
@@ -31,6 +35,10 @@ UID_BLOCKS = 64
 # processors where this machine's OpenBLAS needs them.
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 READY_TIMEOUT = 30.0
+# A zygote that takes longer than this to answer a spawn request is taken for hung, and replaced.
+SPAWN_ANSWER_TIMEOUT = 15.0
+# Waits between attempts to replace a zygote that died or hung (the last one repeats).
+ZYGOTE_RESTART_BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
 MAX_TEXT = 20_000
 MAX_OPERATORS = 2000
 
@@ -48,7 +56,8 @@ class Failure:
     """Why a load or a call did not produce a value, in words for the student.
 
     `kind` is one of: syntax, exception, exit, missing, unsupported, memory, file_size, open_files,
-    processes, time, cpu, output, crash, protocol.
+    processes, time, cpu, output, crash, protocol; and `killed`, the one that is not the student's
+    doing (the sandbox was killed from outside).
     """
 
     kind: str
@@ -142,6 +151,7 @@ class Sandbox:
         # What the loaded submission's lines are, to check a reported syntax error against.
         self.source_lines: list[str] = []
         self.single_process = False
+        self.keeper_pid: int | None = None
         # Bytes of replies read from this sandbox, for the grader's per-submission cap.
         self.received_bytes = 0
         channel.setblocking(False)
@@ -405,10 +415,10 @@ class Sandbox:
             if number == signal.SIGXFSZ:
                 return Failure("file_size", f"file size limit of {self.limits.file_size_mb} MB exceeded")
             if number == signal.SIGKILL:
-                return Failure(
-                    "crash",
-                    f"your code was killed (probably out of memory; the limit is {self.limits.memory_mb} MB)",
-                )
+                # Student code cannot SIGKILL itself: it is PID 1 of its namespace, which the kernel
+                # shields from its own members. So this came from outside: the host's OOM killer,
+                # an operator, a dying zygote. Not the student's doing, and not to be scored.
+                return Failure("killed", "the process running your code was killed from outside the sandbox")
             words = SIGNAL_WORDS.get(number, f"signal {signal.Signals(number).name}")
             return Failure("crash", f"your code crashed the Python process with {words}")
         code = os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else -1
@@ -487,6 +497,10 @@ class SandboxPool:
         self.condition = threading.Condition()
         self.warm: collections.deque[Sandbox] = collections.deque()
         self.failure: SandboxUnavailable | None = None
+        # Why the zygote is out of service ("" while it serves), and how its replacement goes.
+        self.zygote_down = ""
+        self.zygote_restarts = 0
+        self.zygote_failed_at = -math.inf
         self.closed = False
         self.refiller: threading.Thread | None = None
         self.ended: queue.SimpleQueue[Sandbox | None] = queue.SimpleQueue()
@@ -548,11 +562,41 @@ class SandboxPool:
             message = parent.recv(65536)
         except OSError:
             message = b""
-        parent.settimeout(None)
+        parent.settimeout(SPAWN_ANSWER_TIMEOUT)
         reply = json.loads(message) if message else {"error": self._zygote_stderr()}
         if not reply.get("ready"):
             raise SandboxUnavailable(f"the sandbox zygote did not start: {reply.get('error')}")
         self.mode = reply["mode"]
+
+    def _replace_zygote(self) -> None:
+        """Start a new zygote in place of one that died or hung (zygote_lock held), with backoff."""
+        wait = ZYGOTE_RESTART_BACKOFF[min(self.zygote_restarts, len(ZYGOTE_RESTART_BACKOFF) - 1)]
+        if time.monotonic() < self.zygote_failed_at + wait:
+            raise SandboxUnavailable(f"{self.zygote_down}; replacing it in {wait:g} s")
+        if self.zygote is not None and self.zygote.poll() is None:
+            self.zygote.kill()
+            self.zygote.wait()
+        if self.control is not None:
+            self.control.close()
+        self.zygote_restarts += 1
+        try:
+            self._start_zygote()
+        except SandboxUnavailable as error:
+            self.zygote_failed_at = time.monotonic()
+            self.zygote_down = f"a new sandbox zygote did not start ({error})"
+            log.error("%s", self.zygote_down)
+            raise SandboxUnavailable(self.zygote_down) from None
+        log.warning("replaced the sandbox zygote (%d replacements so far)", self.zygote_restarts)
+        self.zygote_down = ""
+        self.zygote_restarts = 0
+
+    def problem(self) -> str:
+        """Why this pool cannot hand out sandboxes right now, or "" when it can."""
+        if self.closed:
+            return "the sandbox pool is closed"
+        if self.zygote_down:
+            return self.zygote_down
+        return str(self.failure) if self.failure is not None else ""
 
     def _zygote_stderr(self) -> str:
         if self.zygote is not None:
@@ -573,8 +617,10 @@ class SandboxPool:
         request = {"uid": uid, "gid": uid, "limits": asdict(self.ceiling)}
         try:
             with self.zygote_lock:
-                if self.control is None:
+                if self.closed or self.control is None:
                     raise SandboxUnavailable("the sandbox pool is closed")
+                if self.zygote_down:
+                    self._replace_zygote()
                 try:
                     socket.send_fds(
                         self.control,
@@ -582,8 +628,11 @@ class SandboxPool:
                         [child_channel.fileno(), output_write, status_write],
                     )
                     message, fds, _, _ = socket.recv_fds(self.control, 4096, 1)
-                except OSError:
+                except OSError:  # the zygote is gone, or hung past the control socket's timeout
                     message, fds = b"", []
+                if not message:
+                    self.zygote_down = f"the sandbox zygote stopped answering ({self._zygote_stderr()})"
+                    log.warning("%s; it will be replaced", self.zygote_down)
         finally:
             child_channel.close()
             os.close(output_write)
@@ -593,8 +642,10 @@ class SandboxPool:
                 os.close(fd)
             parent_channel.close()
             self.uids.give_back(uid)
-            raise SandboxUnavailable(f"the sandbox zygote has exited: {self._zygote_stderr()}")
+            raise SandboxUnavailable(self.zygote_down or "the sandbox zygote did not answer")
         sandbox = Sandbox(self, parent_channel, output_read, status_read, fds[0] if fds else None, uid)
+        keeper = json.loads(message).get("pid") if message.startswith(b"{") else None
+        sandbox.keeper_pid = keeper if type(keeper) is int else None
         sandbox.wait_ready(READY_TIMEOUT)
         return sandbox
 

@@ -144,6 +144,42 @@ def test_a_platform_failure_is_retried_then_reported(cast, code_exercise, monkey
     assert submission.verdict_object.message == "the sandbox crashed"
 
 
+def test_an_infrastructure_failure_never_spends_the_students_attempts(cast, code_exercise, monkeypatch, settings,
+                                                                      django_capture_on_commit_callbacks):
+    def delayed(files, answer):
+        return Verdict("error", 0, 4, message="Grading is delayed: the sandbox zygote stopped answering",
+                       infrastructure=True)
+
+    requeued = []
+    monkeypatch.setattr(engine, "grade_answer", delayed)
+    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: requeued.append(kwargs))
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    outcomes = [services.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS + 2)]
+    assert outcomes == ["delayed"] * (settings.GRADING_MAX_ATTEMPTS + 2)
+    assert [kwargs["countdown"] for kwargs in requeued] == [services.INFRASTRUCTURE_RETRY_SECONDS] * len(outcomes)
+    submission.refresh_from_db()
+    assert (submission.status, submission.attempts, submission.verdict) == ("queued", 0, None)
+    services.sweep(timezone.now())
+    submission.refresh_from_db()
+    assert submission.status == "queued"  # the sweeper does not give up on a submission that waits for us
+
+
+def test_a_grading_that_raises_anything_becomes_a_readable_error_and_the_task_returns(
+    cast, code_exercise, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    def exploding(files, answer):
+        raise MemoryError("a forged reply")
+
+    monkeypatch.setattr(engine, "grade_answer", exploding)
+    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    outcomes = [services.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS)]
+    assert outcomes[-1] == "recorded"
+    submission.refresh_from_db()
+    assert submission.status == "error"
+    assert submission.verdict_object.message.startswith("The grader failed while checking this answer (MemoryError")
+
+
 def test_staff_can_retry_a_submission_in_error(cast, code_exercise, django_capture_on_commit_callbacks):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
     Submission.objects.filter(pk=submission.pk).update(status="error", attempts=3)
@@ -189,3 +225,28 @@ def test_another_student_cannot_watch_a_submission(cast, code_exercise):
 
     assert async_to_sync(watch)(cast.outsider) == (False, 4404)
     assert async_to_sync(watch)(cast.ta)[0] is True
+
+
+def test_the_sweeper_has_a_queue_that_no_grading_backlog_can_block():
+    from attentive.celery import app
+    from graders.tasks import grade_submission, sweep_stuck_submissions
+
+    router = app.amqp.router
+    assert router.route({}, sweep_stuck_submissions.name)["queue"].name == "maintenance"
+    assert router.route({}, grade_submission.name)["queue"].name == "grading"
+
+
+def test_a_database_outage_during_grading_hands_the_message_back(monkeypatch):
+    from celery.exceptions import Reject
+    from django.db import OperationalError
+
+    from graders import tasks
+
+    def database_away(submission_id):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(services, "grade", database_away)
+    monkeypatch.setattr(tasks, "DATABASE_RETRY_PAUSE_SECONDS", 0)
+    with pytest.raises(Reject) as rejected:
+        tasks.grade_submission.run(7)
+    assert rejected.value.requeue is True

@@ -1,6 +1,6 @@
-"""`manage.py serve`: the embedded site — an ASGI server and a grading worker, stopped together.
+"""`manage.py serve`: the embedded site — an ASGI server, a grading worker and beat, stopped together.
 
-Ctrl-C (or SIGTERM) stops both. If either dies on its own, the other is stopped too and
+Ctrl-C (or SIGTERM) stops them all. If one dies on its own, the others are stopped too and
 the command exits with an error, so a broken worker is never left hidden behind a
 working web page.
 """
@@ -32,9 +32,15 @@ class Command(BaseCommand):
         }
         if not no_worker:
             commands["worker"] = [
-                python, "-m", "celery", "-A", "attentive", "worker", "--beat",
-                "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+                python, "-m", "celery", "-A", "attentive", "worker", "--hostname", "grading@%h",
                 "--queues", "grading,default", "--concurrency", "2", "--loglevel", "INFO",
+            ]
+            # Beat and the sweeper it schedules, in a process that grades nothing: a backlog of
+            # submissions cannot hold back the sweep that rescues stuck ones.
+            commands["maintenance"] = [
+                python, "-m", "celery", "-A", "attentive", "worker", "--hostname", "maintenance@%h", "--beat",
+                "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+                "--queues", "maintenance", "--pool", "solo", "--loglevel", "INFO",
             ]
         processes: dict[str, subprocess.Popen] = {}
         stopping = False

@@ -1,0 +1,123 @@
+"""Faults of ours are not the student's: a dead zygote is replaced, a sandbox killed from outside runs again."""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from graders.code import grade_code
+from graders.sandbox import SandboxPool, SandboxUnavailable
+from tests.security.conftest import EXERCISE
+
+CORRECT = (EXERCISE / "solution.py").read_text()
+# Slow enough to be killed in the middle of a call: each call sleeps 0.3 s before answering.
+SLOW = "import time\n" + CORRECT.replace("def softmax(x, dim=-1):", "def softmax(x, dim=-1):\n    time.sleep(0.3)")
+
+
+@pytest.fixture
+def own_pool():
+    with SandboxPool(size=1, preload=()) as started:
+        yield started
+
+
+def sandbox_pids(pool) -> list[int]:
+    """The sandbox processes (children of the pool's keepers) that run right now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent = int(fields[1])
+        try:
+            grandparent = int((Path("/proc") / str(parent) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if grandparent == pool.zygote.pid:
+            found.append(int(entry.name))
+    return found
+
+
+def kill_busy_sandboxes(pool, times: int, stop: threading.Event) -> None:
+    """SIGKILL the sandbox that is running a call, `times` times, as the host's OOM killer would."""
+    killed = 0
+    while killed < times and not stop.is_set():
+        time.sleep(0.15)
+        for pid in sandbox_pids(pool):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+                break
+            except ProcessLookupError:
+                pass
+
+
+def test_a_dead_zygote_is_replaced_and_the_pool_grades_again(own_pool):
+    os.kill(own_pool.zygote.pid, signal.SIGKILL)
+    own_pool.zygote.wait()
+    deadline = time.monotonic() + 60
+    verdict = None
+    while time.monotonic() < deadline:
+        try:
+            verdict = grade_code(EXERCISE, CORRECT, own_pool)
+        except SandboxUnavailable:
+            verdict = None
+        if verdict is not None and verdict.status == "graded":
+            break
+        time.sleep(0.5)
+    assert verdict is not None
+    assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
+    assert own_pool.zygote.poll() is None
+    assert own_pool.problem() == ""
+
+
+def test_while_the_zygote_is_down_the_pool_says_why_and_grading_is_delayed_not_failed(own_pool):
+    own_pool.zygote.kill()
+    own_pool.zygote.wait()
+    # The warm sandbox died with its zygote: whatever happens, nothing is scored against the student.
+    verdict = grade_code(EXERCISE, CORRECT, own_pool)
+    assert verdict.status in ("graded", "error")
+    if verdict.status == "error":
+        assert verdict.infrastructure
+        assert verdict.message.startswith("Grading is delayed")
+    else:
+        assert verdict.score == 4.0
+
+
+def test_a_sandbox_killed_from_outside_once_costs_the_student_nothing(own_pool):
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_busy_sandboxes, args=(own_pool, 1, stop))
+    killer.start()
+    try:
+        verdict = grade_code(EXERCISE, SLOW, own_pool)
+    finally:
+        stop.set()
+        killer.join()
+    assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
+
+
+def test_a_sandbox_killed_from_outside_every_time_is_an_infrastructure_error(own_pool):
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_busy_sandboxes, args=(own_pool, 20, stop))
+    killer.start()
+    try:
+        verdict = grade_code(EXERCISE, SLOW, own_pool)
+    finally:
+        stop.set()
+        killer.join()
+    assert verdict.status == "error"
+    assert verdict.infrastructure
+    assert "killed from outside the sandbox" in verdict.message
+
+
+def test_student_code_cannot_kill_its_own_sandbox_with_sigkill(own_pool):
+    source = "import os, signal\n" + CORRECT.replace(
+        "def softmax(x, dim=-1):", "def softmax(x, dim=-1):\n    os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    verdict = grade_code(EXERCISE, source, own_pool)
+    assert (verdict.status, verdict.score) == ("graded", 4.0)
