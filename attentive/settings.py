@@ -122,6 +122,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that is down or frozen must not hold a page for long: give up connecting after
+    # a few seconds (pages then answer 503), and cut statements that run away.
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": envint("DB_CONNECT_TIMEOUT_SECONDS", 3),
+        "options": f"-c statement_timeout={envint('DB_STATEMENT_TIMEOUT_MS', 30_000)}",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -12,3 +12,4 @@ urlpatterns = [
     path("", include("reflections.urls")),
     path("", include("comparisons.urls")),
 ]
+handler500 = "attentive.outages.server_error"

@@ -34,7 +34,16 @@ def enqueue(submission: Submission) -> None:
     from .tasks import grade_submission
 
     submission_id = submission.pk
-    transaction.on_commit(lambda: grade_submission.delay(submission_id))
+
+    def ring() -> None:
+        # Best effort: the row is committed, so a broker that is away loses nothing; the sweeper
+        # rings again after GRADING_REQUEUE_AFTER_SECONDS. The student's request must not fail.
+        try:
+            grade_submission.delay(submission_id)
+        except Exception:
+            log.exception("could not enqueue submission %s; the sweeper will ring again", submission_id)
+
+    transaction.on_commit(ring)
 
 
 def claim(submission_id: int) -> Submission | None:
