@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "frontdoor",
     "courses",
     "exercises",
     "graders",
@@ -183,6 +184,19 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Sign-in, join-code and game-PIN throttles (frontdoor/throttle.py): failures counted per
+# account (or browser) and per address; reaching the limit locks for the lockout time. The
+# per-address limits are generous because a lecture hall may share one address.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 50)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+JOIN_CODE_FAILURES_PER_ACCOUNT = envint("JOIN_CODE_FAILURES_PER_ACCOUNT", 10)
+JOIN_CODE_FAILURES_PER_ADDRESS = envint("JOIN_CODE_FAILURES_PER_ADDRESS", 100)
+JOIN_CODE_LOCKOUT_MINUTES = envint("JOIN_CODE_LOCKOUT_MINUTES", 15)
+GAME_PIN_FAILURES_PER_SESSION = envint("GAME_PIN_FAILURES_PER_SESSION", 10)
+GAME_PIN_FAILURES_PER_ADDRESS = envint("GAME_PIN_FAILURES_PER_ADDRESS", 100)
+GAME_PIN_LOCKOUT_MINUTES = envint("GAME_PIN_LOCKOUT_MINUTES", 10)
+
 # Redis is the Celery broker and the Channels layer when REDIS_URL is set. Without it,
 # Celery uses kombu's filesystem transport (a queue of files under var/broker), so the
 # embedded path still grades in a separate worker process with no server to install.
@@ -240,6 +254,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "graders.sweep_stuck_submissions",
         "schedule": float(envint("GRADING_SWEEP_SECONDS", 10)),
     },
+    "prune-throttles": {"task": "frontdoor.prune_throttles", "schedule": 3600.0},
 }
 
 # Grading. Warm sandboxes kept ready per worker process, and the sweeper's patience.
