@@ -21,6 +21,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.apps import apps  # noqa: E402
 
+from frontdoor.asgi import RequestBodyLimit  # noqa: E402
+
 
 def websocket_urlpatterns() -> list:
     patterns = []
@@ -37,7 +39,8 @@ def websocket_urlpatterns() -> list:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        # Bodies over MAX_REQUEST_MB are refused before Django spools them.
+        "http": RequestBodyLimit(django_application),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
     }
 )

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "frontdoor.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -196,6 +197,12 @@ JOIN_CODE_LOCKOUT_MINUTES = envint("JOIN_CODE_LOCKOUT_MINUTES", 15)
 GAME_PIN_FAILURES_PER_SESSION = envint("GAME_PIN_FAILURES_PER_SESSION", 10)
 GAME_PIN_FAILURES_PER_ADDRESS = envint("GAME_PIN_FAILURES_PER_ADDRESS", 100)
 GAME_PIN_LOCKOUT_MINUTES = envint("GAME_PIN_LOCKOUT_MINUTES", 10)
+
+# Request and upload limits. The whole request is capped before anything reads it (the ASGI
+# entry point refuses a larger body before Django spools it; the middleware does the same for
+# WSGI); each import then has its own, smaller limit and checks archives before parsing.
+MAX_REQUEST_MB = envint("MAX_REQUEST_MB", 10)
+MAX_REQUEST_BYTES = MAX_REQUEST_MB * 1024 * 1024
 
 # Redis is the Celery broker and the Channels layer when REDIS_URL is set. Without it,
 # Celery uses kombu's filesystem transport (a queue of files under var/broker), so the
