@@ -1,10 +1,16 @@
-"""ASGI wrappers for the front door: the request body cap."""
+"""ASGI wrappers for the front door: the request body cap and the WebSocket origin check."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 
 from .limits import declared_length, too_large_page
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class RequestBodyLimit:
@@ -60,3 +66,61 @@ class RequestBodyLimit:
             (b"connection", b"close"),
         ]})
         await send({"type": "http.response.body", "body": body})
+
+
+def origin_tuple(origin: str) -> tuple[str, str, int] | None:
+    """('https', 'example.edu', 443) for 'https://example.edu', None for anything unusable."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or DEFAULT_PORTS[parts.scheme]
+
+
+def own_origin(scope) -> tuple[str, str, int] | None:
+    """The origin the browser addressed: the Host header (or the server's address), with http
+    for ws and https for wss. None if the host is not allowed or the scope names no host."""
+    headers = dict(scope.get("headers") or [])
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not host and scope.get("server"):
+        server_host, server_port = scope["server"]
+        host = f"{server_host}:{server_port}"
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    return origin_tuple(f"{scheme}://{host}")
+
+
+def configured_origins() -> set[tuple[str, str, int]]:
+    """SITE_URL and CSRF_TRUSTED_ORIGINS (their exact entries; wildcards are for CSRF only)."""
+    return {parsed for text in [settings.SITE_URL, *settings.CSRF_TRUSTED_ORIGINS]
+            if "*" not in text and (parsed := origin_tuple(text))}
+
+
+def origin_allowed(scope) -> bool:
+    headers = dict(scope.get("headers") or [])
+    origin = origin_tuple(headers.get(b"origin", b"").decode("latin-1"))
+    if origin is None:
+        return False  # browsers always send Origin on a WebSocket; a page elsewhere cannot hide it
+    if b"host" not in headers and not scope.get("server"):
+        # A scope that names neither its Host nor its server comes from a test harness, never
+        # from a real server (uvicorn always fills `server`): only the host name can be checked.
+        return validate_host(origin[1], settings.ALLOWED_HOSTS)
+    own = own_origin(scope)
+    return origin == own or origin in configured_origins()
+
+
+class SameOriginWebSocketValidator:
+    """Accept a WebSocket only when its Origin's scheme, host and port are an allowed origin's."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not origin_allowed(scope):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.app(scope, receive, send)
