@@ -47,14 +47,51 @@ def envlist(name: str, default: str) -> list[str]:
 # Where the embedded path keeps its database, broker folders and uploads.
 VAR_DIR = Path(env("ATTENTIVE_VAR_DIR", str(BASE_DIR / "var")))
 
+
+def secret_key_from_file(path: Path) -> str:
+    """The key kept in `path`, made there (readable by its owner only) the first time.
+
+    The embedded path's web process, grading worker and management commands all read the
+    same file, so what one signs (sessions, anonymous reflection hashes) the others accept.
+    """
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_name(f".{path.name}.{os.getpid()}")
+        candidate.write_text(secrets.token_urlsafe(50) + "\n")
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)  # atomic: if two processes race, the first file wins
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+        text = path.read_text().strip()
+    if len(text) < 32:
+        raise ImproperlyConfigured(f"{path} holds no usable secret key: delete it and a new one is made")
+    return text
+
+
+# `make run` turns DEBUG off; a developer opts in with `make run DEBUG=true`.
 DEBUG = envbool("DEBUG", True)
 SECRET_KEY = env("SECRET_KEY")
+SECRET_KEY_FILE = env("SECRET_KEY_FILE")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
-    SECRET_KEY = "embedded-development-key-not-for-production-" + "x" * 20
+    if SECRET_KEY_FILE or DEBUG:
+        SECRET_KEY = secret_key_from_file(Path(SECRET_KEY_FILE or VAR_DIR / "secret-key"))
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is false (or SECRET_KEY_FILE, a file holding it; "
+            "`make run` keeps one in var/secret-key)"
+        )
+# Whether people reach the site over HTTPS: secure-only cookies, HSTS and the redirect to
+# HTTPS follow it. On by default in production; `make run` serves plain HTTP on a LAN.
+HTTPS = envbool("HTTPS", not DEBUG)
 
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 # The address students type or scan to join: used in join links and QR codes.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -175,13 +212,13 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Attentive <attentive@localhost>")
 
-# Security settings that `manage.py check --deploy` asks for; on by default once DEBUG is off.
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Security settings that `manage.py check --deploy` asks for; on by default over HTTPS.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", HTTPS)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
