@@ -2,6 +2,8 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# Production by default, even without docker-compose.yml: no debug pages.
+ENV DEBUG=false
 WORKDIR /app
 
 COPY requirements.txt .

@@ -3,7 +3,7 @@ PYTHON ?= python3
 
 .PHONY: run test lint assets bench-grading bench-live-quiz
 
-run:            ## serve the embedded site on http://127.0.0.1:8000 with a grading worker
+run:            ## serve the embedded site on http://127.0.0.1:8000 with a grading worker (DEBUG=true to debug)
 	$(PYTHON) scripts/dev.py run
 
 test:           ## run the whole test suite

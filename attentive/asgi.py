@@ -18,8 +18,9 @@ django_application = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.apps import apps  # noqa: E402
+
+from frontdoor.asgi import RequestBodyLimit, SameOriginWebSocketValidator  # noqa: E402
 
 
 def websocket_urlpatterns() -> list:
@@ -37,7 +38,9 @@ def websocket_urlpatterns() -> list:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
+        # Bodies over MAX_REQUEST_MB are refused before Django spools them.
+        "http": RequestBodyLimit(django_application),
+        # A socket is accepted only from a page of this site: same scheme, host and port.
+        "websocket": SameOriginWebSocketValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
     }
 )

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,14 +47,51 @@ def envlist(name: str, default: str) -> list[str]:
 # Where the embedded path keeps its database, broker folders and uploads.
 VAR_DIR = Path(env("ATTENTIVE_VAR_DIR", str(BASE_DIR / "var")))
 
+
+def secret_key_from_file(path: Path) -> str:
+    """The key kept in `path`, made there (readable by its owner only) the first time.
+
+    The embedded path's web process, grading worker and management commands all read the
+    same file, so what one signs (sessions, anonymous reflection hashes) the others accept.
+    """
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_name(f".{path.name}.{os.getpid()}")
+        candidate.write_text(secrets.token_urlsafe(50) + "\n")
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)  # atomic: if two processes race, the first file wins
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+        text = path.read_text().strip()
+    if len(text) < 32:
+        raise ImproperlyConfigured(f"{path} holds no usable secret key: delete it and a new one is made")
+    return text
+
+
+# `make run` turns DEBUG off; a developer opts in with `make run DEBUG=true`.
 DEBUG = envbool("DEBUG", True)
 SECRET_KEY = env("SECRET_KEY")
+SECRET_KEY_FILE = env("SECRET_KEY_FILE")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
-    SECRET_KEY = "embedded-development-key-not-for-production-" + "x" * 20
+    if SECRET_KEY_FILE or DEBUG:
+        SECRET_KEY = secret_key_from_file(Path(SECRET_KEY_FILE or VAR_DIR / "secret-key"))
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is false (or SECRET_KEY_FILE, a file holding it; "
+            "`make run` keeps one in var/secret-key)"
+        )
+# Whether people reach the site over HTTPS: secure-only cookies, HSTS and the redirect to
+# HTTPS follow it. On by default in production; `make run` serves plain HTTP on a LAN.
+HTTPS = envbool("HTTPS", not DEBUG)
 
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 # The address students type or scan to join: used in join links and QR codes.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -67,6 +105,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "frontdoor",
     "courses",
     "exercises",
     "graders",
@@ -77,6 +116,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "frontdoor.middleware.RequestSizeLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,17 +219,56 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Attentive <attentive@localhost>")
 
-# Security settings that `manage.py check --deploy` asks for; on by default once DEBUG is off.
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Security settings that `manage.py check --deploy` asks for; on by default over HTTPS.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", HTTPS)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images only from this site,
+# no inline script, no inline style attribute, no plug-ins, no framing. KaTeX and CodeMirror
+# style elements through the CSSOM, which a policy does not forbid; CodeMirror also adds one
+# <style> element of its own, which carries the response's nonce (base.html, editor.js).
+# Quiz images and KaTeX's fonts are files of this site; WebSockets go back to 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Sign-in, join-code and game-PIN throttles (frontdoor/throttle.py): failures counted per
+# account (or browser) and per address; reaching the limit locks for the lockout time. The
+# per-address limits are generous because a lecture hall may share one address.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 50)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+JOIN_CODE_FAILURES_PER_ACCOUNT = envint("JOIN_CODE_FAILURES_PER_ACCOUNT", 10)
+JOIN_CODE_FAILURES_PER_ADDRESS = envint("JOIN_CODE_FAILURES_PER_ADDRESS", 100)
+JOIN_CODE_LOCKOUT_MINUTES = envint("JOIN_CODE_LOCKOUT_MINUTES", 15)
+GAME_PIN_FAILURES_PER_SESSION = envint("GAME_PIN_FAILURES_PER_SESSION", 10)
+GAME_PIN_FAILURES_PER_ADDRESS = envint("GAME_PIN_FAILURES_PER_ADDRESS", 100)
+GAME_PIN_LOCKOUT_MINUTES = envint("GAME_PIN_LOCKOUT_MINUTES", 10)
+
+# Request and upload limits. The whole request is capped before anything reads it (the ASGI
+# entry point refuses a larger body before Django spools it; the middleware does the same for
+# WSGI); each import then has its own, smaller limit and checks archives before parsing.
+MAX_REQUEST_MB = envint("MAX_REQUEST_MB", 10)
+MAX_REQUEST_BYTES = MAX_REQUEST_MB * 1024 * 1024
 
 # Redis is the Celery broker and the Channels layer when REDIS_URL is set. Without it,
 # Celery uses kombu's filesystem transport (a queue of files under var/broker), so the
@@ -252,6 +332,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "graders.sweep_stuck_submissions",
         "schedule": float(envint("GRADING_SWEEP_SECONDS", 10)),
     },
+    "prune-throttles": {"task": "frontdoor.prune_throttles", "schedule": 3600.0},
 }
 
 # Grading. Warm sandboxes kept ready per worker process, and the sweeper's patience.

@@ -3,8 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from frontdoor.signin import ThrottledLoginView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before Django's own accounts URLs, so that its login name and address lead here.
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("courses.urls")),
     path("", include("exercises.urls")),

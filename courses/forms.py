@@ -35,7 +35,7 @@ class JoinForm(forms.Form):
         code = normalize_join_code(self.cleaned_data["code"])
         course = Course.objects.filter(join_code=code).first()
         if course is None:
-            raise forms.ValidationError("No course has this code. Check it with your instructor.")
+            raise forms.ValidationError("No course has this code. Check it with your instructor.", code="unknown")
         if not course.joining_open:
             raise forms.ValidationError("This course is not accepting new members. Ask your instructor.")
         self.course = course

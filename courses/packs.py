@@ -17,6 +17,7 @@ its app's `ready()`: the loader has no list of kinds of its own.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections import Counter
@@ -26,6 +27,12 @@ from typing import Any, ClassVar
 
 from django.db import models, transaction
 from django.utils.text import slugify
+
+# A pack is checked as a whole before any file is parsed: a folder of a million files, a
+# gigabyte of lesson text or a link to a file outside the pack is refused up front.
+MAX_PACK_FILES = 5000
+MAX_PACK_BYTES = 200 * 1024 * 1024
+MAX_TEXT_FILE_BYTES = 1024 * 1024
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -153,6 +160,9 @@ class PackReader:
     def read_text(self, path: Path) -> str | None:
         if not path.is_file():
             self.problem(path, "file is missing")
+            return None
+        if path.stat().st_size > MAX_TEXT_FILE_BYTES:
+            self.problem(path, f"is larger than {MAX_TEXT_FILE_BYTES // 1024} KB: split it, or move data out of it")
             return None
         try:
             return path.read_text(encoding="utf-8")
@@ -305,6 +315,7 @@ def read_pack(root: Path, *, verify: bool = True) -> CourseSource:
     reader = PackReader(root)
     if not root.is_dir():
         raise PackInvalid([PackProblem(str(root), None, "is not a folder")])
+    check_pack_size(reader)
     course_toml = reader.read_toml(root / "course.toml")
     course = None
     if course_toml:
@@ -337,6 +348,32 @@ def read_pack(root: Path, *, verify: bool = True) -> CourseSource:
     if reader.problems:
         raise PackInvalid(reader.problems)
     return course
+
+
+def check_pack_size(reader: PackReader) -> None:
+    """Refuse, before parsing anything, a pack with too many files, too many bytes, or a link
+    that leads outside it (a pack from a repository must not read the machine's other files)."""
+    root = reader.root.resolve()
+    count = 0
+    total = 0
+    for folder, subfolders, files in os.walk(reader.root):
+        for name in subfolders + files:
+            path = Path(folder) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                reader.problem(path, "is a link to something outside the pack; copy the file into the pack instead")
+        subfolders[:] = [name for name in subfolders if not (Path(folder) / name).is_symlink()]
+        for name in files:
+            path = Path(folder) / name
+            count += 1
+            total += path.stat().st_size if path.exists() else 0
+        if count > MAX_PACK_FILES:
+            reader.problem(".", f"the pack holds more than {MAX_PACK_FILES} files; is this the right folder?")
+            break
+    if total > MAX_PACK_BYTES:
+        reader.problem(".", f"the pack's files add up to {total // (1024 * 1024)} MB; "
+                            f"at most {MAX_PACK_BYTES // (1024 * 1024)} MB is read")
+    if reader.problems:
+        raise PackInvalid(reader.problems)
 
 
 def _read_lesson(reader: PackReader, folder: Path, position: int) -> LessonSource | None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("c/<slug:course_slug>/people/", views.course_roster, name="course_roster"),
     path("c/<slug:course_slug>/people/<int:member_id>/role/", views.member_role, name="member_role"),
     path("c/<slug:course_slug>/people/<int:member_id>/remove/", views.member_remove, name="member_remove"),
+    path("c/<slug:course_slug>/people/<int:member_id>/unlock/", views.member_unlock, name="member_unlock"),
     path("c/<slug:course_slug>/lessons/<slug:lesson_slug>/", views.lesson_detail, name="lesson_detail"),
     path("c/<slug:course_slug>/gradebook/", views.gradebook, name="gradebook"),
     path("c/<slug:course_slug>/gradebook.csv", views.gradebook_export, name="gradebook_export"),

@@ -10,6 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from frontdoor import throttle
+from frontdoor.signin import account_key
+
 from .access import membership_or_404
 from .forms import CourseForm, JoinForm, SignupForm
 from .gradebook import build_gradebook, gradebook_csv
@@ -63,19 +66,46 @@ def course_create(request):
     return render(request, "courses/course_form.html", {"form": form})
 
 
+def _join_code_checks(request) -> list[tuple[throttle.Rule, str]]:
+    return [(throttle.rule("join-code-account"), str(request.user.pk)),
+            (throttle.rule("join-code-address"), throttle.client_address(request))]
+
+
+def _join_code_locked(request, form: JoinForm, checks, locked=None):
+    """The join page saying until when wrong codes have paused joining, or None if they have not."""
+    locked = locked or throttle.first_lock(checks)
+    if locked is None:
+        return None
+    _rule, until = locked
+    form.link_error = (f"Too many wrong course codes: joining is paused until {throttle.when(until)}. "
+                       "Check the code with your instructor, then try again.")
+    return render(request, "courses/join.html", {"form": form}, status=429)
+
+
 @login_required
 def join(request):
     form = JoinForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        return _join(request, form.course)
+    if request.method == "POST":
+        checks = _join_code_checks(request)
+        if refused := _join_code_locked(request, form, checks):
+            return refused  # checked before the code is looked up, so guessing learns nothing
+        if form.is_valid():
+            return _join(request, form.course)
+        if form.has_error("code", code="unknown") and (lock := throttle.record_failures(checks)):
+            return _join_code_locked(request, form, checks, lock)
     return render(request, "courses/join.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
 def join_with_link(request, code: str):
+    checks = _join_code_checks(request)
+    if refused := _join_code_locked(request, JoinForm(initial={"code": code}), checks):
+        return refused
     course = Course.objects.filter(join_code=normalize_join_code(code)).first()
     if course is None:
         form = JoinForm(initial={"code": code})
+        if lock := throttle.record_failures(checks):
+            return _join_code_locked(request, form, checks, lock)
         form.link_error = "This join link is out of date or mistyped. Ask your instructor for the current code."
         return render(request, "courses/join.html", {"form": form}, status=404)
     if request.method == "POST":
@@ -144,14 +174,30 @@ def course_join_settings(request, course_slug: str):
 @login_required
 def course_roster(request, course_slug: str):
     membership = membership_or_404(request.user, course_slug, staff=True)
-    members = membership.course.memberships.select_related("user").order_by(
+    members = list(membership.course.memberships.select_related("user").order_by(
         "role", "user__first_name", "user__username"
-    )
+    ))
+    login_rule = throttle.rule("login-account")
+    for member in members:
+        member.sign_in_locked_until = throttle.locked_until(login_rule, account_key(member.user.username))
     return render(
         request,
         "courses/roster.html",
         {"course": membership.course, "membership": membership, "members": members, "roles": Membership.Role},
     )
+
+
+@login_required
+@require_POST
+def member_unlock(request, course_slug: str, member_id: int):
+    """Lift a member's sign-in lockout (wrong passwords), so they can sign in at once."""
+    membership = membership_or_404(request.user, course_slug, instructor=True)
+    member = get_object_or_404(Membership, pk=member_id, course=membership.course)
+    if throttle.clear(throttle.rule("login-account"), account_key(member.user.username)):
+        messages.success(request, f"{_name(member.user)} can sign in again.")
+    else:
+        messages.info(request, f"{_name(member.user)} was not locked out.")
+    return redirect("course_roster", course_slug)
 
 
 @login_required

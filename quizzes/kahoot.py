@@ -9,6 +9,7 @@ answer 4 are both right: players pick one.
 
 from __future__ import annotations
 
+import time
 import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -18,6 +19,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from frontdoor.archives import MB, ArchiveRefused, ZipLimits, check_zip
+
 from .kinds import KINDS
 from .models import KAHOOT_TIME_LIMITS, Question
 
@@ -26,6 +29,11 @@ MAX_ANSWER_LENGTH = 75
 ANSWERS = 4
 HEADER_ROW = 8
 MAX_ROWS = 1000
+MAX_COLUMNS = 30
+# Kahoot's template with 1000 long rows is well under 1 MB; these bound what parsing can cost.
+MAX_FILE_BYTES = 2 * MB
+ZIP_LIMITS = ZipLimits(max_members=200, max_member_bytes=16 * MB, max_total_bytes=32 * MB, max_ratio=100)
+PARSE_SECONDS = 10
 
 HEADERS = {
     "question": "Question - max 120 characters",
@@ -103,14 +111,35 @@ def _text(value: Any) -> str:
 
 def read_kahoot_xlsx(data: bytes) -> ImportResult:
     """Every good row as a question draft, every bad one as problems naming row and column."""
+    if len(data) > MAX_FILE_BYTES:
+        raise SpreadsheetUnreadable(
+            f"This file is {len(data) / MB:.1f} MB; a Kahoot spreadsheet is at most {MAX_FILE_BYTES // MB} MB. "
+            "Keep only the questions sheet, or split the quiz into several files."
+        )
     try:
+        # Checked from the zip's directory before anything is unpacked.
+        check_zip(data, ZIP_LIMITS, what="This spreadsheet").close()
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except ArchiveRefused as refused:
+        raise SpreadsheetUnreadable(f"{refused}. Save Kahoot's template again with only the questions.") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise SpreadsheetUnreadable(
             "This file is not an Excel .xlsx workbook. Fill in Kahoot's template and save it as .xlsx."
         ) from None
+    deadline = time.monotonic() + PARSE_SECONDS
+    rows = []
     try:
-        rows = list(workbook.worksheets[0].iter_rows(max_row=MAX_ROWS + 50, values_only=True))
+        for row in workbook.worksheets[0].iter_rows(max_row=MAX_ROWS + 50, max_col=MAX_COLUMNS, values_only=True):
+            rows.append(row)
+            if time.monotonic() > deadline:
+                raise SpreadsheetUnreadable(
+                    f"Reading this spreadsheet took more than {PARSE_SECONDS} s, so it was stopped. "
+                    "Save Kahoot's template again with only the questions."
+                )
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise SpreadsheetUnreadable(
+            "This file is damaged or not an Excel .xlsx workbook. Save it again as .xlsx."
+        ) from None
     finally:
         workbook.close()
     header_index, columns = _find_header(rows)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from courses.access import membership_or_404
 from courses.models import Membership
+from frontdoor import throttle as lockout
 
 from . import live, reports, services, throttle
 from .forms import GameOptionsForm, KahootImportForm, NicknameForm, PinForm, QuestionForm, QuizForm
@@ -389,11 +390,40 @@ def _join_allowed(request) -> bool:
         throttle.allow(f"join-session:{request.session.session_key}", settings.QUIZ_JOINS_PER_SESSION_PER_MINUTE, 60)
 
 
+def _pin_checks(request) -> list[tuple[lockout.Rule, str]]:
+    """Wrong PINs are counted per browser and per address, so that PINs cannot be walked."""
+    if not request.session.session_key:
+        request.session.save()
+    return [(lockout.rule("game-pin-session"), request.session.session_key),
+            (lockout.rule("game-pin-address"), lockout.client_address(request))]
+
+
+def _pin_refusal(request, pin: str, locked):
+    form = PinForm(initial={"pin": pin})
+    form.link_error = (f"Too many wrong game PINs from here: looking PINs up is paused until "
+                       f"{lockout.when(locked[1])}. Check the number on the projector, then try again.")
+    return render(request, "quizzes/play_pin.html", {"form": form}, status=429)
+
+
+def _running_game_or_refusal(request, pin: str):
+    """(game, None) for a running game; (None, a 429 page) once this browser or address has
+    guessed too many PINs; (None, None) for a wrong PIN, which is counted."""
+    checks = _pin_checks(request)
+    if locked := lockout.first_lock(checks):
+        return None, _pin_refusal(request, pin, locked)
+    game = services.running_game_by_pin(pin)
+    if game is None and (locked := lockout.record_failures(checks)):
+        return None, _pin_refusal(request, pin, locked)
+    return game, None
+
+
 def play_pin(request):
     """Where players type the game PIN."""
     form = PinForm(request.GET or None)
     if request.GET and form.is_valid():
-        game = services.running_game_by_pin(form.cleaned_data["pin"])
+        game, refusal = _running_game_or_refusal(request, form.cleaned_data["pin"])
+        if refusal:
+            return refusal
         if game:
             return redirect("play_join", game.pin)
         form.add_error("pin", "No game is running with this PIN. Check the number on the screen.")
@@ -408,7 +438,9 @@ def _account_name(user) -> str:
 
 def play_join(request, pin: str):
     """Choose a nickname (or join from the course account) and take a seat."""
-    game = services.running_game_by_pin(pin)
+    game, refusal = _running_game_or_refusal(request, pin)
+    if refusal:
+        return refusal
     if game is None:
         form = PinForm(initial={"pin": pin})
         form.link_error = "No game is running with this PIN any more. Check the number on the screen."
@@ -464,7 +496,9 @@ def _join_with_account(game: Game, user) -> Player:
 
 def play_nickname(request, pin: str):
     """Another random nickname, for the "Surprise me" button (an htmx swap of the input)."""
-    game = services.running_game_by_pin(pin)
+    game, refusal = _running_game_or_refusal(request, pin)
+    if refusal:
+        return refusal
     if game is None:
         raise Http404("No such game.")
     form = NicknameForm(initial={"nickname": random_nickname(services.taken_nickname_keys(game))})

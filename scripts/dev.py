@@ -47,10 +47,28 @@ def ensure_environment(requirements: str) -> None:
     STAMP.write_text(wanted)
 
 
+def serving_environment(args: list[str]) -> list[str]:
+    """Serve as production does (DEBUG off: no URL list on a 404, no tracebacks) over plain HTTP
+    on the LAN, with a secret key kept in var/. `--debug` (or DEBUG=true) opts in to debug."""
+    if "--debug" in args:
+        args = [arg for arg in args if arg != "--debug"]
+        os.environ["DEBUG"] = "true"
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("HTTPS", "false")
+    if not os.environ.get("SECRET_KEY"):
+        var = Path(os.environ.get("ATTENTIVE_VAR_DIR", ROOT / "var"))
+        os.environ.setdefault("SECRET_KEY_FILE", str(var / "secret-key"))  # made once by the settings
+    return args
+
+
 def command_run(args: list[str]) -> None:
     ensure_environment("requirements.txt")
     os.chdir(ROOT)
+    args = serving_environment(args)
     run(PYTHON, "manage.py", "migrate", "--no-input", "-v", "0")
+    if os.environ["DEBUG"].lower() in ("0", "false", "no", "off"):
+        say("collecting static files (WhiteNoise serves them with DEBUG off)")
+        run(PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0")
     run(PYTHON, "manage.py", "demo_setup")
     # Hand the terminal over, so that Ctrl-C goes straight to the server.
     os.execv(PYTHON, [str(PYTHON), "manage.py", "serve", *args])
@@ -65,7 +83,7 @@ def command_test(args: list[str]) -> None:
 def main() -> None:
     commands = {"run": command_run, "test": command_test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit("usage: scripts/dev.py run [--port N] | test [pytest arguments]")
+        sys.exit("usage: scripts/dev.py run [--port N] [--debug] | test [pytest arguments]")
     commands[sys.argv[1]](sys.argv[2:])
 
 

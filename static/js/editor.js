@@ -192,6 +192,9 @@
       }),
     ];
     if (textarea.placeholder) extensions.push(CM.placeholder(textarea.placeholder));
+    // CodeMirror adds a <style> element: the Content-Security-Policy admits it with the page's nonce.
+    const nonce = document.querySelector('meta[name="csp-nonce"]')?.content;
+    if (nonce) extensions.push(CM.EditorView.cspNonce.of(nonce));
 
     const view = new CM.EditorView({
       state: CM.EditorState.create({ doc: textarea.value, extensions }),
@@ -201,7 +204,7 @@
 
     textarea.after(view.dom, hint);
     textarea.hidden = true;
-    textarea.style.display = "none"; // in case page CSS gives textareas a display that beats [hidden]
+    textarea.classList.add("editor-replaced"); // site.css: in case page CSS gives textareas a display that beats [hidden]
     textarea.setAttribute("data-editor-mounted", "");
 
     // Clicking the textarea's <label> would focus the hidden textarea; send it on.
@@ -264,7 +267,7 @@
       } catch (err) {
         // Leave the plain textarea usable rather than a half-built editor.
         textarea.hidden = false;
-        textarea.style.display = "";
+        textarea.classList.remove("editor-replaced");
         console.error("AttentiveEditor: could not create an editor", err);
       }
     }

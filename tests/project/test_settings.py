@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {key: value for key, value in os.environ.items()
-             if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
-                            "DJANGO_ALLOW_ASYNC_UNSAFE")}
+             if key not in ("DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "HTTPS", "ALLOWED_HOSTS", "DATABASE_URL",
+                            "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True
     )
@@ -43,3 +43,19 @@ def test_a_malformed_boolean_is_named(tmp_path):
 def test_the_code_stylesheet_is_in_sync_with_pygments():
     committed = (ROOT / "static" / "css" / "code.css").read_text()
     assert code_style_css() in committed
+
+
+def test_production_reads_its_secret_key_from_a_file(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("f" * 20 + "-a-production-secret-kept-in-a-file-7c1e\n")
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)", DEBUG="false",
+                    SECRET_KEY_FILE=str(key_file), ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "f" * 20 + "-a-production-secret-kept-in-a-file-7c1e"
+
+
+def test_plain_http_turns_off_the_https_only_settings(tmp_path):
+    result = manage("shell", "-c", "from django.conf import settings as s; "
+                    "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)",
+                    DEBUG="false", HTTPS="false", SECRET_KEY="k" * 50, ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert result.stdout.strip().splitlines()[-1] == "False False 0"

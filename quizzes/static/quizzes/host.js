@@ -258,7 +258,7 @@
   function wordCloud(list) {
     const largest = Math.max(1, ...list.map((word) => word.count));
     return h("ul", { class: "word-cloud", "aria-label": "Word cloud" }, list.map((word) => h("li", {
-      style: `font-size: ${1 + (2.2 * word.count) / largest}rem`,
+      class: `cloud-size-${Math.round((10 * word.count) / largest)}`, // quiz.css: 1rem to 3.2rem
       "aria-label": `${word.label}: ${word.count}`,
       text: word.label,
     })));

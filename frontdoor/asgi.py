@@ -1,0 +1,126 @@
+"""ASGI wrappers for the front door: the request body cap and the WebSocket origin check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from .limits import declared_length, too_large_page
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class RequestBodyLimit:
+    """Refuse an HTTP body over MAX_REQUEST_BYTES before Django reads (and spools) it.
+
+    A declared Content-Length over the limit is answered at once; a body that streams without
+    one is cut off once it passes the limit, and answered the same way.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = settings.MAX_REQUEST_BYTES
+        headers = dict(scope.get("headers") or [])
+        size = declared_length(headers.get(b"content-length"))
+        if size is not None and size > limit:
+            return await self.refuse(send, size)
+        received = 0
+        exceeded = False
+        started = False
+
+        async def limited_receive():
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    return {"type": "http.disconnect"}  # Django stops reading and answers nothing
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, limited_receive, tracking_send)
+        if exceeded and not started:
+            await self.refuse(send, received)
+
+    @staticmethod
+    async def refuse(send, size: int | None) -> None:
+        body = too_large_page(size).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def origin_tuple(origin: str) -> tuple[str, str, int] | None:
+    """('https', 'example.edu', 443) for 'https://example.edu', None for anything unusable."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or DEFAULT_PORTS[parts.scheme]
+
+
+def own_origin(scope) -> tuple[str, str, int] | None:
+    """The origin the browser addressed: the Host header (or the server's address), with http
+    for ws and https for wss. None if the host is not allowed or the scope names no host."""
+    headers = dict(scope.get("headers") or [])
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not host and scope.get("server"):
+        server_host, server_port = scope["server"]
+        host = f"{server_host}:{server_port}"
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    return origin_tuple(f"{scheme}://{host}")
+
+
+def configured_origins() -> set[tuple[str, str, int]]:
+    """SITE_URL and CSRF_TRUSTED_ORIGINS (their exact entries; wildcards are for CSRF only)."""
+    return {parsed for text in [settings.SITE_URL, *settings.CSRF_TRUSTED_ORIGINS]
+            if "*" not in text and (parsed := origin_tuple(text))}
+
+
+def origin_allowed(scope) -> bool:
+    headers = dict(scope.get("headers") or [])
+    origin = origin_tuple(headers.get(b"origin", b"").decode("latin-1"))
+    if origin is None:
+        return False  # browsers always send Origin on a WebSocket; a page elsewhere cannot hide it
+    if b"host" not in headers and not scope.get("server"):
+        # A scope that names neither its Host nor its server comes from a test harness, never
+        # from a real server (uvicorn always fills `server`): only the host name can be checked.
+        return validate_host(origin[1], settings.ALLOWED_HOSTS)
+    own = own_origin(scope)
+    return origin == own or origin in configured_origins()
+
+
+class SameOriginWebSocketValidator:
+    """Accept a WebSocket only when its Origin's scheme, host and port are an allowed origin's."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not origin_allowed(scope):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.app(scope, receive, send)

@@ -1,0 +1,106 @@
+"""`make run` serves as production does: DEBUG off (a 404 lists no URL), static files through
+WhiteNoise, a secret key made once in var/; a developer opts in to debug."""
+
+import importlib.util
+import os
+import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bench.common import free_port
+from tests.processes import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dev_script():
+    spec = importlib.util.spec_from_file_location("dev_script", ROOT / "scripts" / "dev.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def run_environment(tmp_path, monkeypatch):
+    """The environment `make run` gives the server, for a var/ folder of its own."""
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # dev.py sets variables: keep them in here
+    for name in ("DEBUG", "HTTPS", "SECRET_KEY", "SECRET_KEY_FILE", "DATABASE_URL", "REDIS_URL",
+                 "DJANGO_ALLOW_ASYNC_UNSAFE", "ALLOWED_HOSTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ATTENTIVE_VAR_DIR", str(tmp_path))
+
+    def make(args=()):
+        rest = dev_script().serving_environment(list(args))
+        return dict(os.environ), rest
+
+    return make
+
+
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_make_run_turns_debug_off_and_keeps_a_secret_key_in_var(run_environment, tmp_path):
+    env, rest = run_environment(["--port", "8080"])
+    assert rest == ["--port", "8080"]
+    assert env["DEBUG"] == "false"
+    assert env["HTTPS"] == "false"
+    assert env["SECRET_KEY_FILE"] == str(tmp_path / "secret-key")
+    printed = manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)",
+                     env=env)
+    assert printed.returncode == 0, printed.stderr
+    debug, key = printed.stdout.strip().splitlines()[-1].split()
+    assert debug == "False"
+    key_file = tmp_path / "secret-key"
+    assert key_file.read_text().strip() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    again = manage("shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)", env=env)
+    assert again.stdout.strip().splitlines()[-1] == key
+
+
+def test_a_developer_opts_in_to_debug(run_environment):
+    env, rest = run_environment(["--debug"])
+    assert rest == []
+    assert env["DEBUG"] == "true"
+
+
+def test_the_served_site_shows_no_url_list_and_serves_static_files(run_environment):
+    env, _rest = run_environment()
+    collected = manage("collectstatic", "--no-input", "-v", "0", env=env)
+    assert collected.returncode == 0, collected.stderr
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def not_found_page():
+            try:
+                urllib.request.urlopen(base + "/no-such-page/", timeout=2)
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode(), error.headers
+            except OSError:
+                return None
+            return None
+
+        status, page, headers = wait_until(not_found_page, 60, every=0.2, what="the served site")
+        assert status == 404
+        assert "Page not found" in page
+        assert "URLconf" not in page
+        assert "c/&lt;slug:course_slug&gt;" not in page
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        stylesheet = next(part.split('"')[0] for part in page.split('href="/static/')[1:]
+                          if part.startswith("css/site."))
+        assert stylesheet.startswith("css/site.")
+        assert stylesheet != "css/site.css"
+        served = urllib.request.urlopen(f"{base}/static/{stylesheet}", timeout=5)
+        assert served.status == 200
+        assert "max-age=315360000" in served.headers["Cache-Control"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
