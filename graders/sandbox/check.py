@@ -72,7 +72,8 @@ def _entries_off_the_allow_list(directory: str) -> list[str]:
     except OSError:
         return []
     entries = [os.path.join(directory, name) for name in names]
-    allowed = [os.path.realpath(path) + "/" for path in (sys.base_prefix, *site.getsitepackages())]
+    roots = (sys.base_prefix, *site.getsitepackages())
+    allowed = [path + "/" for path in {*map(os.path.realpath, roots), *map(os.path.abspath, roots)}]
     return [path for path in entries if not any(prefix.startswith(path + "/") for prefix in allowed)][:40]
 
 

@@ -122,13 +122,14 @@ def root_view(preimported_paths: list[str]) -> RootView:
     Project directories on sys.path (the working directory, the checkout) are left out on purpose.
     """
     directories = [os.path.realpath(sys.base_prefix)]
+    symlinks = []
     for entry in preimported_paths:
         if not entry or not os.path.isdir(entry):
             continue
         real = os.path.realpath(entry)
         if os.path.basename(real) in ("site-packages", "dist-packages"):
             directories.append(real)
-    symlinks = []
+            symlinks += _links_on_the_way(entry)
     for path in SYSTEM_LIBRARIES:
         if os.path.islink(path):
             symlinks.append((path, os.readlink(path)))
@@ -139,7 +140,23 @@ def root_view(preimported_paths: list[str]) -> RootView:
         if not any(path.startswith(parent + "/") for parent in unique):
             unique.append(path)
     files = tuple(path for path in (*DEVICES, *LOADER_FILES) if os.path.exists(path))
-    return RootView(tuple(unique), files, tuple(symlinks))
+    return RootView(tuple(unique), files, tuple(dict.fromkeys(symlinks)))
+
+
+def _links_on_the_way(path: str) -> list[tuple[str, str]]:
+    """The symlinks among `path`'s ancestors, so a path the zygote imported through resolves inside too.
+
+    A virtual environment reached through a symlink (a worktree's `.venv` pointing at a shared
+    one) is mounted at its real place; modules imported later look under the original path.
+    """
+    links = []
+    current = "/"
+    for part in os.path.abspath(path).strip("/").split("/"):
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            links.append((current, os.readlink(current)))
+            current = os.path.realpath(current)
+    return links
 
 
 def enter_namespaces(use_user_namespace: bool) -> None:
@@ -195,6 +212,7 @@ def build_root(view: RootView, work_owner: tuple[int, int]) -> None:
             pass
         _bind_read_only(path, base + path, device=path.startswith("/dev/"))
     for path, target in view.symlinks:
+        os.makedirs(os.path.dirname(base + path), exist_ok=True)
         os.symlink(target, base + path)
     os.makedirs(base + WORK_DIR)
     uid, gid = work_owner

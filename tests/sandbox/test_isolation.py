@@ -105,9 +105,9 @@ def test_it_cannot_see_project_files_or_the_database(pool, tmp_path):
         "for path in args[0] if os.path.exists(path)}",
         paths,
     )
-    # A folder on the way to an allowed mount (site-packages in a .venv inside the project)
-    # exists inside, holding only the next step of that way; nothing else of it shows.
-    site_packages = [os.path.realpath(path) for path in site.getsitepackages()]
+    # A folder on the way to an allowed mount (site-packages in a .venv inside the project, or
+    # a symlink to it) exists inside, holding only the next step of that way; nothing else shows.
+    site_packages = {f(path) for path in site.getsitepackages() for f in (os.path.realpath, os.path.abspath)}
     for path, entries in listed.items():
         on_the_way = [p.removeprefix(path + "/").split("/")[0] for p in site_packages if p.startswith(path + "/")]
         assert on_the_way, f"{path} is visible in the sandbox"
