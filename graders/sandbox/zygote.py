@@ -24,7 +24,7 @@ import sys
 import numpy
 import torch
 
-from graders.sandbox import isolation, models, runner, wire
+from graders.sandbox import isolation, models, runner, syscalls, wire
 
 # The pool starts this interpreter with OMP/OPENBLAS/MKL_NUM_THREADS=1 so numpy and torch create
 # no thread pool; main() checks that the zygote is single-threaded before it forks anything.
@@ -68,6 +68,7 @@ def main() -> None:
         warm_up()
         preloaded = models.import_model_modules(sys.argv[2:])
         view = isolation.root_view(sys.path)
+        syscall_filter = syscalls.build_filter()
         baseline = memory_size()
         mode = isolation_mode()
         threads = len(os.listdir("/proc/self/task"))
@@ -104,7 +105,7 @@ def main() -> None:
             # torch's finalizers, tens of milliseconds of CPU for nothing.
             try:
                 control.close()
-                keep_sandbox(request, fds, view, mode, baseline)
+                keep_sandbox(request, fds, view, mode, baseline, syscall_filter)
             finally:
                 os._exit(1)
         for fd in fds:
@@ -118,7 +119,9 @@ def main() -> None:
             os.close(fd)
 
 
-def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int) -> None:
+def keep_sandbox(
+    request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int, syscall_filter: bytes
+) -> None:
     """The keeper: enter the namespaces, fork the sandbox as their PID 1, report how it ended."""
     channel, output, status = fds
     try:
@@ -138,7 +141,7 @@ def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: 
     if pid == 0:
         os.close(parent_alive_write)
         os.close(status)
-        become_sandbox(request, channel, output, parent_alive_read, mode, baseline)
+        become_sandbox(request, channel, output, parent_alive_read, mode, baseline, syscall_filter)
     os.close(parent_alive_read)
     os.close(channel)
     os.close(output)
@@ -161,7 +164,13 @@ def _kill_quietly(pidfd: int) -> None:
 
 
 def become_sandbox(
-    request: dict, channel: int, output: int, parent_alive: int, mode: str, baseline: int
+    request: dict,
+    channel: int,
+    output: int,
+    parent_alive: int,
+    mode: str,
+    baseline: int,
+    syscall_filter: bytes,
 ) -> None:
     """Drop everything the student must not have, then serve requests; never returns."""
     try:
@@ -183,6 +192,8 @@ def become_sandbox(
             open_files=ceiling["open_files"],
         )
         isolation.drop_privileges(request["uid"], request["gid"], in_user_namespace=mode == "userns")
+        # After no_new_privs (set by drop_privileges), before anything the student controls.
+        syscalls.install_filter(syscall_filter)
         isolation.die_with_parent(4)
         os.environ.clear()
         os.environ.update(isolation.scrubbed_environment())
