@@ -61,6 +61,17 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 SYSTEM_LIBRARIES = ("/usr/lib", "/usr/lib64", "/lib", "/lib64")
 # The dynamic loader's index: without it, extension modules imported later cannot find libraries.
 LOADER_FILES = ("/etc/ld.so.cache",)
+# Per IPC namespace: one SysV segment of at most 4 MB, 8 MB in all (shmall counts 4 KB pages),
+# and message queues and semaphores as small.
+IPC_LIMITS = {
+    "shmmax": str(4 * 1024 * 1024),
+    "shmall": str(8 * 1024 * 1024 // 4096),
+    "shmmni": "16",
+    "msgmax": "8192",
+    "msgmnb": "16384",
+    "msgmni": "16",
+    "sem": "32 256 32 16",
+}
 WORK_TMPFS_BYTES = 64 * 1024 * 1024
 WORK_TMPFS_INODES = 2048
 SANDBOX_PATH = "/usr/bin:/bin"
@@ -184,6 +195,22 @@ def enter_namespaces(use_user_namespace: bool) -> None:
         socket.sethostname("sandbox")
     except OSError as error:
         raise SandboxUnavailable(f"sethostname in the new UTS namespace failed: {error}") from None
+
+
+def cap_ipc_namespace() -> None:
+    """Shrink SysV shared memory, message queues and semaphores in the new IPC namespace.
+
+    SysV segments outlive the process that made them and are not counted in its RLIMIT_AS:
+    without this, five 100 MB segments, filled and detached, hold 500 MB of the host's memory
+    under a 256 MB limit. The values are per IPC namespace, written by the keeper (still
+    privileged there) through the host's /proc before pivot_root.
+    """
+    for name, value in IPC_LIMITS.items():
+        try:
+            with open(f"/proc/sys/kernel/{name}", "w") as handle:
+                handle.write(value)
+        except OSError as error:
+            raise SandboxUnavailable(f"capping kernel.{name} in the sandbox's IPC namespace failed: {error}") from None
 
 
 def _bind_read_only(source: str, target: str, device: bool) -> None:

@@ -131,6 +131,7 @@ def keep_sandbox(
         isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGTERM, "PR_SET_PDEATHSIG")
         in_user_namespace = mode == "userns"
         isolation.enter_namespaces(in_user_namespace)
+        isolation.cap_ipc_namespace()
         owner = (0, 0) if in_user_namespace else (request["uid"], request["gid"])
         isolation.build_root(view, owner)
         parent_alive_read, parent_alive_write = os.pipe()

@@ -180,3 +180,40 @@ def test_posix_shared_memory_has_nowhere_to_live(pool):
 def test_a_filter_the_kernel_refuses_stops_the_sandbox_from_starting():
     with pytest.raises(SandboxUnavailable, match="installing the seccomp filter failed"):
         install_filter(b"")  # an empty program: the kernel answers EINVAL, nothing is installed
+
+
+SYSV_SEGMENTS = """
+IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0
+libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+made, refused = [], []
+for _ in range(args[0]):
+    segment = libc.shmget(IPC_PRIVATE, args[1], IPC_CREAT | 0o600)
+    if segment < 0:
+        refused.append(errno.errorcode.get(ctypes.get_errno()))
+    else:
+        made.append(segment)
+for segment in made:
+    libc.shmctl(segment, IPC_RMID, None)
+return [len(made), sorted(set(refused))]
+"""
+
+
+def test_five_100_mb_sysv_segments_cannot_be_created(pool):
+    assert run_inside(pool, SYSV_SEGMENTS, 5, 100 * 1024 * 1024) == [0, ["EINVAL"]]
+    assert_the_pool_still_grades(pool)
+
+
+def test_small_sysv_segments_stop_at_8_mb_in_all(pool):
+    # Many segments under the per-segment size: the namespace's total refuses the third.
+    assert run_inside(pool, SYSV_SEGMENTS, 10, 4 * 1024 * 1024) == [2, ["ENOSPC"]]
+    assert_the_pool_still_grades(pool)
+
+
+def test_sysv_message_queues_and_semaphores_are_capped_too(pool):
+    body = """
+    IPC_PRIVATE, IPC_CREAT = 0, 0o1000
+    queues = [libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o600) for _ in range(20)]
+    too_many_semaphores = libc.semget(IPC_PRIVATE, 64, IPC_CREAT | 0o600)
+    return [sum(queue >= 0 for queue in queues), too_many_semaphores]
+    """
+    assert run_inside(pool, body) == [16, -1]
