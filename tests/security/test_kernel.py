@@ -217,3 +217,22 @@ def test_sysv_message_queues_and_semaphores_are_capped_too(pool):
     return [sum(queue >= 0 for queue in queues), too_many_semaphores]
     """
     assert run_inside(pool, body) == [16, -1]
+
+
+def test_nothing_planted_by_one_sandbox_is_found_by_the_next(pool):
+    plant = """
+    keyring = raw(args[0], "user", "hidden-tests", "planted", 7, KEY_SPEC_USER_KEYRING)
+    with open("/home/student/planted", "w") as handle:
+        handle.write("planted")
+    return [os.getuid(), keyring]
+    """
+    read = """
+    found = raw(args[0], "user", "hidden-tests", None, 0)
+    return [os.getuid(), found, os.listdir("/home/student")]
+    """
+    planter_uid, keyring = run_inside(pool, plant.replace("KEY_SPEC_USER_KEYRING", "-4"), number("add_key"))
+    reader_uid, found, files = run_inside(pool, read, number("request_key"))
+    assert keyring == [-1, "EPERM"]
+    assert (found, files) == ([-1, "EPERM"], [])
+    assert planter_uid != reader_uid or pool.mode == "userns"
+    assert_the_pool_still_grades(pool)
