@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from graders.sandbox import wire
+from graders.sandbox.cgroups import SandboxCgroups
 from graders.sandbox.isolation import SandboxUnavailable
 from graders.sandbox.limits import CEILING, Limits
 
@@ -473,6 +474,7 @@ class SandboxPool:
         self.max_reply_bytes = max_reply_mb * 1024 * 1024
         self.mode = ""
         self.uids: UidBlock
+        self.cgroups: SandboxCgroups | None = None
         self.zygote: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.zygote_lock = threading.Lock()
@@ -497,6 +499,8 @@ class SandboxPool:
         self.reaper.start()
         try:
             self._start_zygote()
+            if self.mode == "root":  # a keeper in a user namespace may not move processes between cgroups
+                self.cgroups = SandboxCgroups.start(self.ceiling.memory_mb * 1024 * 1024, self.ceiling.processes)
             first = self.spawn()
         except BaseException:
             self.close()
@@ -559,10 +563,15 @@ class SandboxPool:
     def spawn(self) -> Sandbox:
         """A new isolated sandbox, ready for a submission (slow path: a fork plus isolation)."""
         uid = self.uids.take()
+        try:
+            cgroup_procs = self.cgroups.prepare(uid) if self.cgroups else []
+        except OSError as error:
+            self.uids.give_back(uid)
+            raise SandboxUnavailable(f"making the sandbox's cgroup failed: {error}") from None
         parent_channel, child_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         output_read, output_write = os.pipe()
         status_read, status_write = os.pipe()
-        request = {"uid": uid, "gid": uid, "limits": asdict(self.ceiling)}
+        request = {"uid": uid, "gid": uid, "limits": asdict(self.ceiling), "cgroup_procs": cgroup_procs}
         try:
             with self.zygote_lock:
                 if self.control is None:
@@ -585,6 +594,8 @@ class SandboxPool:
                 os.close(fd)
             parent_channel.close()
             self.uids.give_back(uid)
+            if self.cgroups:
+                self.cgroups.remove(uid)
             raise SandboxUnavailable(f"the sandbox zygote has exited: {self._zygote_stderr()}")
         sandbox = Sandbox(self, parent_channel, output_read, status_read, fds[0] if fds else None, uid)
         sandbox.wait_ready(READY_TIMEOUT)
@@ -620,6 +631,8 @@ class SandboxPool:
     def _reap_ended(self) -> None:
         while (sandbox := self.ended.get()) is not None:
             sandbox.wait_ended()
+            if self.cgroups:
+                self.cgroups.remove(sandbox.uid)
 
     def acquire(self, timeout: float = 30.0) -> Sandbox:
         """A warm sandbox for one submission; close it (or use `with`) when done."""
@@ -657,6 +670,8 @@ class SandboxPool:
         if self.reaper is not None:
             self.ended.put(None)
             self.reaper.join(timeout=60)
+        if self.cgroups:
+            self.cgroups.close()
         with self.zygote_lock:
             if self.control is not None:
                 self.control.close()

@@ -130,6 +130,8 @@ def keep_sandbox(
         # (whose own parent-death signal student code can clear).
         isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGTERM, "PR_SET_PDEATHSIG")
         in_user_namespace = mode == "userns"
+        # Opened while the host's /sys is in view; written once the sandbox has a pid.
+        cgroups = [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in request.get("cgroup_procs", [])]
         isolation.enter_namespaces(in_user_namespace)
         isolation.cap_ipc_namespace()
         owner = (0, 0) if in_user_namespace else (request["uid"], request["gid"])
@@ -143,6 +145,7 @@ def keep_sandbox(
         os.close(parent_alive_write)
         os.close(status)
         become_sandbox(request, channel, output, parent_alive_read, mode, baseline, syscall_filter)
+    _move_into_cgroups(pid, cgroups, parent_alive_write)
     os.close(parent_alive_read)
     os.close(channel)
     os.close(output)
@@ -155,6 +158,18 @@ def keep_sandbox(
     _, wait_status, usage = os.wait4(pid, 0)
     os.write(status, wire.EXIT_STATUS.pack(wait_status, usage.ru_utime + usage.ru_stime))
     os._exit(0)
+
+
+def _move_into_cgroups(pid: int, cgroups: list[int], go: int) -> None:
+    """Put the sandbox in its cgroups, then let it go on ("+"), or tell it why not ("-" and why)."""
+    try:
+        for fd in cgroups:
+            os.write(fd, str(pid).encode())
+            os.close(fd)
+    except OSError as error:
+        os.write(go, f"-moving the sandbox into its cgroup failed: {error}".encode()[:512])
+        return
+    os.write(go, b"+")
 
 
 def _kill_quietly(pidfd: int) -> None:
@@ -175,6 +190,11 @@ def become_sandbox(
 ) -> None:
     """Drop everything the student must not have, then serve requests; never returns."""
     try:
+        # Wait until the keeper has put this process in its cgroups (if any).
+        go = os.read(parent_alive, 512)
+        if go != b"+":
+            reason = go[1:].decode("utf-8", "replace") or "the keeper ended before the sandbox could start"
+            raise isolation.SandboxUnavailable(reason)
         os.setsid()
         moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, HIGH_FD) for fd in (channel, output, parent_alive)]
         null = os.open("/dev/null", os.O_RDWR)
