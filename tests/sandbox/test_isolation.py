@@ -242,3 +242,22 @@ def test_only_the_protocol_channel_is_left_open(pool):
 
 def test_it_sits_in_its_own_uts_and_pid_namespaces(pool):
     assert call(pool, "return [socket.gethostname(), os.getpid()]") == ["sandbox", 1]
+
+
+def test_only_what_python_needs_is_mounted_not_the_systems_programs_and_libraries(pool):
+    outside = ["/usr/bin/ls", "/bin/sh", "/usr/lib/postgresql", "/usr/lib/x86_64-linux-gnu/libX11.so.6"]
+    present = [path for path in outside if os.path.exists(path)]
+    assert "/usr/bin/ls" in present  # on the host
+    assert call(pool, "return [path for path in args[0] if os.path.lexists(path)]", present) == []
+
+
+def test_the_standard_librarys_extension_modules_load_their_libraries_inside(pool):
+    body = """
+    import ctypes, ssl, sqlite3, lzma, bz2, zlib, uuid, numpy, torch
+    context = ssl.create_default_context()
+    rows = sqlite3.connect(":memory:").execute("select 6 * 7").fetchall()
+    packed = lzma.decompress(lzma.compress(b"x" * 100)) + bz2.decompress(bz2.compress(b"y"))
+    return [context.protocol.name, rows[0][0], len(packed), zlib.crc32(b"a"), ctypes.sizeof(ctypes.c_long),
+            float(torch.tensor(numpy.ones(3)).sum())]
+    """
+    assert call(pool, body) == ["PROTOCOL_TLS_CLIENT", 42, 101, 3904355907, 8, 3.0]

@@ -129,7 +129,7 @@ def test_threads_subprocess_pipes_and_unix_sockets_still_work_under_the_filter(p
         os._exit(7)
     results.append(os.WEXITSTATUS(os.waitpid(child, 0)[1]))
     # The virtual environment's own python is not mounted: the base interpreter is.
-    python = os.path.join(sys.base_prefix, "bin", "python3")
+    python = getattr(sys, "_base_executable", sys.executable)
     results.append(subprocess.run([python, "-S", "-c", "print(6 * 7)"], capture_output=True, text=True).stdout.strip())
     return results
     """
