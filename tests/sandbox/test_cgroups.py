@@ -106,3 +106,35 @@ def test_without_cgroups_the_pool_says_so_once_and_runs_on_rlimits(monkeypatch, 
         "sandboxes run without memory and pids cgroups (no cgroup v2 with the memory and pids controllers, "
         "and no writable v1 memory and pids): memory is bounded by RLIMIT_AS only"
     ]
+
+
+def test_on_cgroup_v2_the_limits_and_oom_kills_use_the_v2_files(tmp_path, monkeypatch):
+    # A stand-in for a v2 hierarchy the pool's process sits at the root of (a container's view).
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    monkeypatch.setattr(cgroups, "_mounts", lambda: [(str(tmp_path), "/", "cgroup2", {"rw"})])
+    monkeypatch.setattr(cgroups, "_own_cgroups", lambda: {"": "/"})
+    started = SandboxCgroups.start(256 << 20, 16)
+    assert started.version == 2
+    (parent,) = started.parents()
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    procs = started.prepare(4242)
+    child = parent / "sandbox-4242"
+    assert procs == [str(child / "cgroup.procs")]
+    assert {name: (child / name).read_text() for name in ("memory.max", "memory.swap.max", "pids.max")} == {
+        "memory.max": str((256 << 20) + HEADROOM_BYTES),
+        "memory.swap.max": "0",
+        "pids.max": "16",
+    }
+    (child / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n")
+    assert cgroup_oom_killed(4242) is False
+    (child / "memory.events").write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n")
+    assert cgroup_oom_killed(4242) is True
+    for name in ("memory.max", "memory.swap.max", "pids.max", "memory.events"):
+        (child / name).unlink()  # the kernel's files vanish with the cgroup; these are plain files
+    started.remove(4242)
+    assert not child.exists()
+    (parent / "cgroup.subtree_control").unlink()
+    started.close()
+    assert not parent.exists()
