@@ -144,6 +144,8 @@ def keep_sandbox(
     if pid == 0:
         os.close(parent_alive_write)
         os.close(status)
+        for fd in cgroups:  # opened by root: a sandbox holding one could move processes around
+            os.close(fd)
         become_sandbox(request, channel, output, parent_alive_read, mode, baseline, syscall_filter)
     _move_into_cgroups(pid, cgroups, parent_alive_write)
     os.close(parent_alive_read)
