@@ -6,6 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 ENV DEBUG=false
 WORKDIR /app
 
+# libseccomp2: the library pyseccomp loads to build the sandbox's seccomp filter.
+RUN apt-get update && apt-get install -y --no-install-recommends libseccomp2 && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 # The CPU build of torch: PyPI's default build for Linux brings several GB of CUDA.
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt

@@ -14,12 +14,23 @@ from graders.sandbox.pool import PROJECT_ROOT, SandboxPool
 PROBE = """
 import ctypes, errno, os, platform, socket
 
+FAMILIES = {"AF_INET": socket.AF_INET, "AF_INET6": socket.AF_INET6, "AF_NETLINK": socket.AF_NETLINK,
+            "AF_PACKET": socket.AF_PACKET}
+
 def probe(paths, ports, outside, pids):
     numbers = {"x86_64": 125, "aarch64": 90}
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     data = (ctypes.c_uint32 * 6)()
     ctypes.CDLL(None).syscall(numbers[platform.machine()], header, data)
-    interfaces = [name for _, name in socket.if_nameindex()]
+    created = []
+    for name, family in FAMILIES.items():
+        try:
+            socket.socket(family, socket.SOCK_DGRAM).close()
+            created.append(name)
+        except OSError:
+            pass
+    # Listing interfaces needs a netlink socket: only possible if the filter failed to deny it.
+    interfaces = [name for _, name in socket.if_nameindex()] if "AF_NETLINK" in created else []
     connected = []
     for port in ports:
         try:
@@ -28,7 +39,7 @@ def probe(paths, ports, outside, pids):
         except OSError:
             pass
     outside_error = "not tried: the sandbox has network interfaces"
-    if interfaces == ["lo"]:
+    if interfaces in ([], ["lo"]):
         try:
             socket.create_connection((outside, 80), timeout=0.5).close()
             connected.append(outside)
@@ -46,6 +57,7 @@ def probe(paths, ports, outside, pids):
         "capabilities": data[0] | (data[3] << 32),
         "pid": os.getpid(),
         "visible": [path for path in paths if os.path.exists(path)],
+        "sockets_created": created,
         "interfaces": interfaces,
         "connected": connected,
         "outside_error": outside_error,
@@ -72,7 +84,8 @@ def _entries_off_the_allow_list(directory: str) -> list[str]:
     except OSError:
         return []
     entries = [os.path.join(directory, name) for name in names]
-    allowed = [os.path.realpath(path) + "/" for path in (sys.base_prefix, *site.getsitepackages())]
+    roots = (sys.base_prefix, *site.getsitepackages())
+    allowed = [path + "/" for path in {*map(os.path.realpath, roots), *map(os.path.abspath, roots)}]
     return [path for path in entries if not any(prefix.startswith(path + "/") for prefix in allowed)][:40]
 
 
@@ -102,7 +115,11 @@ def check_isolation(pool: SandboxPool, extra_paths: tuple[str, ...] = ()) -> dic
         problems.append("the sandbox is not in its own PID namespace")
     if seen["visible"]:
         problems.append(f"the sandbox can see {', '.join(seen['visible'])}")
-    if seen["interfaces"] != ["lo"] or seen["connected"]:
+    if seen["sockets_created"]:
+        problems.append(
+            f"the sandbox can create {', '.join(seen['sockets_created'])} sockets (the seccomp filter is missing)"
+        )
+    if seen["interfaces"] not in ([], ["lo"]) or seen["connected"]:
         problems.append(f"the sandbox has network access ({seen['interfaces']}, reached {seen['connected']})")
     if seen["signalled"]:
         problems.append(f"the sandbox can signal processes {seen['signalled']}")

@@ -13,8 +13,9 @@ import platform
 import resource
 import signal
 import socket
-import sys
 from dataclasses import dataclass
+
+from graders.sandbox import libraries
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -35,6 +36,13 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
 MNT_DETACH = 2
+# mount_setattr(2): numbered alike on every architecture (unified table, 5.12 and later).
+MOUNT_SETATTR = 442
+MOUNT_ATTR_RDONLY = 1
+MOUNT_ATTR_NOSUID = 2
+MOUNT_ATTR_NODEV = 4
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
 
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
@@ -58,9 +66,19 @@ LOCKED_FLAGS = {
 
 WORK_DIR = "/home/student"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
-SYSTEM_LIBRARIES = ("/usr/lib", "/usr/lib64", "/lib", "/lib64")
 # The dynamic loader's index: without it, extension modules imported later cannot find libraries.
 LOADER_FILES = ("/etc/ld.so.cache",)
+# Per IPC namespace: one SysV segment of at most 4 MB, 8 MB in all (shmall counts 4 KB pages),
+# and message queues and semaphores as small.
+IPC_LIMITS = {
+    "shmmax": str(4 * 1024 * 1024),
+    "shmall": str(8 * 1024 * 1024 // 4096),
+    "shmmni": "16",
+    "msgmax": "8192",
+    "msgmnb": "16384",
+    "msgmni": "16",
+    "sem": "32 256 32 16",
+}
 WORK_TMPFS_BYTES = 64 * 1024 * 1024
 WORK_TMPFS_INODES = 2048
 SANDBOX_PATH = "/usr/bin:/bin"
@@ -117,29 +135,36 @@ def prctl(option: int, value: int, what: str) -> None:
 
 
 def root_view(preimported_paths: list[str]) -> RootView:
-    """The allow-list: the Python installation, site-packages, system libraries and a few devices.
+    """The allow-list: the interpreter, its standard library, site-packages, the shared libraries
+    Python loads (see libraries.py), the loader's cache and a few devices; computed once, in the
+    zygote, after everything is imported.
 
     Project directories on sys.path (the working directory, the checkout) are left out on purpose.
     """
-    directories = [os.path.realpath(sys.base_prefix)]
+    directories = libraries.python_directories()
+    symlinks = []
     for entry in preimported_paths:
         if not entry or not os.path.isdir(entry):
             continue
         real = os.path.realpath(entry)
         if os.path.basename(real) in ("site-packages", "dist-packages"):
             directories.append(real)
-    symlinks = []
-    for path in SYSTEM_LIBRARIES:
-        if os.path.islink(path):
-            symlinks.append((path, os.readlink(path)))
-        elif os.path.isdir(path):
-            directories.append(path)
+            # A virtual environment reached through a symlink (a worktree's .venv pointing at a
+            # shared one) is mounted at its real place; later imports look under the original path.
+            symlinks += libraries.links_and_file(entry)[0]
     unique = []
     for path in sorted(set(directories)):
         if not any(path.startswith(parent + "/") for parent in unique):
             unique.append(path)
-    files = tuple(path for path in (*DEVICES, *LOADER_FILES) if os.path.exists(path))
-    return RootView(tuple(unique), files, tuple(symlinks))
+
+    def outside_the_directories(path: str) -> bool:
+        return not any(path == parent or path.startswith(parent + "/") for parent in unique)
+
+    links, needed = libraries.python_files()
+    files = [path for path in needed if outside_the_directories(path)]
+    files += [path for path in (*DEVICES, *LOADER_FILES) if os.path.exists(path)]
+    symlinks = [link for link in dict.fromkeys(symlinks + links) if outside_the_directories(link[0])]
+    return RootView(tuple(unique), tuple(dict.fromkeys(files)), tuple(symlinks))
 
 
 def enter_namespaces(use_user_namespace: bool) -> None:
@@ -169,8 +194,23 @@ def enter_namespaces(use_user_namespace: bool) -> None:
         raise SandboxUnavailable(f"sethostname in the new UTS namespace failed: {error}") from None
 
 
-def _bind_read_only(source: str, target: str, device: bool) -> None:
-    mount(source, target, None, MS_BIND)
+def cap_ipc_namespace() -> None:
+    """Shrink SysV shared memory, message queues and semaphores in the new IPC namespace.
+
+    SysV segments outlive the process that made them and are not counted in its RLIMIT_AS:
+    without this, five 100 MB segments, filled and detached, hold 500 MB of the host's memory
+    under a 256 MB limit. The values are per IPC namespace, written by the keeper (still
+    privileged there) through the host's /proc before pivot_root.
+    """
+    for name, value in IPC_LIMITS.items():
+        try:
+            with open(f"/proc/sys/kernel/{name}", "w") as handle:
+                handle.write(value)
+        except OSError as error:
+            raise SandboxUnavailable(f"capping kernel.{name} in the sandbox's IPC namespace failed: {error}") from None
+
+
+def _remount_read_only(source: str, target: str, device: bool) -> None:
     flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
     if not device:
         flags |= MS_NODEV
@@ -186,34 +226,72 @@ def build_root(view: RootView, work_owner: tuple[int, int]) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     base = _mount_point_for_root(view)
     mount("sandbox-root", base, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
+    devices = [path for path in view.files if path.startswith("/dev/")]
+    bound = []
     for directory in view.directories:
         os.makedirs(base + directory, exist_ok=True)
-        _bind_read_only(directory, base + directory, device=False)
+        mount(directory, base + directory, None, MS_BIND)
+        bound.append(directory)
     for path in view.files:
         os.makedirs(os.path.dirname(base + path), exist_ok=True)
         with open(base + path, "w"):
             pass
-        _bind_read_only(path, base + path, device=path.startswith("/dev/"))
+        if path not in devices:
+            mount(path, base + path, None, MS_BIND)
+            bound.append(path)
     for path, target in view.symlinks:
+        os.makedirs(os.path.dirname(base + path), exist_ok=True)
         os.symlink(target, base + path)
     os.makedirs(base + WORK_DIR)
+    # One call makes the root and every bind under it read-only (some 60 of them, on the pool's
+    # refill path); kernels before 5.12 get one remount per bind.
+    all_at_once = _read_only_below(base)
+    if not all_at_once:
+        for path in bound:
+            _remount_read_only(path, base + path, device=False)
+    for path in devices:
+        mount(path, base + path, None, MS_BIND)
+        _remount_read_only(path, base + path, device=True)
+    # The work dir's mount point doubles as the place for the old root, so no directory is left.
+    _check(
+        libc.syscall(_syscall_number("pivot_root"), base.encode(), (base + WORK_DIR).encode()),
+        "pivot_root",
+    )
+    os.chdir("/")
+    _check(libc.umount2(WORK_DIR.encode(), MNT_DETACH), "umount of the old root")
     uid, gid = work_owner
     mount(
         "sandbox-work",
-        base + WORK_DIR,
+        WORK_DIR,
         "tmpfs",
         MS_NOSUID | MS_NODEV | MS_NOEXEC,
         f"size={WORK_TMPFS_BYTES},nr_inodes={WORK_TMPFS_INODES},mode=0700,uid={uid},gid={gid}",
     )
-    os.makedirs(base + "/.old-root")
-    _check(
-        libc.syscall(_syscall_number("pivot_root"), base.encode(), (base + "/.old-root").encode()),
-        "pivot_root",
+    if not all_at_once:
+        mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = (
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
     )
-    os.chdir("/")
-    _check(libc.umount2(b"/.old-root", MNT_DETACH), "umount of the old root")
-    os.rmdir("/.old-root")
-    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _read_only_below(path: str) -> bool:
+    """mount_setattr(AT_RECURSIVE) read-only, nosuid, nodev on `path` and every mount under it."""
+    attributes = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 0)
+    result = libc.syscall(
+        MOUNT_SETATTR, AT_FDCWD, path.encode(), AT_RECURSIVE, ctypes.byref(attributes), ctypes.sizeof(attributes)
+    )
+    if result == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.EPERM):
+        return False
+    _check(result, f"mount_setattr on {path}")
+    return False
 
 
 def _mount_point_for_root(view: RootView) -> str:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from graders.sandbox import wire
+from graders.sandbox.cgroups import SandboxCgroups, cgroup_oom_killed, limit_cgroup_memory
 from graders.sandbox.isolation import SandboxUnavailable
 from graders.sandbox.limits import CEILING, Limits
 
@@ -28,9 +29,11 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_MODEL_MODULES = ("graders.provided",)
-UID_BASE = 200_000
-UID_BLOCK = 1000
-UID_BLOCKS = 64
+# Above the 200,000-264,000 that fixed per-pool blocks used before, so a pool of either kind
+# running during an upgrade never meets a uid of the other.
+UID_BASE = 1_000_000
+UID_RANGE = 10_000_000
+UID_CHUNK = 100
 # Variables the zygote may inherit: none of them is a secret. OPENBLAS_* keep numpy correct on
 # processors where this machine's OpenBLAS needs them.
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -84,49 +87,80 @@ class Outcome:
 
 
 class UidBlock:
-    """A block of unused uids held by one pool (a lock file per block keeps pools apart)."""
+    """Fresh uids for one pool's sandboxes: never a uid an earlier sandbox on this machine had.
 
-    def __init__(self) -> None:
-        directory = Path("/run/attentive-sandbox" if os.geteuid() == 0 else tempfile.gettempdir())
-        if os.geteuid() != 0:
-            directory = directory / f"attentive-sandbox-{os.geteuid()}"
+    The kernel keeps per-uid state after a sandbox ends (the uid's keyring, for one), so a reused
+    uid could hand one submission what another planted. The next unused uid of a large range
+    lives in a private file (root-owned under /run/attentive-sandbox, so it survives a worker's
+    restart); every pool on the machine reserves UID_CHUNK uids at a time from it under flock,
+    so no two pools, in one process or several, ever hand out the same uid. The range wraps
+    only after UID_RANGE sandboxes.
+
+    In the user-namespace mode (a worker that is not root) only uid 0 is mapped inside, and
+    every sandbox is that uid: there the seccomp filter's denial of keyctl/add_key/request_key
+    is what keeps the keyring from carrying anything between submissions.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        if directory is None:
+            directory = Path("/run/attentive-sandbox" if os.geteuid() == 0 else tempfile.gettempdir())
+            if os.geteuid() != 0:
+                directory = directory / f"attentive-sandbox-{os.geteuid()}"
         directory.mkdir(mode=0o700, exist_ok=True)
         info = os.lstat(directory)
         if info.st_uid != os.geteuid() or info.st_mode & 0o077 or not directory.is_dir():
             raise SandboxUnavailable(f"{directory} must be a private directory owned by uid {os.geteuid()}")
-        for block in range(UID_BLOCKS):
-            handle = open(directory / f"uid-block-{block}.lock", "w")  # held while the pool lives
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            self.handle = handle
-            self.first = UID_BASE + block * UID_BLOCK
-            break
-        else:
-            raise SandboxUnavailable(f"all {UID_BLOCKS} uid blocks are in use by other pools")
+        self.counter = directory / "next-uid"
         self.lock = threading.Lock()
-        self.next = 0
+        self.chunks: list[int] = []
+        self.next = self.end = 0
         self.in_use: set[int] = set()
+        with self.lock:
+            self._reserve()  # an unusable counter file stops the pool here, not at the first sandbox
+
+    def _reserve(self) -> None:
+        fd = os.open(self.counter, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            info = os.fstat(fd)
+            if info.st_uid != os.geteuid() or info.st_mode & 0o077:
+                raise SandboxUnavailable(f"{self.counter} must be a private file owned by uid {os.geteuid()}")
+            text = os.pread(fd, 64, 0).strip()
+            first = int(text) if text.isdigit() else UID_BASE if not text else -1
+            if first < 0:
+                raise SandboxUnavailable(
+                    f"{self.counter} holds {text[:20]!r}, not a uid: write into it a uid above every "
+                    f"sandbox uid used since the machine started (at least {UID_BASE}), then restart"
+                )
+            if not UID_BASE <= first <= UID_BASE + UID_RANGE - UID_CHUNK:
+                first = UID_BASE
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{first + UID_CHUNK}\n".encode(), 0)
+        finally:
+            os.close(fd)  # releases the flock
+        self.chunks.append(first)
+        self.next, self.end = first, first + UID_CHUNK
 
     def take(self) -> int:
-        # Round-robin, so a uid comes back only long after its previous sandbox is gone.
         with self.lock:
-            for _ in range(UID_BLOCK):
-                uid = self.first + self.next
-                self.next = (self.next + 1) % UID_BLOCK
-                if uid not in self.in_use:
-                    self.in_use.add(uid)
-                    return uid
-        raise SandboxUnavailable(f"all {UID_BLOCK} uids of the pool are in use")
+            if self.next >= self.end:
+                self._reserve()
+            uid = self.next
+            self.next += 1
+            self.in_use.add(uid)
+            return uid
+
+    def owns(self, uid: int) -> bool:
+        """True if this pool handed out (or may still hand out) `uid`."""
+        return any(first <= uid < first + UID_CHUNK for first in self.chunks)
 
     def give_back(self, uid: int) -> None:
+        # Only marks the uid's sandbox as gone: the uid itself is never handed out again.
         with self.lock:
             self.in_use.discard(uid)
 
     def close(self) -> None:
-        self.handle.close()
+        """Nothing to release: the counter file is only held while a chunk is reserved."""
 
 
 class Sandbox:
@@ -187,6 +221,11 @@ class Sandbox:
             raise ValueError(f"{self.limits} is above the pool's ceiling {self.pool.ceiling}")
         self.source_lines = source.splitlines()
         self.single_process = single_process
+        if self.pool.cgroups:
+            try:
+                limit_cgroup_memory(self.uid, self.limits.memory_mb)
+            except OSError as error:  # the exercise's RLIMIT_AS still holds; the cgroup keeps the ceiling
+                log.warning("could not lower the cgroup memory limit of sandbox %s: %s", self.uid, error)
         request = {"op": "load", "source": source, "limits": asdict(self.limits), "single_process": single_process}
         return self._request(request, None)
 
@@ -404,6 +443,9 @@ class Sandbox:
         ready, _, _ = select.select([self.status], [], [], 2.0)
         if ready:
             status = os.read(self.status, wire.EXIT_STATUS.size)
+        # Read before the cgroup is removed with the sandbox: a SIGKILL at the cgroup's memory
+        # limit is the student's memory use, not a kill from outside.
+        out_of_memory = cgroup_oom_killed(self.uid) if self.pool.cgroups else False
         self.close()
         if len(status) != wire.EXIT_STATUS.size:
             return Failure("crash", "your code ended the Python process that runs it")
@@ -414,6 +456,8 @@ class Sandbox:
                 return Failure("cpu", f"CPU time limit of {self.limits.cpu_seconds:g} s exceeded")
             if number == signal.SIGXFSZ:
                 return Failure("file_size", f"file size limit of {self.limits.file_size_mb} MB exceeded")
+            if number == signal.SIGKILL and out_of_memory:
+                return Failure("memory", f"memory limit of {self.limits.memory_mb} MB exceeded")
             if number == signal.SIGKILL:
                 # Student code cannot SIGKILL itself: it is PID 1 of its namespace, which the kernel
                 # shields from its own members. So this came from outside: the host's OOM killer,
@@ -491,6 +535,7 @@ class SandboxPool:
         self.max_reply_bytes = max_reply_mb * 1024 * 1024
         self.mode = ""
         self.uids: UidBlock
+        self.cgroups: SandboxCgroups | None = None
         self.zygote: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.zygote_lock = threading.Lock()
@@ -519,6 +564,8 @@ class SandboxPool:
         self.reaper.start()
         try:
             self._start_zygote()
+            if self.mode == "root":  # a keeper in a user namespace may not move processes between cgroups
+                self.cgroups = SandboxCgroups.start(self.ceiling.memory_mb * 1024 * 1024, self.ceiling.processes)
             first = self.spawn()
         except BaseException:
             self.close()
@@ -611,10 +658,15 @@ class SandboxPool:
     def spawn(self) -> Sandbox:
         """A new isolated sandbox, ready for a submission (slow path: a fork plus isolation)."""
         uid = self.uids.take()
+        try:
+            cgroup_procs = self.cgroups.prepare(uid) if self.cgroups else []
+        except OSError as error:
+            self.uids.give_back(uid)
+            raise SandboxUnavailable(f"making the sandbox's cgroup failed: {error}") from None
         parent_channel, child_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         output_read, output_write = os.pipe()
         status_read, status_write = os.pipe()
-        request = {"uid": uid, "gid": uid, "limits": asdict(self.ceiling)}
+        request = {"uid": uid, "gid": uid, "limits": asdict(self.ceiling), "cgroup_procs": cgroup_procs}
         try:
             with self.zygote_lock:
                 if self.closed or self.control is None:
@@ -642,6 +694,8 @@ class SandboxPool:
                 os.close(fd)
             parent_channel.close()
             self.uids.give_back(uid)
+            if self.cgroups:
+                self.cgroups.remove(uid)
             raise SandboxUnavailable(self.zygote_down or "the sandbox zygote did not answer")
         sandbox = Sandbox(self, parent_channel, output_read, status_read, fds[0] if fds else None, uid)
         keeper = json.loads(message).get("pid") if message.startswith(b"{") else None
@@ -679,6 +733,8 @@ class SandboxPool:
     def _reap_ended(self) -> None:
         while (sandbox := self.ended.get()) is not None:
             sandbox.wait_ended()
+            if self.cgroups:
+                self.cgroups.remove(sandbox.uid)
 
     def acquire(self, timeout: float = 30.0) -> Sandbox:
         """A warm sandbox for one submission; close it (or use `with`) when done."""
@@ -716,6 +772,8 @@ class SandboxPool:
         if self.reaper is not None:
             self.ended.put(None)
             self.reaper.join(timeout=60)
+        if self.cgroups:
+            self.cgroups.close()
         with self.zygote_lock:
             if self.control is not None:
                 self.control.close()

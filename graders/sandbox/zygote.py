@@ -24,7 +24,7 @@ import sys
 import numpy
 import torch
 
-from graders.sandbox import isolation, models, runner, wire
+from graders.sandbox import isolation, models, runner, syscalls, wire
 
 # The pool starts this interpreter with OMP/OPENBLAS/MKL_NUM_THREADS=1 so numpy and torch create
 # no thread pool; main() checks that the zygote is single-threaded before it forks anything.
@@ -69,6 +69,7 @@ def main() -> None:
         warm_up()
         preloaded = models.import_model_modules(sys.argv[2:])
         view = isolation.root_view(sys.path)
+        syscall_filter = syscalls.build_filter()
         baseline = memory_size()
         mode = isolation_mode()
         threads = len(os.listdir("/proc/self/task"))
@@ -105,7 +106,7 @@ def main() -> None:
             # torch's finalizers, tens of milliseconds of CPU for nothing.
             try:
                 control.close()
-                keep_sandbox(request, fds, view, mode, baseline)
+                keep_sandbox(request, fds, view, mode, baseline, syscall_filter)
             finally:
                 os._exit(1)
         for fd in fds:
@@ -119,7 +120,9 @@ def main() -> None:
             os.close(fd)
 
 
-def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int) -> None:
+def keep_sandbox(
+    request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int, syscall_filter: bytes
+) -> None:
     """The keeper: enter the namespaces, fork the sandbox as their PID 1, report how it ended."""
     channel, output, status = fds
     try:
@@ -128,7 +131,10 @@ def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: 
         # (whose own parent-death signal student code can clear).
         isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGTERM, "PR_SET_PDEATHSIG")
         in_user_namespace = mode == "userns"
+        # Opened while the host's /sys is in view; written once the sandbox has a pid.
+        cgroups = [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in request.get("cgroup_procs", [])]
         isolation.enter_namespaces(in_user_namespace)
+        isolation.cap_ipc_namespace()
         owner = (0, 0) if in_user_namespace else (request["uid"], request["gid"])
         isolation.build_root(view, owner)
         parent_alive_read, parent_alive_write = os.pipe()
@@ -139,7 +145,10 @@ def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: 
     if pid == 0:
         os.close(parent_alive_write)
         os.close(status)
-        become_sandbox(request, channel, output, parent_alive_read, mode, baseline)
+        for fd in cgroups:  # opened by root: a sandbox holding one could move processes around
+            os.close(fd)
+        become_sandbox(request, channel, output, parent_alive_read, mode, baseline, syscall_filter)
+    _move_into_cgroups(pid, cgroups, parent_alive_write)
     os.close(parent_alive_read)
     os.close(channel)
     os.close(output)
@@ -154,6 +163,18 @@ def keep_sandbox(request: dict, fds: list[int], view: isolation.RootView, mode: 
     os._exit(0)
 
 
+def _move_into_cgroups(pid: int, cgroups: list[int], go: int) -> None:
+    """Put the sandbox in its cgroups, then let it go on ("+"), or tell it why not ("-" and why)."""
+    try:
+        for fd in cgroups:
+            os.write(fd, str(pid).encode())
+            os.close(fd)
+    except OSError as error:
+        os.write(go, f"-moving the sandbox into its cgroup failed: {error}".encode()[:512])
+        return
+    os.write(go, b"+")
+
+
 def _kill_quietly(pidfd: int) -> None:
     try:
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
@@ -162,10 +183,21 @@ def _kill_quietly(pidfd: int) -> None:
 
 
 def become_sandbox(
-    request: dict, channel: int, output: int, parent_alive: int, mode: str, baseline: int
+    request: dict,
+    channel: int,
+    output: int,
+    parent_alive: int,
+    mode: str,
+    baseline: int,
+    syscall_filter: bytes,
 ) -> None:
     """Drop everything the student must not have, then serve requests; never returns."""
     try:
+        # Wait until the keeper has put this process in its cgroups (if any).
+        go = os.read(parent_alive, 512)
+        if go != b"+":
+            reason = go[1:].decode("utf-8", "replace") or "the keeper ended before the sandbox could start"
+            raise isolation.SandboxUnavailable(reason)
         os.setsid()
         moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, HIGH_FD) for fd in (channel, output, parent_alive)]
         null = os.open("/dev/null", os.O_RDWR)
@@ -184,6 +216,8 @@ def become_sandbox(
             open_files=ceiling["open_files"],
         )
         isolation.drop_privileges(request["uid"], request["gid"], in_user_namespace=mode == "userns")
+        # After no_new_privs (set by drop_privileges), before anything the student controls.
+        syscalls.install_filter(syscall_filter)
         isolation.die_with_parent(4)
         os.environ.clear()
         os.environ.update(isolation.scrubbed_environment())

@@ -47,6 +47,6 @@ def sandbox_processes(pool):
             uid = int((entry / "status").read_text().split("\nUid:\t")[1].split("\t")[0])
         except (OSError, IndexError):
             continue
-        if pool.uids.first <= uid < pool.uids.first + 1000 and uid not in live:
+        if pool.uids.owns(uid) and uid not in live:
             found.append((int(entry.name), uid))
     return found

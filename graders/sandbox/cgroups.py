@@ -1,0 +1,260 @@
+"""Memory and pids cgroups for sandboxes: one parent per pool, one child per sandbox, v2 or v1.
+
+RLIMIT_AS bounds a process's address space, not the memory it makes the kernel hold for it
+(files in its tmpfs work dir, kernel buffers, pages of a child process): a memory cgroup
+counts all of it, and pids.max bounds every task in the sandbox whatever its uid. The pool
+makes the parent under its own cgroup (so every limit above it still applies), a child per
+sandbox on the refill path with the pool's ceiling, and removes the child once the sandbox's
+keeper is gone. The keeper moves the sandbox into its child before student code runs.
+
+When the machine offers neither a cgroup v2 with the memory and pids controllers nor writable
+v1 memory and pids hierarchies, the pool runs with its rlimits alone and says so once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+CONTROLLERS = ("memory", "pids")
+# What a sandbox may hold beyond its memory limit (which RLIMIT_AS already bounds for the heap):
+# pages of the zygote it copies on write, and kernel memory. Its work dir counts in it too.
+HEADROOM_BYTES = 32 * 1024 * 1024
+REMOVE_TRIES = 50
+PARENT_PREFIX = "attentive-sandbox-"
+
+_warned = False
+_parents_made = itertools.count()
+_registry: dict[int, list[Path]] = {}
+_registry_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Where a pool's sandbox cgroups live in one mounted hierarchy."""
+
+    controller: str  # "memory", "pids", or "" for the v2 hierarchy that holds both
+    parent: Path
+
+
+class SandboxCgroups:
+    """The cgroups of one pool's sandboxes. Use `start()` to get one, or None without cgroups."""
+
+    def __init__(self, version: int, hierarchies: list[Hierarchy], memory_bytes: int, processes: int) -> None:
+        self.version = version
+        self.hierarchies = hierarchies
+        self.memory_bytes = memory_bytes
+        self.processes = processes
+
+    @classmethod
+    def start(cls, memory_bytes: int, processes: int) -> SandboxCgroups | None:
+        """Make this pool's parent cgroups; None (said once in the log) where the machine has none."""
+        global _warned
+        name = f"{PARENT_PREFIX}{os.getpid()}-{next(_parents_made)}"
+        reason = "no cgroup v2 with the memory and pids controllers, and no writable v1 memory and pids"
+        try:
+            found = _start_v2(name) or _start_v1(name)
+        except OSError as error:
+            found, reason = None, f"{error.filename or 'a cgroup file'}: {error.strerror}"
+        if found is None:
+            if not _warned:
+                _warned = True
+                logger.warning(
+                    "sandboxes run without memory and pids cgroups (%s): memory is bounded by RLIMIT_AS only",
+                    reason,
+                )
+            return None
+        version, hierarchies = found
+        return cls(version, hierarchies, memory_bytes + HEADROOM_BYTES, processes)
+
+    def prepare(self, uid: int) -> list[str]:
+        """Make the sandbox's child cgroups with their limits; returns the files to write its pid to."""
+        made = []
+        try:
+            for hierarchy in self.hierarchies:
+                child = hierarchy.parent / f"sandbox-{uid}"
+                child.mkdir(mode=0o755)
+                made.append(child)
+                for file, value in self._limits(hierarchy.controller, child):
+                    (child / file).write_text(value)
+        except OSError:
+            _remove_all(made)
+            raise
+        with _registry_lock:
+            _registry[uid] = made
+        return [str(child / "cgroup.procs") for child in made]
+
+    def _limits(self, controller: str, child: Path) -> list[tuple[str, str]]:
+        memory, processes = str(self.memory_bytes), str(self.processes)
+        if self.version == 2:
+            return [("memory.max", memory), ("memory.swap.max", "0"), ("pids.max", processes)]
+        if controller == "pids":
+            return [("pids.max", processes)]
+        limits = [("memory.limit_in_bytes", memory)]
+        if (child / "memory.memsw.limit_in_bytes").exists():  # with swap accounting: no swap either
+            limits.append(("memory.memsw.limit_in_bytes", memory))
+        return limits
+
+    def remove(self, uid: int) -> None:
+        """Remove the sandbox's child cgroups (its processes must be gone: the keeper has ended)."""
+        with _registry_lock:
+            made = _registry.pop(uid, [])
+        _remove_all(made)
+
+    def close(self) -> None:
+        """Remove what is left of this pool's cgroups, the parents included."""
+        with _registry_lock:
+            uids = [uid for uid, paths in _registry.items() if any(p.parent in self.parents() for p in paths)]
+        for uid in uids:
+            self.remove(uid)
+        _remove_all([hierarchy.parent for hierarchy in self.hierarchies])
+
+    def parents(self) -> list[Path]:
+        return [hierarchy.parent for hierarchy in self.hierarchies]
+
+
+def limit_cgroup_memory(sandbox_uid: int, memory_mb: int) -> None:
+    """Lower a sandbox's cgroup memory limit to `memory_mb` (plus the headroom), e.g. at load time.
+
+    A no-op for a sandbox without cgroups; OSError if the kernel refuses the value.
+    """
+    value = str(memory_mb * 1024 * 1024 + HEADROOM_BYTES)
+    with _registry_lock:
+        paths = list(_registry.get(sandbox_uid, []))
+    for path in paths:
+        # v1 wants memory.limit_in_bytes <= memsw.limit_in_bytes at every step: lower it first.
+        for file in ("memory.max", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"):
+            if (path / file).exists():
+                (path / file).write_text(value)
+
+
+def cgroup_oom_killed(sandbox_uid: int) -> bool:
+    """True if the kernel's OOM killer killed a process of this sandbox at its cgroup memory limit.
+
+    For `Sandbox._death_failure`, before the sandbox is reaped: a SIGKILL with this True is the
+    memory limit, not a crash. False for a sandbox without cgroups.
+    """
+    with _registry_lock:
+        paths = list(_registry.get(sandbox_uid, []))
+    for path in paths:
+        for file in ("memory.events", "memory.oom_control"):  # v2, then v1
+            try:
+                text = (path / file).read_text()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and value.strip().isdigit() and int(value) > 0:
+                    return True
+    return False
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup path in each hierarchy: "" for v2, else each controller's name."""
+    own = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            own[controller] = path
+    return own
+
+
+def _mounts() -> list[tuple[str, str, str, set[str]]]:
+    """(mount point, root inside the hierarchy, fstype, super options) of each cgroup mount."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        separator = fields.index("-")
+        fstype, options = fields[separator + 1], set(fields[separator + 3].split(","))
+        if fstype in ("cgroup", "cgroup2"):
+            found.append((fields[4], fields[3], fstype, options))
+    return found
+
+
+def _directory(mount_point: str, root: str, own: str | None) -> Path | None:
+    if own is None or not (own == root or own.startswith(root.rstrip("/") + "/")):
+        return None
+    return Path(mount_point + "/" + own[len(root) :].strip("/"))
+
+
+def _start_v2(name: str) -> tuple[int, list[Hierarchy]] | None:
+    own = _own_cgroups()
+    for mount_point, root, fstype, _ in _mounts():
+        if fstype != "cgroup2":
+            continue
+        base = _directory(mount_point, root, own.get(""))
+        if base is None or not set(CONTROLLERS) <= set((base / "cgroup.controllers").read_text().split()):
+            continue
+        enable = " ".join(f"+{controller}" for controller in CONTROLLERS)
+        # Fails (EBUSY) where the pool's own cgroup holds processes and is not a root: then no v2.
+        (base / "cgroup.subtree_control").write_text(enable)
+        _remove_stale(base)
+        parent = base / name
+        parent.mkdir(mode=0o755)
+        try:
+            (parent / "cgroup.subtree_control").write_text(enable)
+        except OSError:
+            _remove_all([parent])
+            raise
+        return 2, [Hierarchy("", parent)]
+    return None
+
+
+def _start_v1(name: str) -> tuple[int, list[Hierarchy]] | None:
+    own = _own_cgroups()
+    places = {}
+    for mount_point, root, fstype, options in _mounts():
+        for controller in CONTROLLERS:
+            if fstype == "cgroup" and controller in options:
+                base = _directory(mount_point, root, own.get(controller))
+                if base is not None and os.access(base, os.W_OK):
+                    places[controller] = base
+    if set(places) != set(CONTROLLERS):
+        return None
+    hierarchies = []
+    try:
+        for controller in CONTROLLERS:
+            _remove_stale(places[controller])
+            parent = places[controller] / name
+            parent.mkdir(mode=0o755)
+            hierarchies.append(Hierarchy(controller, parent))
+    except OSError:
+        _remove_all([hierarchy.parent for hierarchy in hierarchies])
+        raise
+    return 1, hierarchies
+
+
+def _remove_stale(base: Path) -> None:
+    """Remove the empty cgroups that pools of processes no longer running left behind."""
+    for parent in base.glob(PARENT_PREFIX + "*"):
+        pid = parent.name.removeprefix(PARENT_PREFIX).split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            for child in parent.glob("sandbox-*"):
+                try:
+                    child.rmdir()
+                except OSError:
+                    pass
+            try:
+                parent.rmdir()
+            except OSError:
+                pass
+
+
+def _remove_all(paths: list[Path]) -> None:
+    for path in paths:
+        # The last processes of a killed sandbox may take a moment to leave their cgroup.
+        for _ in range(REMOVE_TRIES):
+            try:
+                path.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.01)

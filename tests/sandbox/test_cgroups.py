@@ -1,0 +1,140 @@
+"""Memory and pids cgroups per sandbox: limits set, the sandbox inside, OOM kills recognised, nothing left."""
+
+import dataclasses
+import logging
+import time
+
+import pytest
+
+from graders.sandbox import Limits, SandboxPool, cgroups
+from graders.sandbox.cgroups import HEADROOM_BYTES, SandboxCgroups, cgroup_oom_killed, limit_cgroup_memory
+from graders.sandbox.limits import CEILING
+
+SMALL_CEILING = dataclasses.replace(CEILING, memory_mb=64)
+SMALL = Limits(memory_mb=64)
+
+# Memory RLIMIT_AS does not see (60 MB of files in the tmpfs work dir, each under the file
+# size limit) plus 50 MB it allows.
+FILES_AND_HEAP = """
+def main():
+    for n in range(12):
+        with open(f"/home/student/fill{n}", "wb") as handle:
+            handle.write(b"x" * (5 << 20))
+    heap = bytearray(50 << 20)
+    heap[::4096] = b"y" * len(heap[::4096])
+    return len(heap)
+"""
+
+
+@pytest.fixture(scope="module")
+def small_pool():
+    with SandboxPool(size=0, preload=(), ceiling=SMALL_CEILING) as started:
+        assert started.cgroups is not None, "this machine offers memory and pids cgroups"
+        yield started
+
+
+def sandbox_cgroup_files(pool, uid):
+    return {path / f"sandbox-{uid}" for path in pool.cgroups.parents()}
+
+
+def test_each_sandbox_gets_child_cgroups_with_the_pools_ceiling(small_pool):
+    with small_pool.acquire() as sandbox:
+        children = sandbox_cgroup_files(small_pool, sandbox.uid)
+        limits = {}
+        for child in children:
+            for name in ("memory.max", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max"):
+                if (child / name).exists():
+                    limits[name] = int((child / name).read_text())
+        members = [int(pid) for child in children for pid in (child / "cgroup.procs").read_text().split()]
+    expected_memory = 64 * 1024 * 1024 + HEADROOM_BYTES
+    assert limits.get("memory.max", limits.get("memory.limit_in_bytes")) == expected_memory
+    assert limits["pids.max"] == SMALL_CEILING.processes
+    assert members
+    assert len(set(members)) == 1
+
+
+def test_a_sandbox_killed_at_its_cgroup_memory_limit_is_recognised(small_pool):
+    with small_pool.acquire() as sandbox:
+        assert sandbox.load(FILES_AND_HEAP, SMALL).failure is None
+        outcome = sandbox.call("main")
+        killed = cgroup_oom_killed(sandbox.uid)
+    assert outcome.failure is not None
+    assert outcome.failure.kind != "memory"
+    assert killed
+
+
+def test_a_sandbox_within_its_limits_is_not_taken_for_an_oom_kill(small_pool):
+    with small_pool.acquire() as sandbox:
+        assert sandbox.load("def main():\n    return len(bytearray(10 << 20))\n", SMALL).failure is None
+        assert sandbox.call("main").value == 10 << 20
+        assert cgroup_oom_killed(sandbox.uid) is False
+
+
+def test_the_memory_limit_can_be_lowered_for_one_sandbox(small_pool):
+    with small_pool.acquire() as sandbox:
+        limit_cgroup_memory(sandbox.uid, 16)
+        assert sandbox.load("def main():\n    return len(bytearray(60 << 20))\n", SMALL).failure is None
+        outcome = sandbox.call("main")
+        assert outcome.failure is not None
+        assert cgroup_oom_killed(sandbox.uid)
+
+
+def test_a_sandboxs_cgroups_are_removed_once_it_has_ended(small_pool):
+    with small_pool.acquire() as sandbox:
+        children = sandbox_cgroup_files(small_pool, sandbox.uid)
+        assert all(child.is_dir() for child in children)
+    deadline = time.monotonic() + 10  # the reaper removes them in the background
+    while any(child.exists() for child in children) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(child.exists() for child in children)
+
+
+def test_the_pool_removes_its_parent_cgroups_when_it_closes():
+    with SandboxPool(size=1, preload=()) as pool:
+        parents = pool.cgroups.parents()
+        assert all(parent.is_dir() for parent in parents)
+    assert not any(parent.exists() for parent in parents)
+
+
+def test_without_cgroups_the_pool_says_so_once_and_runs_on_rlimits(monkeypatch, caplog):
+    monkeypatch.setattr(cgroups, "_mounts", lambda: [])
+    monkeypatch.setattr(cgroups, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger="graders.sandbox.cgroups"):
+        assert SandboxCgroups.start(1 << 30, 16) is None
+        assert SandboxCgroups.start(1 << 30, 16) is None
+    assert [record.getMessage() for record in caplog.records] == [
+        "sandboxes run without memory and pids cgroups (no cgroup v2 with the memory and pids controllers, "
+        "and no writable v1 memory and pids): memory is bounded by RLIMIT_AS only"
+    ]
+
+
+def test_on_cgroup_v2_the_limits_and_oom_kills_use_the_v2_files(tmp_path, monkeypatch):
+    # A stand-in for a v2 hierarchy the pool's process sits at the root of (a container's view).
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    monkeypatch.setattr(cgroups, "_mounts", lambda: [(str(tmp_path), "/", "cgroup2", {"rw"})])
+    monkeypatch.setattr(cgroups, "_own_cgroups", lambda: {"": "/"})
+    started = SandboxCgroups.start(256 << 20, 16)
+    assert started.version == 2
+    (parent,) = started.parents()
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    procs = started.prepare(4242)
+    child = parent / "sandbox-4242"
+    assert procs == [str(child / "cgroup.procs")]
+    assert {name: (child / name).read_text() for name in ("memory.max", "memory.swap.max", "pids.max")} == {
+        "memory.max": str((256 << 20) + HEADROOM_BYTES),
+        "memory.swap.max": "0",
+        "pids.max": "16",
+    }
+    (child / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n")
+    assert cgroup_oom_killed(4242) is False
+    (child / "memory.events").write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n")
+    assert cgroup_oom_killed(4242) is True
+    for name in ("memory.max", "memory.swap.max", "pids.max", "memory.events"):
+        (child / name).unlink()  # the kernel's files vanish with the cgroup; these are plain files
+    started.remove(4242)
+    assert not child.exists()
+    (parent / "cgroup.subtree_control").unlink()
+    started.close()
+    assert not parent.exists()
