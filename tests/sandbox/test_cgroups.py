@@ -58,9 +58,10 @@ def test_a_sandbox_killed_at_its_cgroup_memory_limit_is_recognised(small_pool):
         assert sandbox.load(FILES_AND_HEAP, SMALL).failure is None
         outcome = sandbox.call("main")
         killed = cgroup_oom_killed(sandbox.uid)
-    assert outcome.failure is not None
-    assert outcome.failure.kind != "memory"
     assert killed
+    assert outcome.failure is not None
+    assert outcome.failure.kind == "memory"
+    assert outcome.failure.message == f"memory limit of {SMALL.memory_mb} MB exceeded"
 
 
 def test_a_sandbox_within_its_limits_is_not_taken_for_an_oom_kill(small_pool):
