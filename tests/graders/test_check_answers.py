@@ -55,11 +55,13 @@ def test_declared_variables_and_assumptions_are_used():
         ('{"student": "x"}', "`reference` must be a string"),
         (
             '{"student": "x", "reference": "x", "assumption": "real"}',
-            "unknown key(s) assumption; allowed: assumptions, expected, id, reference, student, variables",
+            "unknown key(s) assumption; allowed: absolute_tolerance, assumptions, expected, floats, form, functions, "
+            "id, reference, relative_tolerance, significant_figures, student, test, variables",
         ),
         (
             '{"student": "x", "reference": "x", "assumptions": "complex"}',
-            '`assumptions` must be "real" or "positive"',
+            "assumptions: unknown assumption `complex`; use one of real, positive, negative, nonnegative, nonzero, "
+            "integer, natural",
         ),
         (
             '{"student": "x", "reference": "x +"}',

@@ -93,10 +93,10 @@ def test_a_slow_proof_falls_back_on_the_random_points_that_agreed():
 
 
 def test_the_worker_is_a_separate_process_that_is_really_killed():
-    spec = MathSpec(variables={"x": "real"})
+    spec = MathSpec(variables={"x": "real"}, functions=["f"])
     compare("x", "x", spec)
     first = equivalence._worker._process
-    compare(TAN_5X, "tan(5x)", spec, time_limit=0.3)
+    compare(f"f(x) ({TAN_5X})", "f(x) tan(5x)", spec, time_limit=0.3)
     assert first.poll() is not None
     assert equivalence._worker._process is not first
 
