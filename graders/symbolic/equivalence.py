@@ -348,16 +348,25 @@ def compare(
 
 
 def forms_of(
-    student_text: str, spec: MathSpec, forms: list[str], *, time_limit: float = DEFAULT_TIME_LIMIT
+    student_text: str,
+    spec: MathSpec,
+    forms: list[str],
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    test: AnswerTest | None = None,
 ) -> list[str] | None:
-    """The forms of `forms` (see forms.FORMS) the answer is not in; None if that took too long."""
+    """The forms of `forms` (see forms.FORMS) the answer is not in; None if that took too long.
+
+    `test` is the answer test the answer passed, for the names it allows (a constant C).
+    """
     unknown = sorted(set(forms) - set(FORMS))
     if unknown:
         raise ValueError(f"unknown form `{unknown[0]}`; the forms are {', '.join(FORMS)}")
     if not forms:
         return []
+    student_spec = _student_spec(student_text, spec, test or AnswerTest())
     response, _numeric = _worker.request(
-        {"request": "forms", "student": student_text, "spec": spec.to_dict(), "forms": forms}, time_limit
+        {"request": "forms", "student": student_text, "spec": student_spec.to_dict(), "forms": forms}, time_limit
     )
     if response is None or response.get("forms") is None:
         return None

@@ -47,14 +47,22 @@ class NotNumeric(Exception):
 class Tolerance:
     """When two values count as equal: within `relative` of the larger, or `absolute`, or `significant_figures`.
 
-    `significant_figures` n: the answer's value rounds to the reference's at n figures, which
-    is within half a unit of the reference's n-th figure. Rounding noise of the 50-digit
-    evaluation is always allowed, scaled by the largest value met on the way.
+    `significant_figures` n: a number rounds to the reference at n figures (within half a
+    unit of the reference's n-th figure); a formula's values may differ by 5 * 10^-n of
+    their size, the most that rounding each number in it to n figures changes them (its value
+    at a point is not itself rounded: 1.41 x for sqrt(2) x is right at x = 0.3). Rounding
+    noise of the 50-digit evaluation is always allowed, scaled by the largest value met.
     """
 
     relative: float = 0.0
     absolute: float = 0.0
     significant_figures: int = 0
+
+    def for_formulas(self) -> Tolerance:
+        if not self.significant_figures:
+            return self
+        relative = max(self.relative, 5 * 10.0 ** (-self.significant_figures))
+        return Tolerance(relative=relative, absolute=self.absolute)
 
     def allows(self, student: mpmath.mpf, reference: mpmath.mpf, magnitude: mpmath.mpf, digits: int) -> bool:
         difference = abs(student - reference)
@@ -288,6 +296,8 @@ def compare_on_real_domain(
             return RealVerdict("unknown")
         symbols = sorted(student.free_symbols | reference.free_symbols, key=lambda symbol: symbol.name)
         generator = random.Random(seed)  # noqa: S311 - sample points, not secrets
+        if symbols:
+            tolerance = tolerance.for_formulas()
         wanted = ENOUGH_POINTS if symbols else 1
         candidates = MAX_CANDIDATES if symbols else 1
         agreeing = 0
