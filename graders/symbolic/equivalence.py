@@ -23,6 +23,7 @@ import atexit
 import itertools
 import json
 import os
+import random
 import select
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from graders.symbolic.conversion import expand_definitions, symbols_of, to_sympy
 from graders.symbolic.forms import FORMS, HINTS, form_problems
@@ -148,8 +150,10 @@ def decide(
         return _decide_substitution(student, reference, student_spec, tolerance, seed, on_numeric)
     if test.kind == "antiderivative":
         # Right up to a constant: the difference does not change with any declared variable.
-        declared = {symbols_of(spec)[name] for name in spec.variables}
-        variables = sorted((student.free_symbols | reference.free_symbols) & declared, key=lambda symbol: symbol.name)
+        declared = {symbols_of(student_spec)[name] for name in student_spec.variables}
+        constants = {symbol for symbol in declared if symbol.name in INTEGRATION_CONSTANTS} - reference.free_symbols
+        used = (student.free_symbols | reference.free_symbols) & (declared - constants)
+        variables = sorted(used, key=lambda symbol: symbol.name)
         if not variables:
             return True, "identical", ""
         pairs = [(sympy.diff(student - reference, variable), sympy.Integer(0)) for variable in variables]
@@ -176,6 +180,8 @@ def _decide_pair(
         return False, "numeric"
     if verdict.verdict == "agree":
         return True, "numeric"
+    if _differs_for_some_function(student, reference, spec, tolerance, seed):
+        return False, "numeric"
     if on_numeric is not None:
         on_numeric("unknown")
     # Only a proof may settle what the points could not; sympy's doubts are not evidence.
@@ -184,6 +190,48 @@ def _decide_pair(
     if sympy.simplify(difference.rewrite(sympy.exp)) == 0:
         return True, "simplify"
     return None, "undecided"
+
+
+def _differs_for_some_function(
+    student: sympy.Expr, reference: sympy.Expr, spec: MathSpec, tolerance: Tolerance, seed: int
+) -> bool:
+    """Do the answers differ once each undefined function f is replaced by some concrete function?
+
+    An identity in f holds for every f: one f for which the answers differ proves them
+    different (f(x) against f(-x)). Agreeing for a few f proves nothing, so it never makes
+    an answer right.
+    """
+    undefined = {call.func for call in (student.atoms(AppliedUndef) | reference.atoms(AppliedUndef))}
+    if not undefined:
+        return False
+    generator = random.Random(seed)  # noqa: S311 - test functions, not secrets
+
+    def coefficient() -> sympy.Rational:
+        return sympy.Rational(generator.randint(-9, 9) or 1, generator.randint(1, 5))
+
+    for _ in range(3):
+        concrete = {function: _test_function([coefficient() for _ in range(8)]) for function in undefined}
+        student_now, reference_now = student, reference
+        for function, replacement in concrete.items():
+            student_now = student_now.replace(function, replacement)
+            reference_now = reference_now.replace(function, replacement)
+        verdict = compare_on_real_domain(student_now, reference_now, spec.variables, tolerance, seed)
+        if verdict.verdict == "different":
+            return True
+    return False
+
+
+def _test_function(weights: list[sympy.Rational]):
+    """A smooth function of any number of arguments, with no symmetry an identity could rely on."""
+
+    def apply(*arguments: sympy.Expr) -> sympy.Expr:
+        waves = sum(
+            weights[index % 4] * sympy.sin(weights[4 + index % 4] * argument + index + 1)
+            for index, argument in enumerate(arguments)
+        )
+        return waves + weights[1] * sympy.Mul(*arguments) ** 2 + weights[2]
+
+    return apply
 
 
 def _decide_substitution(

@@ -198,6 +198,8 @@ def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFD", text)
     text = re.sub("([A-Za-z])\u0302", r"\1hat", text)
     text = unicodedata.normalize("NFC", text)
+    # Maxima's (and so STACK's) names of the constants.
+    text = re.sub(r"%(pi|e)\b", r"\1", text)
     # z_{1} as in LaTeX.
     return re.sub(r"_\{(\w+)\}", r"_\1", text)
 
@@ -294,7 +296,7 @@ def parse(text: str, spec: MathSpec) -> ParsedAnswer:
     normalised = _normalise(text).strip()
     if not normalised:
         raise MathInputError("the answer is empty")
-    tokens = _tokenise(normalised)
+    tokens = _powers_of_functions(_tokenise(normalised))
     table = _lookup_table(spec)
     pieces: list[str] = []
     names: dict[str, Resolved] = {}
@@ -376,6 +378,40 @@ def parse(text: str, spec: MathSpec) -> ParsedAnswer:
         raise MathInputError(_syntax_message(tokens)) from None
     _Validator(names, spec).check(tree)
     return ParsedAnswer(text=text, tree=tree, names=names)
+
+
+def _powers_of_functions(tokens: list[_Token]) -> list[_Token]:
+    """sin^2(x), as textbooks write it, is read as sin(x)^2; sin^-1(x) is refused (asin or 1/sin?)."""
+    result = list(tokens)
+    index = 0
+    while index + 3 < len(result):
+        name, caret, exponent, opening = result[index : index + 4]
+        if not (name.kind == "name" and name.text in FUNCTIONS and caret.text in ("^", "**")):
+            index += 1
+            continue
+        if exponent.text == "-":
+            raise MathInputError(
+                f"`{name.text}^-...` is ambiguous: write a{name.text}(x) for the inverse function, "
+                f"or {name.text}(x)^(-1) for 1/{name.text}(x)"
+            )
+        if exponent.kind == "number" and opening.text != "(":
+            raise MathInputError(f"write the power after the argument: {name.text}(x)^{exponent.text}")
+        if exponent.kind != "number" or not exponent.text.isdigit():
+            index += 1
+            continue
+        depth, closing = 0, None
+        for position in range(index + 3, len(result)):
+            depth += {"(": 1, ")": -1}.get(result[position].text, 0)
+            if depth == 0:
+                closing = position
+                break
+        if closing is None:
+            index += 1
+            continue
+        opened, closed = _Token("operator", "(", name.position), _Token("operator", ")", name.position)
+        result[index : closing + 1] = [opened, name, *result[index + 3 : closing + 1], caret, exponent, closed]
+        index += 1
+    return result
 
 
 def _ends_operand(token: _Token, resolved: Resolved | None) -> bool:

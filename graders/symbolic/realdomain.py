@@ -27,7 +27,7 @@ from sympy.core.function import AppliedUndef
 WORKING_DIGITS = 50
 CONFIRMING_DIGITS = 100
 # Points with both answers defined needed for "agree", and how many candidates to try.
-ENOUGH_POINTS = 8
+ENOUGH_POINTS = 12
 MAX_CANDIDATES = 240
 # Values beyond this are not compared (a tower like x^x^x overflows any tolerance).
 MAX_MAGNITUDE = mpmath.mpf(10) ** 200
@@ -256,16 +256,16 @@ class RealVerdict:
     witness: dict | None = None
 
 
-def _draw(assumption: str, generator: random.Random) -> mpmath.mpf:
-    # A mix of scales and of integers: some domains are only met at integers ((-1)^n) or in
-    # a narrow band (log((1+x)/(1-x)) needs |x| < 1), and a wrong answer can hide at a scale.
-    kind = generator.random()
+def _draw(assumption: str, generator: random.Random, whole: bool) -> mpmath.mpf:
+    # A mix of scales and of whole numbers: some domains are only met at integers ((-1)^n),
+    # or in a narrow band (log((1+x)/(1-x)) needs |x| < 1), and a wrong answer can hide at
+    # a scale, or only at whole numbers (floor(x) + 1 against ceil(x)).
     if assumption in ("integer", "natural"):
-        low = 1 if assumption == "natural" else -6
-        return mpmath.mpf(generator.randint(low, 8))
-    if kind < 0.2:
+        return mpmath.mpf(generator.randint(1 if assumption == "natural" else -6, 8))
+    kind = generator.random()
+    if whole:
         value = float(generator.randint(0, 6) if assumption == "nonnegative" else generator.randint(1, 6))
-    elif kind < 0.4:
+    elif kind < 0.3:
         value = generator.uniform(0.02, 1.0)
     else:
         value = math.exp(generator.uniform(math.log(0.05), math.log(20.0)))
@@ -301,8 +301,13 @@ def compare_on_real_domain(
         wanted = ENOUGH_POINTS if symbols else 1
         candidates = MAX_CANDIDATES if symbols else 1
         agreeing = 0
-        for _ in range(candidates):
-            point = {symbol: _draw(assumptions.get(symbol.name, "real"), generator) for symbol in symbols}
+        for index in range(candidates):
+            # Every third point puts every variable at a whole number; the others mix.
+            whole = [index % 3 == 1 or generator.random() < 0.15 for _ in symbols]
+            point = {
+                symbol: _draw(assumptions.get(symbol.name, "real"), generator, at_whole)
+                for symbol, at_whole in zip(symbols, whole, strict=True)
+            }
             values = _values_at(compiled, evaluators, point, WORKING_DIGITS)
             if values is None:
                 continue
