@@ -326,6 +326,11 @@ class EquivalenceWorker:
                 raise RuntimeError("the equivalence worker did not start")
             self._ready = True
 
+    def warm(self) -> None:
+        """Start the worker now, if it is not running, and wait until it is ready (about 1-3 s)."""
+        with self._lock:
+            self._ensure_ready()
+
     def request(self, payload: dict, time_limit: float) -> tuple[dict | None, str | None]:
         """(the worker's answer to `payload`, or None if it took longer than `time_limit` seconds;
         the random points' verdict if the worker got that far)."""

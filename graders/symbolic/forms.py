@@ -50,9 +50,7 @@ def _is_number(node: ast.AST) -> bool:
 
 
 def _has_no_decimals(parsed: ParsedAnswer, spec: MathSpec) -> bool:
-    return not any(
-        isinstance(node, ast.Constant) and isinstance(node.value, float) for node in ast.walk(parsed.tree)
-    )
+    return not any(isinstance(node, ast.Constant) and isinstance(node.value, float) for node in ast.walk(parsed.tree))
 
 
 def _is_expanded(parsed: ParsedAnswer, spec: MathSpec) -> bool:
@@ -100,7 +98,8 @@ def _is_factored(parsed: ParsedAnswer, spec: MathSpec) -> bool:
         if polynomial.total_degree() < 1 or not (polynomial.domain.is_QQ or polynomial.domain.is_ZZ):
             continue
         content, pieces = sympy.factor_list(polynomial.as_expr(), *symbols)
-        if abs(content) != 1 or len(pieces) != 1 or pieces[0][1] != 1:
+        # A whole number left inside (2x + 2) is not factored out; a fraction (x/2 + 1) may stay.
+        if (content.is_Integer and abs(content) != 1) or len(pieces) != 1 or pieces[0][1] != 1:
             return False
     return True
 

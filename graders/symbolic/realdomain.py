@@ -64,10 +64,15 @@ class Tolerance:
         relative = max(self.relative, 5 * 10.0 ** (-self.significant_figures))
         return Tolerance(relative=relative, absolute=self.absolute)
 
-    def allows(self, student: mpmath.mpf, reference: mpmath.mpf, magnitude: mpmath.mpf, digits: int) -> bool:
+    def allows(
+        self, student: mpmath.mpf, reference: mpmath.mpf, size: mpmath.mpf, magnitude: mpmath.mpf, digits: int
+    ) -> bool:
+        """Are the values equal enough? `size` is the sum of the sizes of their terms (a relative
+        tolerance near a zero of x - 1 is relative to x and 1, not to their tiny difference);
+        `magnitude` the largest value met, for the noise of `digits`-digit arithmetic."""
         difference = abs(student - reference)
         noise = mpmath.mpf(10) ** (15 - digits) * max(magnitude, 1)
-        allowed = max(self.relative * max(abs(student), abs(reference)), self.absolute, noise)
+        allowed = max(self.relative * max(abs(student), abs(reference), size), self.absolute, noise)
         if self.significant_figures and reference != 0:
             exponent = int(mpmath.floor(mpmath.log10(abs(reference))))
             allowed = max(allowed, mpmath.mpf(10) ** (exponent - self.significant_figures + 1) / 2)
@@ -269,9 +274,7 @@ def _draw(assumption: str, generator: random.Random, whole: bool) -> mpmath.mpf:
         value = generator.uniform(0.02, 1.0)
     else:
         value = math.exp(generator.uniform(math.log(0.05), math.log(20.0)))
-    negative = assumption == "negative" or (
-        assumption in ("real", "nonzero") and generator.random() < 0.5
-    )
+    negative = assumption == "negative" or (assumption in ("real", "nonzero") and generator.random() < 0.5)
     return mpmath.mpf(-value if negative else value)
 
 
@@ -291,7 +294,10 @@ def compare_on_real_domain(
     with mpmath.workdps(WORKING_DIGITS):
         try:
             compiled = [_Compiler(), _Compiler()]
-            evaluators = [compiled[0].compile(student), compiled[1].compile(reference)]
+            evaluators = [
+                [compiler.compile(term) for term in sympy.Add.make_args(expression)]
+                for compiler, expression in zip(compiled, (student, reference), strict=True)
+            ]
         except NotNumeric:
             return RealVerdict("unknown")
         symbols = sorted(student.free_symbols | reference.free_symbols, key=lambda symbol: symbol.name)
@@ -325,13 +331,21 @@ def compare_on_real_domain(
 
 
 def _values_at(
-    compiled: list[_Compiler], evaluators: list[Evaluator], point: dict, digits: int
-) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf, int] | None:
+    compiled: list[_Compiler], evaluators: list[list[Evaluator]], point: dict, digits: int
+) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf, mpmath.mpf, int] | None:
+    """(student, reference, size of their terms, largest value met, digits), or None outside a domain."""
     for compiler in compiled:
         compiler.magnitude = mpmath.mpf(0)
     try:
-        student, reference = (evaluate(point) for evaluate in evaluators)
+        terms = [
+            [compiler.checked(term(point)) for term in side]
+            for compiler, side in zip(compiled, evaluators, strict=True)
+        ]
+        student, reference = (
+            compiler.checked(mpmath.fsum(side)) for compiler, side in zip(compiled, terms, strict=True)
+        )
     except OutsideDomain:
         return None
+    size = max(mpmath.fsum(abs(term) for term in side) for side in terms)
     magnitude = max(compiler.magnitude for compiler in compiled)
-    return student, reference, magnitude, digits
+    return student, reference, size, magnitude, digits
