@@ -23,7 +23,8 @@ _BATCH_KEYS = {
 }  # fmt: skip
 
 
-def _record_spec(record: dict) -> MathSpec:
+def record_spec(record: dict) -> MathSpec:
+    """The MathSpec a record's answers are read with: its variables, functions, assumptions and floats."""
     assumptions = record.get("assumptions", "real")
     if isinstance(assumptions, str):
         if assumptions not in ASSUMPTIONS:
@@ -99,7 +100,7 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
     for key in ("student", "reference"):
         if not isinstance(record.get(key), str):
             raise ValueError(f"`{key}` must be a string")
-    spec = _record_spec(record)
+    spec = record_spec(record)
     test = _record_test(record)
     forms = _record_forms(record)
     try:
