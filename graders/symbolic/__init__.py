@@ -19,6 +19,7 @@ from graders.symbolic.equivalence import (
     decide_equivalence,
     form_hint,
     forms_of,
+    student_spec,
 )
 from graders.symbolic.forms import FORMS
 from graders.symbolic.latex import interpret, to_latex
@@ -59,6 +60,7 @@ __all__ = [
     "interpret",
     "parse",
     "spec_problems",
+    "student_spec",
     "to_float",
     "to_latex",
     "to_sympy",

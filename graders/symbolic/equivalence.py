@@ -98,7 +98,7 @@ def _expression(text: str, spec: MathSpec) -> sympy.Expr:
     return expand_definitions(to_sympy(parse(text, spec), spec), spec)
 
 
-def _student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpec:
+def student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpec:
     """The spec the student's answer is read with: the part's, plus the names the test allows."""
     if test.kind == "antiderivative":
         declared = {name.replace("_", "") for name in spec.declared_names()}
@@ -142,15 +142,15 @@ def decide(
 ) -> tuple[bool | None, str, str]:
     """(equivalent, method, message for the student) as `decide_equivalence`, for the worker."""
     test = test or AnswerTest()
-    student_spec = _student_spec(student_text, spec, test)
-    student = _expression(student_text, student_spec)
+    readable_spec = student_spec(student_text, spec, test)
+    student = _expression(student_text, readable_spec)
     reference = _expression(reference_text, spec)
     tolerance = test.tolerance(spec)
     if test.kind == "substitution":
-        return _decide_substitution(student, reference, student_spec, tolerance, seed, on_numeric)
+        return _decide_substitution(student, reference, readable_spec, tolerance, seed, on_numeric)
     if test.kind == "antiderivative":
         # Right up to a constant: the difference does not change with any declared variable.
-        declared = {symbols_of(student_spec)[name] for name in student_spec.variables}
+        declared = {symbols_of(readable_spec)[name] for name in readable_spec.variables}
         constants = {symbol for symbol in declared if symbol.name in INTEGRATION_CONSTANTS} - reference.free_symbols
         used = (student.free_symbols | reference.free_symbols) & (declared - constants)
         variables = sorted(used, key=lambda symbol: symbol.name)
@@ -159,7 +159,7 @@ def decide(
         pairs = [(sympy.diff(student - reference, variable), sympy.Integer(0)) for variable in variables]
     else:
         pairs = [(student, reference)]
-    verdicts = [_decide_pair(left, right, student_spec, tolerance, seed, on_numeric) for left, right in pairs]
+    verdicts = [_decide_pair(left, right, readable_spec, tolerance, seed, on_numeric) for left, right in pairs]
     for equivalent, method in verdicts:
         if equivalent is False:
             return False, method, ""
@@ -380,7 +380,7 @@ def compare(
     test = test or AnswerTest()
     parse(reference_text, spec)
     try:
-        interpreted_as = interpret(student_text, _student_spec(student_text, spec, test))
+        interpreted_as = interpret(student_text, student_spec(student_text, spec, test))
     except MathInputError as error:
         return Equivalence(False, "invalid", message=str(error))
     response, _numeric = _worker.request(
@@ -417,9 +417,9 @@ def forms_of(
         raise ValueError(f"unknown form `{unknown[0]}`; the forms are {', '.join(FORMS)}")
     if not forms:
         return []
-    student_spec = _student_spec(student_text, spec, test or AnswerTest())
+    readable_spec = student_spec(student_text, spec, test or AnswerTest())
     response, _numeric = _worker.request(
-        {"request": "forms", "student": student_text, "spec": student_spec.to_dict(), "forms": forms}, time_limit
+        {"request": "forms", "student": student_text, "spec": readable_spec.to_dict(), "forms": forms}, time_limit
     )
     if response is None or response.get("forms") is None:
         return None

@@ -388,3 +388,15 @@ def test_a_numeric_part_tells_the_student_its_tolerance():
     assert policy() == "Answers within 1% of the exact value are accepted."
     assert policy(absolute_tolerance=0.05) == "Answers within ±0.05 of the exact value are accepted."
     assert policy(significant_figures=2) == "Give your answer to 2 significant figures."
+
+
+def test_the_live_preview_reads_the_names_the_answer_test_allows():
+    from graders import engine
+
+    files = {
+        "exercise.toml": 'kind = "questions"\n[[parts]]\nid = "F"\ntype = "symbolic"\nprompt = "?"\npoints = 1\n'
+        'answer = "x^2/2"\ntest = "antiderivative"\nvariables = { x = "real" }\n',
+        "statement.md": "?",
+    }
+    assert engine.interpret(files, "F", "x^2/2 + C").latex == r"\frac{x^{2}}{2} + C"
+    assert engine.interpret(files, "F", "x^2/2 + D").error.startswith("unknown name `D`")
