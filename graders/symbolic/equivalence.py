@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import sympy
@@ -90,8 +90,6 @@ class Equivalence:
     method: str
     interpreted_as: str = ""
     message: str = ""
-    # Form checks that failed (see forms.FORMS), for an answer found equivalent.
-    form_problems: list[str] = field(default_factory=list)
 
 
 def _expression(text: str, spec: MathSpec) -> sympy.Expr:
@@ -100,14 +98,15 @@ def _expression(text: str, spec: MathSpec) -> sympy.Expr:
 
 def student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpec:
     """The spec the student's answer is read with: the part's, plus the names the test allows."""
+    # Spellings are compared as the parser resolves them: z1 is z_1, an alias is its name.
+    known = {name.replace("_", "") for name in spec.declared_names()}
+    known |= {spelling.replace("_", "") for spellings in spec.aliases.values() for spelling in spellings}
     if test.kind == "antiderivative":
-        declared = {name.replace("_", "") for name in spec.declared_names()}
-        extra = [name for name in INTEGRATION_CONSTANTS if name.replace("_", "") not in declared]
+        extra = [name for name in INTEGRATION_CONSTANTS if name not in known]
         return replace(spec, variables={**spec.variables, **dict.fromkeys(extra, "real")})
     if test.kind == "substitution":
         variables, _functions = infer_names(student_text)
-        known = {*spec.declared_names()}
-        new = {name: "real" for name in sorted(variables) if name not in known}
+        new = {name: "real" for name in sorted(variables) if name.replace("_", "") not in known}
         return replace(spec, variables={**spec.variables, **new})
     return spec
 

@@ -135,3 +135,7 @@ def test_a_substitution_equivalent_answer_says_which_names_it_read():
     assert (swapped.equivalent, swapped.message) == (True, "Right, reading x as y, y as x.")
     assert compare("a^3 + b", "x^2 + y", XY, test=substitution).equivalent is False
     assert compare("a^2 + b + c", "x^2 + y", XY, test=substitution).equivalent is False
+    # Another spelling of a declared name is that name, not a new one to rename.
+    logits = MathSpec(variables={"z_1": "real", "z_2": "real"})
+    assert compare("z1^2 + z2", "z_1^2 + z_2", logits, test=substitution).message == ""
+    assert compare("z1^2 + w", "z_1^2 + z_2", logits, test=substitution).message == "Right, reading w as z_2."
