@@ -1,7 +1,7 @@
 # The two commands of the README, plus a few for developers. Each needs only python3.
 PYTHON ?= python3
 
-.PHONY: run test lint assets bench-grading bench-live-quiz
+.PHONY: run test lint assets bench-grading bench-live-quiz bench-symbolic
 
 run:            ## serve the embedded site on http://127.0.0.1:8000 with a grading worker (DEBUG=true to debug)
 	$(PYTHON) scripts/dev.py run
@@ -20,3 +20,6 @@ bench-grading:  ## grading latency and throughput, warm against cold (JSON; see 
 
 bench-live-quiz: ## N simulated players in a live game over real WebSockets (JSON)
 	.venv/bin/python bench/live_quiz.py --players 500
+
+bench-symbolic: ## math answers over tests/data/check_answers.jsonl: agreement, time per verdict and preview (JSON)
+	.venv/bin/python bench/symbolic.py

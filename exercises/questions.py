@@ -25,6 +25,7 @@ def part_fields(exercise: Exercise, user, previous: dict[str, Any]) -> list[dict
             "prompt_html": render_markdown(part.prompt),
             "points": part.points,
             "value": value if isinstance(value, str) else "",
+            "policy": part.policy_text(),
         }
         if isinstance(part, ChoicePart):
             chosen = set(value if isinstance(value, list) else [value])

@@ -31,7 +31,7 @@ from .questions import (
     load_questions,
 )
 from .sandbox import SandboxPool, SandboxUnavailable, check_isolation
-from .symbolic import MathInputError
+from .symbolic import MathInputError, student_spec
 from .symbolic import interpret as interpret_math
 from .verdict import Verdict
 
@@ -233,7 +233,8 @@ def interpret(files: Mapping[str, str], part_id: str, text: str) -> Preview:
     if not isinstance(part, SymbolicPart):
         return Preview(error="This part is not a formula.")
     try:
-        return Preview(latex=interpret_math(text, part.math))
+        # The answer test may allow names the part does not declare (a constant C).
+        return Preview(latex=interpret_math(text, student_spec(text, part.math, part.test)))
     except MathInputError as error:
         return Preview(error=str(error))
 

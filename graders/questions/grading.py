@@ -17,7 +17,7 @@ from graders.questions.spec import (
     SymbolicPart,
     TextPart,
 )
-from graders.symbolic import DEFAULT_TIME_LIMIT, compare
+from graders.symbolic import DEFAULT_TIME_LIMIT, compare, form_hint, forms_of
 from graders.verdict import TestOutcome, Verdict
 
 Answer = str | list[str] | None
@@ -81,6 +81,7 @@ def _grade_part(part: Part, answer: Answer, time_limit: float) -> TestOutcome:
             unit=part.unit,
             absolute_tolerance=part.absolute_tolerance,
             relative_tolerance=part.relative_tolerance,
+            significant_figures=part.significant_figures,
         )
         outcome.points = part.points if check.correct else 0.0
         outcome.message, outcome.interpreted_as = check.message, check.interpreted_as
@@ -98,13 +99,18 @@ def _as_text(answer: Answer) -> str:
 
 
 def _grade_symbolic(part: SymbolicPart, answer: str, outcome: TestOutcome, time_limit: float) -> None:
-    result = compare(answer, part.answer, part.math, time_limit=time_limit)
+    result = compare(answer, part.answer, part.math, time_limit=time_limit, test=part.test)
     outcome.interpreted_as = result.interpreted_as
     if result.method == "invalid":
         outcome.message = f"Could not read your answer: {result.message}"
         return
     if result.equivalent:
-        outcome.points, outcome.message = part.points, "Correct."
+        outcome.points, outcome.message = part.points, " ".join(filter(None, ["Correct.", result.message]))
+        # A form that could not be checked in time gives no hint: the value is what counts.
+        missing = forms_of(answer, part.math, part.forms, time_limit=time_limit, test=part.test) or []
+        if missing:
+            outcome.points = part.points * part.form_credit
+            outcome.message = f"Your answer is right. {form_hint(missing)}"
         return
     # A known mistake gets its own message, even when the main check was undecided.
     for rule in part.feedback:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -177,8 +178,14 @@ def check_numeric(
     unit: str | None = None,
     absolute_tolerance: float = 0.0,
     relative_tolerance: float = 0.0,
+    significant_figures: int = 0,
 ) -> NumericCheck:
-    """Within max(absolute_tolerance, relative_tolerance * |answer|) of `answer`, in `unit`."""
+    """Within max(absolute_tolerance, relative_tolerance * |answer|) of `answer`, in `unit`.
+
+    With `significant_figures` n, the value must round to the answer at n figures (be within
+    half a unit of the answer's n-th figure); a right value written with another number of
+    figures is still right, with a hint.
+    """
     expected_unit = parse_unit(unit) if unit else None
     try:
         quantity = parse_quantity(text, expected_unit)
@@ -188,6 +195,36 @@ def check_numeric(
     if expected_unit is not None and quantity.unit is not None:
         value = value * quantity.unit.scale / expected_unit.scale
     allowed = max(absolute_tolerance, relative_tolerance * abs(answer))
-    if abs(value - answer) <= allowed:
-        return NumericCheck(True, "Correct.", quantity.interpreted_as)
-    return NumericCheck(False, "Incorrect.", quantity.interpreted_as)
+    if significant_figures and answer:
+        unit_of_last_figure = 10.0 ** (math.floor(math.log10(abs(answer))) - significant_figures + 1)
+        # A hair over half a unit, so that 1.415 rounds to 1.42 whatever binary floats make of it.
+        allowed = max(allowed, unit_of_last_figure * (0.5 + 1e-9))
+    if abs(value - answer) > allowed:
+        return NumericCheck(False, "Incorrect.", quantity.interpreted_as)
+    written = written_significant_figures(text)
+    if significant_figures and written is not None and written != significant_figures:
+        rounded = f"{answer:#.{significant_figures}g}".rstrip(".")
+        return NumericCheck(
+            True,
+            f"Correct. Next time give it to {significant_figures} significant figures, as asked: {rounded}.",
+            quantity.interpreted_as,
+        )
+    return NumericCheck(True, "Correct.", quantity.interpreted_as)
+
+
+_PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d*)(?:[.,](\d*))?(?:[eE][+-]?\d+)?")
+
+
+def written_significant_figures(text: str) -> int | None:
+    """How many significant figures a plain number is written with (0.0320 has 3); None if not a plain number.
+
+    Zeros that end a whole number count (1200 has 4): the writer cannot say otherwise.
+    """
+    match = _PLAIN_NUMBER.match(text)
+    if match is None or not (match.group(1) or match.group(2)):
+        return None
+    rest = text[match.end() :].strip()
+    if rest and not re.fullmatch(r"[A-Za-zµμ%][A-Za-zµμ%/^*·\s\d-]*", rest):
+        return None
+    digits = (match.group(1) + (match.group(2) or "")).lstrip("0")
+    return len(digits) or 1

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graders.questions.numeric import UnitError, parse_unit
-from graders.symbolic import MathInputError, MathSpec, parse, spec_problems
+from graders.symbolic import (
+    FLOAT_POLICIES,
+    FORMS,
+    TEST_KINDS,
+    AnswerTest,
+    MathInputError,
+    MathSpec,
+    parse,
+    spec_problems,
+)
 
 KeyPath = tuple[str | int, ...]
 Problem = tuple[KeyPath, str]
@@ -28,6 +37,10 @@ class Part:
     points: float
     title: str = ""
 
+    def policy_text(self) -> str:
+        """What the student is told about how the answer is judged ("Give an exact answer..."); may be empty."""
+        return ""
+
 
 @dataclass(kw_only=True)
 class FeedbackRule:
@@ -40,9 +53,24 @@ class FeedbackRule:
 
 @dataclass(kw_only=True)
 class SymbolicPart(Part):
+    """A formula. `test` says how it is compared (and with what tolerance); `forms` are checked on a
+    right answer, which then scores `form_credit` of the points if it is not in them (a hint, never "wrong")."""
+
     answer: str
     math: MathSpec
     feedback: list[FeedbackRule] = field(default_factory=list)
+    test: AnswerTest = field(default_factory=AnswerTest)
+    forms: list[str] = field(default_factory=list)
+    form_credit: float = 1.0
+
+    def policy_text(self) -> str:
+        sentences = [_number_policy(self.test, self.math.floats)]
+        if self.test.kind == "antiderivative":
+            sentences.append("Any antiderivative is right; you may add a constant C.")
+        elif self.test.kind == "substitution":
+            sentences.append("You may name the variables as you like.")
+        sentences.extend(_FORM_POLICIES[form] for form in self.forms)
+        return " ".join(sentence for sentence in sentences if sentence)
 
 
 @dataclass(kw_only=True)
@@ -51,6 +79,40 @@ class NumericPart(Part):
     unit: str | None = None
     absolute_tolerance: float = 0.0
     relative_tolerance: float = 0.0
+    significant_figures: int = 0
+
+    def policy_text(self) -> str:
+        if self.significant_figures:
+            return f"Give your answer to {self.significant_figures} significant figures."
+        relative = f"{self.relative_tolerance * 100:g}%" if self.relative_tolerance else ""
+        absolute = f"±{self.absolute_tolerance:g}" if self.absolute_tolerance else ""
+        if relative and absolute:
+            return f"Answers within {absolute} or {relative} of the exact value (the larger) are accepted."
+        if relative or absolute:
+            return f"Answers within {relative or absolute} of the exact value are accepted."
+        return "Give the exact value."
+
+
+_FORM_POLICIES = {
+    "expanded": "Expand your answer.",
+    "factored": "Factor your answer completely.",
+    "simplified": "Simplify your answer.",
+    "no_decimals": "Write it without decimals.",
+}
+
+
+def _number_policy(test: AnswerTest, floats: str) -> str:
+    if test.significant_figures:
+        return f"Numbers in your answer may be rounded to {test.significant_figures} significant figures."
+    if test.relative_tolerance or test.absolute_tolerance:
+        allowed = [f"{test.relative_tolerance * 100:g}%"] if test.relative_tolerance else []
+        allowed += [f"±{test.absolute_tolerance:g}"] if test.absolute_tolerance else []
+        return f"Numbers in your answer may be rounded: within {' or '.join(allowed)} is accepted."
+    if floats == "refuse":
+        return "Give an exact answer: no decimals (write 1/3, sqrt(2) or pi)."
+    if floats == "machine":
+        return "Decimals are computed in floating point, as on a calculator."
+    return "Give an exact answer: a decimal counts as the exact number it writes (0.333 is not 1/3)."
 
 
 @dataclass(kw_only=True)
@@ -105,10 +167,11 @@ class QuestionsError(ValueError):
 
 
 _COMMON_KEYS = {"id", "type", "prompt", "points", "title"}
-_MATH_KEYS = {"variables", "definitions", "aliases", "functions", "allow_floats"}
+_MATH_KEYS = {"variables", "definitions", "aliases", "functions", "allow_floats", "floats"}
+_TOLERANCE_KEYS = {"absolute_tolerance", "relative_tolerance", "significant_figures"}
 _PART_KEYS = {
-    "symbolic": _COMMON_KEYS | _MATH_KEYS | {"answer", "feedback"},
-    "numeric": _COMMON_KEYS | {"answer", "unit", "absolute_tolerance", "relative_tolerance"},
+    "symbolic": _COMMON_KEYS | _MATH_KEYS | _TOLERANCE_KEYS | {"answer", "feedback", "test", "form", "form_credit"},
+    "numeric": _COMMON_KEYS | _TOLERANCE_KEYS | {"answer", "unit"},
     "choice": _COMMON_KEYS | {"options", "multiple", "shuffle"},
     "text": _COMMON_KEYS | {"rubric"},
 }
@@ -223,8 +286,16 @@ def _math_table(table: Any, path: KeyPath, checker: _Checker) -> dict:
             checker.add((*path, key), f"`{key}` must be a {'table' if shape is dict else 'list'}")
             value = shape()
         cleaned[key] = value
+    # `allow_floats = false` is the older spelling of `floats = "refuse"`.
     if "allow_floats" in table:
-        cleaned["allow_floats"] = checker.boolean(table, "allow_floats", path, True)
+        cleaned["floats"] = "exact" if checker.boolean(table, "allow_floats", path, True) else "refuse"
+    if "floats" in table:
+        if table["floats"] not in FLOAT_POLICIES:
+            checker.add((*path, "floats"), f"`floats` must be one of {', '.join(map(repr, FLOAT_POLICIES))}")
+        elif "allow_floats" in table and cleaned["floats"] != table["floats"]:
+            checker.add((*path, "floats"), "`floats` and `allow_floats` disagree; keep only `floats`")
+        else:
+            cleaned["floats"] = table["floats"]
     for name, text in cleaned["definitions"].items():
         if not isinstance(text, str):
             checker.add((*path, "definitions", name), "a definition is an expression in a string")
@@ -239,7 +310,7 @@ def _merged_spec(shared: dict, own: dict) -> MathSpec:
         definitions={**shared.get("definitions", {}), **own.get("definitions", {})},
         aliases={**shared.get("aliases", {}), **own.get("aliases", {})},
         functions=[*shared.get("functions", []), *own.get("functions", [])],
-        allow_floats=own.get("allow_floats", shared.get("allow_floats", True)),
+        floats=own.get("floats", shared.get("floats", "exact")),
     )
 
 
@@ -296,7 +367,44 @@ def _symbolic(raw: dict, path: KeyPath, common: dict, shared: dict, checker: _Ch
                 if_equals=if_equals, message=checker.string(rule, "message", rule_path), points=points
             )
         )
-    return SymbolicPart(**common, answer=answer, math=spec, feedback=rules)
+    kind = raw.get("test", "equivalent")
+    if kind not in TEST_KINDS:
+        checker.add((*path, "test"), f"`test` must be one of {', '.join(TEST_KINDS)}")
+        kind = "equivalent"
+    test = AnswerTest(kind=kind, **_tolerances(raw, path, checker, default_relative=0.0))
+    forms = raw.get("form", [])
+    forms = [forms] if isinstance(forms, str) else forms
+    if not isinstance(forms, list) or not all(isinstance(form, str) and form in FORMS for form in forms):
+        checker.add((*path, "form"), f"`form` must be one of {', '.join(FORMS)}, or a list of them")
+        forms = []
+    form_credit = checker.number(raw, "form_credit", path, default=1.0)
+    if not 0 <= form_credit <= 1:
+        checker.add((*path, "form_credit"), "`form_credit` is a fraction of the points, from 0 to 1")
+    if "form_credit" in raw and not forms:
+        checker.add((*path, "form_credit"), "`form_credit` needs a `form` to check")
+    return SymbolicPart(
+        **common, answer=answer, math=spec, feedback=rules, test=test, forms=forms, form_credit=form_credit
+    )
+
+
+def _tolerances(raw: dict, path: KeyPath, checker: _Checker, *, default_relative: float) -> dict:
+    """relative_tolerance, absolute_tolerance and significant_figures, checked; the relative
+    tolerance defaults to `default_relative` only when none of them is given."""
+    given = _TOLERANCE_KEYS & set(raw)
+    tolerances: dict = {}
+    for key in ("absolute_tolerance", "relative_tolerance"):
+        default = default_relative if key == "relative_tolerance" and not given else 0.0
+        tolerances[key] = checker.number(raw, key, path, default=default)
+        if tolerances[key] < 0:
+            checker.add((*path, key), f"`{key}` cannot be negative")
+    figures = raw.get("significant_figures", 0)
+    if isinstance(figures, bool) or not isinstance(figures, int) or not 0 <= figures <= 15:
+        checker.add((*path, "significant_figures"), "`significant_figures` must be a whole number from 1 to 15")
+        figures = 0
+    elif figures and given - {"significant_figures"}:
+        checker.add((*path, "significant_figures"), "give either `significant_figures` or a tolerance, not both")
+    tolerances["significant_figures"] = figures
+    return tolerances
 
 
 def _check_expression(text: str, spec: MathSpec, path: KeyPath, checker: _Checker) -> None:
@@ -313,15 +421,7 @@ def _numeric(raw: dict, path: KeyPath, common: dict, shared: dict, checker: _Che
             parse_unit(unit if isinstance(unit, str) else "")
         except UnitError as error:
             checker.add((*path, "unit"), str(error))
-    has_tolerance = "absolute_tolerance" in raw or "relative_tolerance" in raw
-    tolerances = {}
-    for key, default in (
-        ("absolute_tolerance", 0.0),
-        ("relative_tolerance", 0.0 if has_tolerance else DEFAULT_RELATIVE_TOLERANCE),
-    ):
-        tolerances[key] = checker.number(raw, key, path, default=default)
-        if tolerances[key] < 0:
-            checker.add((*path, key), f"`{key}` cannot be negative")
+    tolerances = _tolerances(raw, path, checker, default_relative=DEFAULT_RELATIVE_TOLERANCE)
     return NumericPart(**common, answer=checker.number(raw, "answer", path), unit=unit, **tolerances)
 
 

@@ -3,25 +3,93 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 
-from graders.symbolic.equivalence import DEFAULT_TIME_LIMIT, compare
+from graders.symbolic.equivalence import DEFAULT_TIME_LIMIT, TEST_KINDS, AnswerTest, compare, forms_of
+from graders.symbolic.forms import FORMS
 from graders.symbolic.parsing import (
+    ASSUMPTIONS,
+    FLOAT_POLICIES,
     MathInputError,
     MathSpec,
-    names_in,
+    infer_names,
     spec_problems,
 )
 
-_BATCH_KEYS = {"id", "student", "reference", "variables", "assumptions", "expected"}
+_BATCH_KEYS = {
+    "id", "student", "reference", "variables", "functions", "assumptions", "floats", "test", "form",
+    "relative_tolerance", "absolute_tolerance", "significant_figures", "expected",
+}  # fmt: skip
+
+
+def record_spec(record: dict) -> MathSpec:
+    """The MathSpec a record's answers are read with: its variables, functions, assumptions and floats."""
+    assumptions = record.get("assumptions", "real")
+    if isinstance(assumptions, str):
+        if assumptions not in ASSUMPTIONS:
+            raise ValueError(f"assumptions: unknown assumption `{assumptions}`; use one of {', '.join(ASSUMPTIONS)}")
+    elif not isinstance(assumptions, dict) or not all(isinstance(value, str) for value in assumptions.values()):
+        raise ValueError("`assumptions` must be one assumption for all variables, or a table of them by name")
+    names = record.get("variables")
+    functions = record.get("functions")
+    inferred_variables, inferred_functions = infer_names(record["student"], record["reference"])
+    if names is None:
+        names = sorted(inferred_variables - set(functions or []))
+    elif not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError("`variables` must be a list of names")
+    if functions is None:
+        functions = sorted(inferred_functions - set(names))
+    elif not isinstance(functions, list) or not all(isinstance(name, str) for name in functions):
+        raise ValueError("`functions` must be a list of names")
+    floats = record.get("floats", "exact")
+    if floats not in FLOAT_POLICIES:
+        raise ValueError(f"`floats` must be one of {', '.join(FLOAT_POLICIES)}")
+
+    def assumption_of(name: str) -> str:
+        return assumptions if isinstance(assumptions, str) else assumptions.get(name, "real")
+
+    spec = MathSpec(variables={name: assumption_of(name) for name in names}, functions=functions, floats=floats)
+    problems = spec_problems(spec)
+    if problems:
+        path, message = problems[0]
+        key = "assumptions" if message.startswith("unknown assumption") else path[0]
+        raise ValueError(f"{key}: {message}")
+    return spec
+
+
+def _record_test(record: dict) -> AnswerTest:
+    kind = record.get("test", "equivalent")
+    if kind not in TEST_KINDS:
+        raise ValueError(f"`test` must be one of {', '.join(TEST_KINDS)}")
+    tolerances = {}
+    for key in ("relative_tolerance", "absolute_tolerance"):
+        value = record.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"`{key}` must be a number, 0 or more")
+        tolerances[key] = float(value)
+    figures = record.get("significant_figures", 0)
+    if isinstance(figures, bool) or not isinstance(figures, int) or not 0 <= figures <= 15:
+        raise ValueError("`significant_figures` must be a whole number from 1 to 15")
+    return AnswerTest(kind=kind, significant_figures=figures, **tolerances)
+
+
+def _record_forms(record: dict) -> list[str]:
+    forms = record.get("form", [])
+    forms = [forms] if isinstance(forms, str) else forms
+    if not isinstance(forms, list) or not all(form in FORMS for form in forms):
+        raise ValueError(f"`form` must be one of {', '.join(FORMS)}, or a list of them")
+    return forms
 
 
 def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT) -> dict:
-    """Checks one {"student", "reference", "variables"?, "assumptions"?, "id"?, "expected"?} record.
+    """Checks one {"student", "reference", ...} record; see the check_answers command for the keys.
 
     Without `variables`, every name in either expression that is not a known function or
-    constant is a variable. `assumptions` is "real" (default) or "positive", for all variables.
-    With `expected` (true, false or null) the result says whether the outcome matched.
+    constant is a variable; without `functions`, a name always followed by `(` is a function
+    (`f(x)`). `assumptions` is one assumption ("real" by default, "positive"...) for all
+    variables, or a table {name: assumption}. With `expected` (true, false or null) the
+    result says whether the outcome matched; with `form`, "passed" needs the form too.
     Raises ValueError for a malformed record.
     """
     if not isinstance(record, dict):
@@ -32,20 +100,11 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
     for key in ("student", "reference"):
         if not isinstance(record.get(key), str):
             raise ValueError(f"`{key}` must be a string")
-    assumption = record.get("assumptions", "real")
-    if assumption not in ("real", "positive"):
-        raise ValueError('`assumptions` must be "real" or "positive"')
-    names = record.get("variables")
-    if names is None:
-        names = names_in(record["student"]) | names_in(record["reference"])
-    elif not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise ValueError("`variables` must be a list of names")
-    spec = MathSpec(variables=dict.fromkeys(sorted(names), assumption))
-    problems = spec_problems(spec)
-    if problems:
-        raise ValueError(f"variables: {problems[0][1]}")
+    spec = record_spec(record)
+    test = _record_test(record)
+    forms = _record_forms(record)
     try:
-        outcome = compare(record["student"], record["reference"], spec, time_limit=time_limit)
+        outcome = compare(record["student"], record["reference"], spec, time_limit=time_limit, test=test)
     except MathInputError as error:
         raise ValueError(f"reference: {error}") from None
     result: dict = {} if "id" not in record else {"id": record["id"]}
@@ -55,10 +114,16 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
         message=outcome.message,
         method=outcome.method,
     )
+    passed = outcome.equivalent
+    if forms:
+        missing = forms_of(record["student"], spec, forms, time_limit=time_limit) if outcome.equivalent else []
+        result["form_problems"] = missing
+        if outcome.equivalent:
+            passed = None if missing is None else not missing
     if "expected" in record:
         if record["expected"] not in (True, False, None):
             raise ValueError("`expected` must be true, false or null")
-        result["as_expected"] = outcome.equivalent == record["expected"]
+        result["as_expected"] = passed == record["expected"]
     return result
 
 

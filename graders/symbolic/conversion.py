@@ -7,9 +7,9 @@ import math
 
 import sympy
 
+from graders.symbolic.functions import FUNCTIONS
 from graders.symbolic.parsing import (
     ASSUMPTIONS,
-    BUILTIN_FUNCTIONS,
     CONSTANTS,
     MathInputError,
     MathSpec,
@@ -19,7 +19,8 @@ from graders.symbolic.parsing import (
 )
 
 
-def _symbols(spec: MathSpec) -> dict[str, sympy.Symbol]:
+def symbols_of(spec: MathSpec) -> dict[str, sympy.Symbol]:
+    """The sympy symbol of every declared variable (with its assumption) and defined name."""
     symbols = {
         name: sympy.Symbol(name, **ASSUMPTIONS[assumption]) for name, assumption in spec.variables.items()
     }
@@ -28,13 +29,19 @@ def _symbols(spec: MathSpec) -> dict[str, sympy.Symbol]:
 
 
 def to_sympy(parsed: ParsedAnswer, spec: MathSpec) -> sympy.Expr:
-    """The sympy expression of a validated answer (defined names stay as symbols)."""
-    symbols = _symbols(spec)
+    """The sympy expression of a validated answer (defined names stay as symbols).
+
+    Decimals follow `spec.floats`: the exact number they write, or (machine) a binary64
+    float that sympy then computes with at that precision, as a calculator would.
+    """
+    symbols = symbols_of(spec)
+    machine = spec.floats == "machine"
 
     def build(node: ast.AST) -> sympy.Expr:
         if isinstance(node, ast.Constant):
-            text = repr(node.value)
-            return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Rational(text)
+            if isinstance(node.value, int):
+                return sympy.Integer(node.value)
+            return sympy.Float(node.value, 15) if machine else sympy.Rational(repr(node.value))
         if isinstance(node, ast.Name):
             kind, name = parsed.names[node.id]
             return CONSTANTS[name] if kind == "constant" else symbols[name]
@@ -57,7 +64,7 @@ def to_sympy(parsed: ParsedAnswer, spec: MathSpec) -> sympy.Expr:
         arguments = [build(argument) for argument in node.args]
         if kind == "function":
             return sympy.Function(name)(*arguments)
-        return BUILTIN_FUNCTIONS[name][0](*arguments)
+        return FUNCTIONS[name].build(*arguments)
 
     return build(parsed.tree)
 
@@ -91,7 +98,7 @@ def to_float(parsed: ParsedAnswer) -> float:
         kind, name = parsed.names[node.func.id]
         if kind != "builtin":
             raise MathInputError(f"`{name}` is not a known function: this answer must be a number")
-        return float(BUILTIN_FUNCTIONS[name][3](*(value(argument) for argument in node.args)))
+        return float(FUNCTIONS[name].compute(*(value(argument) for argument in node.args)))
 
     try:
         result = value(parsed.tree)
@@ -109,7 +116,7 @@ def expand_definitions(expression: sympy.Expr, spec: MathSpec) -> sympy.Expr:
     order = definition_order(spec)
     if order is None:
         raise MathInputError("the definitions refer to each other in a circle")
-    symbols = _symbols(spec)
+    symbols = symbols_of(spec)
     for name in reversed(order):
         replacement = to_sympy(parse(spec.definitions[name], spec), spec)
         expression = expression.xreplace({symbols[name]: replacement})

@@ -1,8 +1,26 @@
-"""Equivalence of two answers, decided in a worker process that is killed when it runs out of time."""
+"""Equivalence of two answers, decided in a worker process that is killed when it runs out of time.
+
+How an answer is decided (`decide_equivalence`, run by the worker):
+
+1. Both answers are read (never eval'd), defined names are replaced by their expressions,
+   and sympy's automatic simplification may already make them identical.
+2. They are compared on the real domain (`realdomain`): at random points allowed by the
+   variables' assumptions where both are real and finite. One confirmed disagreement: not
+   equivalent. Enough agreeing points: equivalent.
+3. Where the points cannot settle it (too few points lie in both domains, or an undefined
+   function f(x) has no value), sympy tries to prove the difference zero. It can only prove
+   an answer right: sympy reasons on complex numbers, and its "not equal" once called
+   correct real answers wrong. Without a proof, the answer is undecided and goes to a person.
+
+The answer test changes what is compared (an antiderivative is right up to a constant, a
+substitution-equivalent answer may rename the variables) and the tolerance when two values
+count as equal (the float policy).
+"""
 
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import random
@@ -11,18 +29,55 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import sympy
+from sympy.core.function import AppliedUndef
 
-from graders.symbolic.conversion import expand_definitions, to_sympy
+from graders.symbolic.conversion import expand_definitions, symbols_of, to_sympy
+from graders.symbolic.forms import FORMS, HINTS, form_problems
 from graders.symbolic.latex import interpret
-from graders.symbolic.parsing import MathInputError, MathSpec, parse
+from graders.symbolic.parsing import MathInputError, MathSpec, infer_names, parse
+from graders.symbolic.realdomain import Tolerance, compare_on_real_domain
 
 DEFAULT_TIME_LIMIT = 3.0
 
 UNCHECKED_MESSAGE = "Your answer could not be checked; try a simpler form."
+
+TEST_KINDS = ("equivalent", "antiderivative", "substitution")
+# Names a student may use for the constant of an antiderivative when the part does not declare them.
+INTEGRATION_CONSTANTS = ("C", "c", "K", "k")
+# Exact answers agree to 50 digits; this lets a decimal that equals the answer to the last
+# bit a double keeps (4 units in the last place) count as the same number: 0.99999999 for
+# 99999998/99999999, not 0.333 for 1/3.
+EXACT_RELATIVE_TOLERANCE = 2.0**-50
+# Substitution equivalence tries every renaming of up to this many variables (720 of them).
+MAX_RENAMED_VARIABLES = 6
+
+
+@dataclass
+class AnswerTest:
+    """How an answer is compared with the reference (STACK calls these answer tests).
+
+    `kind`: "equivalent" (the default), "antiderivative" (right up to an additive constant,
+    for integrals) or "substitution" (right up to the names of the variables). The
+    tolerances, when given, let values differ (a numeric answer with variables); otherwise
+    answers must agree exactly, as the float policy of the spec reads their decimals.
+    """
+
+    kind: str = "equivalent"
+    relative_tolerance: float = 0.0
+    absolute_tolerance: float = 0.0
+    significant_figures: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def tolerance(self, spec: MathSpec) -> Tolerance:
+        if self.relative_tolerance or self.absolute_tolerance or self.significant_figures:
+            return Tolerance(self.relative_tolerance, self.absolute_tolerance, self.significant_figures)
+        return Tolerance(relative=0.0 if spec.floats == "machine" else EXACT_RELATIVE_TOLERANCE)
 
 
 @dataclass
@@ -30,72 +85,182 @@ class Equivalence:
     """Whether an answer equals a reference. `equivalent` is None when it could not be decided."""
 
     equivalent: bool | None
-    # How it was decided: identical, numeric, simplify, equals, timeout, undecided, invalid.
+    # How it was decided: identical, numeric (the real-domain points), simplify (sympy proved
+    # it), timeout, undecided, invalid.
     method: str
     interpreted_as: str = ""
     message: str = ""
 
 
-def _sample_value(assumption: str, generator: random.Random) -> sympy.Expr:
-    if assumption == "integer":
-        return sympy.Integer(generator.choice([-5, -4, -3, -2, 2, 3, 4, 5]))
-    if assumption in ("positive", "nonnegative"):
-        return sympy.Float(generator.uniform(0.1, 3.0), 30)
-    return sympy.Float(generator.choice([-1, 1]) * generator.uniform(0.1, 2.5), 30)
+def _expression(text: str, spec: MathSpec) -> sympy.Expr:
+    return expand_definitions(to_sympy(parse(text, spec), spec), spec)
 
 
-def _numeric_verdict(student: sympy.Expr, reference: sympy.Expr, spec: MathSpec, seed: int) -> str:
-    """ "different", "agree" or "unknown", from the values at random points allowed by the assumptions."""
-    generator = random.Random(seed)  # noqa: S311 - sample points, not secrets
-    symbols = sorted(student.free_symbols | reference.free_symbols, key=lambda symbol: symbol.name)
-    agreeing = 0
-    for _ in range(16):
-        point = {
-            symbol: _sample_value(spec.variables.get(symbol.name, "real"), generator) for symbol in symbols
-        }
-        values = []
-        for expression in (student, reference):
-            value = expression.evalf(30, subs=point)
-            if not value.is_number or value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-                break
-            values.append(complex(value))
-        if len(values) < 2:
-            continue
-        difference = abs(values[0] - values[1])
-        if difference > 1e-10 * max(1.0, abs(values[0]), abs(values[1])):
-            return "different"
-        agreeing += 1
-        if agreeing == 8:
-            return "agree"
-    return "unknown"
+def student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpec:
+    """The spec the student's answer is read with: the part's, plus the names the test allows."""
+    # Spellings are compared as the parser resolves them: z1 is z_1, an alias is its name.
+    known = {name.replace("_", "") for name in spec.declared_names()}
+    known |= {spelling.replace("_", "") for spellings in spec.aliases.values() for spelling in spellings}
+    if test.kind == "antiderivative":
+        extra = [name for name in INTEGRATION_CONSTANTS if name not in known]
+        return replace(spec, variables={**spec.variables, **dict.fromkeys(extra, "real")})
+    if test.kind == "substitution":
+        variables, _functions = infer_names(student_text)
+        new = {name: "real" for name in sorted(variables) if name.replace("_", "") not in known}
+        return replace(spec, variables={**spec.variables, **new})
+    return spec
 
 
 def decide_equivalence(
-    student_text: str, reference_text: str, spec: MathSpec, seed: int = 0, on_numeric=None
+    student_text: str,
+    reference_text: str,
+    spec: MathSpec,
+    seed: int = 0,
+    on_numeric=None,
+    test: AnswerTest | None = None,
 ) -> tuple[bool | None, str]:
     """(equivalent, method) with no time limit: run it through `compare`, which has one.
 
-    `on_numeric`, if given, hears the random points' verdict ("agree" or "unknown") before
-    sympy starts on a proof that may take longer than the caller can wait.
+    `on_numeric`, if given, hears "unknown" when the real-domain points could not settle it,
+    before sympy starts on a proof that may take longer than the caller can wait.
     """
-    student = expand_definitions(to_sympy(parse(student_text, spec), spec), spec)
-    reference = expand_definitions(to_sympy(parse(reference_text, spec), spec), spec)
+    equivalent, method, _message = decide(
+        student_text, reference_text, spec, seed=seed, on_numeric=on_numeric, test=test
+    )
+    return equivalent, method
+
+
+def decide(
+    student_text: str,
+    reference_text: str,
+    spec: MathSpec,
+    *,
+    seed: int = 0,
+    on_numeric=None,
+    test: AnswerTest | None = None,
+) -> tuple[bool | None, str, str]:
+    """(equivalent, method, message for the student) as `decide_equivalence`, for the worker."""
+    test = test or AnswerTest()
+    readable_spec = student_spec(student_text, spec, test)
+    student = _expression(student_text, readable_spec)
+    reference = _expression(reference_text, spec)
+    tolerance = test.tolerance(spec)
+    if test.kind == "substitution":
+        return _decide_substitution(student, reference, readable_spec, tolerance, seed, on_numeric)
+    if test.kind == "antiderivative":
+        # Right up to a constant: the difference does not change with any declared variable.
+        declared = {symbols_of(readable_spec)[name] for name in readable_spec.variables}
+        constants = {symbol for symbol in declared if symbol.name in INTEGRATION_CONSTANTS} - reference.free_symbols
+        used = (student.free_symbols | reference.free_symbols) & (declared - constants)
+        variables = sorted(used, key=lambda symbol: symbol.name)
+        if not variables:
+            return True, "identical", ""
+        pairs = [(sympy.diff(student - reference, variable), sympy.Integer(0)) for variable in variables]
+    else:
+        pairs = [(student, reference)]
+    verdicts = [_decide_pair(left, right, readable_spec, tolerance, seed, on_numeric) for left, right in pairs]
+    for equivalent, method in verdicts:
+        if equivalent is False:
+            return False, method, ""
+    for equivalent, method in verdicts:
+        if equivalent is None:
+            return None, method, ""
+    return True, verdicts[0][1], ""
+
+
+def _decide_pair(
+    student: sympy.Expr, reference: sympy.Expr, spec: MathSpec, tolerance: Tolerance, seed: int, on_numeric
+) -> tuple[bool | None, str]:
     difference = student - reference
     if difference == 0:
         return True, "identical"
-    numeric = _numeric_verdict(student, reference, spec, seed)
-    if numeric == "different":
+    verdict = compare_on_real_domain(student, reference, spec.variables, tolerance, seed)
+    if verdict.verdict == "different":
+        return False, "numeric"
+    if verdict.verdict == "agree":
+        return True, "numeric"
+    if _differs_for_some_function(student, reference, spec, tolerance, seed):
         return False, "numeric"
     if on_numeric is not None:
-        on_numeric(numeric)
+        on_numeric("unknown")
+    # Only a proof may settle what the points could not; sympy's doubts are not evidence.
     if sympy.simplify(difference) == 0:
         return True, "simplify"
-    decided = difference.equals(0)
-    if decided is not None:
-        return bool(decided), "equals"
-    if numeric == "agree":
-        return True, "numeric"
+    if sympy.simplify(difference.rewrite(sympy.exp)) == 0:
+        return True, "simplify"
     return None, "undecided"
+
+
+def _differs_for_some_function(
+    student: sympy.Expr, reference: sympy.Expr, spec: MathSpec, tolerance: Tolerance, seed: int
+) -> bool:
+    """Do the answers differ once each undefined function f is replaced by some concrete function?
+
+    An identity in f holds for every f: one f for which the answers differ proves them
+    different (f(x) against f(-x)). Agreeing for a few f proves nothing, so it never makes
+    an answer right.
+    """
+    undefined = {call.func for call in (student.atoms(AppliedUndef) | reference.atoms(AppliedUndef))}
+    if not undefined:
+        return False
+    generator = random.Random(seed)  # noqa: S311 - test functions, not secrets
+
+    def coefficient() -> sympy.Rational:
+        return sympy.Rational(generator.randint(-9, 9) or 1, generator.randint(1, 5))
+
+    for _ in range(3):
+        concrete = {function: _test_function([coefficient() for _ in range(8)]) for function in undefined}
+        student_now, reference_now = student, reference
+        for function, replacement in concrete.items():
+            student_now = student_now.replace(function, replacement)
+            reference_now = reference_now.replace(function, replacement)
+        verdict = compare_on_real_domain(student_now, reference_now, spec.variables, tolerance, seed)
+        if verdict.verdict == "different":
+            return True
+    return False
+
+
+def _test_function(weights: list[sympy.Rational]):
+    """A smooth function of any number of arguments, with no symmetry an identity could rely on."""
+
+    def apply(*arguments: sympy.Expr) -> sympy.Expr:
+        waves = sum(
+            weights[index % 4] * sympy.sin(weights[4 + index % 4] * argument + index + 1)
+            for index, argument in enumerate(arguments)
+        )
+        return waves + weights[1] * sympy.Mul(*arguments) ** 2 + weights[2]
+
+    return apply
+
+
+def _decide_substitution(
+    student: sympy.Expr, reference: sympy.Expr, spec: MathSpec, tolerance: Tolerance, seed: int, on_numeric
+) -> tuple[bool | None, str, str]:
+    equivalent, method = _decide_pair(student, reference, spec, tolerance, seed, on_numeric)
+    if equivalent is not False:
+        return equivalent, method, ""
+    mine = sorted(student.free_symbols - reference.free_symbols, key=lambda symbol: symbol.name)
+    theirs = sorted(reference.free_symbols - student.free_symbols, key=lambda symbol: symbol.name)
+    shared = sorted(student.free_symbols & reference.free_symbols, key=lambda symbol: symbol.name)
+    # Rename the names the two answers do not share; then, if that is not enough, all of them.
+    for own, targets in ((mine, theirs), (mine + shared, theirs + shared)):
+        if not own or len(own) != len(targets) or len(own) > MAX_RENAMED_VARIABLES:
+            continue
+        for permutation in itertools.permutations(targets):
+            renaming = dict(zip(own, permutation, strict=True))
+            if all(old == new for old, new in renaming.items()):
+                continue
+            renamed = student.xreplace(renaming)
+            verdict = compare_on_real_domain(renamed, reference, spec.variables, tolerance, seed)
+            if verdict.verdict == "agree" or (renamed - reference) == 0:
+                names = ", ".join(f"{old} as {new}" for old, new in renaming.items() if old != new)
+                return True, "numeric", f"Right, reading {names}."
+    return False, method, ""
+
+
+def check_forms(student_text: str, spec: MathSpec, forms: list[str]) -> list[str]:
+    """The forms the answer is not in, with no time limit: run it through `forms_of`, which has one."""
+    return form_problems(parse(student_text, spec), spec, forms)
 
 
 # The worker limits its own memory so that an exploding simplification fails there, not here.
@@ -160,6 +325,11 @@ class EquivalenceWorker:
                 raise RuntimeError("the equivalence worker did not start")
             self._ready = True
 
+    def warm(self) -> None:
+        """Start the worker now, if it is not running, and wait until it is ready (about 1-3 s)."""
+        with self._lock:
+            self._ensure_ready()
+
     def request(self, payload: dict, time_limit: float) -> tuple[dict | None, str | None]:
         """(the worker's answer to `payload`, or None if it took longer than `time_limit` seconds;
         the random points' verdict if the worker got that far)."""
@@ -193,29 +363,68 @@ atexit.register(_worker.stop)
 
 
 def compare(
-    student_text: str, reference_text: str, spec: MathSpec, *, time_limit: float = DEFAULT_TIME_LIMIT
+    student_text: str,
+    reference_text: str,
+    spec: MathSpec,
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    test: AnswerTest | None = None,
 ) -> Equivalence:
-    """Is the student's answer equal to the reference for every value the assumptions allow?
+    """Is the student's answer equal to the reference for every real value the assumptions allow?
 
     An unreadable answer is not equivalent (method "invalid", message says why). An unreadable
     reference raises MathInputError: that is the author's mistake. Running out of time or
-    undecidable gives equivalent=None with UNCHECKED_MESSAGE, unless the random points
-    agreed before time ran out (then it is equivalent, method "numeric", as when sympy
-    answers "cannot tell").
+    undecidable gives equivalent=None with UNCHECKED_MESSAGE: a person decides.
     """
+    test = test or AnswerTest()
     parse(reference_text, spec)
     try:
-        interpreted_as = interpret(student_text, spec)
+        interpreted_as = interpret(student_text, student_spec(student_text, spec, test))
     except MathInputError as error:
         return Equivalence(False, "invalid", message=str(error))
-    response, numeric = _worker.request(
-        {"student": student_text, "reference": reference_text, "spec": spec.to_dict()}, time_limit
+    response, _numeric = _worker.request(
+        {
+            "request": "compare",
+            "student": student_text,
+            "reference": reference_text,
+            "spec": spec.to_dict(),
+            "test": test.to_dict(),
+        },
+        time_limit,
     )
     if response is None:
-        # sympy could not decide in time; the random points, if they all agreed, still can.
-        if numeric == "agree":
-            return Equivalence(True, "numeric", interpreted_as)
         return Equivalence(None, "timeout", interpreted_as, UNCHECKED_MESSAGE)
     if response["equivalent"] is None:
         return Equivalence(None, response["method"], interpreted_as, UNCHECKED_MESSAGE)
-    return Equivalence(response["equivalent"], response["method"], interpreted_as)
+    return Equivalence(response["equivalent"], response["method"], interpreted_as, response.get("message", ""))
+
+
+def forms_of(
+    student_text: str,
+    spec: MathSpec,
+    forms: list[str],
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    test: AnswerTest | None = None,
+) -> list[str] | None:
+    """The forms of `forms` (see forms.FORMS) the answer is not in; None if that took too long.
+
+    `test` is the answer test the answer passed, for the names it allows (a constant C).
+    """
+    unknown = sorted(set(forms) - set(FORMS))
+    if unknown:
+        raise ValueError(f"unknown form `{unknown[0]}`; the forms are {', '.join(FORMS)}")
+    if not forms:
+        return []
+    readable_spec = student_spec(student_text, spec, test or AnswerTest())
+    response, _numeric = _worker.request(
+        {"request": "forms", "student": student_text, "spec": readable_spec.to_dict(), "forms": forms}, time_limit
+    )
+    if response is None or response.get("forms") is None:
+        return None
+    return response["forms"]
+
+
+def form_hint(problems: list[str]) -> str:
+    """What to tell a student whose right answer is not in the asked form."""
+    return " ".join(HINTS[problem] for problem in problems)

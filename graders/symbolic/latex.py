@@ -7,7 +7,8 @@ import functools
 
 import sympy
 
-from graders.symbolic.parsing import BUILTIN_FUNCTIONS, MathSpec, ParsedAnswer, Resolved, parse
+from graders.symbolic.functions import FUNCTIONS
+from graders.symbolic.parsing import MathSpec, ParsedAnswer, Resolved, parse
 
 
 def interpret(text: str, spec: MathSpec) -> str:
@@ -65,17 +66,21 @@ class _Latex:
     def _call(self, node: ast.Call) -> str:
         assert isinstance(node.func, ast.Name)
         kind, name = self.names[node.func.id]
-        arguments = ", ".join(self.render(argument)[0] for argument in node.args)
+        typeset = [self.render(argument)[0] for argument in node.args]
+        arguments = ", ".join(typeset)
         if kind == "function":
             return rf"{_symbol_latex(name)}\left({arguments}\right)"
-        command = BUILTIN_FUNCTIONS[name][2]
-        if name == "sqrt":
-            return rf"\sqrt{{{arguments}}}"
-        if name == "abs":
-            return rf"\left|{arguments}\right|"
-        if name == "exp":
-            return rf"e^{{{arguments}}}"
-        return rf"{command}\left({arguments}\right)"
+        template = FUNCTIONS[name].latex
+        if FUNCTIONS[name] is FUNCTIONS["factorial"]:
+            return f"{self._wrapped(node.args[0], _ATOM)}!"
+        if FUNCTIONS[name] is FUNCTIONS["root"]:
+            degree = f"[{typeset[1]}]" if len(typeset) == 2 else ""
+            return rf"\sqrt{degree}{{{typeset[0]}}}"
+        if name == "log" and len(typeset) == 2:
+            return rf"\log_{{{typeset[1]}}}\left({typeset[0]}\right)"
+        if "{0}" in template:
+            return template.format(*typeset)
+        return rf"{template}\left({arguments}\right)"
 
 
 @functools.lru_cache(maxsize=1024)

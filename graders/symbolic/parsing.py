@@ -8,10 +8,11 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import sympy
+
+from graders.symbolic.functions import FUNCTIONS
 
 MAX_INPUT_LENGTH = 500
 MAX_PARENTHESES_DEPTH = 20
@@ -26,39 +27,18 @@ MAX_DIGITS = 1000
 ASSUMPTIONS: dict[str, dict[str, bool]] = {
     "real": {"real": True},
     "positive": {"positive": True},
+    "negative": {"negative": True},
     "nonnegative": {"nonnegative": True},
+    "nonzero": {"real": True, "nonzero": True},
     "integer": {"integer": True},
+    "natural": {"integer": True, "positive": True},
 }
 CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
-
-
-def _sigmoid(argument: sympy.Expr) -> sympy.Expr:
-    return 1 / (1 + sympy.exp(-argument))
-
-
-# name -> (sympy builder, allowed argument counts, LaTeX command, float implementation)
-BUILTIN_FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, ...], str, Callable[..., float]]] = {
-    "exp": (sympy.exp, (1,), r"\exp", math.exp),
-    "log": (sympy.log, (1, 2), r"\log", math.log),
-    "ln": (sympy.log, (1,), r"\ln", math.log),
-    "sqrt": (sympy.sqrt, (1,), r"\sqrt", math.sqrt),
-    "sin": (sympy.sin, (1,), r"\sin", math.sin),
-    "cos": (sympy.cos, (1,), r"\cos", math.cos),
-    "tan": (sympy.tan, (1,), r"\tan", math.tan),
-    "sinh": (sympy.sinh, (1,), r"\sinh", math.sinh),
-    "cosh": (sympy.cosh, (1,), r"\cosh", math.cosh),
-    "tanh": (sympy.tanh, (1,), r"\tanh", math.tanh),
-    "asin": (sympy.asin, (1,), r"\arcsin", math.asin),
-    "acos": (sympy.acos, (1,), r"\arccos", math.acos),
-    "atan": (sympy.atan, (1,), r"\arctan", math.atan),
-    "arcsin": (sympy.asin, (1,), r"\arcsin", math.asin),
-    "arccos": (sympy.acos, (1,), r"\arccos", math.acos),
-    "arctan": (sympy.atan, (1,), r"\arctan", math.atan),
-    "abs": (sympy.Abs, (1,), "abs", abs),
-    "sigmoid": (_sigmoid, (1,), r"\sigma", lambda value: 1 / (1 + math.exp(-value))),
-    "max": (sympy.Max, (2, 3, 4, 5, 6), r"\max", max),
-    "min": (sympy.Min, (2, 3, 4, 5, 6), r"\min", min),
-}
+# A decimal in an answer is read as the exact number it writes ("exact", 0.1 = 1/10), refused
+# ("refuse": give an exact answer), or as a binary64 float computed as a calculator or a CAS
+# computes ("machine": 0.1 + 0.2 is not 0.3, 4.52*10^2 is 451.99999999999994).
+FLOAT_POLICIES = ("exact", "refuse", "machine")
+BUILTIN_FUNCTIONS = FUNCTIONS
 
 
 class MathInputError(ValueError):
@@ -73,7 +53,8 @@ class MathSpec:
     an expression over the other names: an answer may use it, and it is replaced by its
     expression before comparing. `aliases` maps a declared name to other spellings a student
     may type; `z1`, `z_1`, `z_{1}` and `ŷ_1` for `yhat_1` are recognised without aliases.
-    `functions` are undefined functions (f, g). With `allow_floats` false, decimals are refused.
+    `functions` are undefined functions (f, g). `floats` is one of FLOAT_POLICIES;
+    `allow_floats = False` is the older spelling of `floats = "refuse"`.
     """
 
     variables: dict[str, str] = field(default_factory=dict)
@@ -81,6 +62,12 @@ class MathSpec:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     functions: list[str] = field(default_factory=list)
     allow_floats: bool = True
+    floats: str = "exact"
+
+    def __post_init__(self) -> None:
+        if not self.allow_floats:
+            self.floats = "refuse"
+        self.allow_floats = self.floats != "refuse"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -162,6 +149,8 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
     if problems:
         # Names that are not names: parsing the definitions would only add noise.
         return problems
+    if spec.floats not in FLOAT_POLICIES:
+        problems.append((("floats",), f"`floats` must be one of {', '.join(FLOAT_POLICIES)}"))
     for name, assumption in spec.variables.items():
         if assumption not in ASSUMPTIONS:
             choices = ", ".join(ASSUMPTIONS)
@@ -195,7 +184,7 @@ _TOKEN = re.compile(
       | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
       | (?P<comparison>==|!=|<=|>=|=|<|>)
-      | (?P<operator>\*\*|[-+*/^(),])
+      | (?P<operator>\*\*|[-+*/^(),!])
     """,
     re.VERBOSE,
 )
@@ -209,6 +198,8 @@ def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFD", text)
     text = re.sub("([A-Za-z])\u0302", r"\1hat", text)
     text = unicodedata.normalize("NFC", text)
+    # Maxima's (and so STACK's) names of the constants.
+    text = re.sub(r"%(pi|e)\b", r"\1", text)
     # z_{1} as in LaTeX.
     return re.sub(r"_\{(\w+)\}", r"_\1", text)
 
@@ -242,14 +233,25 @@ def _tokenise(text: str) -> list[_Token]:
     return tokens
 
 
-def _unknown_name_message(name: str, table: dict[str, Resolved], spec: MathSpec) -> str:
+def _unknown_name_message(name: str, table: dict[str, Resolved], spec: MathSpec, *, called: bool) -> str:
     declared = spec.declared_names()
+    split = _split_into_names(name, table)
+    if called:
+        # sech(x) once became the product sech * x without a word: a call of an unknown name
+        # is refused, with what it probably meant.
+        message = f"`{name}` is not a function here"
+        if split:
+            return f"{message}; did you mean {'*'.join(split)}*(...)?"
+        functions = [*spec.functions, *FUNCTIONS]
+        close = difflib.get_close_matches(name, functions, n=1, cutoff=0.75)
+        if close:
+            return f"{message}; did you mean {close[0]}?"
+        return f"{message}; write `*` for a product, e.g. `{declared[0] if declared else 'x'}*(...)`"
     message = f"unknown name `{name}`"
     # A product written without a sign: xy for x*y.
-    split = _split_into_names(name, table)
     if split:
         return f"{message}; did you mean {'*'.join(split)}?"
-    close = difflib.get_close_matches(name, [*declared, *BUILTIN_FUNCTIONS, *CONSTANTS], n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, [*declared, *FUNCTIONS, *CONSTANTS], n=1, cutoff=0.75)
     if close:
         return f"{message}; did you mean {close[0]}?"
     if declared:
@@ -294,64 +296,80 @@ def parse(text: str, spec: MathSpec) -> ParsedAnswer:
     normalised = _normalise(text).strip()
     if not normalised:
         raise MathInputError("the answer is empty")
-    tokens = _tokenise(normalised)
+    tokens = _powers_of_functions(_tokenise(normalised))
     table = _lookup_table(spec)
     pieces: list[str] = []
     names: dict[str, Resolved] = {}
     placeholders: dict[Resolved, str] = {}
-    depth = 0
+
+    def placeholder_of(resolved: Resolved) -> str:
+        placeholder = placeholders.setdefault(resolved, f"n{len(placeholders)}")
+        names[placeholder] = resolved
+        return placeholder
+
+    # Where the operand that ends at the current token starts in `pieces`, so that a postfix
+    # `!` can wrap it; and, for each open parenthesis, where its operand starts (at the
+    # function's name for a call).
+    operand_start = 0
+    open_parentheses: list[int] = []
     previous: _Token | None = None
     previous_resolved: Resolved | None = None
     for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        called = following is not None and following.text == "("
         resolved: Resolved | None = None
         if token.kind == "name":
-            resolved = _resolve(token.text, table, spec)
+            resolved = _resolve(token.text, table, spec, called=called)
         if token.kind == "number" and len(token.text) > MAX_NUMBER_LENGTH:
             raise MathInputError(f"the number `{token.text[:12]}...` is too long")
-        if token.kind == "number" and not spec.allow_floats and re.search(r"[.eE]", token.text):
+        if token.kind == "number" and spec.floats == "refuse" and re.search(r"[.eE]", token.text):
             raise MathInputError(
                 f"decimal numbers like `{token.text}` are not accepted here; "
                 "write an exact value such as 1/2 or sqrt(2)"
             )
+        if token.text == "!":
+            if previous is None or not _ends_operand(previous, previous_resolved):
+                raise MathInputError("`!` (factorial) must follow a number, a name or a closing parenthesis")
+            if previous.text == "!":
+                raise MathInputError("`!!` is not supported; write factorial(factorial(n)) if you mean that")
+            pieces[operand_start:operand_start] = [placeholder_of(("builtin", "factorial")), "("]
+            pieces.append(")")
+            previous, previous_resolved = token, None
+            continue
         starts_operand = token.kind in ("number", "name") or token.text == "("
         if previous is not None and starts_operand:
-            ends_operand = previous.kind == "number" or previous.text == ")"
-            if (
-                previous.kind == "name"
-                and previous_resolved
-                and previous_resolved[0] not in ("builtin", "function")
-            ):
-                ends_operand = True
             if previous.kind == "number" and token.kind == "number":
                 raise MathInputError(
                     f"two numbers in a row: `{previous.text} {token.text}`; is an operator missing?"
                 )
-            if ends_operand:
+            if _ends_operand(previous, previous_resolved):
                 pieces.append("*")
-        if resolved and resolved[0] in ("builtin", "function"):
-            following = tokens[index + 1] if index + 1 < len(tokens) else None
-            if following is None or following.text != "(":
-                raise MathInputError(
-                    f"`{token.text}` is a function: write it with parentheses, e.g. {token.text}(x)"
-                )
+        if resolved and resolved[0] in ("builtin", "function") and not called:
+            raise MathInputError(
+                f"`{token.text}` is a function: write it with parentheses, e.g. {token.text}(x)"
+            )
         if token.text == "(":
-            depth += 1
-            if depth > MAX_PARENTHESES_DEPTH:
+            if len(open_parentheses) >= MAX_PARENTHESES_DEPTH:
                 raise MathInputError(f"too many nested parentheses (the limit is {MAX_PARENTHESES_DEPTH})")
+            is_call = previous_resolved is not None and previous_resolved[0] in ("builtin", "function")
+            open_parentheses.append(len(pieces) - 1 if is_call else len(pieces))
+            pieces.append("(")
         elif token.text == ")":
-            depth -= 1
-            if depth < 0:
+            if not open_parentheses:
                 raise MathInputError("unbalanced parentheses: a `)` has no matching `(`")
-        if resolved is not None:
-            placeholder = placeholders.setdefault(resolved, f"n{len(placeholders)}")
-            names[placeholder] = resolved
-            pieces.append(placeholder)
+            operand_start = open_parentheses.pop()
+            pieces.append(")")
+        elif resolved is not None:
+            operand_start = len(pieces)
+            pieces.append(placeholder_of(resolved))
         elif token.text == "^":
             pieces.append("**")
         else:
+            if token.kind == "number":
+                operand_start = len(pieces)
             pieces.append(token.text)
         previous, previous_resolved = token, resolved
-    if depth > 0:
+    if open_parentheses:
         raise MathInputError("unbalanced parentheses: a `(` is never closed")
     source = " ".join(pieces)
     try:
@@ -362,16 +380,57 @@ def parse(text: str, spec: MathSpec) -> ParsedAnswer:
     return ParsedAnswer(text=text, tree=tree, names=names)
 
 
-def _resolve(name: str, table: dict[str, Resolved], spec: MathSpec) -> Resolved:
+def _powers_of_functions(tokens: list[_Token]) -> list[_Token]:
+    """sin^2(x), as textbooks write it, is read as sin(x)^2; sin^-1(x) is refused (asin or 1/sin?)."""
+    result = list(tokens)
+    index = 0
+    while index + 3 < len(result):
+        name, caret, exponent, opening = result[index : index + 4]
+        if not (name.kind == "name" and name.text in FUNCTIONS and caret.text in ("^", "**")):
+            index += 1
+            continue
+        if exponent.text == "-":
+            raise MathInputError(
+                f"`{name.text}^-...` is ambiguous: write a{name.text}(x) for the inverse function, "
+                f"or {name.text}(x)^(-1) for 1/{name.text}(x)"
+            )
+        if exponent.kind == "number" and opening.text != "(":
+            raise MathInputError(f"write the power after the argument: {name.text}(x)^{exponent.text}")
+        if exponent.kind != "number" or not exponent.text.isdigit():
+            index += 1
+            continue
+        depth, closing = 0, None
+        for position in range(index + 3, len(result)):
+            depth += {"(": 1, ")": -1}.get(result[position].text, 0)
+            if depth == 0:
+                closing = position
+                break
+        if closing is None:
+            index += 1
+            continue
+        opened, closed = _Token("operator", "(", name.position), _Token("operator", ")", name.position)
+        result[index : closing + 1] = [opened, name, *result[index + 3 : closing + 1], caret, exponent, closed]
+        index += 1
+    return result
+
+
+def _ends_operand(token: _Token, resolved: Resolved | None) -> bool:
+    # A number, a variable or constant, `)` or `!` ends an operand; a function's name does not.
+    if token.kind == "number" or token.text in (")", "!"):
+        return True
+    return token.kind == "name" and resolved is not None and resolved[0] not in ("builtin", "function")
+
+
+def _resolve(name: str, table: dict[str, Resolved], spec: MathSpec, *, called: bool) -> Resolved:
     if name in table:
         return table[name]
     if _name_key(name) in table:
         return table[_name_key(name)]
-    if name in BUILTIN_FUNCTIONS:
+    if name in FUNCTIONS:
         return ("builtin", name)
     if name in CONSTANTS:
         return ("constant", name)
-    raise MathInputError(_unknown_name_message(name, table, spec))
+    raise MathInputError(_unknown_name_message(name, table, spec, called=called))
 
 
 def _syntax_message(tokens: list[_Token]) -> str:
@@ -471,14 +530,14 @@ class _Validator:
             value = math.inf
         return value, exponent[0] * base[1]
 
-    def _call(self, node: ast.Call, depth: int) -> None:
+    def _call(self, node: ast.Call, depth: int) -> tuple[float, float] | None:
         if not isinstance(node.func, ast.Name) or self.names[node.func.id][0] not in ("builtin", "function"):
             raise MathInputError("only named functions such as exp(x) can be called")
         kind, name = self.names[node.func.id]
         if node.keywords or any(isinstance(argument, ast.Starred) for argument in node.args):
             raise MathInputError(f"`{name}` takes plain arguments")
         if kind == "builtin":
-            arities = BUILTIN_FUNCTIONS[name][1]
+            arities = FUNCTIONS[name].arities
             if len(node.args) not in arities:
                 expected = " or ".join(str(count) for count in arities[:2])
                 if len(arities) > 2:
@@ -486,10 +545,35 @@ class _Validator:
                 raise MathInputError(f"`{name}` takes {expected} argument(s), not {len(node.args)}")
         elif not node.args:
             raise MathInputError(f"`{name}` needs an argument")
-        for argument in node.args:
-            self._visit(argument, depth + 1)
-        # Function values are never folded: exp(1000) stays exp(1000).
+        arguments = [self._visit(argument, depth + 1) for argument in node.args]
+        if kind == "builtin" and FUNCTIONS[name].build in _INTEGER_VALUED:
+            return _integer_function_size(arguments)
+        # Other function values are never folded: exp(1000) stays exp(1000).
         return None
+
+
+# sympy computes these exactly for whole-number arguments, (10^6)! included: bound them first.
+_INTEGER_VALUED = {FUNCTIONS["factorial"].build, FUNCTIONS["binomial"].build}
+
+
+def _integer_function_size(arguments: list[tuple[float, float] | None]) -> tuple[float, float] | None:
+    if any(argument is None for argument in arguments):
+        return None
+    values = [argument[0] for argument in arguments if argument is not None]
+    if not all(math.isfinite(value) and abs(value) <= 1e15 for value in values):
+        raise MathInputError(f"a number in this answer is too large (more than {MAX_DIGITS} digits)")
+    top = values[0]
+    if top < 0:
+        return None
+    digits = math.lgamma(top + 1) / math.log(10)
+    if len(values) == 2:
+        bottom = values[1]
+        if not 0 <= bottom <= top:
+            return None
+        digits -= (math.lgamma(bottom + 1) + math.lgamma(top - bottom + 1)) / math.log(10)
+    if digits > MAX_DIGITS:
+        raise MathInputError(f"a number in this answer is too large (more than {MAX_DIGITS} digits)")
+    return 10.0**digits if digits < 300 else math.inf, digits
 
 
 def _estimate(
@@ -522,9 +606,27 @@ def definition_order(spec: MathSpec) -> list[str] | None:
 
 def names_in(text: str) -> set[str]:
     """The names in `text` that are not built-in functions or constants (empty if unreadable)."""
-    try:
-        tokens = _tokenise(_normalise(text))
-    except MathInputError:
-        return set()
-    known = {*BUILTIN_FUNCTIONS, *CONSTANTS}
-    return {token.text for token in tokens if token.kind == "name" and token.text not in known}
+    variables, functions = infer_names(text)
+    return variables | functions
+
+
+def infer_names(*texts: str) -> tuple[set[str], set[str]]:
+    """(variables, functions) named in `texts`, for answers checked without a declared spec.
+
+    A name is taken for a function when every one of its uses, in all the texts, is followed
+    by `(`: `f(x)` is f applied to x, but in `x(x+1)` x is also used alone and is a variable.
+    Unreadable texts add nothing.
+    """
+    called: set[str] = set()
+    alone: set[str] = set()
+    for text in texts:
+        try:
+            tokens = _tokenise(_normalise(text))
+        except MathInputError:
+            continue
+        for index, token in enumerate(tokens):
+            if token.kind != "name" or token.text in FUNCTIONS or token.text in CONSTANTS:
+                continue
+            following = tokens[index + 1] if index + 1 < len(tokens) else None
+            (called if following is not None and following.text == "(" else alone).add(token.text)
+    return alone, called - alone

@@ -120,3 +120,12 @@ def test_an_unreadable_answer_says_so_and_scores_nothing():
     _verdict, parts = grade(dL_dz1="yhat_1 -")
     assert parts["dL_dz1"].points == 0
     assert parts["dL_dz1"].message.startswith("Could not read your answer")
+
+
+def test_a_right_derivative_that_is_not_simplified_keeps_its_points_and_gets_a_hint():
+    _verdict, parts = grade(dL_dz1="-(1 - yhat_1)")
+    assert parts["dL_dz1"].points == 2
+    assert parts["dL_dz1"].message == "Your answer is right. It can be simplified further."
+    # Written with the logits, the derivative is as simple as it gets: no hint.
+    _verdict, parts = grade(dL_dz1="exp(z_1)/(exp(z_1) + exp(z_2) + exp(z_3)) - 1")
+    assert parts["dL_dz1"].message == "Correct."

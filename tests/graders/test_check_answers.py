@@ -55,11 +55,13 @@ def test_declared_variables_and_assumptions_are_used():
         ('{"student": "x"}', "`reference` must be a string"),
         (
             '{"student": "x", "reference": "x", "assumption": "real"}',
-            "unknown key(s) assumption; allowed: assumptions, expected, id, reference, student, variables",
+            "unknown key(s) assumption; allowed: absolute_tolerance, assumptions, expected, floats, form, functions, "
+            "id, reference, relative_tolerance, significant_figures, student, test, variables",
         ),
         (
             '{"student": "x", "reference": "x", "assumptions": "complex"}',
-            '`assumptions` must be "real" or "positive"',
+            "assumptions: unknown assumption `complex`; use one of real, positive, negative, nonnegative, nonzero, "
+            "integer, natural",
         ),
         (
             '{"student": "x", "reference": "x +"}',
@@ -122,3 +124,41 @@ def test_the_checkers_import_without_django():
         "assert not any(name.startswith('django') for name in sys.modules), 'django was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_a_record_may_set_the_float_policy_the_answer_test_and_the_form():
+    lines = [
+        json.dumps({"student": "0.1 + 0.2", "reference": "0.3", "floats": "machine"}),
+        json.dumps({"student": "x^2/2 + C", "reference": "x^2/2", "test": "antiderivative"}),
+        json.dumps({"student": "3.14", "reference": "pi", "significant_figures": 3}),
+        json.dumps({"student": "(x + 1)^2", "reference": "x^2 + 2x + 1", "form": "expanded", "expected": False}),
+        json.dumps({"student": "sqrt(x^2)", "reference": "x", "assumptions": {"x": "positive"}}),
+        json.dumps({"student": "g(x) + g(x)", "reference": "2 g(x)", "variables": ["x"], "functions": ["g"]}),
+    ]
+    machine, antiderivative, rounded, expanded, positive, function = check_answers_jsonl(lines)
+    assert machine["equivalent"] is False
+    assert antiderivative["equivalent"] is True
+    assert rounded["equivalent"] is True
+    assert (expanded["equivalent"], expanded["form_problems"], expanded["as_expected"]) == (True, ["expanded"], True)
+    assert positive["equivalent"] is True
+    assert function["equivalent"] is True
+
+
+@pytest.mark.parametrize(
+    ("record", "error"),
+    [
+        ({"floats": "approximate"}, "`floats` must be one of exact, refuse, machine"),
+        ({"test": "close"}, "`test` must be one of equivalent, antiderivative, substitution"),
+        ({"form": "tidy"}, "`form` must be one of expanded, factored, simplified, no_decimals, or a list of them"),
+        ({"relative_tolerance": -1}, "`relative_tolerance` must be a number, 0 or more"),
+        ({"significant_figures": 0.5}, "`significant_figures` must be a whole number from 1 to 15"),
+        (
+            {"assumptions": ["real"]},
+            "`assumptions` must be one assumption for all variables, or a table of them by name",
+        ),
+        ({"functions": "f"}, "`functions` must be a list of names"),
+    ],
+)
+def test_a_malformed_option_names_what_is_allowed(record, error):
+    line = json.dumps({"student": "x", "reference": "x", **record})
+    assert list(check_answers_jsonl([line])) == [{"line": 1, "error": error}]

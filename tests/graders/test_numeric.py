@@ -66,3 +66,18 @@ def test_parse_unit_knows_prefixes_and_ratios():
     assert parse_unit("m/s^2").dimension == (("length", 1), ("time", -2))
     with pytest.raises(UnitError, match="unknown unit `parsec`"):
         parse_unit("parsec")
+
+
+def test_significant_figures_accept_what_rounds_to_the_answer():
+    assert check_numeric("1.41", 2**0.5, significant_figures=3).correct
+    assert check_numeric("1.4142", 2**0.5, significant_figures=3).correct
+    assert not check_numeric("1.42", 2**0.5, significant_figures=3).correct
+    assert check_numeric("6.02e23", 6.02214076e23, significant_figures=3).correct
+    assert not check_numeric("6.03e23", 6.02214076e23, significant_figures=3).correct
+
+
+def test_a_right_value_with_other_figures_than_asked_gets_a_hint_not_a_penalty():
+    check = check_numeric("1.4", 1.4, significant_figures=3)
+    assert check.correct
+    assert check.message == "Correct. Next time give it to 3 significant figures, as asked: 1.40."
+    assert check_numeric("1.40", 1.4, significant_figures=3).message == "Correct."

@@ -292,3 +292,111 @@ def test_undecidable_math_waits_for_a_person_instead_of_being_marked_wrong():
     assert outcome.message.startswith("Your answer could not be checked; try a simpler form.")
     reviewed = apply_review(spec, verdict, {"tan": Review(points=1, comment="Correct, checked by hand.")})
     assert (reviewed.status, reviewed.score) == ("graded", 1)
+
+
+def symbolic_part(**options):
+    part = {"id": "f", "type": "symbolic", "prompt": "?", "points": 2, "variables": {"x": "real"}, **options}
+    return load_questions({"kind": "questions", "parts": [part]})
+
+
+def grade_one(spec, answer):
+    return by_part(grade_questions(spec, {"f": answer}))["f"]
+
+
+def test_a_right_answer_not_in_the_asked_form_keeps_its_points_and_gets_a_hint():
+    spec = symbolic_part(answer="x^2 + 2x + 1", form="expanded")
+    unexpanded = grade_one(spec, "(x + 1)^2")
+    assert (unexpanded.points, unexpanded.passed) == (2, True)
+    assert unexpanded.message == "Your answer is right. Now expand it: multiply out every bracket."
+    expanded = grade_one(spec, "1 + 2x + x^2")
+    assert (expanded.points, expanded.message) == (2, "Correct.")
+
+
+def test_form_credit_decides_what_a_right_value_in_another_form_is_worth():
+    spec = symbolic_part(answer="(x - 1)(x + 1)", form="factored", form_credit=0.5)
+    outcome = grade_one(spec, "x^2 - 1")
+    assert (outcome.points, outcome.passed) == (1, False)
+    assert outcome.message == "Your answer is right. Now factor it completely."
+    # A wrong value is wrong whatever its form.
+    assert grade_one(spec, "(x - 1)(x + 2)").points == 0
+
+
+def test_an_antiderivative_is_right_up_to_a_constant():
+    spec = symbolic_part(answer="x^3/3 + sin(x)", test="antiderivative")
+    for answer in ("x^3/3 + sin(x)", "x^3/3 + sin(x) + C", "(x^3 + 3 sin(x) + 7)/3", "x^3/3 + sin(x) + c"):
+        assert grade_one(spec, answer).points == 2, answer
+    assert grade_one(spec, "x^3/3 + sin(x) + C x").points == 0
+    assert grade_one(spec, "x^2 + cos(x)").points == 0
+
+
+def test_a_substitution_equivalent_answer_is_right_and_says_which_names_it_read():
+    spec = symbolic_part(answer="x^2 + 1", test="substitution")
+    outcome = grade_one(spec, "t^2 + 1")
+    assert (outcome.points, outcome.message) == (2, "Correct. Right, reading t as x.")
+    assert grade_one(spec, "t^2 + 2").points == 0
+
+
+def test_a_tolerance_accepts_rounded_numbers_in_a_formula():
+    spec = symbolic_part(answer="sqrt(2) x", significant_figures=3)
+    assert grade_one(spec, "1.41 x").points == 2
+    assert grade_one(spec, "1.4142 x").points == 2
+    # In a formula, a number may be off by what rounding to 3 figures can change (0.5%), not more.
+    assert grade_one(spec, "1.43 x").points == 0
+    exact = symbolic_part(answer="sqrt(2) x")
+    assert grade_one(exact, "1.41 x").points == 0
+
+
+def test_numeric_parts_may_ask_for_significant_figures():
+    spec = load_questions(
+        {"kind": "questions", "parts": [
+            {"id": "f", "type": "numeric", "prompt": "?", "points": 1, "answer": 0.6931471805599453,
+             "significant_figures": 3},
+        ]}
+    )  # fmt: skip
+    assert grade_one(spec, "0.693").points == 1
+    assert grade_one(spec, "0.694").points == 0
+    outcome = grade_one(spec, "0.69315")
+    assert (outcome.points, outcome.message) == (
+        1, "Correct. Next time give it to 3 significant figures, as asked: 0.693."
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("options", "policy"),
+    [
+        ({}, "Give an exact answer: a decimal counts as the exact number it writes (0.333 is not 1/3)."),
+        ({"floats": "refuse"}, "Give an exact answer: no decimals (write 1/3, sqrt(2) or pi)."),
+        ({"floats": "machine"}, "Decimals are computed in floating point, as on a calculator."),
+        ({"significant_figures": 3}, "Numbers in your answer may be rounded to 3 significant figures."),
+        ({"relative_tolerance": 0.01}, "Numbers in your answer may be rounded: within 1% is accepted."),
+        (
+            {"test": "antiderivative", "form": "simplified"},
+            "Give an exact answer: a decimal counts as the exact number it writes (0.333 is not 1/3). "
+            "Any antiderivative is right; you may add a constant C. Simplify your answer.",
+        ),
+    ],
+)
+def test_a_symbolic_part_tells_the_student_how_it_is_judged(options, policy):
+    assert symbolic_part(answer="x", **options).parts[0].policy_text() == policy
+
+
+def test_a_numeric_part_tells_the_student_its_tolerance():
+    def policy(**options):
+        part = {"id": "n", "type": "numeric", "prompt": "?", "points": 1, "answer": 2.0, **options}
+        return load_questions({"kind": "questions", "parts": [part]}).parts[0].policy_text()
+
+    assert policy() == "Answers within 1% of the exact value are accepted."
+    assert policy(absolute_tolerance=0.05) == "Answers within ±0.05 of the exact value are accepted."
+    assert policy(significant_figures=2) == "Give your answer to 2 significant figures."
+
+
+def test_the_live_preview_reads_the_names_the_answer_test_allows():
+    from graders import engine
+
+    files = {
+        "exercise.toml": 'kind = "questions"\n[[parts]]\nid = "F"\ntype = "symbolic"\nprompt = "?"\npoints = 1\n'
+        'answer = "x^2/2"\ntest = "antiderivative"\nvariables = { x = "real" }\n',
+        "statement.md": "?",
+    }
+    assert engine.interpret(files, "F", "x^2/2 + C").latex == r"\frac{x^{2}}{2} + C"
+    assert engine.interpret(files, "F", "x^2/2 + D").error.startswith("unknown name `D`")

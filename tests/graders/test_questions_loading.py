@@ -100,8 +100,7 @@ def test_problems_name_the_part_and_key():
         ("parts", 1, "options", 1, "weight"): "`weight` must be between -1 and 1",
         ("parts", 1, "options"): "one option must be correct (or have weight 1)",
         ("parts", 2, "tolerence"): (
-            "unknown key `tolerence`; allowed: aliases, allow_floats, answer, definitions, feedback, "
-            "functions, id, points, prompt, title, type, variables"
+            "unknown key `tolerence`; did you mean `absolute_tolerance` or `relative_tolerance`?"
         ),
         ("parts", 3, "id"): "part id `direction_z1` is used twice",
     }
@@ -185,4 +184,77 @@ def test_a_part_may_add_its_own_variables():
     ],
 )
 def test_each_mistake_has_a_precise_message(data, path, message):
+    assert problems_of(data)[path] == message
+
+
+def test_a_symbolic_part_reads_its_answer_test_tolerance_and_forms():
+    data = minimal(
+        type="symbolic", answer="x^2/2", variables={"x": "real"}, test="antiderivative",
+        relative_tolerance=0.001, form=["expanded", "simplified"], form_credit=0.5,
+    )  # fmt: skip
+    part = load_questions(data).parts[0]
+    assert (part.test.kind, part.test.relative_tolerance, part.test.significant_figures) == ("antiderivative", 0.001, 0)
+    assert (part.forms, part.form_credit) == (["expanded", "simplified"], 0.5)
+    plain = load_questions(minimal(type="symbolic", answer="x", variables={"x": "real"})).parts[0]
+    assert (plain.test.kind, plain.test.relative_tolerance, plain.forms, plain.form_credit) == ("equivalent", 0, [], 1)
+
+
+def test_the_float_policy_is_shared_or_per_part_and_allow_floats_is_its_older_spelling():
+    data = {
+        "kind": "questions",
+        "math": {"variables": {"x": "real"}, "allow_floats": False},
+        "parts": [
+            {"id": "a", "type": "symbolic", "prompt": "?", "points": 1, "answer": "x/2"},
+            {"id": "b", "type": "symbolic", "prompt": "?", "points": 1, "answer": "x/2", "floats": "machine"},
+        ],
+    }
+    first, second = load_questions(data).parts
+    assert (first.math.floats, first.math.allow_floats) == ("refuse", False)
+    assert (second.math.floats, second.math.allow_floats) == ("machine", True)
+
+
+def test_significant_figures_replace_the_default_tolerance_of_a_numeric_part():
+    part = load_questions(minimal(type="numeric", answer=1.414, significant_figures=3)).parts[0]
+    assert (part.significant_figures, part.relative_tolerance, part.absolute_tolerance) == (3, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("part", "path", "message"),
+    [
+        ({"floats": "approximately"}, ("parts", 0, "floats"), "`floats` must be one of 'exact', 'refuse', 'machine'"),
+        (
+            {"floats": "exact", "allow_floats": False},
+            ("parts", 0, "floats"),
+            "`floats` and `allow_floats` disagree; keep only `floats`",
+        ),
+        (
+            {"test": "approximately"},
+            ("parts", 0, "test"),
+            "`test` must be one of equivalent, antiderivative, substitution",
+        ),
+        (
+            {"form": "neat"},
+            ("parts", 0, "form"),
+            "`form` must be one of expanded, factored, simplified, no_decimals, or a list of them",
+        ),
+        ({"form_credit": 0.5}, ("parts", 0, "form_credit"), "`form_credit` needs a `form` to check"),
+        (
+            {"form": "expanded", "form_credit": 2},
+            ("parts", 0, "form_credit"),
+            "`form_credit` is a fraction of the points, from 0 to 1",
+        ),
+        (
+            {"significant_figures": 3, "relative_tolerance": 0.1},
+            ("parts", 0, "significant_figures"),
+            "give either `significant_figures` or a tolerance, not both",
+        ),
+        (
+            {"significant_figures": 2.5},
+            ("parts", 0, "significant_figures"),
+            "`significant_figures` must be a whole number from 1 to 15",
+        ),
+    ],
+)
+def test_each_answer_test_mistake_has_a_precise_message(part, path, message):
+    data = minimal(type="symbolic", answer="x", variables={"x": "real"}, **part)
     assert problems_of(data)[path] == message

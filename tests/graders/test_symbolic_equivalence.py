@@ -6,6 +6,7 @@ import pytest
 
 from graders.symbolic import (
     UNCHECKED_MESSAGE,
+    AnswerTest,
     MathInputError,
     MathSpec,
     compare,
@@ -82,7 +83,7 @@ def test_a_slow_check_is_killed_and_answers_none_quickly():
     assert compare("x + x", "2x", spec).equivalent is True
 
 
-def test_a_slow_proof_falls_back_on_the_random_points_that_agreed():
+def test_points_that_agree_decide_without_waiting_for_a_slow_proof():
     spec = MathSpec(variables={"x": "real"})
     started = time.perf_counter()
     outcome = compare(TAN_5X, "tan(5x)", spec, time_limit=1.0)
@@ -93,10 +94,10 @@ def test_a_slow_proof_falls_back_on_the_random_points_that_agreed():
 
 
 def test_the_worker_is_a_separate_process_that_is_really_killed():
-    spec = MathSpec(variables={"x": "real"})
+    spec = MathSpec(variables={"x": "real"}, functions=["f"])
     compare("x", "x", spec)
     first = equivalence._worker._process
-    compare(TAN_5X, "tan(5x)", spec, time_limit=0.3)
+    compare(f"f(x) ({TAN_5X})", "f(x) tan(5x)", spec, time_limit=0.3)
     assert first.poll() is not None
     assert equivalence._worker._process is not first
 
@@ -107,3 +108,34 @@ def test_a_typical_check_is_fast_once_the_worker_is_warm():
     assert compare("exp(x+y)", "exp(x) exp(y)", XY).equivalent is True
     assert compare("1 - yhat_1", "yhat_1 - 1", LOGITS).equivalent is False
     assert time.perf_counter() - started < 2.0
+
+
+def test_sympy_may_prove_what_the_points_cannot_settle():
+    spec = MathSpec(variables={"x": "real"}, functions=["f"])
+    outcome = compare("f(x) sin(x)^2 + f(x) cos(x)^2", "f(x)", spec)
+    assert (outcome.equivalent, outcome.method) == (True, "simplify")
+
+
+def test_an_antiderivative_is_right_up_to_a_constant():
+    antiderivative = AnswerTest(kind="antiderivative")
+    for answer in ("x^2/2 + sin(x)", "x^2/2 + sin(x) + C", "(x^2 + 1)/2 + sin(x)", "x^2/2 + sin(x) - 4"):
+        assert compare(answer, "x^2/2 + sin(x)", XY, test=antiderivative).equivalent is True, answer
+    assert compare("log(abs(x))", "log(x)", XY, test=antiderivative).equivalent is True
+    assert compare("x^2/2 + C x", "x^2/2", XY, test=antiderivative).equivalent is False
+    assert compare("x^2/2 + y", "x^2/2", XY, test=antiderivative).equivalent is False
+    # Without the test, a constant is a mistake (and C is not even a name here).
+    assert compare("x^2/2 + 1", "x^2/2", XY).equivalent is False
+
+
+def test_a_substitution_equivalent_answer_says_which_names_it_read():
+    substitution = AnswerTest(kind="substitution")
+    outcome = compare("a^2 + b", "x^2 + y", XY, test=substitution)
+    assert (outcome.equivalent, outcome.message) == (True, "Right, reading a as x, b as y.")
+    swapped = compare("y^2 + x", "x^2 + y", XY, test=substitution)
+    assert (swapped.equivalent, swapped.message) == (True, "Right, reading x as y, y as x.")
+    assert compare("a^3 + b", "x^2 + y", XY, test=substitution).equivalent is False
+    assert compare("a^2 + b + c", "x^2 + y", XY, test=substitution).equivalent is False
+    # Another spelling of a declared name is that name, not a new one to rename.
+    logits = MathSpec(variables={"z_1": "real", "z_2": "real"})
+    assert compare("z1^2 + z2", "z_1^2 + z_2", logits, test=substitution).message == ""
+    assert compare("z1^2 + w", "z_1^2 + z_2", logits, test=substitution).message == "Right, reading w as z_2."

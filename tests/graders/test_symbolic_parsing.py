@@ -34,7 +34,7 @@ def refused(text, spec=XY):
         ("{x: 1}", "`{` is not allowed"),
         ("x if y else 1", "unknown name `if`"),
         ("exec", "unknown name `exec`"),
-        ("eval(x)", "unknown name `eval`"),
+        ("eval(x)", "`eval` is not a function here"),
         ("open", "unknown name `open`"),
         ("x; y", "`;` is not allowed"),
         ("x @ y", "`@` is not allowed"),
@@ -86,7 +86,7 @@ def test_incomplete_expressions_say_where():
 def test_unknown_names_list_what_can_be_used():
     assert refused("q", LOGITS) == "unknown name `q`; you can use z_1, z_2, z_3, yhat_1, yhat_2, yhat_3"
     assert refused("xy") == "unknown name `xy`; did you mean x*y?"
-    assert refused("sinn(x)") == "unknown name `sinn`; did you mean sin?"
+    assert refused("sinn") == "unknown name `sinn`; did you mean sin?"
 
 
 def test_functions_need_parentheses_and_the_right_number_of_arguments():
@@ -167,7 +167,10 @@ def test_spec_problems_name_the_key():
         (("aliases", "x", 0), "`exp` is a built-in name; choose another")
     ]
     assert spec_problems(MathSpec(variables={"w": "complex"})) == [
-        (("variables", "w"), "unknown assumption `complex`; use one of real, positive, nonnegative, integer")
+        (
+            ("variables", "w"),
+            "unknown assumption `complex`; use one of real, positive, negative, nonnegative, nonzero, integer, natural",
+        )
     ]
 
 

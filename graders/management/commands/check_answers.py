@@ -12,9 +12,13 @@ from graders.symbolic import DEFAULT_TIME_LIMIT, check_answers_jsonl
 class Command(BaseCommand):
     help = (
         "Checks symbolic answers without an exercise. Each line of FILE is a JSON object with "
-        '"student", "reference", optional "variables" (names), "assumptions" ("real" or "positive"), '
-        '"id" and "expected" (true, false or null). Prints one JSON result per line; exits with an '
-        "error if a line was malformed or an expectation was not met."
+        '"student", "reference", and optionally "variables" and "functions" (names; inferred when '
+        'left out), "assumptions" ("real", "positive"... for all variables, or {name: assumption}), '
+        '"floats" ("exact", "refuse", "machine"), "relative_tolerance", "absolute_tolerance", '
+        '"significant_figures", "test" ("equivalent", "antiderivative", "substitution"), "form" '
+        '("expanded", "factored", "simplified", "no_decimals", or a list), "id" and "expected" '
+        "(true, false or null). Prints one JSON result per line; exits with an error if a line was "
+        "malformed or an expectation was not met."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
