@@ -226,3 +226,58 @@ def test_a_questions_answer_that_is_not_json_is_refused(cast, code_exercise):
     code_exercise.kind = "questions"
     with pytest.raises(exercise_services.SubmissionRefused):
         exercise_services.submit(cast.student, code_exercise, json.dumps(["not", "a", "dict"]))
+
+
+def test_an_answer_over_the_limit_is_refused_with_the_limit_and_not_an_error(
+        client, cast, code_exercise, django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    response = post_submission(client, "x = 1\n" + "#" * 100_000, django_capture_on_commit_callbacks, htmx=True)
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "100,006 characters long and the limit is 100,000" in text
+    assert "Not submitted." in text
+    assert not Submission.objects.exists()
+    assert not Draft.objects.exists()
+
+
+def test_a_draft_over_the_limit_says_what_the_limit_is(client, cast, code_exercise):
+    client.force_login(cast.student)
+    response = client.post(PAGE + "draft/", {"code": "#" * 100_001})
+    assert response.status_code == 413
+    assert response.json()["error"].startswith(
+        "Draft not saved: it is 100,001 characters long and the limit is 100,000."
+    )
+
+
+def test_a_submission_adds_its_attempt_to_the_history_at_once(client, cast, code_exercise,
+                                                               django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    assert "No attempts yet." in client.get(PAGE).content.decode()
+    response = post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks, htmx=True)
+    history = response.content.decode().split('<section class="history" id="history"', 1)[1]
+    opening_tag = history.split(">", 1)[0]
+    assert 'hx-swap-oob="true"' in opening_tag
+    assert "No attempts yet." not in history
+    assert "<td>Queued</td>" in history
+
+
+def test_the_history_partial_shows_the_graded_attempt(client, cast, code_exercise,
+                                                      django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks, htmx=True)
+    grade_all()
+    history = client.get(PAGE + "history/").content.decode()
+    assert "Your attempts" in history
+    assert "3 / 4" in history
+    assert "Graded" in history
+    assert "hx-swap-oob" not in history
+
+
+def test_the_verdict_carries_a_one_sentence_announcement(client, cast, code_exercise,
+                                                        django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    response = post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks, htmx=True)
+    assert 'data-announce="Attempt 1: queued for grading."' in response.content.decode()
+    grade_all()
+    verdict = client.get(f"/c/nlp/submissions/{Submission.objects.get().pk}/verdict/").content.decode()
+    assert 'data-announce="Attempt 1: 3 out of 4. Visible tests passed; 1 of 1 hidden tests failed."' in verdict
