@@ -133,12 +133,18 @@ def test_a_student_learns_from_the_overflow_feedback_and_the_instructor_sees_it(
     assert "13" in row.inner_text()
     screenshot(staff, "gradebook", tmp_path)
     with staff.expect_download() as download:
-        staff.get_by_role("link", name="Export CSV").click()
-    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+        staff.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
     header, sara = rows[0], rows[1]
     assert header[:3] == ["Username", "Name", "Email"]
     assert sara[:2] == ["sara", "Sara Student"]
     assert sara[header.index("Softmax, numerically stable (13 pts)")] == "13"
+    staff.get_by_label("Export for").select_option("moodle")
+    with staff.expect_download() as download:
+        staff.get_by_role("button", name="Download CSV").click()
+    moodle = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
+    assert moodle[0][:3] == ["Email address", "First name", "Last name"]
+    assert moodle[1][moodle[0].index("Softmax, numerically stable")] == "13"
 
 
 def test_the_lesson_page_never_scrolls_sideways_on_a_phone(new_page, demo_pack):
