@@ -51,8 +51,9 @@ fails when the submission calls torch's own softmax.
 Inputs are made in this process from a per-test seed (derived from the test's name, so a failure
 replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
 solution, run here). Visible tests run first, then hidden ones, so nothing a hidden test sends
-into the sandbox can come back in a visible test's feedback; hidden tests show only their title
-and pass/fail, never output or messages.
+into the sandbox can come back in a visible test's feedback; hidden tests show only their title,
+pass/fail and, when they fail, the author's fixed `when_hidden_fails` text: never output or
+the real message.
 """
 
 from __future__ import annotations
@@ -92,24 +93,33 @@ class TestSpec:
     hidden: bool
     timeout: float | None
     function: Callable
+    # What a failed hidden test tells the student instead of its real message: the kind of case.
+    when_hidden_fails: str = ""
 
     __test__ = False
 
 
 def test(
-    title: str | None = None, *, points: float = 1.0, hidden: bool = False, timeout: float | None = None
+    title: str | None = None, *, points: float = 1.0, hidden: bool = False, timeout: float | None = None,
+    when_hidden_fails: str = "",
 ) -> Callable[[Callable], Callable]:
-    """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes."""
+    """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes.
+
+    `when_hidden_fails` is the fixed text a failed hidden test shows (say what kind of case failed,
+    never its inputs); without it, the student reads "A hidden test failed: <its title>."
+    """
 
     def decorator(function: Callable) -> Callable:
         name = function.__name__
+        shown_title = title or name.replace("_", " ").capitalize()
         function.attentive_test = TestSpec(
             name=name,
-            title=title or name.replace("_", " ").capitalize(),
+            title=shown_title,
             points=float(points),
             hidden=hidden,
             timeout=timeout,
             function=function,
+            when_hidden_fails=when_hidden_fails or f"A hidden test failed: {shown_title[:1].lower()}{shown_title[1:]}.",
         )
         return function
 
@@ -314,7 +324,7 @@ def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> Te
         points=spec.points if passed else 0.0,
         max_points=spec.points,
         visible=not spec.hidden,
-        message="" if spec.hidden else message,
+        message=("" if passed else spec.when_hidden_fails) if spec.hidden else message,
         stdout="" if spec.hidden else _shown(stdout),
     )
 
