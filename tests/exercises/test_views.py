@@ -284,3 +284,34 @@ def test_the_verdict_carries_a_one_sentence_announcement(client, cast, code_exer
     grade_all()
     verdict = client.get(f"/c/nlp/submissions/{Submission.objects.get().pk}/verdict/").content.decode()
     assert 'data-announce="Attempt 1: 3 out of 4. Visible tests passed; 1 of 1 hidden tests failed."' in verdict
+
+
+def test_the_staff_lesson_page_shows_the_class_not_their_own_progress(client, cast, code_exercise,
+                                                                      django_capture_on_commit_callbacks):
+    classmate = make_user("carl", "Carl Classmate")
+    cast.course.memberships.create(user=classmate, role="student")
+    newcomer = make_user("nina", "Nina Newcomer")
+    cast.course.memberships.create(user=newcomer, role="student")
+    client.force_login(cast.student)
+    post_submission(client, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    client.force_login(classmate)
+    post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks)
+    grade_all()
+    client.force_login(cast.instructor)
+    page = client.get("/c/nlp/lessons/transformers/").content.decode()
+    assert "Exercises: the class" in page
+    assert "not started" not in page
+    assert "2 of 3 students" in page
+    assert "3.5 / 4" in page  # the mean of 4 and 3
+    assert 'aria-label="full marks: 1 of 2"' in page
+    assert 'aria-label="75 to 99%: 1 of 2"' in page
+    most_failed = page.split('class="most-failed"')[1].split("</ol>")[0]
+    assert "(1 of 2)" in most_failed
+    assert '<span class="badge">hidden</span>' in most_failed
+
+
+def test_a_student_still_sees_their_own_status_on_the_lesson_page(client, cast, code_exercise):
+    client.force_login(cast.student)
+    page = client.get("/c/nlp/lessons/transformers/").content.decode()
+    assert "Exercises: the class" not in page
+    assert "not started" in page
