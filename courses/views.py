@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -15,6 +16,11 @@ from .forms import CourseForm, JoinForm, SignupForm
 from .gradebook import EXPORT_FORMATS, IDENTIFIERS, build_gradebook, export_csv, person_key
 from .models import Course, Membership, normalize_join_code
 from .panels import course_panels, lesson_panels
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the site's icon."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 def home(request):
