@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from courses.access import membership_or_404
+from courses.gradebook import person_key
 from courses.models import Membership
 
 from . import exports, services
@@ -335,9 +336,9 @@ def _row_url(homework, user_id) -> str:
 @login_required
 def grades(request, course_slug: str, homework_id: int):
     membership, homework = _homework(request, course_slug, homework_id, staff=True)
-    members = (
-        Membership.objects.filter(course=homework.course, role=Membership.Role.STUDENT)
-        .select_related("user").order_by("user__first_name", "user__username")
+    members = sorted(
+        Membership.objects.filter(course=homework.course, role=Membership.Role.STUDENT).select_related("user"),
+        key=lambda member: person_key(member.user),
     )
     picks = {p.student_id: p for p in ModelPick.objects.filter(homework=homework).select_related("model")
              .annotate(filled=Count("entries"),

@@ -165,3 +165,15 @@ def test_the_criteria_page_offers_a_text_to_keep_for_every_row(client, cast, hom
     page = client.get(homework.url + "criteria/").content.decode()
     assert page.count('type="radio" name="keep"') == 3
     assert "Keep the text of “Context window”" in page
+
+
+def test_the_review_list_puts_students_in_natural_order(client, cast, homework):
+    from courses.models import Membership
+    from tests.conftest import make_user
+
+    for number in (10, 2):
+        Membership.objects.create(user=make_user(f"s{number}", f"Student {number}"), course=cast.course,
+                                  role=Membership.Role.STUDENT)
+    client.force_login(cast.instructor)
+    page = client.get(homework.url + "grades/").content.decode()
+    assert page.index("Student 2") < page.index("Student 10")
