@@ -253,23 +253,31 @@ def cross_attention(t):
                     what="your output for 3 queries over 6 keys with d_k=4 and d_v=5")
 
 
-@test(title="float64 inputs", points=1, hidden=True)
+@test(title="float64 inputs", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: float64 inputs with padding and the causal mask together. The "
+      "output must keep the dtype of the inputs.")
 def float64_inputs(t):
     check_attention(t, *qkv(t, 2, 5, 5, 6, dtype=torch.float64), key_padding_mask=padding([5, 2], 5), causal=True)
 
 
-@test(title="d_k = 64", points=1, hidden=True)
+@test(title="d_k = 64", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: causal self-attention with d_k = 64, where the scale "
+      "1 / sqrt(d_k) matters most.")
 def large_d_k(t):
     check_attention(t, *qkv(t, 2, 7, 7, 64), causal=True)
 
 
-@test(title="Random padding with the causal mask", points=1, hidden=True)
+@test(title="Random padding with the causal mask", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: five sentences of random lengths, padded, with the causal mask. A "
+      "pair is used only if both masks allow it.")
 def random_padding_with_causal(t):
     lengths = t.randint(1, 9, (5,)).tolist()
     check_attention(t, *qkv(t, 5, 8, 8, 8), key_padding_mask=padding(lengths, 8), causal=True)
 
 
-@test(title="Gradients for the query, the key and the value", points=2, hidden=True)
+@test(title="Gradients for the query, the key and the value", points=2, hidden=True,
+      when_hidden_fails="A hidden test failed: the gradients with respect to the query, the key and the value, "
+      "with both masks. They must match autograd's through PyTorch's attention.")
 def gradients(t):
     require_own_attention(t)
     query, key, value = qkv(t, 2, 5, 5, 4)
