@@ -47,21 +47,34 @@ def withdraw_proposal(proposal: CriterionProposal) -> None:
     proposal.delete()
 
 
+def fullest(sources: list) -> object | None:
+    """The source whose text says the most (definition and how to measure): the default text to keep."""
+    return max(sources, key=lambda source: len(source.definition) + len(source.how_to_measure), default=None)
+
+
 @transaction.atomic
 def make_criterion(homework: ComparisonHomework, *, proposals: list[CriterionProposal],
                    suggestions: list[SuggestedCriterion], name: str = "", definition: str = "",
-                   how_to_measure: str = "") -> Criterion:
-    """A final criterion merging duplicate proposals and suggestions; empty fields come from the first of them."""
+                   how_to_measure: str = "", keep: CriterionProposal | SuggestedCriterion | None = None) -> Criterion:
+    """A final criterion merging duplicate proposals and suggestions.
+
+    Fields left empty take the text of `keep`, the source the instructor chose (merged too, if it was
+    not selected), or else of the selected source whose text is the fullest.
+    """
+    if isinstance(keep, CriterionProposal) and keep not in proposals:
+        proposals = [*proposals, keep]
+    if isinstance(keep, SuggestedCriterion) and keep not in suggestions:
+        suggestions = [*suggestions, keep]
     sources = [*proposals, *suggestions]
     if not sources and not name.strip():
         raise Refused("Select the proposals to merge, or give the criterion a name.")
-    first = sources[0] if sources else None
+    kept = keep or fullest(sources)
     position = (homework.criteria.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     criterion = Criterion.objects.create(
         homework=homework,
-        name=(name.strip() or first.name)[:120],
-        definition=definition.strip() or (first.definition if first else ""),
-        how_to_measure=how_to_measure.strip() or (first.how_to_measure if first else ""),
+        name=(name.strip() or kept.name)[:120],
+        definition=definition.strip() or (kept.definition if kept else ""),
+        how_to_measure=how_to_measure.strip() or (kept.how_to_measure if kept else ""),
         position=position,
     )
     add_to_criterion(criterion, proposals=proposals, suggestions=suggestions)

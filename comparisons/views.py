@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from courses.access import membership_or_404
+from courses.gradebook import person_key
 from courses.models import Membership
 
 from . import exports, services
@@ -177,18 +178,30 @@ def criteria(request, course_slug: str, homework_id: int):
     ))
 
 
+def _kept_source(homework, choice: str):
+    """The proposal or suggestion whose text the instructor chose to keep ("proposal-3", "suggestion-1")."""
+    kind, _, pk = choice.partition("-")
+    if not pk.isdigit():
+        return None
+    if kind == "proposal":
+        return homework.proposals.filter(pk=pk).first()
+    if kind == "suggestion":
+        return homework.suggestions.filter(pk=pk).first()
+    return None
+
+
 def _criteria_action(request, homework):
     action = request.POST.get("action", "")
-    # Oldest first: the first proposal selected gives its text to a criterion left without one.
     proposals = list(homework.proposals.filter(pk__in=request.POST.getlist("proposals")).order_by("id"))
     suggestions = list(homework.suggestions.filter(pk__in=request.POST.getlist("suggestions")).order_by("position"))
+    keep = _kept_source(homework, request.POST.get("keep", ""))
     criterion = homework.criteria.filter(pk=request.POST.get("criterion") or 0).first()
     form = CriterionForm(request.POST)
     form.is_valid()
     data = {key: form.cleaned_data.get(key, "") for key in ("name", "definition", "how_to_measure")}
     try:
         if action == "create":
-            made = services.make_criterion(homework, proposals=proposals, suggestions=suggestions, **data)
+            made = services.make_criterion(homework, proposals=proposals, suggestions=suggestions, keep=keep, **data)
             merged = len(proposals) + len(suggestions)
             messages.success(request, f"“{made.name}” is in the final list"
                              + (f", merging {merged} proposal{'s' if merged != 1 else ''}." if merged else "."))
@@ -323,9 +336,9 @@ def _row_url(homework, user_id) -> str:
 @login_required
 def grades(request, course_slug: str, homework_id: int):
     membership, homework = _homework(request, course_slug, homework_id, staff=True)
-    members = (
-        Membership.objects.filter(course=homework.course, role=Membership.Role.STUDENT)
-        .select_related("user").order_by("user__first_name", "user__username")
+    members = sorted(
+        Membership.objects.filter(course=homework.course, role=Membership.Role.STUDENT).select_related("user"),
+        key=lambda member: person_key(member.user),
     )
     picks = {p.student_id: p for p in ModelPick.objects.filter(homework=homework).select_related("model")
              .annotate(filled=Count("entries"),

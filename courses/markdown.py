@@ -24,14 +24,29 @@ def _highlight(code: str, language: str, _attrs: str) -> str:
     return highlight(code, lexer, _formatter)
 
 
+def _table_open(renderer, tokens, idx, options, env) -> str:
+    # A wide table scrolls inside its own box, so a phone never scrolls the whole page sideways;
+    # the box takes the keyboard focus, so the hidden columns can be reached without a mouse.
+    return '<div class="table-wrap" role="region" aria-label="Table" tabindex="0">' + renderer.renderToken(
+        tokens, idx, options, env
+    )
+
+
+def _table_close(renderer, tokens, idx, options, env) -> str:
+    return renderer.renderToken(tokens, idx, options, env) + "</div>\n"
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    return (
+    parser = (
         MarkdownIt("commonmark", {"html": False, "highlight": _highlight, "typographer": False})
         .enable("table")
         .enable("strikethrough")
         .use(dollarmath_plugin, allow_space=True, double_inline=True)
     )
+    parser.add_render_rule("table_open", _table_open)
+    parser.add_render_rule("table_close", _table_close)
+    return parser
 
 
 def render_markdown(text: str) -> str:

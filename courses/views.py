@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -15,9 +16,14 @@ from frontdoor.signin import account_key
 
 from .access import membership_or_404
 from .forms import CourseForm, JoinForm, SignupForm
-from .gradebook import build_gradebook, gradebook_csv
+from .gradebook import EXPORT_FORMATS, IDENTIFIERS, build_gradebook, export_csv, person_key
 from .models import Course, Membership, normalize_join_code
 from .panels import course_panels, lesson_panels
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the site's icon."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 def home(request):
@@ -174,9 +180,11 @@ def course_join_settings(request, course_slug: str):
 @login_required
 def course_roster(request, course_slug: str):
     membership = membership_or_404(request.user, course_slug, staff=True)
-    members = list(membership.course.memberships.select_related("user").order_by(
-        "role", "user__first_name", "user__username"
-    ))
+    roles = list(Membership.Role.values)
+    members = sorted(
+        membership.course.memberships.select_related("user"),
+        key=lambda member: (roles.index(member.role), person_key(member.user)),
+    )
     login_rule = throttle.rule("login-account")
     for member in members:
         member.sign_in_locked_until = throttle.locked_until(login_rule, account_key(member.user.username))
@@ -273,9 +281,19 @@ def gradebook(request, course_slug: str):
 
 @login_required
 def gradebook_export(request, course_slug: str):
+    """The gradebook as a CSV file for Moodle, Canvas or a spreadsheet (`?format=`, `?identifier=`)."""
     membership = membership_or_404(request.user, course_slug, staff=True)
     course = membership.course
-    response = HttpResponse(gradebook_csv(build_gradebook(course)), content_type="text/csv; charset=utf-8")
-    filename = f"{course.slug}-gradebook-{timezone.localdate():%Y-%m-%d}.csv"
+    export_format = request.GET.get("format", "plain")
+    identifier = request.GET.get("identifier", "email")
+    if export_format not in EXPORT_FORMATS or identifier not in IDENTIFIERS:
+        return HttpResponse(
+            "Unknown export: choose the format moodle, canvas or plain, and the identifier email or username.",
+            status=400, content_type="text/plain; charset=utf-8",
+        )
+    text = export_csv(build_gradebook(course), export_format, identifier)
+    response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    suffix = "" if export_format == "plain" else f"-{export_format}"
+    filename = f"{course.slug}-gradebook{suffix}-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -69,7 +69,10 @@ def submit(user, exercise: Exercise, answer: str, *, staff_test: bool = False, n
     if not answer.strip():
         raise SubmissionRefused("Your answer is empty.")
     if len(answer) > MAX_ANSWER_CHARS:
-        raise SubmissionRefused(f"Your answer is longer than {MAX_ANSWER_CHARS:,} characters; shorten it.")
+        raise SubmissionRefused(
+            f"Your answer is {len(answer):,} characters long and the limit is {MAX_ANSWER_CHARS:,}: "
+            "shorten it (long comments or pasted data are the usual cause) and submit again."
+        )
     answer = normalize_answer(exercise, answer)
     with transaction.atomic():
         # One submission at a time per student and course, so two quick clicks cannot both
@@ -135,7 +138,10 @@ def best_of(submissions: list[Submission]) -> Submission | None:
 
 def save_draft(exercise: Exercise, user, answer: str) -> Draft:
     if len(answer) > MAX_ANSWER_CHARS:
-        raise SubmissionRefused(f"Your draft is longer than {MAX_ANSWER_CHARS:,} characters.")
+        raise SubmissionRefused(
+            f"Draft not saved: it is {len(answer):,} characters long and the limit is {MAX_ANSWER_CHARS:,}. "
+            "Shorten it to keep it."
+        )
     draft, _ = Draft.objects.update_or_create(
         exercise=exercise, user=user, defaults={"answer": answer.replace("\r\n", "\n")}
     )

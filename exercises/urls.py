@@ -7,6 +7,7 @@ urlpatterns = [
     path(prefix + "exercises/<slug:exercise_slug>/", views.exercise_detail, name="exercise_detail"),
     path(prefix + "exercises/<slug:exercise_slug>/submit/", views.exercise_submit, name="exercise_submit"),
     path(prefix + "exercises/<slug:exercise_slug>/draft/", views.exercise_draft, name="exercise_draft"),
+    path(prefix + "exercises/<slug:exercise_slug>/history/", views.exercise_history, name="exercise_history"),
     path(prefix + "exercises/<slug:exercise_slug>/interpret/", views.exercise_interpret, name="exercise_interpret"),
     path(prefix + "exercises/<slug:exercise_slug>/run-solution/", views.exercise_run_solution,
          name="exercise_run_solution"),

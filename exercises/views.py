@@ -72,12 +72,14 @@ def grading_health() -> str:
     return "No grading worker is running right now: your submission will wait in the queue until one starts."
 
 
+def attempt_history(exercise: Exercise, user) -> list[Submission]:
+    return list(Submission.objects.filter(exercise=exercise, user=user).order_by("-submitted_at", "-id"))
+
+
 @login_required
 def exercise_detail(request, course_slug: str, exercise_slug: str):
     membership, exercise = _exercise(request, course_slug, exercise_slug)
-    history = list(
-        Submission.objects.filter(exercise=exercise, user=request.user).order_by("-submitted_at", "-id")
-    )
+    history = attempt_history(exercise, request.user)
     latest = history[0] if history else None
     context = {
         "course": membership.course,
@@ -111,7 +113,8 @@ def exercise_submit(request, course_slug: str, exercise_slug: str):
     try:
         submission = services.submit(request.user, exercise, answer, staff_test=membership.is_staff)
     except services.SubmissionRefused as refused:
-        if exercise.kind == Exercise.Kind.CODE:
+        if exercise.kind == Exercise.Kind.CODE and len(answer) <= services.MAX_ANSWER_CHARS:
+            # Keep what was typed; an answer over the limit could not be kept as a draft either.
             services.save_draft(exercise, request.user, answer)
         if is_htmx(request):
             # Shown above the form; the latest verdict below it stays in view.
@@ -122,8 +125,21 @@ def exercise_submit(request, course_slug: str, exercise_slug: str):
         messages.error(request, str(refused))
         return redirect(exercise)
     if is_htmx(request):
-        return render(request, "exercises/_submitted.html", _verdict_context(submission, membership))
+        context = _verdict_context(submission, membership)
+        # The new attempt joins "Your attempts" at once, out of band.
+        context.update({"exercise": exercise, "history": attempt_history(exercise, request.user), "oob": True})
+        return render(request, "exercises/_submitted.html", context)
     return redirect(exercise)
+
+
+@login_required
+@require_GET
+def exercise_history(request, course_slug: str, exercise_slug: str):
+    """The table of the student's attempts, fetched again by the page when a verdict arrives."""
+    membership, exercise = _exercise(request, course_slug, exercise_slug)
+    return render(request, "exercises/_history.html", {
+        "course": membership.course, "exercise": exercise, "history": attempt_history(exercise, request.user),
+    })
 
 
 @login_required

@@ -54,8 +54,9 @@ to point the student at a line.
 Inputs are made in this process from a per-test seed (derived from the test's name, so a failure
 replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
 solution, run here). Visible tests run first, then hidden ones, so nothing a hidden test sends
-into the sandbox can come back in a visible test's feedback; hidden tests show only their title
-and pass/fail, never output or messages.
+into the sandbox can come back in a visible test's feedback; hidden tests show only their title,
+pass/fail and, when they fail, the author's fixed `when_hidden_fails` text: never output or
+the real message.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class TestSpec:
     timeout: float | None
     function: Callable
     operators: bool = False
+    # What a failed hidden test tells the student instead of its real message: the kind of case.
+    when_hidden_fails: str = ""
 
     __test__ = False
 
@@ -107,23 +110,28 @@ def test(
     hidden: bool = False,
     timeout: float | None = None,
     operators: bool = False,
+    when_hidden_fails: str = "",
 ) -> Callable[[Callable], Callable]:
     """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes.
 
     `operators=True` records what each of the test's calls ran, for `t.ran(...)`; the exercise's
     submissions then load with no threads or processes allowed (see Sandbox.load).
+    `when_hidden_fails` is the fixed text a failed hidden test shows (say what kind of case failed,
+    never its inputs); without it, the student reads "A hidden test failed: <its title>."
     """
 
     def decorator(function: Callable) -> Callable:
         name = function.__name__
+        shown_title = title or name.replace("_", " ").capitalize()
         function.attentive_test = TestSpec(
             name=name,
-            title=title or name.replace("_", " ").capitalize(),
+            title=shown_title,
             points=float(points),
             hidden=hidden,
             timeout=timeout,
             function=function,
             operators=operators,
+            when_hidden_fails=when_hidden_fails or f"A hidden test failed: {shown_title[:1].lower()}{shown_title[1:]}.",
         )
         return function
 
@@ -416,7 +424,7 @@ def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> Te
         points=spec.points if passed else 0.0,
         max_points=spec.points,
         visible=not spec.hidden,
-        message="" if spec.hidden else message,
+        message=("" if passed else spec.when_hidden_fails) if spec.hidden else message,
         stdout="" if spec.hidden else _shown(stdout),
     )
 

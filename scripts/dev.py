@@ -42,8 +42,9 @@ def ensure_environment(requirements: str) -> None:
     ).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
-    say(f"installing {requirements} (the first time takes a few minutes: torch is large)")
-    run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", requirements)
+    say(f"installing {requirements} (the first time takes a few minutes: torch is large; pip shows its progress)")
+    # Not quiet: minutes of silence look like a hang. pip names each package and draws its downloads.
+    run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "on", "-r", requirements)
     STAMP.write_text(wanted)
 
 
@@ -84,7 +85,12 @@ def main() -> None:
     commands = {"run": command_run, "test": command_test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit("usage: scripts/dev.py run [--port N] [--debug] | test [pytest arguments]")
-    commands[sys.argv[1]](sys.argv[2:])
+    try:
+        commands[sys.argv[1]](sys.argv[2:])
+    except KeyboardInterrupt:
+        # Ctrl-C before the server started (during the install, say): stop without a traceback.
+        print("\nStopped.", flush=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

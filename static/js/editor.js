@@ -78,7 +78,12 @@
           credentials: "same-origin",
           headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
         });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        if (!response.ok) {
+          // The server refused it (too long, say) and said why: show that, not "offline".
+          const refusal = await response.json().catch(() => null);
+          show(refusal && refusal.error ? refusal.error : `Draft not saved (the server answered ${response.status}).`);
+          return;
+        }
         saved = code;
         show("Draft saved");
       } catch (err) {

@@ -116,3 +116,64 @@ def test_only_the_instructor_makes_the_final_list(client, cast, homework, who):
     assert client.post(homework.url + "criteria/", {"action": "create", "name": "X"}).status_code == 404
     assert client.post(homework.url + "settings/", {"action": "start_table"}).status_code == 404
     assert Criterion.objects.count() == 2
+
+
+def test_the_instructor_chooses_whose_text_stays_when_merging(client, cast, homework, proposals):
+    window, length, _price = proposals
+    suggestion = SuggestedCriterion.objects.create(
+        homework=homework.homework, pack_id="s1", name="Context window (tokens)",
+        definition="The longest input the model reads at once, prompt and answer together, in tokens.",
+        how_to_measure="The official documentation or model card, in tokens.",
+    )
+    client.force_login(cast.instructor)
+    client.post(homework.url + "criteria/", {"action": "create", "proposals": [window.pk, length.pk],
+                                             "suggestions": [suggestion.pk], "keep": f"suggestion-{suggestion.pk}",
+                                             "name": "", "definition": "", "how_to_measure": ""})
+    criterion = Criterion.objects.get()
+    assert (criterion.name, criterion.definition, criterion.how_to_measure) == (
+        suggestion.name, suggestion.definition, suggestion.how_to_measure
+    )
+    assert set(criterion.proposals.all()) == {window, length}
+
+
+def test_without_a_choice_the_fullest_text_of_the_selected_stays(client, cast, homework, proposals):
+    window, length, _price = proposals
+    suggestion = SuggestedCriterion.objects.create(
+        homework=homework.homework, pack_id="s1", name="Context window (tokens)",
+        definition="The longest input the model reads at once, in tokens.", how_to_measure="The model card.",
+    )
+    client.force_login(cast.instructor)
+    client.post(homework.url + "criteria/", {"action": "create", "proposals": [window.pk, length.pk],
+                                             "suggestions": [suggestion.pk], "name": "", "definition": "",
+                                             "how_to_measure": ""})
+    assert Criterion.objects.get().definition == "The longest input the model reads at once, in tokens."
+
+
+def test_the_text_chosen_to_stay_is_merged_even_if_its_box_was_not_ticked(client, cast, homework, proposals):
+    window, length, _price = proposals
+    client.force_login(cast.instructor)
+    client.post(homework.url + "criteria/", {"action": "create", "proposals": [window.pk],
+                                             "keep": f"proposal-{length.pk}", "name": "", "definition": "",
+                                             "how_to_measure": ""})
+    criterion = Criterion.objects.get()
+    assert criterion.name == "Context length"
+    assert set(criterion.proposals.all()) == {window, length}
+
+
+def test_the_criteria_page_offers_a_text_to_keep_for_every_row(client, cast, homework, proposals):
+    client.force_login(cast.instructor)
+    page = client.get(homework.url + "criteria/").content.decode()
+    assert page.count('type="radio" name="keep"') == 3
+    assert "Keep the text of “Context window”" in page
+
+
+def test_the_review_list_puts_students_in_natural_order(client, cast, homework):
+    from courses.models import Membership
+    from tests.conftest import make_user
+
+    for number in (10, 2):
+        Membership.objects.create(user=make_user(f"s{number}", f"Student {number}"), course=cast.course,
+                                  role=Membership.Role.STUDENT)
+    client.force_login(cast.instructor)
+    page = client.get(homework.url + "grades/").content.decode()
+    assert page.index("Student 2") < page.index("Student 10")

@@ -105,7 +105,7 @@ def test_a_causal_mask_that_hides_the_diagonal_is_named(exercise):
 
 def test_a_softmax_over_the_queries_is_named(exercise):
     graded = exercise.grade(attention(softmax=MASK_THEN_SOFTMAX.replace("dim=-1", "dim=-2")))
-    assert graded.message("no_mask").startswith("Your softmax runs over the queries (dim=-2)")
+    assert graded.message("no_mask").startswith("Your softmax runs over the queries (dim=-2, ")
 
 
 def test_torch_attention_fails_its_own_test(exercise):
@@ -147,3 +147,114 @@ def test_a_helper_method_named_like_torchs_attention_gets_full_marks(exercise):
     """
     graded = exercise.grade(source)
     assert graded.score == graded.max_score, graded.verdict
+
+
+# Real-code shapes of the mistakes the tests must name, each as a student would write it.
+PADDING_MASK_FORGOTTEN = """
+import math
+import torch
+
+def scaled_dot_product_attention(query, key, value, key_padding_mask=None, causal=False):
+    d_k = query.size(-1)
+    scores = torch.matmul(query, key.transpose(-2, -1)) / math.sqrt(d_k)
+    if causal:
+        L, S = scores.shape[-2], scores.shape[-1]
+        future = torch.triu(torch.ones(L, S, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(future, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return torch.matmul(weights, value)
+"""
+
+NO_SOFTMAX_AT_ALL = """
+import math
+import torch
+
+def scaled_dot_product_attention(query, key, value, key_padding_mask=None, causal=False):
+    scores = query @ key.transpose(1, 2) / math.sqrt(query.shape[-1])
+    if key_padding_mask is not None:
+        scores = scores.masked_fill(key_padding_mask[:, None, :], 0.0)
+    if causal:
+        scores = scores.masked_fill(torch.ones_like(scores, dtype=torch.bool).triu(1), 0.0)
+    return scores @ value
+"""
+
+MASK_AFTER_THE_SOFTMAX = """
+import math
+import torch
+import torch.nn.functional as F
+
+def scaled_dot_product_attention(query, key, value, key_padding_mask=None, causal=False):
+    scores = torch.bmm(query, key.transpose(1, 2)) / math.sqrt(query.size(-1))
+    weights = F.softmax(scores, dim=-1)
+    hide = torch.zeros_like(weights, dtype=torch.bool)
+    if key_padding_mask is not None:
+        hide = hide | key_padding_mask.unsqueeze(1)
+    if causal:
+        hide = hide | torch.triu(torch.ones(weights.shape[-2:], dtype=torch.bool), 1)
+    weights = weights.masked_fill(hide, 0.0)
+    return torch.bmm(weights, value)
+"""
+
+SOFTMAX_OVER_THE_BATCH = """
+import math
+import torch
+
+def scaled_dot_product_attention(query, key, value, key_padding_mask=None, causal=False):
+    scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
+    if key_padding_mask is not None:
+        scores = scores.masked_fill(key_padding_mask.unsqueeze(1), float("-inf"))
+    if causal:
+        scores = scores.masked_fill(torch.ones(scores.shape[-2:]).triu(1).bool(), float("-inf"))
+    weights = torch.softmax(scores, dim=0)
+    return weights @ value
+"""
+
+
+def test_a_forgotten_padding_mask_is_told_that_padded_keys_get_attention(exercise):
+    graded = exercise.grade(PADDING_MASK_FORGOTTEN)
+    assert graded.test("causal_mask").passed
+    assert graded.test("no_mask").passed
+    assert {"padding_mask", "padding_and_causal", "cross_attention"} <= graded.failed_visible
+    for name in ("padding_mask", "padding_and_causal", "cross_attention"):
+        assert graded.message(name).startswith(
+            "Padded keys get attention: your output changes when the keys and values at padding positions change."
+        ), graded.message(name)
+
+
+def test_attention_without_a_softmax_is_told_its_weights_do_not_sum_to_one(exercise):
+    graded = exercise.grade(NO_SOFTMAX_AT_ALL)
+    assert graded.score == 0
+    message = graded.message("no_mask")
+    assert message.startswith("Your attention weights do not sum to 1 over the keys (a query's weights sum to ")
+    assert "must go through a softmax over the keys (dim=-1)" in message
+
+
+def test_a_mask_applied_after_the_softmax_is_named_however_it_is_written(exercise):
+    graded = exercise.grade(MASK_AFTER_THE_SOFTMAX)
+    assert graded.test("no_mask").passed
+    for name in ("padding_mask", "causal_mask", "padding_and_causal", "cross_attention"):
+        assert graded.message(name).startswith("You applied the mask after the softmax"), graded.message(name)
+
+
+def test_a_softmax_over_the_batch_is_named_as_the_batch_not_the_queries(exercise):
+    graded = exercise.grade(SOFTMAX_OVER_THE_BATCH)
+    assert graded.message("no_mask").startswith("Your softmax runs over the batch (dim=0)")
+    assert graded.message("causal_mask").startswith("Your softmax runs over the batch (dim=0)")
+    # One sentence with one query: the batch and the queries cannot be told apart, and the hint says so.
+    assert graded.message("built_from_matrix_products").startswith(
+        "Your softmax runs over the queries or over the batch, not over the keys"
+    )
+
+
+def test_a_softmax_over_dim_one_is_named_as_the_queries(exercise):
+    graded = exercise.grade(attention(softmax=MASK_THEN_SOFTMAX.replace("dim=-1", "dim=1")))
+    assert graded.message("no_mask").startswith("Your softmax runs over the queries (dim=-2, or dim=1")
+    assert graded.message("padding_mask").startswith("Your softmax runs over the queries")
+
+
+def test_hidden_attention_tests_say_what_kind_of_case_failed(exercise):
+    graded = exercise.grade(attention(scale="/ query.shape[-1]"))
+    hidden = [outcome for outcome in graded.verdict.tests if not outcome.visible and not outcome.passed]
+    assert hidden
+    for outcome in hidden:
+        assert outcome.message.startswith("A hidden test"), outcome.message

@@ -154,3 +154,37 @@ def test_f_cross_entropy_fails_its_own_test_and_says_where_it_is_used(exercise):
     message = graded.message("built_from_your_own_log_softmax")
     assert message.startswith("Your code ran `aten::_log_softmax`, `aten::nll_loss_forward`.")
     assert "line 5 (`cross_entropy`)" in message
+
+
+# The shape of a real submission: one maximum for the whole batch, then a masked mean.
+ONE_MAXIMUM_FOR_THE_BATCH = """
+import torch
+
+def cross_entropy(logits, labels, ignore_index=-100):
+    m = logits.max()
+    log_probs = logits - m - torch.log(torch.sum(torch.exp(logits - m), dim=-1, keepdim=True))
+    mask = labels != ignore_index
+    safe_labels = torch.where(mask, labels, torch.zeros_like(labels))
+    nll = -torch.gather(log_probs, -1, safe_labels.unsqueeze(-1)).squeeze(-1)
+    return nll[mask].sum() / mask.sum()
+"""
+
+
+def test_one_maximum_for_the_whole_batch_fails_the_tests_whose_positions_are_far_apart(exercise):
+    graded = exercise.grade(ONE_MAXIMUM_FOR_THE_BATCH)
+    assert graded.failed == {"logits_around_a_thousand", "gradient_for_large_logits"}
+    assert graded.score == 14
+    message = graded.message("logits_around_a_thousand")
+    assert message.startswith("A hidden test with logits around 1000 failed, the positions' logits up to 500 apart.")
+    assert "Subtract each position's own maximum" in message
+
+
+def test_a_submission_that_fails_only_hidden_tests_reads_what_kind_of_case_failed(exercise):
+    graded = exercise.grade(ONE_MAXIMUM_FOR_THE_BATCH)
+    assert not graded.failed_visible
+    for name in graded.failed:
+        outcome = graded.test(name)
+        assert not outcome.visible
+        assert outcome.message.startswith("A hidden test"), outcome.message
+        assert "differs at index" not in outcome.message
+        assert outcome.stdout == ""

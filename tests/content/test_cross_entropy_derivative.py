@@ -1,7 +1,5 @@
 """The lecture's derivation exercise: equivalent forms accepted, sign slips named, partial credit."""
 
-# The feedback is typeset for people, with real minus signs (U+2212), and the tests quote it.
-# ruff: noqa: RUF001
 
 import json
 
@@ -65,15 +63,17 @@ def test_equivalent_forms_are_accepted(part, answer):
 def test_one_minus_yhat_1_is_a_sign_slip_worth_half():
     verdict, parts = grade(dL_dz1="1 - yhat_1")
     assert (parts["dL_dz1"].points, parts["dL_dz1"].passed) == (1, False)
-    assert parts["dL_dz1"].message.startswith("Check the sign: L = log(e^{z₁} + e^{z₂} + e^{z₃}) − z₁.")
-    assert parts["dL_dz1"].message.endswith("so the derivative is ŷ₁ − 1, not 1 − ŷ₁.")
+    assert parts["dL_dz1"].message.startswith("Check the sign: $L = \\log(e^{z_1} + e^{z_2} + e^{z_3}) - z_1$.")
+    assert parts["dL_dz1"].message.endswith("so the derivative is $\\hat y_1 - 1$, not $1 - \\hat y_1$.")
     assert verdict.score == 10
 
 
 def test_yhat_1_alone_is_told_about_the_missing_minus_one():
     _verdict, parts = grade(dL_dz1="p_1")
     assert parts["dL_dz1"].points == 1
-    assert parts["dL_dz1"].message.startswith("Almost: that is the derivative of log(e^{z₁} + e^{z₂} + e^{z₃}) alone.")
+    assert parts["dL_dz1"].message.startswith(
+        "Almost: that is the derivative of $\\log(e^{z_1} + e^{z_2} + e^{z_3})$ alone."
+    )
 
 
 def test_the_sign_slip_is_recognised_in_terms_of_the_logits_too():
@@ -86,14 +86,17 @@ def test_the_sign_slip_is_recognised_in_terms_of_the_logits_too():
 def test_a_minus_one_on_a_wrong_class_is_explained():
     _verdict, parts = grade(dL_dz2="yhat_2 - 1")
     assert parts["dL_dz2"].points == 1
-    assert "does not depend on z₂ (class 2 is not the correct class: y₂ = 0)" in parts["dL_dz2"].message
+    assert "does not depend on $z_2$ (class 2 is not the correct class: $y_2 = 0$)" in parts["dL_dz2"].message
 
 
 def test_a_chain_rule_left_halfway_gets_no_point_but_the_next_step():
     _verdict, parts = grade(dL_dz1="-1/yhat_1", dL_dz3="-yhat_1*yhat_3")
     assert (parts["dL_dz1"].points, parts["dL_dz3"].points) == (0, 0)
-    assert parts["dL_dz1"].message.startswith("That is ∂L/∂ŷ₁. The chain rule goes on")
-    assert parts["dL_dz3"].message == "That is ∂ŷ₁/∂z₃. The chain rule multiplies it by ∂L/∂ŷ₁ = −1/ŷ₁."
+    assert parts["dL_dz1"].message.startswith("That is $\\partial L / \\partial \\hat y_1$. The chain rule goes on")
+    assert parts["dL_dz3"].message == (
+        "That is $\\partial \\hat y_1 / \\partial z_3$. The chain rule multiplies it by "
+        "$\\partial L / \\partial \\hat y_1 = -1 / \\hat y_1$."
+    )
 
 
 def test_a_loss_with_the_wrong_sign_is_told_that_a_loss_is_not_negative():
@@ -110,10 +113,11 @@ def test_partial_credit_adds_up_over_the_parts():
     # 1 (loss) + 1 of 2 + 0 + 0 of 2 + 1 + 2 + 0 + 0
     assert verdict.score == 5
     assert parts["direction_z1"].message == (
-        "Incorrect. ŷ₁ < 1, so ∂L/∂z₁ = ŷ₁ − 1 < 0: L goes down when z₁ goes up."
+        "Incorrect. $\\hat y_1 < 1$, so $\\partial L / \\partial z_1 = \\hat y_1 - 1 < 0$: "
+        "$L$ goes down when $z_1$ goes up."
     )
-    assert "z₂ appears in the denominator of ŷ₁" in parts["dL_dz2"].message
-    assert parts["all_at_once"].message.startswith("Incorrect. Check it with k = 1")
+    assert "$z_2$ appears in the denominator of $\\hat y_1$" in parts["dL_dz2"].message
+    assert parts["all_at_once"].message.startswith("Incorrect. Check it with $k = 1$")
 
 
 def test_an_unreadable_answer_says_so_and_scores_nothing():

@@ -41,7 +41,7 @@ def test_a_naive_softmax_submitted_in_the_app_is_told_about_overflow(db, pool, d
     assert (submission.status, submission.score, submission.max_score) == ("graded", 8, 13)
     tests = {test["name"]: test for test in submission.verdict["tests"]}
     assert "exp(z) overflows to inf" in tests["logits_around_a_hundred"]["message"]
-    assert tests["logits_around_a_thousand"]["message"] == ""
+    assert tests["logits_around_a_thousand"]["message"].startswith("A hidden test with logits around 1000 failed")
 
 
 def test_the_derivation_answered_in_the_app_gets_partial_credit(db, pool, django_capture_on_commit_callbacks):

@@ -60,8 +60,8 @@ def test_a_naive_exp_is_told_about_overflow_and_the_maximum_trick(exercise):
 
 def test_subtracting_the_maximum_of_the_whole_tensor_is_caught_on_rows_far_apart(exercise):
     graded = exercise.grade(WHOLE_TENSOR_MAXIMUM)
-    assert graded.failed == {"logits_around_a_hundred"}
-    assert graded.score == 11
+    assert graded.failed == {"logits_around_a_hundred", "logits_around_a_thousand", "logits_around_minus_a_thousand"}
+    assert graded.score == 9
     message = graded.message("logits_around_a_hundred")
     assert "you probably subtracted the maximum of the whole tensor" in message
     assert "`logits.amax(dim=dim, keepdim=True)`" in message
@@ -109,7 +109,8 @@ def softmax(logits, dim=-1):
 """)
     assert not graded.test("built_from_exp_sum_and_max").passed
     assert graded.message("built_from_exp_sum_and_max").startswith(
-        "This exercise lets your code start no thread or process in test `Built from exp, sum and max`"
+        "This exercise lets your code start no thread or process in test `None of torch's softmax functions, "
+        "and four equal logits give 1/4 each`"
     )
 
 
@@ -128,8 +129,27 @@ def softmax(logits, dim=-1):
     assert graded.score == graded.max_score == 13
 
 
-def test_hidden_tests_keep_their_messages_to_themselves(exercise):
+def test_hidden_tests_say_what_kind_of_case_failed_and_keep_the_rest_to_themselves(exercise):
     graded = exercise.grade(NAIVE)
     hidden = graded.test("logits_around_a_thousand")
     assert not hidden.visible
-    assert (hidden.passed, hidden.message, hidden.stdout) == (False, "", "")
+    assert (hidden.passed, hidden.stdout) == (False, "")
+    assert hidden.message.startswith("A hidden test with logits around 1000 failed, its rows hundreds apart.")
+    assert "nan" not in hidden.message
+    assert "index" not in hidden.message
+
+
+def test_a_softmax_that_takes_the_maximum_of_the_whole_batch_fails_the_hidden_tests_too(exercise):
+    # The shape of a real submission: one maximum over every row, as a Python float.
+    graded = exercise.grade("""
+    import torch
+
+    def softmax(logits, dim=-1):
+        biggest = torch.max(logits)
+        numerator = torch.exp(logits - biggest)
+        denominator = torch.sum(numerator, dim=dim, keepdim=True)
+        return numerator / denominator
+    """)
+    assert {"logits_around_a_thousand", "logits_around_minus_a_thousand"} <= graded.failed
+    assert "each row's own maximum" in graded.message("logits_around_a_thousand")
+

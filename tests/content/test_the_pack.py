@@ -27,6 +27,7 @@ EXERCISE_SET = {
     "07-sampling": ("Sampling with temperature and top-k", "code", 16, None),
     "08-attention": ("Scaled dot-product attention with masks", "code", 14, None),
     "09-model-families": ("Encoder-only, decoder-only or encoder-decoder?", "questions", 13, 10),
+    "10-inference-and-training": ("Inference and training: explain the difference", "questions", 4, 3),
 }
 CODE_FOLDERS = [folder for folder, (_title, kind, _points, _attempts) in EXERCISE_SET.items() if kind == "code"]
 
@@ -44,7 +45,7 @@ def test_checking_the_demo_pack_grades_every_solution_and_starter_in_the_sandbox
     monkeypatch.setattr(engine, "_sound_versions", set())
     monkeypatch.setattr(engine, "grade_code", recording_grade_code)
     report = load_pack(DEMO_PACK, check_only=True)
-    assert report.counts["exercises"] == {"checked": 9}
+    assert report.counts["exercises"] == {"checked": 10}
     solutions = [(score, top) for is_solution, score, top in graded if is_solution]
     starters = [(score, top) for is_solution, score, top in graded if not is_solution]
     assert len(solutions) == len(starters) == len(CODE_FOLDERS)

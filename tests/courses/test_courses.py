@@ -117,3 +117,9 @@ def test_the_lesson_page_links_to_its_neighbours(client, cast):
     client.force_login(cast.student)
     page = client.get("/c/nlp/lessons/transformers/").content.decode()
     assert 'rel="next" href="/c/nlp/lessons/attention/"' in page
+
+
+def test_the_favicon_address_browsers_ask_for_leads_to_the_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("img/favicon.svg")

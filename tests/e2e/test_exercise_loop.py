@@ -6,6 +6,7 @@ Also takes the screenshots that the README shows (UPDATE_SCREENSHOTS=1 writes do
 import csv
 import io
 import os
+import re
 
 import pytest
 
@@ -33,6 +34,17 @@ def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     e = shifted.exp()
     return e / e.sum(dim=dim, keepdim=True)
 '''
+
+
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+# True once the element's top edge is inside the window (smooth scrolling takes a moment).
+TOP_IN_VIEW = """(selector) => {
+  const element = document.querySelector(selector);
+  if (!element) return false;
+  const top = element.getBoundingClientRect().top;
+  return top >= -1 && top < window.innerHeight - 40;
+}"""
 
 
 @pytest.fixture
@@ -66,21 +78,28 @@ def test_a_student_learns_from_the_overflow_feedback_and_the_instructor_sees_it(
     Membership.objects.create(user=student, course=course, role="student")
     Membership.objects.create(user=instructor, course=course, role="instructor")
 
-    page = new_page()
+    page = new_page(viewport=LAPTOP)
     sign_in(page, "sara", PASSWORD)
     page.goto("/c/nlp2llm/lessons/transformers/")
     page.get_by_role("link", name="Softmax, numerically stable").click()
     page.wait_for_selector(".cm-editor")
     page.evaluate("window.__notReloaded = true")
+    assert "No attempts yet." in page.locator("#history").inner_text()
 
     type_code(page, NAIVE)
-    page.get_by_role("button", name="Submit").click()
+    page.keyboard.press("Control+Enter")
     verdict = page.locator("#verdict .verdict[data-finished='true']")
     verdict.wait_for(timeout=30_000)
     text = verdict.inner_text()
     assert "overflow" in text.lower() or "subtract the maximum" in text.lower(), text
     assert "hidden tests failed" in text
     assert page.evaluate("window.__notReloaded") is True
+    # The verdict is brought into the window, announced in one sentence, and the attempt is listed.
+    page.wait_for_function(TOP_IN_VIEW, arg="#verdict .verdict", timeout=5_000)
+    assert page.locator("#verdict-announcer").inner_text().startswith("Attempt 1: 8 out of 13.")
+    page.locator("#history td", has_text="Graded").wait_for()
+    assert "No attempts yet." not in page.locator("#history").inner_text()
+    assert page.evaluate("document.activeElement.closest('#answer-form') !== null")
 
     type_code(page, STABLE)
     page.get_by_role("button", name="Submit").click()
@@ -114,9 +133,63 @@ def test_a_student_learns_from_the_overflow_feedback_and_the_instructor_sees_it(
     assert "13" in row.inner_text()
     screenshot(staff, "gradebook", tmp_path)
     with staff.expect_download() as download:
-        staff.get_by_role("link", name="Export CSV").click()
-    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+        staff.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
     header, sara = rows[0], rows[1]
     assert header[:3] == ["Username", "Name", "Email"]
     assert sara[:2] == ["sara", "Sara Student"]
     assert sara[header.index("Softmax, numerically stable (13 pts)")] == "13"
+    staff.get_by_label("Export for").select_option("moodle")
+    with staff.expect_download() as download:
+        staff.get_by_role("button", name="Download CSV").click()
+    moodle = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
+    assert moodle[0][:3] == ["Email address", "First name", "Last name"]
+    assert moodle[1][moodle[0].index("Softmax, numerically stable")] == "13"
+
+
+def test_the_lesson_page_never_scrolls_sideways_on_a_phone(new_page, demo_pack):
+    course = load_pack(demo_pack, verify=False).course
+    Membership.objects.create(user=make_user("sara", "Sara Student"), course=course, role="student")
+    page = new_page(viewport=PHONE)
+    sign_in(page, "sara", PASSWORD)
+    page.goto("/c/nlp2llm/lessons/transformers/")
+    page.wait_for_selector(".math.block .katex-display")
+    assert page.locator(".prose table").count() >= 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # A wide table scrolls in its own box, which the keyboard can reach.
+    box = page.locator(".prose .table-wrap").first
+    assert box.get_attribute("tabindex") == "0"
+    assert box.evaluate("el => el.getBoundingClientRect().right") <= PHONE["width"]
+
+
+def test_an_answer_over_the_limit_is_refused_in_place_with_the_limit(new_page, demo_pack):
+    course = load_pack(demo_pack, verify=False).course
+    Membership.objects.create(user=make_user("sara", "Sara Student"), course=course, role="student")
+    page = new_page(viewport=LAPTOP)
+    sign_in(page, "sara", PASSWORD)
+    page.goto("/c/nlp2llm/exercises/softmax/")
+    page.wait_for_selector(".cm-editor")
+    type_code(page, "x = 1\n" + "#" * 100_000)
+    too_long = re.compile(r"Draft not saved: it is 100,0\d\d characters long and the limit is 100,000\.")
+    page.get_by_text(too_long).wait_for()
+    page.get_by_role("button", name="Submit").click()
+    refusal = page.locator("#submit-message .refused")
+    refusal.wait_for()
+    assert re.search(r"100,0\d\d characters long and the limit is 100,000", refusal.inner_text())
+    assert not Submission.objects.exists()
+
+
+def test_feedback_with_math_is_typeset_like_the_statement(new_page, demo_pack, grading_worker):
+    course = load_pack(demo_pack).course
+    Membership.objects.create(user=make_user("sara", "Sara Student"), course=course, role="student")
+    page = new_page(viewport=LAPTOP)
+    sign_in(page, "sara", PASSWORD)
+    page.goto("/c/nlp2llm/exercises/cross-entropy-derivative/")
+    page.get_by_label("Answer to part 2").fill("1 - yhat_1")
+    page.get_by_role("button", name="Submit").click()
+    page.locator("#verdict .verdict[data-finished='true']").wait_for(timeout=30_000)
+    slip = page.locator(".test", has_text="Derivative with respect to z₁").locator(".test-message")
+    assert slip.locator(".katex").count() >= 3
+    assert slip.locator(".math-error").count() == 0
+    assert "e^{z_1}" not in slip.inner_text()
+    assert slip.locator("pre").count() == 0

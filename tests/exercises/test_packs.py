@@ -93,4 +93,4 @@ def test_the_demo_setup_loads_the_course_on_a_machine_that_cannot_sandbox(db, mo
     err = StringIO()
     call_command("demo_setup", stdout=StringIO(), stderr=err)
     assert "cannot sandbox student code (user namespaces are disabled (CLONE_NEWUSER))" in err.getvalue()
-    assert Course.objects.get(slug="nlp2llm").exercises.count() == 9
+    assert Course.objects.get(slug="nlp2llm").exercises.count() == 10

@@ -193,7 +193,7 @@ def test_the_gradebook_counts_the_best_attempt_and_exports_csv(client, cast, cod
     assert "2 attempts" in page
     export = client.get("/c/nlp/gradebook.csv")
     assert export["Content-Disposition"].startswith('attachment; filename="nlp-gradebook-')
-    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0] == ["Username", "Name", "Email", "Softmax (4 pts)", "Total (4 pts)"]
     assert rows[1] == ["sara", "Sara Student", "sara@example.org", "4", "4"]
     assert len(rows) == 2
@@ -204,8 +204,11 @@ def test_the_gradebook_csv_defuses_spreadsheet_formulas(client, cast, code_exerc
     cast.student.last_name = ""
     cast.student.save()
     client.force_login(cast.instructor)
-    rows = list(csv.reader(io.StringIO(client.get("/c/nlp/gradebook.csv").content.decode())))
-    assert rows[1][1].startswith("'=")
+    for export_format in ("plain", "moodle", "canvas"):
+        export = client.get(f"/c/nlp/gradebook.csv?format={export_format}").content.decode("utf-8-sig")
+        assert "'=HYPERLINK" in export
+        assert "\n=HYPERLINK" not in export
+        assert ",=HYPERLINK" not in export
 
 
 def test_the_lesson_lists_exercises_with_status_and_score(client, cast, code_exercise,
@@ -226,3 +229,89 @@ def test_a_questions_answer_that_is_not_json_is_refused(cast, code_exercise):
     code_exercise.kind = "questions"
     with pytest.raises(exercise_services.SubmissionRefused):
         exercise_services.submit(cast.student, code_exercise, json.dumps(["not", "a", "dict"]))
+
+
+def test_an_answer_over_the_limit_is_refused_with_the_limit_and_not_an_error(
+        client, cast, code_exercise, django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    response = post_submission(client, "x = 1\n" + "#" * 100_000, django_capture_on_commit_callbacks, htmx=True)
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "100,006 characters long and the limit is 100,000" in text
+    assert "Not submitted." in text
+    assert not Submission.objects.exists()
+    assert not Draft.objects.exists()
+
+
+def test_a_draft_over_the_limit_says_what_the_limit_is(client, cast, code_exercise):
+    client.force_login(cast.student)
+    response = client.post(PAGE + "draft/", {"code": "#" * 100_001})
+    assert response.status_code == 413
+    assert response.json()["error"].startswith(
+        "Draft not saved: it is 100,001 characters long and the limit is 100,000."
+    )
+
+
+def test_a_submission_adds_its_attempt_to_the_history_at_once(client, cast, code_exercise,
+                                                               django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    assert "No attempts yet." in client.get(PAGE).content.decode()
+    response = post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks, htmx=True)
+    history = response.content.decode().split('<section class="history" id="history"', 1)[1]
+    opening_tag = history.split(">", 1)[0]
+    assert 'hx-swap-oob="true"' in opening_tag
+    assert "No attempts yet." not in history
+    assert "<td>Queued</td>" in history
+
+
+def test_the_history_partial_shows_the_graded_attempt(client, cast, code_exercise,
+                                                      django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks, htmx=True)
+    grade_all()
+    history = client.get(PAGE + "history/").content.decode()
+    assert "Your attempts" in history
+    assert "3 / 4" in history
+    assert "Graded" in history
+    assert "hx-swap-oob" not in history
+
+
+def test_the_verdict_carries_a_one_sentence_announcement(client, cast, code_exercise,
+                                                        django_capture_on_commit_callbacks):
+    client.force_login(cast.student)
+    response = post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks, htmx=True)
+    assert 'data-announce="Attempt 1: queued for grading."' in response.content.decode()
+    grade_all()
+    verdict = client.get(f"/c/nlp/submissions/{Submission.objects.get().pk}/verdict/").content.decode()
+    assert 'data-announce="Attempt 1: 3 out of 4. Visible tests passed; 1 of 1 hidden tests failed."' in verdict
+
+
+def test_the_staff_lesson_page_shows_the_class_not_their_own_progress(client, cast, code_exercise,
+                                                                      django_capture_on_commit_callbacks):
+    classmate = make_user("carl", "Carl Classmate")
+    cast.course.memberships.create(user=classmate, role="student")
+    newcomer = make_user("nina", "Nina Newcomer")
+    cast.course.memberships.create(user=newcomer, role="student")
+    client.force_login(cast.student)
+    post_submission(client, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    client.force_login(classmate)
+    post_submission(client, NAIVE_SOFTMAX, django_capture_on_commit_callbacks)
+    grade_all()
+    client.force_login(cast.instructor)
+    page = client.get("/c/nlp/lessons/transformers/").content.decode()
+    assert "Exercises: the class" in page
+    assert "not started" not in page
+    assert "2 of 3 students" in page
+    assert "3.5 / 4" in page  # the mean of 4 and 3
+    assert 'aria-label="full marks: 1 of 2"' in page
+    assert 'aria-label="75 to 99%: 1 of 2"' in page
+    most_failed = page.split('class="most-failed"')[1].split("</ol>")[0]
+    assert "(1 of 2)" in most_failed
+    assert '<span class="badge">hidden</span>' in most_failed
+
+
+def test_a_student_still_sees_their_own_status_on_the_lesson_page(client, cast, code_exercise):
+    client.force_login(cast.student)
+    page = client.get("/c/nlp/lessons/transformers/").content.decode()
+    assert "Exercises: the class" not in page
+    assert "not started" in page

@@ -1,18 +1,79 @@
 """`manage.py serve`: the embedded site — an ASGI server, a grading worker and beat, stopped together.
 
-Ctrl-C (or SIGTERM) stops them all. If one dies on its own, the others are stopped too and
-the command exits with an error, so a broken worker is never left hidden behind a
-working web page.
+Ctrl-C (or SIGTERM) stops them all, quietly: each child's main process is asked to stop, and
+stops its own helpers (Celery's pool and beat) in order. If any process dies on its own, the
+others are stopped too, and so is everything the dead one had started (its process group),
+and the command exits with an error: a broken worker is never left hidden behind a working
+web page, nor a beat still scheduling behind a dead worker.
+
+The children's output passes through this command, which leaves out the periodic sweeps'
+lines (three every 10 s) unless run with `-v 2`, so that the logins printed before stay on
+the screen.
 """
 
+from __future__ import annotations
+
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from typing import IO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+# Celery's lines about the periodic sweeps: sent by beat, received and finished by the worker.
+SWEEP_LINE = re.compile(r"celery\.(beat|worker\.strategy|app\.trace): .*\bsweep")
+STOP_SECONDS = 15
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a live process of the group is left (its leader may be gone, its children not).
+
+    Read from /proc, so that zombies (which a container's first process may never reap) do not count.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        entries = None
+    if entries is None:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command's name: state, ppid, pgrp.
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def relay(stream: IO[bytes], out: IO[str], verbose: bool) -> None:
+    """Copy a child's output to ours line by line, leaving out the sweeps' lines unless `verbose`."""
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace")
+        if verbose or not SWEEP_LINE.search(line):
+            out.write(line)
+            out.flush()
+    stream.close()
 
 
 class Command(BaseCommand):
@@ -23,7 +84,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true", help="serve pages only")
 
-    def handle(self, host: str, port: int, no_worker: bool, **options):
+    def handle(self, host: str, port: int, no_worker: bool, verbosity: int = 1, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         python = sys.executable
         commands = {
@@ -43,6 +104,7 @@ class Command(BaseCommand):
                 "--queues", "maintenance", "--pool", "solo", "--loglevel", "INFO",
             ]
         processes: dict[str, subprocess.Popen] = {}
+        relays: list[threading.Thread] = []
         stopping = False
 
         def stop(*_args):
@@ -52,9 +114,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         for name, command in commands.items():
-            # Each child gets its own process group, so a Ctrl-C reaches it only through us
-            # and we can shut the children down in order.
-            processes[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
+            # Each child leads a process group of its own, so a Ctrl-C reaches it only through us,
+            # we can shut the children down in order, and whatever a child starts can be found again.
+            process = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            processes[name] = process
+            thread = threading.Thread(target=relay, args=(process.stdout, sys.stdout, verbosity >= 2), daemon=True)
+            thread.start()
+            relays.append(thread)
         self.stdout.write(self.style.SUCCESS(f"Attentive is running on http://{host}:{port}/ — Ctrl-C stops it."))
         failed = None
         while not stopping and failed is None:
@@ -62,17 +129,34 @@ class Command(BaseCommand):
             for name, process in processes.items():
                 if process.poll() is not None:
                     failed = name
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                    break
+        self._stop_all(processes)
+        for thread in relays:
+            thread.join(timeout=2)
         if failed:
             raise CommandError(f"the {failed} process stopped (exit code {processes[failed].returncode}); "
                                "everything was shut down. Its log is above.")
         self.stdout.write("Stopped.")
+
+    def _stop_all(self, processes: dict[str, subprocess.Popen]) -> None:
+        """Ask each child to stop, then make sure nothing of theirs is left, helpers included."""
+        for process in processes.values():
+            if process.poll() is None:
+                # Only the main process: it stops its helpers itself. Signalling the whole group
+                # would kill Celery's pool under it, and it would report that as an error.
+                process.send_signal(signal.SIGTERM)
+            else:
+                # It died: what it started is still in its group, with nobody to stop it.
+                signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+        for process in processes.values():
+            while group_alive(process.pid) and time.monotonic() < deadline:
+                signal_group(process.pid, signal.SIGTERM)
+                time.sleep(0.2)
+            signal_group(process.pid, signal.SIGKILL)

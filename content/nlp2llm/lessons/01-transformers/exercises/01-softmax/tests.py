@@ -1,4 +1,8 @@
-"""Tests of the softmax exercise: the lesson's example, the chosen dimension, and logits far from 0."""
+"""Tests of the softmax exercise: the lesson's example, the chosen dimension, and logits far from 0.
+
+The stability tests give each row its own offset: a softmax that subtracts one maximum for the
+whole tensor instead of each row's is then caught, since a row far below the largest underflows.
+"""
 
 import torch
 
@@ -7,7 +11,7 @@ from graders.code import test
 TORCH_SOFTMAXES = {"softmax", "log_softmax", "Softmax", "LogSoftmax", "softmin", "Softmin"}
 # What torch's softmaxes run, however they are reached (F.softmax, x.softmax, nn.Softmax, getattr...).
 SOFTMAX_OPERATORS = {"aten::_softmax", "aten::_log_softmax", "aten::softmax", "aten::log_softmax"}
-BUILD_IT_YOURSELF = "Built from exp, sum and max"
+BUILD_IT_YOURSELF = "None of torch's softmax functions, and four equal logits give 1/4 each"
 
 OVERFLOW = (
     "In float32, exp(z) overflows to inf for z above about 88.7, and inf / inf = nan. Subtract the "
@@ -103,31 +107,46 @@ def logits_around_a_hundred(t):
     )
 
 
-@test(title="Logits around 1000", points=1, hidden=True)
+# Rows hundreds apart: after subtracting the largest logit of the whole tensor, a low row underflows.
+ROW_OFFSETS = torch.tensor([0.0, -300.0, -600.0, 150.0])[:, None]
+
+
+@test(title="Logits around 1000, each row offset differently", points=1, hidden=True,
+      when_hidden_fails="A hidden test with logits around 1000 failed, its rows hundreds apart. exp overflows "
+      "above 88.7 in float32, and a maximum taken over the whole tensor leaves the lower rows at exp(-300): 0. "
+      "Subtract each row's own maximum along `dim`.")
 def logits_around_a_thousand(t):
-    logits = 1000 + 5 * t.randn(4, 8)
+    logits = 1000 + 5 * t.randn(4, 8) + ROW_OFFSETS
     t.check_close(t.call("softmax", logits, dim=-1), t.reference("softmax", logits, dim=-1), nonfinite_hint=OVERFLOW)
 
 
-@test(title="Logits around -1000", points=1, hidden=True)
+@test(title="Logits around -1000, each row offset differently", points=1, hidden=True,
+      when_hidden_fails="A hidden test with logits around -1000 failed, its rows hundreds apart. Every exp of "
+      "such logits is 0 in float32 unless each row's own maximum is subtracted first.")
 def logits_around_minus_a_thousand(t):
-    logits = -1000 + 5 * t.randn(4, 8)
+    logits = -1000 + 5 * t.randn(4, 8) + ROW_OFFSETS
     t.check_close(t.call("softmax", logits, dim=-1), t.reference("softmax", logits, dim=-1))
 
 
-@test(title="Logits from -1000 to 1000 in one slice, along dim=0", points=1, hidden=True)
+@test(title="Logits from -1000 to 1000 in one slice, along dim=0", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: logits from -1000 to 1000 in one column, with the softmax along "
+      "dim=0. Take the maximum along `dim` too.")
 def one_slice_from_minus_to_plus_a_thousand(t):
     logits = torch.tensor([[1000.0, -1000.0], [0.0, 999.0], [-1000.0, 1000.0]])
     t.check_close(t.call("softmax", logits, dim=0), t.reference("softmax", logits, dim=0))
 
 
-@test(title="float64 logits of shape (2, 3, 4) along dim=1", points=1, hidden=True)
+@test(title="float64 logits of shape (2, 3, 4) along dim=1", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: float64 logits of shape (2, 3, 4), softmax along dim=1, compared "
+      "to 1e-9. The result must keep the dtype of the logits.")
 def float64_in_three_dimensions(t):
     logits = t.randn(2, 3, 4, dtype=torch.float64) * 10
     t.check_close(t.call("softmax", logits, dim=1), t.reference("softmax", logits, dim=1), rtol=1e-9, atol=1e-12)
 
 
-@test(title="Gradients flow through it", points=1, hidden=True)
+@test(title="Gradients flow through it", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: the gradient of your softmax with respect to the logits, which "
+      "must match autograd's. Only torch operations let autograd follow your code (no .item(), numpy, .detach()).")
 def gradients_flow(t):
     logits = t.randn(3, 6) * 4
     got, grads = t.call("softmax", logits, dim=-1, grad_of=[0])

@@ -1,14 +1,20 @@
-"""Tests of the attention exercise: compared with F.scaled_dot_product_attention, with and without masks."""
+"""Tests of the attention exercise: compared with F.scaled_dot_product_attention, with and without masks.
+
+A wrong output is first compared with the usual wrong attentions (no scale, a mask the wrong way
+round...). Otherwise its mistake is read from its signature: called once more with the identity
+matrix as the values, an attention returns its own weights, (batch, L, S), and those show whether
+they sum to one over the keys, the queries or the batch, and whether masked keys get weight.
+"""
 
 import math
 
 import torch
 import torch.nn.functional as F
 
-from graders.code import test
+from graders.code import StudentCodeFailed, test
 
 READY_MADE = {"scaled_dot_product_attention", "MultiheadAttention", "multi_head_attention_forward"}
-BUILD_IT_YOURSELF = "Built from matrix products and a softmax"
+BUILD_IT_YOURSELF = "None of torch's attention functions, and one query over two keys"
 # What torch's attention functions and modules call and run, however they are reached.
 READY_MADE_OPERATORS = {
     "torch.scaled_dot_product_attention", "torch.multi_head_attention_forward",
@@ -48,8 +54,28 @@ def attention_like(query, key, value, allowed, *, scale=None, fill=float("-inf")
 NO_SCALE = "Your output is attention without the scale: divide the scores Q K^T by sqrt(d_k) before the softmax."
 WRONG_SCALE = "You divided the scores by d_k: divide them by its square root, sqrt(d_k)."
 SOFTMAX_OVER_QUERIES = (
-    "Your softmax runs over the queries (dim=-2): run it over the keys (dim=-1), so that each query's weights "
-    "sum to 1."
+    "Your softmax runs over the queries (dim=-2, or dim=1 for these 3-dimensional scores): each key's weights "
+    "sum to 1 instead of each query's. Run it over the keys (dim=-1)."
+)
+SOFTMAX_OVER_BATCH = (
+    "Your softmax runs over the batch (dim=0): each weight is shared with the same position of the other "
+    "sentences, so the sentences change each other's output. Run it over the keys (dim=-1)."
+)
+SOFTMAX_OVER_QUERIES_OR_BATCH = (
+    "Your softmax runs over the queries or over the batch, not over the keys: with one sentence and one query "
+    "both give every weight 1. Run it over the keys (dim=-1), so that each query's weights sum to 1."
+)
+NO_SOFTMAX = (
+    "Your attention weights do not sum to 1 over the keys ({sums}): the scores Q K^T / sqrt(d_k) must go "
+    "through a softmax over the keys (dim=-1) before they weigh the values."
+)
+PADDING_IGNORED = (
+    "Padded keys get attention: your output changes when the keys and values at padding positions change. "
+    "Hide the keys where key_padding_mask is True: set their scores to -inf before the softmax (masked_fill)."
+)
+CAUSAL_IGNORED = (
+    "Position i attends to positions after it: with causal=True, hide the keys j > i (scores set to -inf "
+    "above the diagonal, torch.triu(..., diagonal=1)) before the softmax."
 )
 MASK_AFTER_SOFTMAX = (
     "You applied the mask after the softmax: the masked weights are 0, but the others no longer sum to 1. "
@@ -74,6 +100,64 @@ STRICT_CAUSAL = (
 )
 
 
+def close_to(tensor, target, atol=1e-4) -> bool:
+    return bool(((tensor - target).abs() <= atol).all())
+
+
+def weights_of(t, query, key, kwargs):
+    """The student's attention weights (batch, L, S): their output for the identity matrix as the values."""
+    batch, source_length = key.shape[0], key.shape[1]
+    identity = torch.eye(source_length, dtype=key.dtype).expand(batch, source_length, source_length).clone()
+    try:
+        weights = t.call("scaled_dot_product_attention", query, key, identity, **kwargs)
+    except StudentCodeFailed:
+        return None
+    if weights.shape != (batch, query.shape[1], source_length):
+        return None
+    return weights.double()
+
+
+def normalized_over(weights, finite, axis) -> bool:
+    """Whether the weights sum to one along `axis` wherever that slice has numbers."""
+    sums = torch.where(finite, weights, torch.zeros_like(weights)).sum(dim=axis)
+    present = finite.any(dim=axis)
+    return bool(present.any()) and close_to(sums[present], 1.0)
+
+
+def mistake_from_weights(weights, allowed) -> str:
+    """What is wrong, read from the weights alone; empty when they look right or say nothing clear."""
+    finite = torch.isfinite(weights)
+    if not bool(finite.all()):
+        # nan where every score of a slice was -inf: a softmax over an axis that a mask can empty.
+        for axis, message in ((0, SOFTMAX_OVER_BATCH), (1, SOFTMAX_OVER_QUERIES)):
+            if normalized_over(weights, finite, axis):
+                return message
+        return ""
+    hidden = ~allowed
+    leaks = hidden & (weights.abs() > 1e-6)
+    padded_keys = ~allowed.any(dim=1, keepdim=True)  # hidden from every query: padding
+    if bool((leaks & padded_keys).any()):
+        return PADDING_IGNORED
+    if bool(leaks.any()):
+        return CAUSAL_IGNORED if bool(allowed.tril().eq(allowed).all()) else PADDING_IGNORED
+    over_keys = weights.sum(dim=-1)
+    if close_to(over_keys, 1.0):
+        return ""
+    queries, batch = normalized_over(weights, finite, 1), normalized_over(weights, finite, 0)
+    if queries and batch:
+        return SOFTMAX_OVER_QUERIES_OR_BATCH
+    if queries:
+        return SOFTMAX_OVER_QUERIES
+    if batch:
+        return SOFTMAX_OVER_BATCH
+    if bool(hidden.any()) and bool((weights >= -1e-6).all()) and bool((over_keys <= 1 + 1e-4).all()):
+        return MASK_AFTER_SOFTMAX
+    low, high = float(over_keys.min()), float(over_keys.max())
+    sums = (f"a query's weights sum to {low:.3g}" if math.isclose(low, high, rel_tol=1e-3)
+            else f"a query's weights sum to anything from {low:.3g} to {high:.3g}")
+    return NO_SOFTMAX.format(sums=sums)
+
+
 def check_attention(t, query, key, value, key_padding_mask=None, causal=False, what="your output"):
     kwargs = {}
     if key_padding_mask is not None:
@@ -88,7 +172,6 @@ def check_attention(t, query, key, value, key_padding_mask=None, causal=False, w
         mistakes = [
             (attention_like(query, key, value, allowed, scale=1.0), NO_SCALE),
             (attention_like(query, key, value, allowed, scale=1 / query.shape[-1]), WRONG_SCALE),
-            (attention_like(query, key, value, allowed, dim=-2), SOFTMAX_OVER_QUERIES),
         ]
         if key_padding_mask is not None or causal:
             mistakes += [
@@ -105,6 +188,10 @@ def check_attention(t, query, key, value, key_padding_mask=None, causal=False, w
         for wrong_output, message in mistakes:
             if torch.allclose(got, wrong_output, rtol=1e-4, atol=1e-5, equal_nan=True):
                 t.fail(f"{message} ({what} differs from F.scaled_dot_product_attention's.)")
+        weights = weights_of(t, query, key, kwargs)
+        mistake = mistake_from_weights(weights, allowed) if weights is not None else ""
+        if mistake:
+            t.fail(f"{mistake} ({what} differs from F.scaled_dot_product_attention's.)")
     t.check_close(got, expected, rtol=1e-4, atol=1e-5, what=what,
                   nonfinite_hint="A query whose every key is masked would give nan, but no such query exists here: "
                   "check which pairs your mask hides.")
@@ -165,23 +252,31 @@ def cross_attention(t):
                     what="your output for 3 queries over 6 keys with d_k=4 and d_v=5")
 
 
-@test(title="float64 inputs", points=1, hidden=True)
+@test(title="float64 inputs", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: float64 inputs with padding and the causal mask together. The "
+      "output must keep the dtype of the inputs.")
 def float64_inputs(t):
     check_attention(t, *qkv(t, 2, 5, 5, 6, dtype=torch.float64), key_padding_mask=padding([5, 2], 5), causal=True)
 
 
-@test(title="d_k = 64", points=1, hidden=True)
+@test(title="d_k = 64", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: causal self-attention with d_k = 64, where the scale "
+      "1 / sqrt(d_k) matters most.")
 def large_d_k(t):
     check_attention(t, *qkv(t, 2, 7, 7, 64), causal=True)
 
 
-@test(title="Random padding with the causal mask", points=1, hidden=True)
+@test(title="Random padding with the causal mask", points=1, hidden=True,
+      when_hidden_fails="A hidden test failed: five sentences of random lengths, padded, with the causal mask. A "
+      "pair is used only if both masks allow it.")
 def random_padding_with_causal(t):
     lengths = t.randint(1, 9, (5,)).tolist()
     check_attention(t, *qkv(t, 5, 8, 8, 8), key_padding_mask=padding(lengths, 8), causal=True)
 
 
-@test(title="Gradients for the query, the key and the value", points=2, hidden=True)
+@test(title="Gradients for the query, the key and the value", points=2, hidden=True,
+      when_hidden_fails="A hidden test failed: the gradients with respect to the query, the key and the value, "
+      "with both masks. They must match autograd's through PyTorch's attention.")
 def gradients(t):
     query, key, value = qkv(t, 2, 5, 5, 4)
     mask = padding([5, 3], 5)
