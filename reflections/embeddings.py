@@ -74,10 +74,16 @@ def embed(
     if total == 0:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
     model = load_embedding_model()
-    rows = []
+    # Batches of texts of similar lengths: a batch is padded to its longest text, so a short
+    # answer batched with a long one costs as much as the long one (3-5x slower on real answers).
+    order = sorted(range(total), key=lambda index: len(texts[index]))
+    result = np.zeros((total, DIMENSIONS), dtype=np.float32)
     for start in range(0, total, BATCH_SIZE):
-        batch = list(texts[start : start + BATCH_SIZE])
-        rows.append(model.encode(batch, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False))
+        chosen = order[start : start + BATCH_SIZE]
+        result[chosen] = model.encode(
+            [texts[index] for index in chosen], batch_size=BATCH_SIZE, normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         if progress is not None:
             progress(min(start + BATCH_SIZE, total), total)
-    return np.vstack(rows).astype(np.float32)
+    return result
