@@ -21,7 +21,8 @@ How it works:
    after them, are a theme of their own: it is what a good lesson leaves, not noise.
 3. Themes are chosen greedily: the term shared by most of the answers not yet in a theme
    (two-word terms count a little more, being more precise) becomes a theme with every such
-   answer, until no term is shared by at least MIN_THEME_SHARE of the answers (and two).
+   answer, while a term is used by at least MIN_THEME_SHARE of all the answers, half as many
+   of them still without a theme (see `choose_terms`).
    The number of themes is therefore the number of phrases enough students used.
 4. An answer with none of the chosen terms joins the theme whose embedding centroid is
    closest, if it is close enough (cosine >= JOIN_SIMILARITY); otherwise it goes to "Other".
@@ -238,15 +239,22 @@ def representatives(
 
 
 def choose_terms(analysis: Analysis, candidates: list[int], total: int) -> list[tuple[str, list[int]]]:
-    """Step 3: (term, its answers) for each theme, the most shared term first."""
+    """Step 3: (term, its answers) for each theme, the most shared term first.
+
+    A term qualifies while MIN_THEME_SHARE of all the answers use it and at least half as
+    many of them (and two) are in no theme yet: a topic that many students named stays a
+    theme even when some of them also named a larger one.
+    """
     needed = max(MIN_THEME_SIZE, math.ceil(MIN_THEME_SHARE * total))
+    still_needed = max(MIN_THEME_SIZE, math.ceil(needed / 2))
+    everywhere = Counter(term for index in candidates for term in analysis.terms[index])
     left = set(candidates)
     chosen = []
     while left:
         shared = Counter(term for index in left for term in analysis.terms[index])
         best = max(
             ((count * (TWO_WORD_BONUS if " " in term else 1.0), term) for term, count in shared.items()
-             if count >= needed),
+             if count >= still_needed and everywhere[term] >= needed),
             default=None,
             key=lambda scored: (scored[0], _tie_break(scored[1])),
         )
@@ -324,7 +332,7 @@ def describe(theme_texts: list[str], everywhere: Counter) -> tuple[str, list[int
         )
         if longer:
             triple, count = max(longer.items(), key=lambda item: (item[1], _tie_break(item[0])))
-            if 2 * count > len(typical):
+            if 2 * count > len(theme_texts):
                 return label_of(triple, analysis), typical
     return label_of(term, analysis), typical
 
