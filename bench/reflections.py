@@ -11,7 +11,8 @@ Reads the real reflections where they lie ($REFLECTIONS_REAL_DATA, by default
 - how the finder's themes look: themes per unit against the humans', the share of answers in
   "Other", the share of a theme's answers that use its label;
 - seconds: per unit, and for 300 real answers (embedding, finding themes), the median of
-  `--repeats` runs, with the load average of the machine before and after.
+  `--repeats` runs, with the load average of the machine before and after, and in the same
+  runs the embedding as it was before (arrival order, torch's default threads) as a baseline.
 """
 
 from __future__ import annotations
@@ -54,10 +55,20 @@ def mean(values) -> float:
     return round(float(np.mean(values)), 4) if len(values) else float("nan")
 
 
+def embed_as_before(texts: list[str]) -> np.ndarray:
+    """The baseline: embedding as it was before (batches in arrival order, torch's own thread count)."""
+    model = load_embedding_model()
+    return np.vstack([
+        model.encode(texts[start : start + 32], batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        for start in range(0, len(texts), 32)
+    ])
+
+
 def time_300(units: list[evaluation.Unit], repeats: int) -> dict:
+    """Embedding and finding the themes of 300 real answers, alternating with the baseline embedding."""
     texts = [text for unit in units for text in unit.answers][:300]
     load_before = os.getloadavg()
-    embed_seconds, find_seconds = [], []
+    embed_seconds, find_seconds, before_seconds = [], [], []
     for _ in range(repeats):
         started = time.perf_counter()
         vectors = embed(texts)
@@ -65,10 +76,14 @@ def time_300(units: list[evaluation.Unit], repeats: int) -> dict:
         started = time.perf_counter()
         clustering.find_themes(texts, vectors)
         find_seconds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        embed_as_before(texts)
+        before_seconds.append(time.perf_counter() - started)
     total = [a + b for a, b in zip(embed_seconds, find_seconds, strict=True)]
     return {
         "answers": len(texts),
         "embed_seconds_median": round(statistics.median(embed_seconds), 3),
+        "baseline_embed_as_before_seconds_median": round(statistics.median(before_seconds), 3),
         "find_themes_seconds_median": round(statistics.median(find_seconds), 3),
         "total_seconds_median": round(statistics.median(total), 3),
         "total_seconds_max": round(max(total), 3),
