@@ -142,6 +142,7 @@ class Analysis:
 
 
 def analyse(texts: list[str]) -> Analysis:
+    """Step 1 for every answer at once (a stem stands for a longer one only within these answers)."""
     raw: list[list[tuple[str, str]]] = []  # per answer: (term, as written)
     for text in texts:
         words = WORD.findall(text)
