@@ -16,9 +16,10 @@ from reflections.embeddings import embed
 
 pytestmark = pytest.mark.realdata
 
-# Every fourth unit (29 of 117), held-out units included: about 900 answers, ~10 s.
-SAMPLE_STEP = 4
-# The keyword baseline scores ~0.24 on this sample and the finder ~0.53 (docs/benchmarks.md).
+# Every sixth unit (20 of 117), held-out units included: 625 answers, 5-40 s with the embedding
+# depending on the machine's load.
+SAMPLE_STEP = 6
+# On this sample the keyword baseline scores 0.176 and the finder 0.499 (0.525 on all units).
 MARGIN_OVER_BASELINE = 0.05
 
 
@@ -38,7 +39,7 @@ def scored(sample) -> list[tuple[float, float]]:
 
 
 def test_the_sample_is_real_units_with_human_themes(sample):
-    assert len(sample) >= 25
+    assert len(sample) >= 20
     assert all(len(unit.answers) >= 20 and 2 <= len(set(unit.labels)) <= 8 for unit in sample)
 
 
