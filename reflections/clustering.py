@@ -395,7 +395,4 @@ def find_themes(texts: list[str], embeddings: np.ndarray) -> list[FoundTheme]:
                 label=label, members=members, representatives=representatives(members, embeddings, texts),
                 centroid=unit_mean(embeddings[members]), kind=kind,
             ))
-    if len(themes) == 1 and themes[0].kind == OTHER:
-        # Too few answers or too little in common for any theme: one group, named from them.
-        themes[0].kind, themes[0].label = TOPIC, key_phrase_label(list(texts), list(texts))
     return themes

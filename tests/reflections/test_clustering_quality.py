@@ -91,6 +91,13 @@ def test_answers_that_fit_no_theme_go_to_other_last():
     assert themes[-1].members == [6, 7]
 
 
+def test_answers_with_nothing_in_common_are_not_named_after_one_of_them():
+    texts = ["Benchmarks to compare LLMs", "DeepSeek's mixture of experts", "Positional encoding", "RLHF"]
+    assert [(theme.kind, theme.label, theme.members) for theme in themes_of(texts)] == [
+        (OTHER, clustering.OTHER_LABEL, [0, 1, 2, 3]),
+    ]
+
+
 def test_labels_describe_most_of_their_themes_answers():
     texts = answers_to("struggled")
     for theme in themes_of(texts):
