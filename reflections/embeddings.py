@@ -16,6 +16,10 @@ import numpy as np
 
 DIMENSIONS = 384
 BATCH_SIZE = 32
+# Torch's threads while embedding. One, because the machines are shared: on two cores with a
+# load average of 4-5, 300 real answers took 1.1-1.9 s on one thread and 5-8 s on two, whose
+# threads wait on each other whenever either is descheduled (docs/benchmarks.md).
+EMBEDDING_THREADS = 1
 OFFLINE_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -73,11 +77,29 @@ def embed(
     total = len(texts)
     if total == 0:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    import torch
+
     model = load_embedding_model()
-    rows = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(EMBEDDING_THREADS)
+    try:
+        return _embed_sorted(model, texts, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _embed_sorted(model, texts: Sequence[str], progress: Callable[[int, int], None] | None) -> np.ndarray:
+    total = len(texts)
+    # Batches of texts of similar lengths: a batch is padded to its longest text, so a short
+    # answer batched with a long one costs as much as the long one (twice the time on real answers).
+    order = sorted(range(total), key=lambda index: len(texts[index]))
+    result = np.zeros((total, DIMENSIONS), dtype=np.float32)
     for start in range(0, total, BATCH_SIZE):
-        batch = list(texts[start : start + BATCH_SIZE])
-        rows.append(model.encode(batch, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False))
+        chosen = order[start : start + BATCH_SIZE]
+        result[chosen] = model.encode(
+            [texts[index] for index in chosen], batch_size=BATCH_SIZE, normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         if progress is not None:
             progress(min(start + BATCH_SIZE, total), total)
-    return np.vstack(rows).astype(np.float32)
+    return result

@@ -113,9 +113,17 @@ class Theme(models.Model):
 
     `label_locked` (renamed by hand) and `curated` (answers moved or merged into it by hand)
     tell a recomputation what it must not undo; see `reflections.services.apply_clustering`.
+    A prompt has at most one theme of each special kind: the answers that report nothing
+    unclear, and the answers that fit no theme ("Other").
     """
 
+    class Kind(models.TextChoices):
+        TOPIC = "topic", "Topic"
+        ALL_CLEAR = "all_clear", "Nothing unclear"
+        OTHER = "other", "Other"
+
     prompt = models.ForeignKey(ReflectionPrompt, on_delete=models.CASCADE, related_name="themes")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TOPIC)
     label = models.CharField(max_length=120)
     label_locked = models.BooleanField(default=False)
     curated = models.BooleanField(default=False)
@@ -139,6 +147,10 @@ class Theme(models.Model):
     @property
     def addressed(self) -> bool:
         return self.addressed_at is not None
+
+    @property
+    def is_topic(self) -> bool:
+        return self.kind == self.Kind.TOPIC
 
     @property
     def touched_by_staff(self) -> bool:

@@ -18,6 +18,8 @@ from .models import ReflectionAnswer, ReflectionPrompt, ReflectionReceipt, Theme
 # (95th percentile) relative, and at most 0.76 outright.
 RECURRING_RELATIVE = 0.3
 RECURRING_ABSOLUTE = 0.8
+# Topics first, largest first; then the answers that report nothing unclear; "Other" last.
+KIND_ORDER = {Theme.Kind.TOPIC: 0, Theme.Kind.ALL_CLEAR: 1, Theme.Kind.OTHER: 2}
 
 
 @dataclass
@@ -86,7 +88,7 @@ def lesson_review(lesson) -> list[PromptReview]:
                 chosen += [answer for answer in theme_answers if answer not in chosen][: 2 - len(chosen)]
             rest = [answer for answer in theme_answers if answer not in chosen]
             theme_reviews.append(ThemeReview(theme, chosen + rest, chosen))
-        theme_reviews.sort(key=lambda review: (-review.size, review.theme.pk))
+        theme_reviews.sort(key=lambda review: (KIND_ORDER[review.theme.kind], -review.size, review.theme.pk))
         reviews.append(PromptReview(prompt, theme_reviews, ungrouped, computations.get(prompt.pk), len(prompt_answers)))
     return reviews
 
@@ -137,11 +139,12 @@ class RecurringTheme:
 
 
 def recurring_themes(course, kinds: list[str]) -> list[RecurringTheme]:
-    """Groups of similar themes that come back in two lessons or more, the most persistent first."""
+    """Groups of similar topics that come back in two lessons or more, the most persistent first ("Other" and
+    "Nothing unclear" are no topic)."""
     themes = list(
         Theme.objects.filter(
             prompt__course=course, prompt__archived=False, prompt__lesson__archived=False, prompt__kind__in=kinds,
-            centroid__isnull=False,
+            centroid__isnull=False, kind=Theme.Kind.TOPIC,
         ).select_related("prompt__lesson")
     )
     sizes = _sizes(themes)

@@ -307,20 +307,31 @@ def _compute(prompt_id: int) -> None:
 
 
 def apply_clustering(prompt: ReflectionPrompt, answer_ids: list[int], found: list[clustering.FoundTheme]) -> None:
-    """Turn a clustering of `answer_ids` into themes, keeping the staff's edits (see the module doc)."""
+    """Turn a clustering of `answer_ids` into themes, keeping the staff's edits (see the module doc).
+
+    A topic cluster only ever becomes a topic theme; the "Nothing unclear" and "Other" clusters
+    become the prompt's one theme of that kind, whatever answers it held before.
+    """
     ReflectionPrompt.objects.select_for_update().filter(pk=prompt.pk).first()
     current = {answer.pk: answer for answer in prompt.answers.only("id", "theme_id", "pinned")}
     themes = {theme.pk: theme for theme in prompt.themes.all()}
     clusters = [[answer_ids[index] for index in theme.members if answer_ids[index] in current] for theme in found]
+    special = {theme.kind: theme.pk for theme in sorted(themes.values(), key=lambda theme: -theme.pk)
+               if theme.kind != Theme.Kind.TOPIC}
 
     proposals = []
+    mapping: dict[int, int] = {}
     for number, members in enumerate(clusters):
-        themed = [current[pk].theme_id for pk in members if current[pk].theme_id in themes]
+        if found[number].kind != Theme.Kind.TOPIC:
+            if found[number].kind in special:
+                mapping[number] = special[found[number].kind]
+            continue
+        themed = [current[pk].theme_id for pk in members
+                  if current[pk].theme_id in themes and themes[current[pk].theme_id].is_topic]
         if themed:
             theme_id, overlap = Counter(themed).most_common(1)[0]
             if 2 * overlap >= len(themed):
                 proposals.append((overlap, number, theme_id))
-    mapping: dict[int, int] = {}
     taken: set[int] = set()
     for _overlap, number, theme_id in sorted(proposals, key=lambda proposal: (-proposal[0], proposal[1])):
         if themes[theme_id].curated or theme_id not in taken:
@@ -328,7 +339,7 @@ def apply_clustering(prompt: ReflectionPrompt, answer_ids: list[int], found: lis
             taken.add(theme_id)
     for number, members in enumerate(clusters):
         if number not in mapping and any(not current[pk].pinned for pk in members):
-            theme = Theme.objects.create(prompt=prompt, label=found[number].label[:120])
+            theme = Theme.objects.create(prompt=prompt, kind=found[number].kind, label=found[number].label[:120])
             themes[theme.pk] = theme
             mapping[number] = theme.pk
     for number, members in enumerate(clusters):
@@ -339,11 +350,13 @@ def apply_clustering(prompt: ReflectionPrompt, answer_ids: list[int], found: lis
     refresh_themes(prompt)
 
 
+FIXED_LABELS = {Theme.Kind.ALL_CLEAR: clustering.ALL_CLEAR_LABEL, Theme.Kind.OTHER: clustering.OTHER_LABEL}
+
+
 def refresh_themes(prompt: ReflectionPrompt, only: list[Theme] | None = None) -> None:
     """Recompute labels (unless locked), representatives and centroids; drop empty untouched themes."""
     answers = list(prompt.answers.only("id", "text", "theme_id", "embedding"))
-    all_texts = [answer.text for answer in answers]
-    frequency = Counter(phrase for text in all_texts for phrase in clustering.phrases(text))
+    everywhere = clustering.term_frequency([answer.text for answer in answers])
     by_theme: dict[int, list[ReflectionAnswer]] = {}
     for answer in answers:
         by_theme.setdefault(answer.theme_id, []).append(answer)
@@ -356,18 +369,24 @@ def refresh_themes(prompt: ReflectionPrompt, only: list[Theme] | None = None) ->
             else:
                 theme.delete()
             continue
+        label, typical = clustering.describe([answer.text for answer in members], everywhere)
+        label = FIXED_LABELS.get(theme.kind, label)
+        typical_ids = {members[index].pk for index in typical} if theme.is_topic else set()
         embedded = [answer for answer in members if answer.embedding is not None]
         if embedded:
             matrix = np.vstack([answer.embedding_vector() for answer in embedded])
             texts = [answer.text for answer in embedded]
-            picks = clustering.representatives(list(range(len(embedded))), matrix, texts)
+            picks = clustering.representatives(
+                list(range(len(embedded))), matrix, texts,
+                typical=[index for index, answer in enumerate(embedded) if answer.pk in typical_ids],
+            )
             theme.representative_ids = [embedded[index].pk for index in picks]
             theme.centroid = clustering.unit_mean(matrix).tobytes()
         else:
             theme.representative_ids = [answer.pk for answer in members[: clustering.REPRESENTATIVES]]
             theme.centroid = None
         if not theme.label_locked:
-            theme.label = clustering.key_phrase_label([a.text for a in members], all_texts, frequency)[:120]
+            theme.label = label[:120]
         theme.save(update_fields=["representative_ids", "centroid", "label", "updated_at"])
 
 

@@ -334,7 +334,7 @@ def overview(request, course_slug: str):
         window = services.window_of(lesson)
         open_themes = Theme.objects.filter(
             prompt__lesson=lesson, prompt__archived=False, prompt__kind=ReflectionPrompt.Kind.STRUGGLED,
-            addressed_at__isnull=True, answers__isnull=False,
+            addressed_at__isnull=True, answers__isnull=False, kind=Theme.Kind.TOPIC,
         ).distinct().count()
         rows.append({"lesson": lesson, "window": window, "state": window.state(),
                      "rate": selectors.response_rate(lesson), "open_themes": open_themes})

@@ -1,19 +1,35 @@
 """Rules for the whole suite, kept free of Django so that they can be tested on their own."""
 
 import os
+from pathlib import Path
 
 import pytest
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def real_data_folder() -> Path:
+    """Where the real reflections are (the same rule as reflections/evaluation.py, without importing Django)."""
+    return Path(os.environ.get("REFLECTIONS_REAL_DATA") or CHECKOUT.parent / "shared" / "data" / "reflectsumm-dev")
+
+
+def _deselect(config, items, marker: str) -> int:
+    chosen = [item for item in items if item.get_closest_marker(marker)]
+    if chosen:
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
+        config.hook.pytest_deselected(items=chosen)
+    return len(chosen)
+
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `redis` need a real Redis; without REDIS_URL they are deselected, loudly."""
-    if os.environ.get("REDIS_URL"):
-        return
-    needs_redis = [item for item in items if item.get_closest_marker("redis")]
-    if needs_redis:
-        items[:] = [item for item in items if not item.get_closest_marker("redis")]
-        config.hook.pytest_deselected(items=needs_redis)
-        config._attentive_redis_deselected = len(needs_redis)
+    """Tests marked `redis` need a real Redis, tests marked `realdata` the real reflections:
+    without them they are deselected, loudly (but CI requires the real data: it sets
+    ATTENTIVE_REQUIRE_REAL_DATA=1, and a missing folder then fails those tests)."""
+    if not os.environ.get("REDIS_URL"):
+        config._attentive_redis_deselected = _deselect(config, items, "redis")
+    has_data = any(real_data_folder().glob("unit_*.csv"))
+    if not has_data and not os.environ.get("ATTENTIVE_REQUIRE_REAL_DATA"):
+        config._attentive_realdata_deselected = _deselect(config, items, "realdata")
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -22,6 +38,13 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(
             f"{count} tests need a real Redis and were not run: set REDIS_URL=redis://127.0.0.1:6379/0 "
             "to run them (CI does).", yellow=True,
+        )
+    count = getattr(config, "_attentive_realdata_deselected", 0)
+    if count:
+        terminalreporter.write_line(
+            f"{count} tests need the real reflections and were not run: there are no unit_*.csv files in "
+            f"{real_data_folder()}; set REFLECTIONS_REAL_DATA to the folder of the ReflectSumm development "
+            "set to run them (CI does).", yellow=True,
         )
 
 

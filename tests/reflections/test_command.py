@@ -41,7 +41,12 @@ def test_json_output_has_labels_sizes_representatives_and_rows(struggles):
     assert report["answers"] == 67
     assert report["column"] == "answer"
     assert sum(theme["size"] for theme in report["themes"]) == 67
-    sizes = [theme["size"] for theme in report["themes"]]
+    # Topics largest first, then "Nothing unclear" and "Other" (each at most once), in that order.
+    kinds = [theme["kind"] for theme in report["themes"]]
+    assert kinds == sorted(kinds, key=["topic", "all_clear", "other"].index)
+    assert kinds.count("all_clear") <= 1
+    assert kinds.count("other") <= 1
+    sizes = [theme["size"] for theme in report["themes"] if theme["kind"] == "topic"]
     assert sizes == sorted(sizes, reverse=True)
     for theme in report["themes"]:
         assert theme["label"]

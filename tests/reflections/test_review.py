@@ -166,3 +166,17 @@ def test_students_get_their_own_overview(client, cast, prompts, who, status):
     assert response.status_code == status
     if status == 200:
         assert "My reflections" in response.content.decode()
+
+
+def test_topics_come_first_then_nothing_unclear_then_other(client, cast, prompts, class_answers):
+    services.save_reflection(cast.lesson, cast.student, {prompts.struggled.pk: "Nothing, it was all clear"})
+    services.request_theme_update(prompts.struggled, delay=0)
+    services.run_theme_computation(prompts.struggled.pk)
+    other = Theme.objects.create(prompt=prompts.struggled, kind=Theme.Kind.OTHER, label="Other")
+    ReflectionAnswer.objects.filter(pk=ReflectionAnswer.objects.filter(prompt=prompts.struggled).first().pk).update(
+        theme=other, pinned=True)
+    struggled = section(client.get(review_url(cast)).content.decode(), prompts.struggled)
+    themes = sorted(Theme.objects.filter(prompt=prompts.struggled, answers__isnull=False).distinct(),
+                    key=lambda theme: struggled.index(f'id="theme-{theme.pk}"'))
+    assert [theme.kind for theme in themes][-2:] == ["all_clear", "other"]
+    assert "Answers that fit no theme." in struggled

@@ -56,6 +56,7 @@ class Command(BaseCommand):
                 {
                     "theme": number,
                     "label": theme.label,
+                    "kind": theme.kind,
                     "size": theme.size,
                     "representative_answers": [answers.rows[i].text for i in theme.representatives],
                     "rows": [answers.rows[i].row for i in theme.members],

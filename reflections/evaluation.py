@@ -1,0 +1,95 @@
+"""The theme finder measured against human themes: the real data, the keyword baseline, the scores.
+
+The real data is a folder of `unit_NNN.csv` files (columns `answer,label`), one lecture's
+answers to one prompt each, grouped into themes by human annotators: the ReflectSumm
+development set. It is read where it lies, never copied into the project:
+`$REFLECTIONS_REAL_DATA`, by default `<checkout>/../shared/data/reflectsumm-dev`.
+
+Used by bench/reflections.py (every unit) and tests/reflections/test_real_reflections.py
+(a fixed sample, to stay fast).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+DEFAULT_REAL_DATA = CHECKOUT.parent / "shared" / "data" / "reflectsumm-dev"
+# Units whose number leaves this remainder modulo 3 were held out while the finder's
+# parameters were chosen on the others.
+HELD_OUT_REMAINDER = 0
+
+
+
+def real_data_folder() -> Path:
+    return Path(os.environ.get("REFLECTIONS_REAL_DATA") or DEFAULT_REAL_DATA)
+
+
+def has_real_data() -> bool:
+    return any(real_data_folder().glob("unit_*.csv"))
+
+
+@dataclass
+class Unit:
+    name: str
+    number: int
+    answers: list[str]
+    labels: list[str]
+
+    @property
+    def held_out(self) -> bool:
+        return self.number % 3 == HELD_OUT_REMAINDER
+
+
+def load_units(folder: Path | None = None) -> list[Unit]:
+    """Every unit of the folder, in name order; an error that says where the data was looked for if none."""
+    folder = folder or real_data_folder()
+    paths = sorted(folder.glob("unit_*.csv"))
+    if not paths:
+        raise FileNotFoundError(
+            f"no unit_*.csv files in {folder}: set REFLECTIONS_REAL_DATA to the folder of the real "
+            "reflections (the ReflectSumm development set), by default ../shared/data/reflectsumm-dev "
+            "beside the checkout"
+        )
+    units = []
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = [row for row in csv.DictReader(handle) if row["answer"].strip()]
+        number = int(re.sub(r"\D", "", path.stem) or 0)
+        units.append(Unit(path.stem, number, [row["answer"] for row in rows], [row["label"] for row in rows]))
+    return units
+
+
+def keyword_baseline(texts: list[str]) -> list[str]:
+    """Each answer's theme is its content word that most answers of the unit use (scikit-learn's stop words)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = [
+        [word for word in re.findall(r"[a-z][a-z0-9-]+", text.lower())
+         if word not in ENGLISH_STOP_WORDS and len(word) > 2]
+        for text in texts
+    ]
+    frequency = Counter(word for answer in words for word in set(answer))
+    return [max(answer, key=lambda word: (frequency[word], word)) if answer else "" for answer in words]
+
+
+def theme_numbers(themes, count: int) -> list[int]:
+    """One theme number per answer (the "Other" group is a group like the rest)."""
+    numbers = [-1] * count
+    for number, theme in enumerate(themes):
+        for index in theme.members:
+            numbers[index] = number
+    if -1 in numbers:
+        raise AssertionError("every answer must be in exactly one theme")
+    return numbers
+
+
+def adjusted_rand(gold: list[str], found: list) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(gold, found))

@@ -1,0 +1,44 @@
+"""Tests that read the real reflections are deselected, with a message, where the data is missing; CI requires them."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_suite(tmp_path, **environment) -> subprocess.CompletedProcess:
+    (tmp_path / "test_marked.py").write_text(textwrap.dedent("""
+        import pytest
+
+        @pytest.mark.realdata
+        def test_reads_the_real_data():
+            pass
+
+        def test_needs_nothing():
+            pass
+    """))
+    (tmp_path / "empty").mkdir(exist_ok=True)
+    inherited = {key: value for key, value in os.environ.items() if key != "ATTENTIVE_REQUIRE_REAL_DATA"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django",
+         "-p", "tests.rules", "--rootdir", str(tmp_path), str(tmp_path / "test_marked.py")],
+        cwd=ROOT, capture_output=True, text=True,
+        env={**inherited, "PYTHONPATH": str(ROOT), "REFLECTIONS_REAL_DATA": str(tmp_path / "empty"), **environment},
+    )
+
+
+def test_without_the_data_they_are_deselected_and_the_summary_says_where_it_was_looked_for(tmp_path):
+    result = run_suite(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "1 passed, 1 deselected" in result.stdout
+    expected = f"1 tests need the real reflections and were not run: there are no unit_*.csv files in {tmp_path}/empty"
+    assert expected in result.stdout
+
+
+def test_when_the_data_is_required_they_run_even_without_it(tmp_path):
+    result = run_suite(tmp_path, ATTENTIVE_REQUIRE_REAL_DATA="1")
+    assert "2 passed" in result.stdout, result.stdout
+    assert "deselected" not in result.stdout
