@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port  # noqa: E402 (needs the project root on the path)
+from bench.common import free_port, percentile  # noqa: E402 (needs the project root on the path)
 from tests.processes import Process, start_redis, wait_until  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -367,7 +367,7 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
     except TimeoutError:
         pass
     rows = database_call(lambda: list(Submission.objects.filter(pk__in=every).values_list(
-        "pk", "status", "score", "verdicts_written", "attempts", "graded_at")))
+        "pk", "status", "score", "verdicts_written", "attempts", "graded_at", "duration_ms")))
     finished = [row for row in rows if row[1] in Submission.FINISHED]
     wrong = [row for row in finished if row[1] != Submission.Status.GRADED or row[2] != expected[ids[row[0]]]]
     last = max((row[5] for row in finished), default=None)
@@ -384,6 +384,9 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
         "wrong_examples": [{"id": row[0], "answer": ids[row[0]], "status": row[1], "score": row[2],
                             "expected": expected[ids[row[0]]]} for row in wrong[:3]],
         "max_attempts": max((row[4] for row in rows), default=0),
+        # A test re-run in a fresh sandbox shows here: the slowest grading against the median.
+        "grading_ms_p50": percentile([row[6] for row in finished if row[6] is not None], 0.5),
+        "grading_ms_max": max((row[6] for row in finished if row[6] is not None), default=None),
         "drain_s": round(time.monotonic() - fault_at, 1),
         "total_s": round((last - first_submitted).total_seconds(), 1) if last and first_submitted else None,
         "fault": done,
