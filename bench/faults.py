@@ -123,10 +123,11 @@ def start_celery(name: str, arguments: list[str], env: dict[str, str], log: Path
     return Process(popen, name)
 
 
-def processes() -> dict[int, tuple[int, str, int, float]]:
-    """Every process: pid -> (parent pid, command line, real uid, cpu seconds)."""
+def processes() -> dict[int, tuple[int, str, int, float, float]]:
+    """Every process: pid -> (parent pid, command line, real uid, cpu seconds, age in seconds)."""
     table = {}
     ticks = os.sysconf("SC_CLK_TCK")
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -138,7 +139,8 @@ def processes() -> dict[int, tuple[int, str, int, float]]:
         except (OSError, StopIteration, ValueError):
             continue
         fields = stat[stat.rindex(")") + 2:].split()
-        table[int(entry)] = (int(fields[1]), command, uid, (int(fields[11]) + int(fields[12])) / ticks)
+        table[int(entry)] = (int(fields[1]), command, uid, (int(fields[11]) + int(fields[12])) / ticks,
+                             uptime - int(fields[19]) / ticks)
     return table
 
 
@@ -172,14 +174,15 @@ def sandboxes(table: dict, worker: Process) -> list[int]:
 
 
 def busy_sandbox(worker: Process, timeout: float) -> int | None:
-    """A sandbox that is running a submission: its CPU time grows (idle warm ones wait on a socket)."""
+    """A sandbox that is running a submission: its CPU time grows (idle warm ones wait on a socket),
+    and it is older than a fresh one still setting itself up."""
     deadline = time.monotonic() + timeout
     seen: dict[int, float] = {}
     while time.monotonic() < deadline:
         table = processes()
         for pid in sandboxes(table, worker):
-            cpu = table[pid][3]
-            if pid in seen and cpu > seen[pid]:
+            cpu, age = table[pid][3], table[pid][4]
+            if pid in seen and cpu > seen[pid] and age > 0.5:
                 return pid
             seen[pid] = cpu
         time.sleep(0.02)
