@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,8 +39,8 @@ from bench.common import free_port, percentile  # noqa: E402 (needs the project 
 from tests.processes import Process, start_redis, wait_until  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DRILLS = ("zygote", "sandbox", "worker_child", "worker", "redis", "postgres")
-QUICK = ("zygote", "sandbox")
+DRILLS = ("zygote", "sandbox", "sandbox_storm", "worker_child", "worker", "redis", "postgres")
+QUICK = ("zygote", "sandbox", "sandbox_storm")
 # The sweeper's clock, shortened from the defaults (10 s, 15 s, 30 s) so that drills that rely on
 # it (a dead worker, a lost doorbell) finish in seconds; the mechanism is the same.
 SWEEP_ENV = {"GRADING_SWEEP_SECONDS": "2", "GRADING_STALE_SECONDS": "8", "GRADING_REQUEUE_AFTER_SECONDS": "10"}
@@ -164,28 +165,31 @@ def zygotes(worker: Process) -> list[int]:
     return [pid for pid in descendants(table, worker.popen.pid) if "graders.sandbox.zygote" in table[pid][1]]
 
 
-def sandboxes(table: dict, worker: Process) -> list[int]:
-    """The sandboxes themselves: the zygotes' grandchildren (zygote -> keeper -> sandbox)."""
+def sandboxes(table: dict, worker: Process) -> list[tuple[int, int]]:
+    """The sandboxes themselves, with their zygote: its grandchildren (zygote -> keeper -> sandbox)."""
     found = []
     for zygote in [pid for pid in descendants(table, worker.popen.pid) if "graders.sandbox.zygote" in table[pid][1]]:
         for keeper in [pid for pid, row in table.items() if row[0] == zygote]:
-            found.extend(pid for pid, row in table.items() if row[0] == keeper)
+            found.extend((pid, zygote) for pid, row in table.items() if row[0] == keeper)
     return found
 
 
-def busy_sandbox(worker: Process, timeout: float) -> int | None:
-    """A sandbox that is running a submission: its CPU time grows (idle warm ones wait on a socket),
-    and it is older than a fresh one still setting itself up."""
+def busy_sandbox(worker: Process, timeout: float, *, zygote: int | None = None,
+                 min_age: float = 0.5) -> tuple[int, int] | None:
+    """A sandbox that is running a submission, and its zygote: its CPU time grows (idle warm ones
+    wait on a socket), and it is older than `min_age` (a fresh one sets itself up)."""
     deadline = time.monotonic() + timeout
     seen: dict[int, float] = {}
     while time.monotonic() < deadline:
         table = processes()
-        for pid in sandboxes(table, worker):
+        for pid, parent in sandboxes(table, worker):
+            if zygote is not None and parent != zygote:
+                continue
             cpu, age = table[pid][3], table[pid][4]
-            if pid in seen and cpu > seen[pid] and age > 0.5:
-                return pid
+            if pid in seen and cpu > seen[pid] and age > min_age:
+                return pid, parent
             seen[pid] = cpu
-        time.sleep(0.02)
+        time.sleep(0.01)
     return None
 
 
@@ -314,14 +318,28 @@ def inject(drill: str, stack: Stack, options) -> dict:
         found = zygotes(stack.worker)
         return {"killed": [pid for pid in found[:1] if kill(pid)]}
     if drill == "sandbox":
-        # Several busy sandboxes, one after the other: some submission may well be hit twice.
+        # Several busy sandboxes, one after the other: each test that loses its sandbox runs again.
         killed = []
         for _ in range(options.sandbox_kills):
-            pid = busy_sandbox(stack.worker, timeout=10)
-            if pid is not None and kill(pid):
-                killed.append(pid)
+            found = busy_sandbox(stack.worker, timeout=10)
+            if found is not None and kill(found[0]):
+                killed.append(found[0])
             time.sleep(0.3)
         return {"killed": killed}
+    if drill == "sandbox_storm":
+        # As an OOM killer on a rampage: every sandbox of one zygote, busy or warm, killed as soon as
+        # it appears, for a while. The test re-run in a fresh sandbox is killed too, so its grading is
+        # an infrastructure failure: re-queued, no attempt spent, graded once the storm is over.
+        found = busy_sandbox(stack.worker, timeout=10)
+        killed = []
+        if found is not None:
+            until = time.monotonic() + options.storm_s
+            while time.monotonic() < until:
+                for pid, parent in sandboxes(processes(), stack.worker):
+                    if parent == found[1] and pid not in killed and kill(pid):
+                        killed.append(pid)
+                time.sleep(0.005)
+        return {"killed": killed, "storm_s": options.storm_s}
     if drill == "worker_child":
         found = pool_children(stack.worker)
         return {"killed": [pid for pid in found[:1] if kill(pid)]}
@@ -339,6 +357,38 @@ def inject(drill: str, stack: Stack, options) -> dict:
         stack.postgres.start()
         return {"down_s": options.outage_s}
     raise ValueError(drill)
+
+
+# What the grading worker logs when it recovers from a fault of ours, counted per drill as evidence
+# that the fault hit what it aimed at.
+LOG_PHRASES = {
+    "zygote_replaced": "replaced the sandbox zygote",
+    "delayed": "is delayed",
+    "retried": "it will be retried",
+    "requeued_database": "the message is requeued",
+}
+
+
+def worker_log_counts(log: Path, offset: int) -> dict[str, int]:
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return {}
+    return {name: text.count(phrase) for name, phrase in LOG_PHRASES.items()}
+
+
+def failed_tests(submission_id: int) -> dict:
+    """What a wrong verdict said: its message and the tests it failed, to find the cause."""
+    from exercises.models import Submission
+
+    verdict = database_call(lambda: Submission.objects.get(pk=submission_id).verdict) or {}
+    return {
+        "message": (verdict.get("message") or "")[:300],
+        "failed": [{"title": test["title"], "message": (test.get("message") or "")[:300]}
+                   for test in verdict.get("tests", []) if not test.get("passed")],
+    }
 
 
 def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str], expected: dict[str, float],
@@ -360,9 +410,24 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
     first = list(ids)
     # Mid-way: a quarter graded, the rest of the first half queued or running.
     wait_until(lambda: finished_count(first) >= max(1, half // 4), 90, every=0.05, what="the first verdicts")
+    log = stack.workdir / "worker.log"
+    log_offset = log.stat().st_size if log.exists() else 0
     fault_at = time.monotonic()
-    done = inject(drill, stack, options)
-    submit(plan[half:])
+    # The second half is submitted while the fault is injected, so that there is grading to hit.
+    def submit_rest() -> None:
+        from django.db import connection
+
+        try:
+            submit(plan[half:])
+        finally:
+            connection.close()
+
+    submitter = threading.Thread(target=submit_rest, name="drill-submitter")
+    submitter.start()
+    try:
+        done = inject(drill, stack, options)
+    finally:
+        submitter.join()
     every = list(ids)
     try:
         wait_until(lambda: finished_count(every) == len(every), options.drain_timeout, every=0.2,
@@ -385,7 +450,7 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
         "wrong": len(wrong),
         "errors": sum(1 for row in finished if row[1] == Submission.Status.ERROR),
         "wrong_examples": [{"id": row[0], "answer": ids[row[0]], "status": row[1], "score": row[2],
-                            "expected": expected[ids[row[0]]]} for row in wrong[:3]],
+                            "expected": expected[ids[row[0]]], **failed_tests(row[0])} for row in wrong[:3]],
         "max_attempts": max((row[4] for row in rows), default=0),
         # A test re-run in a fresh sandbox shows here: the slowest grading against the median.
         "grading_ms_p50": percentile([row[6] for row in finished if row[6] is not None], 0.5),
@@ -393,6 +458,7 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
         "drain_s": round(time.monotonic() - fault_at, 1),
         "total_s": round((last - first_submitted).total_seconds(), 1) if last and first_submitted else None,
         "fault": done,
+        "worker_log": worker_log_counts(log, log_offset),
     }
 
 
@@ -403,6 +469,7 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=40, help="submissions per drill")
     parser.add_argument("--outage-s", type=float, default=3.0, help="how long a stopped piece stays down")
     parser.add_argument("--sandbox-kills", type=int, default=3, help="busy sandboxes killed in the sandbox drill")
+    parser.add_argument("--storm-s", type=float, default=2.0, help="how long the sandbox storm kills")
     parser.add_argument("--drain-timeout", type=float, default=120, help="seconds to wait for the queue to drain")
     options = parser.parse_args()
     drills = list(QUICK) if options.quick else [name.strip() for name in options.drills.split(",") if name.strip()]
