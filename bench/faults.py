@@ -124,8 +124,8 @@ def start_celery(name: str, arguments: list[str], env: dict[str, str], log: Path
     return Process(popen, name)
 
 
-def processes() -> dict[int, tuple[int, str, int, float, float]]:
-    """Every process: pid -> (parent pid, command line, real uid, cpu seconds, age in seconds)."""
+def processes() -> dict[int, tuple[int, str, int, float, float, str]]:
+    """Every process: pid -> (parent pid, command line, real uid, cpu seconds, age in seconds, state)."""
     table = {}
     ticks = os.sysconf("SC_CLK_TCK")
     uptime = float(Path("/proc/uptime").read_text().split()[0])
@@ -141,7 +141,7 @@ def processes() -> dict[int, tuple[int, str, int, float, float]]:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
         table[int(entry)] = (int(fields[1]), command, uid, (int(fields[11]) + int(fields[12])) / ticks,
-                             uptime - int(fields[19]) / ticks)
+                             uptime - int(fields[19]) / ticks, fields[0])
     return table
 
 
@@ -177,7 +177,7 @@ def sandboxes(table: dict, worker: Process) -> list[tuple[int, int]]:
 def busy_sandbox(worker: Process, timeout: float, *, zygote: int | None = None,
                  min_age: float = 0.5) -> tuple[int, int] | None:
     """A sandbox that is running a submission, and its zygote: its CPU time grows (idle warm ones
-    wait on a socket), and it is older than `min_age` (a fresh one sets itself up)."""
+    wait on a socket) or it is running right now, and it is older than `min_age` (a fresh one sets itself up)."""
     deadline = time.monotonic() + timeout
     seen: dict[int, float] = {}
     while time.monotonic() < deadline:
@@ -185,8 +185,8 @@ def busy_sandbox(worker: Process, timeout: float, *, zygote: int | None = None,
         for pid, parent in sandboxes(table, worker):
             if zygote is not None and parent != zygote:
                 continue
-            cpu, age = table[pid][3], table[pid][4]
-            if pid in seen and cpu > seen[pid] and age > min_age:
+            cpu, age, state = table[pid][3], table[pid][4], table[pid][5]
+            if age > min_age and (state == "R" or (pid in seen and cpu > seen[pid])):
                 return pid, parent
             seen[pid] = cpu
         time.sleep(0.01)
@@ -458,6 +458,8 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
         "drain_s": round(time.monotonic() - fault_at, 1),
         "total_s": round((last - first_submitted).total_seconds(), 1) if last and first_submitted else None,
         "fault": done,
+        # False when the fault found nothing to hit (no busy sandbox in time): the drill proved nothing.
+        "injected": bool(done.get("killed", True)),
         "worker_log": worker_log_counts(log, log_offset),
     }
 
@@ -520,6 +522,8 @@ def main() -> int:
             result["load_average"] = [round(value, 2) for value in os.getloadavg()]
             print(json.dumps(result), flush=True)
             failed |= bool(result["lost"] or result["doubled"] or result["wrong"])
+            if not result["injected"]:
+                print(f"faults: the {drill} drill found nothing to kill; its counts prove nothing", file=sys.stderr)
     finally:
         if stack is not None:
             stack.stop()
