@@ -382,6 +382,11 @@ class Grading:
             if self.sandbox is None or not self.sandbox.alive:
                 reloaded = self._fresh_sandbox()
                 self.account(reloaded)
+                if reloaded.failure is not None and reloaded.failure.kind == "killed":
+                    # Killed from outside while loading afresh: a fault of ours like any other kill.
+                    if again:
+                        raise SandboxKilled(reloaded.failure.message)
+                    return self._run_test(spec, again=True)
                 if reloaded.failure is not None:
                     return _outcome(spec, False, f"Your code could not be loaded again: {reloaded.failure.message}")
             context = TestContext(spec, self)

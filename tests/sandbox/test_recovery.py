@@ -121,3 +121,33 @@ def test_student_code_cannot_kill_its_own_sandbox_with_sigkill(own_pool):
     )
     verdict = grade_code(EXERCISE, source, own_pool)
     assert (verdict.status, verdict.score) == ("graded", 4.0)
+
+
+def test_a_sandbox_killed_while_loading_the_code_again_is_an_infrastructure_error_not_a_failed_test(own_pool):
+    # Loading and each call take 0.4 s: the first kill lands in the first test's call, the second in
+    # the fresh sandbox that loads the code again to re-run that test.
+    slow_load = "import time\ntime.sleep(0.4)\n" + CORRECT.replace(
+        "def softmax(x, dim=-1):", "def softmax(x, dim=-1):\n    time.sleep(0.4)"
+    )
+    started = threading.Event()
+
+    def kill_twice() -> None:
+        started.wait()
+        for pause in (0.6, 0.2):
+            time.sleep(pause)
+            for pid in sandbox_pids(own_pool):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    break
+                except ProcessLookupError:
+                    pass
+
+    killer = threading.Thread(target=kill_twice)
+    killer.start()
+    try:
+        started.set()
+        verdict = grade_code(EXERCISE, slow_load, own_pool)
+    finally:
+        killer.join()
+    assert verdict.status == "error", verdict
+    assert verdict.infrastructure
