@@ -375,7 +375,12 @@ class Grading:
         return self._load()
 
     def _run_test(self, spec: TestSpec, *, again: bool = False) -> TestOutcome:
-        """One test's outcome; a test whose sandbox was killed from outside runs once more, afresh."""
+        """One test's outcome; a test whose sandbox was killed from outside runs once more, afresh.
+
+        The time the killed attempt took is given back to the budget: a fault of ours costs the
+        student neither points nor time.
+        """
+        started = time.monotonic()
         try:
             if self.remaining() <= 0:
                 raise BudgetSpent()
@@ -386,6 +391,7 @@ class Grading:
                     # Killed from outside while loading afresh: a fault of ours like any other kill.
                     if again:
                         raise SandboxKilled(reloaded.failure.message)
+                    self.deadline += time.monotonic() - started
                     return self._run_test(spec, again=True)
                 if reloaded.failure is not None:
                     return _outcome(spec, False, f"Your code could not be loaded again: {reloaded.failure.message}")
@@ -403,6 +409,7 @@ class Grading:
             if failed.failure is not None and failed.failure.kind == "killed":
                 if again:
                     raise SandboxKilled(failed.failure.message) from None
+                self.deadline += time.monotonic() - started
                 return self._run_test(spec, again=True)
             if failed.failure is not None and failed.failure.kind in LIMIT_KINDS:
                 self.notes.append(f"{_capital(failed.failure.message)} in test `{spec.title}`.")
