@@ -745,7 +745,9 @@ def public_question(game_question: GameQuestion) -> dict:
 def reveal(game_question: GameQuestion) -> dict:
     data = game_question.data
     kind = KINDS[data["kind"]]
-    return {**(game_question.tally or {}), **kind.solution(data["spec"], game_question.display)}
+    tally = game_question.tally or {}
+    bars = kind.shown_bars(data["spec"], game_question.display, tally.get("bars", []))
+    return {**tally, "bars": bars, **kind.solution(data["spec"], game_question.display)}
 
 
 def _standing(player: Player) -> dict:

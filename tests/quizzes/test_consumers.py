@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from quizzes import consumers, services
 from quizzes.models import Answer, Player
 from tests.quizzes.conftest import Phone, Projector, communicator, login_session, seat
+from tests.quizzes.questions import shown_in
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
@@ -55,16 +56,17 @@ async def test_a_full_game_through_every_phase(table):
     opened, _, _ = await everyone(projector, ann_phone, bob_phone, phase="answering")
     assert opened["state"]["question"]["opened_at"] is not None
 
-    ack = await ann_phone.answer(0, {"choice": 0})
+    right, wrong = shown_in(opened["state"], "Encoder-only"), shown_in(opened["state"], "Encoder-decoder")
+    ack = await ann_phone.answer(0, {"choice": right})
     assert ack["type"] == "ack"
     assert ack["message"] == "Answer received."
     count = await projector.receive_until(lambda m: m["type"] == "answered")
     assert (count["answered"], count["players"]) == (1, 2)
 
-    await bob_phone.answer(0, {"choice": 2})
+    await bob_phone.answer(0, {"choice": wrong})
     # Everyone answered: the server closes the question by itself.
     revealed, ann_reveal, bob_reveal = await everyone(projector, ann_phone, bob_phone, phase="reveal")
-    assert revealed["state"]["reveal"]["correct"] == [0]
+    assert revealed["state"]["reveal"]["correct"] == [right]
     assert ann_reveal["me"]["result"]["correct"] is True
     assert ann_reveal["me"]["result"]["points"] > 500
     assert bob_reveal["me"]["result"]["correct"] is False
@@ -194,9 +196,9 @@ async def test_one_answer_per_player_and_question_the_first_counts(table):
     lobby = await projector.connect()
     await ann_phone.connect()
     await projector.command("start", version=lobby["state"]["version"])
-    await ann_phone.phase("answering")
-    assert (await ann_phone.answer(0, {"choice": 1}))["type"] == "ack"
-    second = await ann_phone.answer(0, {"choice": 0})
+    opened = await ann_phone.phase("answering")
+    assert (await ann_phone.answer(0, {"choice": shown_in(opened["state"], "Decoder-only")}))["type"] == "ack"
+    second = await ann_phone.answer(0, {"choice": shown_in(opened["state"], "Encoder-only")})
     assert (second["type"], second["code"]) == ("rejected", "duplicate")
     # A second tab of the same seat is the same player.
     other_tab = ann_phone.another_tab()
@@ -405,12 +407,14 @@ async def test_a_player_who_reconnects_gets_the_same_seat_score_and_phase(table)
     await ann_phone.connect()
     await projector.command("start", version=lobby["state"]["version"])
     opened = await ann_phone.phase("answering")
-    await ann_phone.answer(0, {"choice": 0})
+    right = shown_in(opened["state"], "Encoder-only")
+    await ann_phone.answer(0, {"choice": right})
     await ann_phone.close()
 
     back = ann_phone.another_tab()
     snapshot = await back.connect()
     assert snapshot["state"]["phase"] == "answering"
+    assert snapshot["state"]["question"]["choices"] == opened["state"]["question"]["choices"]  # the same order
     assert snapshot["me"]["answered"] is True
     await back.close()
 
@@ -419,7 +423,7 @@ async def test_a_player_who_reconnects_gets_the_same_seat_score_and_phase(table)
     again = ann_phone.another_tab()
     snapshot = await again.connect()
     assert snapshot["state"]["phase"] == "reveal"
-    assert snapshot["state"]["reveal"]["correct"] == [0]
+    assert snapshot["state"]["reveal"]["correct"] == [right]
     assert snapshot["me"]["result"]["correct"] is True
     assert snapshot["me"]["score"] == snapshot["me"]["result"]["points"] > 0
     assert snapshot["me"]["id"] == ann.pk
@@ -435,8 +439,8 @@ async def test_the_host_screen_can_be_reloaded_mid_game(table):
     lobby = await projector.connect()
     await ann_phone.connect()
     await projector.command("start", version=lobby["state"]["version"])
-    await projector.phase("answering")
-    await ann_phone.answer(0, {"choice": 0})
+    opened = await projector.phase("answering")
+    await ann_phone.answer(0, {"choice": shown_in(opened["state"], "Encoder-only")})
     await projector.close()
     reloaded = projector.another_tab()
     snapshot = await reloaded.connect()
