@@ -2,8 +2,12 @@
 
 Channels groups only carry news. A group message may be lost (they are at-most-once), so
 every message is a complete picture of the phase, and every (re)connect starts with a full
-snapshot. Timers live in whichever processes serve a game's players or host: each one
-schedules the game's next deadline, and the version check in the services lets exactly
+snapshot. For the same reason news is best effort: it is sent after the change is
+committed, and a channel layer that fails (Redis restarting) is logged, never raised into
+the join, the answer or the command that made the change; screens catch up on their own.
+
+Timers live in whichever processes serve a game's players or host: each one schedules
+the game's next deadline, and the version check in the services lets exactly
 one of them move the game on. If no process is watching, the next connection catches up.
 """
 
@@ -18,6 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.db import transaction
+
+from attentive import broadcast as layer_from_sync_code
 
 from . import services, timing
 from .db import game_database
@@ -81,14 +88,48 @@ async def broadcast(transition: services.Transition | None) -> None:
     """
     if transition is None:
         return
-    layer = get_channel_layer()
-    message = {
+    message = _state_message(transition)
+    await _send_quietly(players_group(transition.game_id), message)
+    await _send_quietly(hosts_group(transition.game_id), {**message, "personal": None})
+
+
+def _state_message(transition: services.Transition) -> dict:
+    return {
         "type": "quiz.state", "game": transition.game_id, "version": transition.version,
         "deadline": transition.deadline_ms, "state": state_json(transition.public),
         "personal": json.dumps(transition.personal, separators=(",", ":")) if transition.personal else None,
     }
-    await layer.group_send(players_group(transition.game_id), message)
-    await layer.group_send(hosts_group(transition.game_id), {**message, "personal": None})
+
+
+async def _send_quietly(group: str, message: dict) -> None:
+    try:
+        await get_channel_layer().group_send(group, message)
+    except Exception as error:
+        logger.warning("a live update to %s could not be sent (%s); screens will catch up", group, error)
+
+
+def broadcast_after_commit(transition: services.Transition | None) -> None:
+    """From synchronous code (a view): broadcast a change of phase once it is committed, without waiting."""
+    if transition is None:
+        return
+    message = _state_message(transition)
+    _after_commit(players_group(transition.game_id), message)
+    _after_commit(hosts_group(transition.game_id), {**message, "personal": None})
+
+
+def tell_hosts_after_commit(game_id: int, message: dict) -> None:
+    """From synchronous code (a view): news for the projectors once the change is committed, without waiting."""
+    _after_commit(hosts_group(game_id), message)
+
+
+def _after_commit(group: str, message: dict) -> None:
+    def send() -> None:
+        try:
+            layer_from_sync_code.group_send(group, message)
+        except Exception as error:
+            logger.warning("a live update to %s could not be sent (%s); screens will catch up", group, error)
+
+    transaction.on_commit(send)
 
 
 async def publish(transition: services.Transition | None) -> None:
@@ -117,12 +158,12 @@ _publishing: set[asyncio.Task] = set()
 
 
 async def tell_hosts(game_id: int, message: dict) -> None:
-    await get_channel_layer().group_send(hosts_group(game_id), message)
+    await _send_quietly(hosts_group(game_id), message)
 
 
 async def tell_player(game_id: int, player_id: int, message: dict) -> None:
     """A message for one player's connections (all of them, in whatever process they are)."""
-    await get_channel_layer().group_send(players_group(game_id), {**message, "player": player_id})
+    await _send_quietly(players_group(game_id), {**message, "player": player_id})
 
 
 class GameClock:

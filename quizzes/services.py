@@ -13,6 +13,7 @@ consumers and broadcasts what they return.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 import threading
@@ -149,8 +150,14 @@ def running_game_by_pin(pin: str) -> Game | None:
     return Game.objects.filter(pin=pin, finished_at__isnull=True).select_related("course").first() if pin else None
 
 
-def join_game(*, game: Game, nickname: str, user=None) -> Player:
-    """A seat in the game. A course account that already has a seat gets the same seat back."""
+def session_mark(session_key: str | None) -> str:
+    """What a seat keeps of the browser session that took it: a digest, never the session key itself."""
+    return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
+
+
+def join_game(*, game: Game, nickname: str, user=None, session_key: str | None = None) -> Player:
+    """A seat in the game. A course account that already has a seat gets the same seat back, and so
+    does the browser session that took a nickname and asks for it again (its answer was lost)."""
     if game.finished_at is not None:
         raise JoinRefused("This game is over. Ask your instructor for the PIN of the next one.")
     member = None
@@ -165,13 +172,19 @@ def join_game(*, game: Game, nickname: str, user=None) -> Player:
         raise JoinRefused("This game is for members of the course: sign in with your course account to join.")
     nickname = clean_nickname(nickname)
     team = _team_for_late_joiner(game) if game.team_mode and game.phase != Phase.LOBBY else None
+    mark = session_mark(session_key)
     try:
         with transaction.atomic():
             return Player.objects.create(
                 game=game, nickname=nickname, nickname_key=nickname_key(nickname),
-                user=user if member else None, team=team,
+                user=user if member else None, team=team, session_mark=mark,
             )
     except IntegrityError:
+        taken = Player.objects.filter(game=game, nickname_key=nickname_key(nickname)).first()
+        if mark and taken is not None and taken.session_mark == mark and taken.user_id is None:
+            if taken.kicked:
+                raise JoinRefused("The host removed you from this game.") from None
+            return taken
         raise NicknameInvalid(f"“{nickname}” is taken in this game. Choose another nickname.") from None
 
 

@@ -163,3 +163,73 @@ def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast, t
     host.wait_for_url(f"**/games/{game.pk}/")
     expect(host.locator(".report-questions > li")).to_have_count(3)
     expect(host.get_by_role("cell", name="Sara Student")).to_be_visible()
+
+
+# -- reconnecting ------------------------------------------------------------------------------
+
+# A stand-in for the browser's WebSocket: each connection opens, stays up `window.upForMs`, then
+# drops, as a server does whose channel layer is down; every attempt is recorded.
+FAKE_SOCKET = """() => {
+  window.attempts = [];
+  window.retries = [];
+  window.FakeSocket = class {
+    static OPEN = 1;
+    constructor(url) {
+      this.listeners = {};
+      this.readyState = 0;
+      window.attempts.push(Date.now());
+      setTimeout(() => {
+        this.readyState = 1;
+        this.fire("open", {});
+        setTimeout(() => { this.readyState = 3; this.fire("close", { code: 1011 }); }, window.upForMs);
+      }, 20);
+    }
+    addEventListener(type, listener) { (this.listeners[type] = this.listeners[type] || []).push(listener); }
+    fire(type, event) { (this.listeners[type] || []).forEach((listener) => listener(event)); }
+    send() {}
+    close() {}
+  };
+  window.WebSocket = window.FakeSocket;
+}"""
+
+
+def socket_page(new_page):
+    page = new_page(viewport=PHONE)
+    page.clock.install()
+    page.goto("/play/")
+    page.add_script_tag(url="/static/js/live.js")
+    page.evaluate(FAKE_SOCKET)
+    return page
+
+
+def connect(page, up_for_ms: int) -> None:
+    page.evaluate("""(upFor) => {
+      window.upForMs = upFor;
+      window.AttentiveLive.connect("/ws/test/", { onClose: (event, { retryInMs }) => window.retries.push(retryInMs) });
+    }""", up_for_ms)
+
+
+def test_a_server_that_drops_every_connection_at_once_sees_the_phone_back_off(live_site, new_page):
+    page = socket_page(new_page)
+    connect(page, up_for_ms=50)
+    page.clock.run_for(60_000)
+    attempts = page.evaluate("window.attempts.length")
+    retries = page.evaluate("window.retries")
+    # Resetting the backoff on every open would mean a new attempt every 0.25 to 0.5 s: over 100.
+    assert 6 <= attempts <= 14, attempts
+    assert retries[:5] == sorted(retries[:5])  # growing...
+    assert all(5_000 <= delay <= 10_000 for delay in retries[-3:])  # ...up to the cap of 10 s
+    assert len(set(retries)) == len(retries)  # with jitter: a hall of phones does not come back in step
+
+
+def test_a_connection_that_stayed_up_a_while_reconnects_quickly_when_it_drops(live_site, new_page):
+    page = socket_page(new_page)
+    connect(page, up_for_ms=50)
+    page.clock.run_for(8_000)  # a few dropped connections: the backoff has grown
+    grown = page.evaluate("window.retries.at(-1)")
+    assert grown >= 1_000
+    page.evaluate("window.upForMs = 15_000")  # the server is back: the next connection stays up 15 s
+    page.clock.run_for(30_000)
+    retries = page.evaluate("window.retries")
+    after_stable = retries[-1]
+    assert after_stable <= 500, retries  # back to the first step of the backoff

@@ -434,6 +434,32 @@ async def test_a_player_who_reconnects_gets_the_same_seat_score_and_phase(table)
     await projector.close()
 
 
+async def test_a_player_who_joins_while_a_question_is_open_gets_it_with_the_time_left(table, monkeypatch):
+    game, _ann, _bob, projector = await table(("single",))
+    lobby = await projector.connect()
+    await projector.command("start", version=lobby["state"]["version"])
+    opened = await projector.phase("answering")
+    real_now = services.timing.now
+    monkeypatch.setattr("quizzes.timing.now", lambda: real_now() + 5)  # five seconds into the question
+    _late, late_session = await database_sync_to_async(seat)(game, "Late")
+    late_phone = Phone(game, late_session)
+    snapshot = await late_phone.connect()
+    state = snapshot["state"]
+    assert (state["phase"], state["question_index"], snapshot["me"]["answered"]) == ("answering", 0, False)
+    assert "result" not in snapshot["me"]
+    assert state["question"]["choices"] == opened["state"]["question"]["choices"]
+    left_ms = state["deadline"] - services.timing.to_ms(services.timing.now())
+    assert 14_000 < left_ms <= 15_000
+    ack = await late_phone.answer(0, {"choice": shown_in(state, "Encoder-only")})
+    assert ack["type"] == "ack"
+    await projector.command("next", version=state["version"])
+    revealed = await late_phone.phase("reveal")
+    assert revealed["me"]["result"]["correct"] is True
+    assert 860 <= revealed["me"]["result"]["points"] <= 875  # round(1000 * (1 - (5 / 20) / 2)) = 875
+    for connection in (projector, late_phone):
+        await connection.close()
+
+
 async def test_the_host_screen_can_be_reloaded_mid_game(table):
     _game, (_ann, ann_phone), _, projector = await table(("single",))
     lobby = await projector.connect()
