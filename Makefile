@@ -3,8 +3,11 @@ PYTHON ?= python3
 
 .PHONY: run test lint assets bench-grading bench-live-quiz
 
-run:            ## serve the embedded site on http://127.0.0.1:8000 with a grading worker
-	$(PYTHON) scripts/dev.py run
+# LAN=1: classroom mode, phones on the room's network join (LAN=<address> picks the address).
+LAN_FLAG = $(if $(filter 1 yes true on,$(LAN)),--lan,$(if $(LAN),--lan-address $(LAN)))
+
+run:            ## serve the embedded site on http://127.0.0.1:8000 with a grading worker (LAN=1: for a room)
+	$(PYTHON) scripts/dev.py run $(LAN_FLAG)
 
 test:           ## run the whole test suite
 	$(PYTHON) scripts/dev.py test

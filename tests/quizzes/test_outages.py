@@ -3,7 +3,7 @@ news is best effort, and a screen is refused rather than accepted and dropped.""
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer
+from channels.layers import get_channel_layer
 from django.test import Client
 
 from bench.common import free_port
@@ -19,6 +19,12 @@ class LayerDown(ConnectionError):
 
 def fail(*_args, **_kwargs):
     raise LayerDown("Connection refused by the channel layer")
+
+
+@pytest.fixture
+def layer():
+    """The class of the channel layer this run uses (in memory, or Redis in CI), to make it fail."""
+    return type(get_channel_layer())
 
 
 @pytest.fixture
@@ -119,10 +125,10 @@ def seated(cast, make_game):
 
 @pytest.mark.anyio
 @pytest.mark.django_db(transaction=True)
-async def test_a_screen_joins_its_group_before_its_connection_is_accepted(seated, monkeypatch):
+async def test_a_screen_joins_its_group_before_its_connection_is_accepted(seated, layer, monkeypatch):
     _game, _ann, phone, projector = await seated()
     steps = []
-    real_group_add, real_accept = InMemoryChannelLayer.group_add, consumers.GameConsumer.accept
+    real_group_add, real_accept = layer.group_add, consumers.GameConsumer.accept
 
     async def group_add(self, group, channel):
         steps.append(("group", group.split("-")[1]))
@@ -132,7 +138,7 @@ async def test_a_screen_joins_its_group_before_its_connection_is_accepted(seated
         steps.append(("accept", type(self).__name__))
         await real_accept(self, *args, **kwargs)
 
-    monkeypatch.setattr(InMemoryChannelLayer, "group_add", group_add)
+    monkeypatch.setattr(layer, "group_add", group_add)
     monkeypatch.setattr(consumers.GameConsumer, "accept", accept)
     await phone.connect()
     await projector.connect()
@@ -143,9 +149,9 @@ async def test_a_screen_joins_its_group_before_its_connection_is_accepted(seated
 
 @pytest.mark.anyio
 @pytest.mark.django_db(transaction=True)
-async def test_while_the_layer_is_down_connections_are_refused_not_accepted_and_dropped(seated, monkeypatch):
+async def test_while_the_layer_is_down_connections_are_refused_not_accepted_and_dropped(seated, layer, monkeypatch):
     _game, _ann, phone, projector = await seated()
-    monkeypatch.setattr(InMemoryChannelLayer, "group_add", fail)
+    monkeypatch.setattr(layer, "group_add", fail)
     for screen in (phone, projector):
         connected, _code = await screen.connection.connect()
         assert connected is False
@@ -158,11 +164,11 @@ async def test_while_the_layer_is_down_connections_are_refused_not_accepted_and_
 
 @pytest.mark.anyio
 @pytest.mark.django_db(transaction=True)
-async def test_the_game_moves_on_and_answers_count_while_news_cannot_be_sent(seated, monkeypatch):
+async def test_the_game_moves_on_and_answers_count_while_news_cannot_be_sent(seated, layer, monkeypatch):
     game, ann, phone, projector = await seated()
     lobby = await projector.connect()
     await phone.connect()
-    monkeypatch.setattr(InMemoryChannelLayer, "group_send", fail)
+    monkeypatch.setattr(layer, "group_send", fail)
     await projector.command("start", version=lobby["state"]["version"])
     # The broadcast failed, the start did not: the screens ask and get the question.
     await projector.send({"type": "ping", "ref": 1})
@@ -182,8 +188,8 @@ async def test_the_game_moves_on_and_answers_count_while_news_cannot_be_sent(sea
 
 
 @pytest.mark.anyio
-async def test_a_broadcast_that_fails_is_logged_not_raised(monkeypatch, caplog):
-    monkeypatch.setattr(InMemoryChannelLayer, "group_send", fail)
+async def test_a_broadcast_that_fails_is_logged_not_raised(layer, monkeypatch, caplog):
+    monkeypatch.setattr(layer, "group_send", fail)
     state = {"game": 1, "version": 2, "phase": "question", "deadline": None}
     await live.broadcast(services.Transition(1, 2, state, None, None))
     assert "could not be sent" in caplog.text
