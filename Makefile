@@ -21,5 +21,5 @@ assets:         ## rebuild static/vendor from frontend/package-lock.json (needs 
 bench-grading:  ## grading latency and throughput, warm against cold (JSON; see docs/benchmarks.md)
 	.venv/bin/python bench/grading.py
 
-bench-live-quiz: ## N simulated players in a live game over real WebSockets (JSON)
-	.venv/bin/python bench/live_quiz.py --players 500
+bench-live-quiz: ## 2,000 simulated players in a live game over real WebSockets, and the machine's own limit (JSON)
+	.venv/bin/python bench/live_quiz.py --players 2000
