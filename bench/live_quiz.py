@@ -61,8 +61,9 @@ sys.path.insert(0, str(ROOT))
 from bench.common import free_port, percentile  # noqa: E402 (needs the project root on the path)
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-# A Redis database of its own, so that a run never meets the test suite's channel layer.
-REDIS_DB = 11
+# A Redis database of its own, so that a run never meets the test suite's channel layer
+# (--redis-db: two runs at once on one Redis must not share one either).
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "11"))
 POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 MAX_PLAYERS = 5000
 MAX_PROCESSES = 8
@@ -692,6 +693,8 @@ def main() -> None:
                         help="what-if: servers run gc.set_threshold(N, 20, 20) (default: Python's 700, 10, 10)")
     parser.add_argument("--timeout", type=float, default=600, help="stop the whole run after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server logs) for inspection")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB,
+                        help=f"the Redis database for the run's channel layer (default {REDIS_DB})")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
                         help="profile every server with py-spy during the game and the baseline, into DIR")
     args = parser.parse_args()
@@ -702,6 +705,9 @@ def main() -> None:
     if not 1 <= args.questions <= 30 or not 0 < args.answer_window < TIME_LIMIT:
         fail(f"--questions must be 1 to 30 and --answer-window below the {TIME_LIMIT} s time limit")
 
+    global REDIS_DB
+    REDIS_DB = args.redis_db
+    os.environ["BENCH_REDIS_DB"] = str(args.redis_db)  # for the servers this run starts
     check_redis()
     signal.signal(signal.SIGALRM, lambda *_: fail(f"the run took longer than --timeout {args.timeout} s"))
     signal.alarm(int(args.timeout))
