@@ -4,6 +4,7 @@ Each installed app may define `websocket_urlpatterns` in its `routing.py`; they 
 gathered here so that adding a live feature never means editing this file.
 """
 
+import gc
 import os
 import warnings
 from importlib import import_module
@@ -41,3 +42,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
     }
 )
+
+# Everything imported by now (Django, the apps, torch and what they import: some 250,000
+# objects) lives as long as the process. Frozen, the garbage collector's full collections
+# no longer walk it again and again, stopping every connection of the process each time
+# (docs/benchmarks.md, "Live quizzes").
+gc.freeze()

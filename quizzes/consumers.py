@@ -148,9 +148,8 @@ class PlayerConsumer(GameConsumer):
     async def handle(self, content: dict) -> None:
         if content["type"] == "answer":
             received_at = timing.now()
-            outcome = await game_database(services.submit_answer)(
-                self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at
-            )
+            outcome = await live.answer_desk().submit(services.AnswerRequest(
+                self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at))
             await self.send_message({
                 "type": "ack" if outcome.accepted else "rejected", "question": content.get("question"),
                 "code": outcome.code, "message": outcome.message, "ref": content.get("ref"),

@@ -219,6 +219,61 @@ class GameClock:
             logger.exception("game %s: counting answers failed", game_id)
 
 
+class AnswerDesk:
+    """This process's answers on their way to the database, written in batches.
+
+    An answer waits only for the batch being written, if one is: what arrives meanwhile goes
+    in the next batch, all in one database call (`services.submit_answers`). A quiet game
+    pays no delay; a hall answering at once pays one transaction per batch, not per answer.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[services.AnswerRequest, asyncio.Future]] = []
+        self._writing = False
+
+    async def submit(self, request: services.AnswerRequest) -> services.AnswerOutcome:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        if not self._writing:
+            self._writing = True
+            task = asyncio.get_running_loop().create_task(self._write())
+            _publishing.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(_publishing.discard)
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self.MAX_BATCH], self._waiting[self.MAX_BATCH :]
+                try:
+                    outcomes = await game_database(services.submit_answers)([request for request, _ in batch])
+                except Exception as error:
+                    logger.exception("storing %s answers failed", len(batch))
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():  # its connection may have closed meanwhile
+                        future.set_result(outcome)
+        finally:
+            self._writing = False
+
+
+_desks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AnswerDesk] = weakref.WeakKeyDictionary()
+
+
+def answer_desk() -> AnswerDesk:
+    """The answer desk of the running event loop (one per process under uvicorn; one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _desks.get(loop)
+    if found is None:
+        found = _desks[loop] = AnswerDesk()
+    return found
+
+
 _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GameClock] = weakref.WeakKeyDictionary()
 
 

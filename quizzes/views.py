@@ -25,7 +25,7 @@ from .images import store_image
 from .kahoot import SpreadsheetUnreadable, exportable, read_kahoot_xlsx, write_kahoot_xlsx
 from .kinds import KINDS
 from .models import Game, Player, Question, Quiz, QuizImage
-from .nicknames import NicknameInvalid, random_nickname
+from .nicknames import NicknameInvalid
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -421,7 +421,7 @@ def play_join(request, pin: str):
     member = None
     if request.user.is_authenticated:
         member = Membership.objects.filter(user=request.user, course=game.course).first()
-    form = NicknameForm(request.POST or None, initial={"nickname": random_nickname(services.taken_nickname_keys(game))})
+    form = NicknameForm(request.POST or None, initial={"nickname": services.suggest_nickname(game)})
     context = {"game": game, "form": form, "member": member,
                "account_name": _account_name(request.user) if member else ""}
     if seat and seat.kicked:
@@ -470,7 +470,7 @@ def play_nickname(request, pin: str):
     game = services.running_game_by_pin(pin)
     if game is None:
         raise Http404("No such game.")
-    form = NicknameForm(initial={"nickname": random_nickname(services.taken_nickname_keys(game))})
+    form = NicknameForm(initial={"nickname": services.suggest_nickname(game)})
     return HttpResponse(str(form["nickname"]))
 
 

@@ -549,3 +549,31 @@ async def test_answers_arriving_together_are_all_counted(table, cast):
     assert await database_sync_to_async(Answer.objects.count)() == 12
     for connection in (projector, *phones):
         await connection.close()
+
+
+async def test_answers_arriving_together_are_written_together(table, monkeypatch):
+    game, *_ , projector = await table(("single",))
+    seats = [await database_sync_to_async(seat)(game, f"Player {number}") for number in range(20)]
+    phones = [Phone(game, session) for _, session in seats]
+    batches = []
+    real_submit = services.submit_answers
+
+    def submit_answers(requests):
+        batches.append(len(requests))
+        return real_submit(requests)
+
+    monkeypatch.setattr(services, "submit_answers", submit_answers)
+    lobby = await projector.connect()
+    for phone in phones:
+        await phone.connect()
+    await projector.command("start", version=lobby["state"]["version"])
+    for phone in phones:
+        await phone.phase("answering")
+    await asyncio.gather(*(phone.send({"type": "answer", "question": 0, "answer": {"choice": 1}}) for phone in phones))
+    acks = [await phone.receive_until(lambda m: m["type"] in ("ack", "rejected")) for phone in phones]
+    assert {ack["type"] for ack in acks} == {"ack"}
+    assert sum(batches) == 20
+    assert len(batches) < 20  # what arrived while a batch was written went in the next one
+    assert await database_sync_to_async(Answer.objects.count)() == 20
+    for connection in (projector, *phones):
+        await connection.close()

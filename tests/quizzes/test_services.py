@@ -445,3 +445,35 @@ def test_only_course_staff_may_host(make_game, cast):
     other = make_user("visitor")
     Membership.objects.create(user=other, course=cast.other_course, role=Membership.Role.INSTRUCTOR)
     assert not services.may_host(other, game.pk)
+
+
+# -- answers in batches ------------------------------------------------------------------------
+
+
+def test_a_batch_of_answers_is_judged_like_single_answers(make_game, clock):
+    game = make_game(("single",))
+    ann, bob, cat, dan = players(game, "Ann", "Bob", "Cat", "Dan")
+    services.start_game(game.pk)
+    services.kick(game.pk, dan.pk)
+    start = opened_at(game)
+    right_choice, wrong_choice = right(game), wrong(game)
+    request = services.AnswerRequest
+    outcomes = services.submit_answers([
+        request(game.pk, ann.pk, 0, right_choice, start + 1),
+        request(game.pk, bob.pk, 0, wrong_choice, start + 2),
+        request(game.pk, ann.pk, 0, wrong_choice, start + 3),   # Ann again, in the same batch: her first counts
+        request(game.pk, cat.pk, 0, {"choice": 9}, start + 3),  # not an answer
+        request(game.pk, dan.pk, 0, right_choice, start + 3),   # removed by the host
+        request(game.pk, cat.pk, "0", right_choice, start + 3),  # not a question
+        request(game.pk, cat.pk, 0, right_choice, start + 25),  # too late
+    ])
+    assert [outcome.code for outcome in outcomes] == [
+        "received", "received", "duplicate", "invalid", "removed", "not-current", "closed"]
+    stored = {answer.player_id: answer for answer in Answer.objects.all()}
+    assert set(stored) == {ann.pk, bob.pk}
+    assert (stored[ann.pk].fraction, stored[ann.pk].base_points) == (1.0, round(1000 * (1 - (1 / 20) / 2)))
+    assert stored[bob.pk].fraction == 0.0
+    # A later batch cannot add a second answer either.
+    again = services.submit_answers([request(game.pk, bob.pk, 0, right_choice, start + 4)])
+    assert [outcome.code for outcome in again] == ["duplicate"]
+    assert Answer.objects.get(player=bob).fraction == 0.0
