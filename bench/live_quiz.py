@@ -680,6 +680,7 @@ def fail(message: str) -> None:
 
 
 def main() -> None:
+    global REDIS_DB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--players", type=int, required=True)
     parser.add_argument("--processes", type=int, default=2, help="uvicorn processes sharing the game (default 2)")
@@ -705,7 +706,6 @@ def main() -> None:
     if not 1 <= args.questions <= 30 or not 0 < args.answer_window < TIME_LIMIT:
         fail(f"--questions must be 1 to 30 and --answer-window below the {TIME_LIMIT} s time limit")
 
-    global REDIS_DB
     REDIS_DB = args.redis_db
     os.environ["BENCH_REDIS_DB"] = str(args.redis_db)  # for the servers this run starts
     check_redis()
