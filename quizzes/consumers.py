@@ -37,25 +37,33 @@ class GameConsumer(AsyncWebsocketConsumer):
     burst = PLAYER_BURST
     rate = PLAYER_RATE
     group: str | None = None
+    is_host = False
 
     async def join_group_then_accept(self, group: str) -> bool:
-        """Join the game's group, and only then accept: a channel layer that is down (Redis
+        """Join the game's groups, and only then accept: a channel layer that is down (Redis
         restarting) refuses the handshake, so the screen backs off and retries, instead of
-        being accepted and dropped at once, over and over."""
+        being accepted and dropped at once, over and over.
+
+        Two groups: the screen's own channel joins `group` (news for this player or the
+        projectors), and this process's channel the game's screens group (changes of phase,
+        handed to every screen of the process at once by `live.Screens`)."""
         try:
             await self.channel_layer.group_add(group, self.channel_name)
+            await live.screens().ensure(self.game_id)
         except Exception as error:
             logger.warning("game %s: refusing a connection, the channel layer failed (%s)", self.game_id, error)
             await self.close()
             return False
         self.group = group
         await self.accept()
+        live.screens().add(self.game_id, self, host=self.is_host)
         return True
 
     async def leave_group(self) -> None:
         group, self.group = self.group, None
         if group is None:
             return
+        live.screens().discard(self.game_id, self)
         try:
             await self.channel_layer.group_discard(group, self.channel_name)
         except Exception as error:  # the layer forgets the channel by itself when it expires
@@ -177,6 +185,7 @@ class PlayerConsumer(GameConsumer):
 class HostConsumer(GameConsumer):
     burst = HOST_BURST
     rate = HOST_RATE
+    is_host = True
 
     async def connect(self):
         self.game_id = int(self.scope["url_route"]["kwargs"]["game_id"])
@@ -245,7 +254,7 @@ class HostConsumer(GameConsumer):
                                  "players": event["players"]})
 
     async def quiz_player_joined(self, event):
-        await self.send_message({"type": "player_joined", "player": event["player"], "count": event["count"]})
+        await self.send_message({"type": "player_joined", "player": event["player"]})
 
     async def quiz_player_left(self, event):
         await self.send_message({"type": "player_left", "player": event["player"]})

@@ -46,6 +46,11 @@ def hosts_group(game_id: int) -> str:
     return f"quiz-host-{game_id}"
 
 
+def screens_group(game_id: int) -> str:
+    """One channel per process serving the game: where its changes of phase arrive."""
+    return f"quiz-screens-{game_id}"
+
+
 def state_json(state: dict) -> str:
     """A phase's public state as JSON, encoded once per process and version for all who get it."""
     key = (state["game"], state["version"])
@@ -88,9 +93,7 @@ async def broadcast(transition: services.Transition | None) -> None:
     """
     if transition is None:
         return
-    message = _state_message(transition)
-    await _send_quietly(players_group(transition.game_id), message)
-    await _send_quietly(hosts_group(transition.game_id), {**message, "personal": None})
+    await _send_quietly(screens_group(transition.game_id), _state_message(transition))
 
 
 def _state_message(transition: services.Transition) -> dict:
@@ -112,9 +115,7 @@ def broadcast_after_commit(transition: services.Transition | None) -> None:
     """From synchronous code (a view): broadcast a change of phase once it is committed, without waiting."""
     if transition is None:
         return
-    message = _state_message(transition)
-    _after_commit(players_group(transition.game_id), message)
-    _after_commit(hosts_group(transition.game_id), {**message, "personal": None})
+    _after_commit(screens_group(transition.game_id), _state_message(transition))
 
 
 def tell_hosts_after_commit(game_id: int, message: dict) -> None:
@@ -217,6 +218,99 @@ class GameClock:
                 await run(services.close_if_all_answered, game_id, version)
         except Exception:
             logger.exception("game %s: counting answers failed", game_id)
+
+
+class Screens:
+    """This process's players and projectors of each game, handed a change of phase all at once.
+
+    A change of phase is one channel-layer message per process, not per screen: each process
+    serving a game has one channel in the game's screens group, and one task here gives what
+    arrives on it to every screen of that game in the process, in one loop. Through the layer
+    once per screen (a channel, a receive and a dispatch each), a reveal for a thousand phones
+    per process spent most of its time there (docs/benchmarks.md, "Live quizzes").
+    """
+
+    # Group memberships vanish with a Redis restart: they are renewed this often.
+    RENEW_SECONDS = 30
+
+    def __init__(self) -> None:
+        self.players: dict[int, set] = {}
+        self.hosts: dict[int, set] = {}
+        self.channel: str | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    async def ensure(self, game_id: int) -> None:
+        """Make sure this process hears of the game's changes (raises if the channel layer is down)."""
+        layer = get_channel_layer()
+        if self.channel is None:
+            self.channel = await layer.new_channel()
+        await layer.group_add(screens_group(game_id), self.channel)
+        if not self._tasks or any(task.done() for task in self._tasks):
+            for task in self._tasks:
+                task.cancel()
+            loop = asyncio.get_running_loop()
+            self._tasks = [loop.create_task(self._listen()), loop.create_task(self._renew())]
+
+    def add(self, game_id: int, consumer, *, host: bool) -> None:
+        (self.hosts if host else self.players).setdefault(game_id, set()).add(consumer)
+
+    def discard(self, game_id: int, consumer) -> None:
+        for registry in (self.players, self.hosts):
+            screens = registry.get(game_id)
+            if screens is not None:
+                screens.discard(consumer)
+                if not screens:
+                    del registry[game_id]
+
+    async def _listen(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("this process's game news could not be received (%s); trying again", error)
+                await asyncio.sleep(1)
+                continue
+            if message.get("type") == "quiz.state":
+                await self._hand_out(message)
+
+    async def _hand_out(self, message: dict) -> None:
+        game_id = message["game"]
+        for consumer in list(self.players.get(game_id, ())):
+            try:
+                await consumer.quiz_state(message)
+            except Exception:
+                logger.exception("game %s: a phone's update failed", game_id)
+        hosts_message = {**message, "personal": None}
+        for consumer in list(self.hosts.get(game_id, ())):
+            try:
+                await consumer.quiz_state(hosts_message)
+            except Exception:
+                logger.exception("game %s: a projector's update failed", game_id)
+
+    async def _renew(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            await asyncio.sleep(self.RENEW_SECONDS)
+            for game_id in {*self.players, *self.hosts}:
+                try:
+                    await layer.group_add(screens_group(game_id), self.channel)
+                except Exception as error:
+                    logger.warning("game %s: could not renew this process's news (%s)", game_id, error)
+
+
+_screens: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Screens] = weakref.WeakKeyDictionary()
+
+
+def screens() -> Screens:
+    """The screens of the running event loop (one per process under uvicorn; one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _screens.get(loop)
+    if found is None:
+        found = _screens[loop] = Screens()
+    return found
 
 
 class AnswerDesk:

@@ -421,7 +421,9 @@ def play_join(request, pin: str):
     member = None
     if request.user.is_authenticated:
         member = Membership.objects.filter(user=request.user, course=game.course).first()
-    form = NicknameForm(request.POST or None, initial={"nickname": services.suggest_nickname(game)})
+    # A posted form shows the nickname that was typed; only a new form needs a suggestion.
+    form = NicknameForm(request.POST) if request.method == "POST" else NicknameForm(
+        initial={"nickname": services.suggest_nickname(game)})
     context = {"game": game, "form": form, "member": member,
                "account_name": _account_name(request.user) if member else ""}
     if seat and seat.kicked:
@@ -448,9 +450,7 @@ def play_join(request, pin: str):
         context["refusal"] = str(refused)
         return render(request, "quizzes/play_join.html", context, status=403)
     services.remember_seat(request.session, player)
-    count = Player.objects.filter(game=game, kicked=False).count()
-    live.tell_hosts_after_commit(game.pk, {"type": "quiz.player_joined", "player": services.host_player(player),
-                                           "count": count})
+    live.tell_hosts_after_commit(game.pk, {"type": "quiz.player_joined", "player": services.host_player(player)})
     return redirect("play_game", game.pk)
 
 

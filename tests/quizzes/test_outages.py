@@ -142,7 +142,8 @@ async def test_a_screen_joins_its_group_before_its_connection_is_accepted(seated
     monkeypatch.setattr(consumers.GameConsumer, "accept", accept)
     await phone.connect()
     await projector.connect()
-    assert steps == [("group", "game"), ("accept", "PlayerConsumer"), ("group", "host"), ("accept", "HostConsumer")]
+    assert steps == [("group", "game"), ("group", "screens"), ("accept", "PlayerConsumer"),
+                     ("group", "host"), ("group", "screens"), ("accept", "HostConsumer")]
     await phone.close()
     await projector.close()
 
