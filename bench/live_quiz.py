@@ -691,7 +691,8 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=1.0, help="seconds the host waits on each reveal")
     parser.add_argument("--join-concurrency", type=int, default=16)
     parser.add_argument("--gc-threshold", type=int, default=None,
-                        help="what-if: servers run gc.set_threshold(N, 20, 20) (default: Python's 700, 10, 10)")
+                        help="what-if: servers run gc.set_threshold(N, 20, 20) before the site starts "
+                             "(attentive/asgi.py then sets its own, 50000, 20, 20)")
     parser.add_argument("--timeout", type=float, default=600, help="stop the whole run after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server logs) for inspection")
     parser.add_argument("--redis-db", type=int, default=REDIS_DB,
