@@ -7,6 +7,7 @@ DATABASE_URL and REDIS_URL (and the production values below) gives the deployed 
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE
@@ -95,6 +96,15 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 # The address students type or scan to join: used in join links and QR codes.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Classroom mode (`make run LAN=1`): scripts/dev.py finds this machine's address on the room's
+# network and sets LAN_URL; the site then answers there, its forms are trusted from there,
+# and join links and QR codes carry it.
+LAN_URL = env("LAN_URL").rstrip("/")
+if LAN_URL:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, urlsplit(LAN_URL).hostname]
+    CSRF_TRUSTED_ORIGINS = [*CSRF_TRUSTED_ORIGINS, LAN_URL]
+    if not env("SITE_URL"):
+        SITE_URL = LAN_URL
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
 """Benchmark a live quiz: N simulated players over real WebSockets against real uvicorn processes.
 
-    python bench/live_quiz.py --players 500 [--processes 2] [--database postgres|sqlite]
+    python bench/live_quiz.py --players 2000 [--processes 2] [--database postgres|sqlite] [--py-spy DIR]
 
 It starts what it needs on 127.0.0.1 and stops it again: a throwaway PostgreSQL database
 (or SQLite file), `--processes` uvicorn servers on free ports sharing the Redis channel
 layer (Redis must already run on 127.0.0.1:6379), a host and N players. Players join over
 HTTP with a nickname, like phones, connect their WebSockets round-robin to the servers,
-and play a 10-question game, each answering at a random moment of the first
-`--answer-window` seconds of each question. Before the game, the same N clients measure
-a baseline: a trivial WebSocket echo served by the same uvicorn processes, at the same
-rate. One JSON object is printed:
+and play a 10-question game (single choice, answers shuffled), each answering at a random
+moment of the first `--answer-window` seconds of each question, right 70% of the time.
 
-    players, processes, join_s, connect_s,
+Then, in the same run, the machine's own limit: the same N clients on a minimal ASGI
+broadcast server (`baseline_application`: no Django, no database, the same Redis, as many
+processes), which acknowledges each message at once and relays a Redis publication of a
+frame the size of a reveal to every client it holds. One JSON object is printed:
+
+    players, processes, join_s (all HTTP joins), connect_s (all WebSockets up and in the game),
     ack_p50_ms, ack_p95_ms          answer sent -> server's acknowledgement received
     fanout_p50_ms, fanout_p95_ms    a reveal starting on the server -> the last player receiving it
                                     (one sample per question)
     lost                            joins, connections, acknowledgements or reveals that never came,
                                     plus answers the server refused
-    echo_p50_ms, echo_p95_ms and ratios to them, targets_met, and details.
+    stored_answers, doubled, wrong_scores, wrong_points, not_as_answered
+                                    from the database after the game: one answer stored per
+                                    acknowledgement, none twice, every score the sum of its answers'
+                                    points, every answer's points what Kahoot's rule and the streak
+                                    give for its time and rightness, every rightness what the player
+                                    meant to answer
+    baseline_ack_*, baseline_fanout_* and our ratios to them, targets_met, gc pauses, machine.
 
 Everything is bounded: at most 5000 players, and the run stops after --timeout seconds.
 """
@@ -40,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -51,14 +61,18 @@ sys.path.insert(0, str(ROOT))
 from bench.common import free_port, percentile  # noqa: E402 (needs the project root on the path)
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-# A Redis database of its own, so that a run never meets the test suite's channel layer.
-REDIS_DB = 11
+# A Redis database of its own, so that a run never meets the test suite's channel layer
+# (--redis-db: two runs at once on one Redis must not share one either).
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "11"))
 POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 MAX_PLAYERS = 5000
 MAX_PROCESSES = 8
 TIME_LIMIT = 20
 CHOICES = 4
-TARGETS = {"ack_p95_ms": 100, "fanout_p95_ms": 500}
+RIGHT = "Answer 0"  # the right choice's text: players find it wherever this game shows it
+TARGETS = {"join_s": 20, "ack_p95_ms": 100, "fanout_p95_ms": 500}
+BASELINE_CHANNEL = "attentive-bench-baseline"
+BASELINE_BROADCASTS = 10
 
 
 def machine() -> dict:
@@ -184,15 +198,16 @@ def create_game(env: dict, questions: int) -> dict:
 
 
 class Servers:
-    """`count` uvicorn processes, each serving the site and a trivial echo for the baseline."""
+    """`count` uvicorn processes serving `app` (the site, or the minimal baseline)."""
 
-    def __init__(self, env: dict, count: int, workdir: Path):
+    def __init__(self, env: dict, count: int, workdir: Path, app: str = "bench_application"):
         self.ports = [free_port() for _ in range(count)]
         self.processes = []
+        self.workdir = workdir
         for port in self.ports:
             log = open(workdir / f"uvicorn-{port}.log", "w")
             self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "live_quiz:bench_application", "--factory",
+                [sys.executable, "-m", "uvicorn", f"live_quiz:{app}", "--factory",
                  "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
                  "--no-access-log", "--lifespan", "off", "--log-level", "warning"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -213,6 +228,17 @@ class Servers:
     def port_for(self, index: int) -> int:
         return self.ports[index % len(self.ports)]
 
+    def profile(self, folder: Path | None, tag: str) -> list[subprocess.Popen]:
+        """py-spy on every server, sampling until it exits (raw stacks, for flame graphs or grep)."""
+        if folder is None:
+            return []
+        folder.mkdir(parents=True, exist_ok=True)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        return [subprocess.Popen([spy, "record", "--nonblocking", "--rate", "50", "--format", "raw",
+                                  "--output", str(folder / f"{tag}-{port}.txt"), "--pid", str(process.pid)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for port, process in zip(self.ports, self.processes, strict=True)]
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
@@ -228,8 +254,8 @@ class Servers:
 GC_MARK = "bench-gc-pause-ms="
 
 
-def watch_garbage_collector() -> None:
-    """Log every garbage collection that stops the server for more than 10 ms.
+def watch_garbage_collector() -> Callable[[], None]:
+    """Log every garbage collection that stops the server for more than 10 ms, once serving.
 
     A collection stops the event loop, and with it every connection of the process. With
     BENCH_GC_THRESHOLD set (--gc-threshold), first raise the collector's threshold: a
@@ -241,14 +267,16 @@ def watch_garbage_collector() -> None:
     if threshold:
         gc.set_threshold(int(threshold), 20, 20)
     started = [0.0]
+    serving = [False]  # collections while importing the site are not pauses of a game
 
     def callback(phase: str, info: dict) -> None:
         if phase == "start":
             started[0] = time.perf_counter()
-        elif (elapsed := (time.perf_counter() - started[0]) * 1000) > 10:
+        elif serving[0] and (elapsed := (time.perf_counter() - started[0]) * 1000) > 10:
             print(f"{GC_MARK}{elapsed:.0f}", file=sys.stderr, flush=True)
 
     gc.callbacks.append(callback)
+    return lambda: serving.__setitem__(0, True)
 
 
 def gc_pauses(workdir: Path) -> list[float]:
@@ -259,24 +287,59 @@ def gc_pauses(workdir: Path) -> list[float]:
 
 
 def bench_application():
-    """The site, plus /bench/echo/: a WebSocket that sends every message back (the baseline)."""
+    """The site, as `attentive.asgi` serves it, with the garbage collector watched."""
     import django
 
-    watch_garbage_collector()
+    now_serving = watch_garbage_collector()
     django.setup()
     from attentive.asgi import application
 
+    now_serving()
+    return application
+
+
+def baseline_application():
+    """The machine's own limit: a minimal ASGI broadcast server. No Django, no database, the same Redis.
+
+    Each WebSocket message is acknowledged at once; each frame published on Redis is sent to
+    every client this process holds, one after the other, as a process of the site does.
+    """
+    import redis.asyncio
+
+    watch_garbage_collector()()
+    clients: set = set()
+    relaying: list[asyncio.Task] = []
+
+    async def relay() -> None:
+        connection = redis.asyncio.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
+        subscription = connection.pubsub()
+        await subscription.subscribe(BASELINE_CHANNEL)
+        async for message in subscription.listen():
+            if message["type"] == "message":
+                frame = message["data"].decode()
+                for send in list(clients):
+                    try:
+                        await send({"type": "websocket.send", "text": frame})
+                    except Exception:
+                        clients.discard(send)
+
     async def app(scope, receive, send):
-        if scope["type"] == "websocket" and scope["path"] == "/bench/echo/":
-            while True:
-                event = await receive()
-                if event["type"] == "websocket.connect":
-                    await send({"type": "websocket.accept"})
-                elif event["type"] == "websocket.receive":
-                    await send({"type": "websocket.send", "text": event.get("text"), "bytes": event.get("bytes")})
-                else:
-                    return
-        return await application(scope, receive, send)
+        if scope["type"] != "websocket":
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if not relaying:
+            relaying.append(asyncio.get_running_loop().create_task(relay()))
+        while True:
+            event = await receive()
+            if event["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                clients.add(send)
+            elif event["type"] == "websocket.receive":
+                await send({"type": "websocket.send", "text": '{"type":"ack"}'})
+            else:
+                clients.discard(send)
+                return
 
     return app
 
@@ -326,6 +389,8 @@ class Player:
         self.refused = 0
         self.reveals: dict[int, float] = {}  # question -> ms from the server's reveal to receipt
         self.receipts: dict[int, float] = {}  # state version -> ms after the phase started
+        self.meant: dict[int, bool] = {}  # question -> whether the answer sent was the right one
+        self.reveal_bytes: list[int] = []
         self.connected = False
         self.finished = False
 
@@ -356,11 +421,14 @@ async def play(player: Player, game_id: int, window: float, ready: asyncio.Event
     pending: dict[int, float] = {}
     answered: set[int] = set()
 
-    async def answer_later(question: int) -> None:
+    async def answer_later(question: int, choices: list[dict]) -> None:
         await asyncio.sleep(random.uniform(0, window))
         pending[question] = time.perf_counter()
         player.sent += 1
-        choice = 0 if random.random() < 0.7 else random.randrange(1, CHOICES)
+        right = random.random() < 0.7
+        shown = [choice["id"] for choice in choices if (choice["text"] == RIGHT) == right]
+        player.meant[question] = right
+        choice = random.choice(shown)
         await socket_.send(json.dumps({"type": "answer", "question": question, "answer": {"choice": choice}}))
 
     tasks = []
@@ -373,9 +441,11 @@ async def play(player: Player, game_id: int, window: float, ready: asyncio.Event
                 player.receipts[state["version"]] = received - state["phase_started_at"]
                 if state["phase"] == "answering" and state["question_index"] not in answered:
                     answered.add(state["question_index"])
-                    tasks.append(asyncio.create_task(answer_later(state["question_index"])))
+                    tasks.append(asyncio.create_task(answer_later(state["question_index"],
+                                                                  state["question"]["choices"])))
                 elif state["phase"] == "reveal":
                     player.reveals[state["question_index"]] = received - state["phase_started_at"]
+                    player.reveal_bytes.append(len(frame))
                 elif state["phase"] == "podium":
                     player.finished = True
                     break
@@ -417,28 +487,52 @@ async def host(port: int, game_id: int, session: str, ready: asyncio.Event, paus
     await socket_.close()
 
 
-async def echo_baseline(ports: list[int], count: int, window: float) -> list[float]:
-    """Round trips of one small message per client over a trivial echo, at the players' rate."""
-    sockets = await asyncio.gather(*(open_socket(ports[number % len(ports)], "/bench/echo/")
-                                     for number in range(count)))
-    times: list[float] = []
+async def baseline(ports: list[int], count: int, window: float, frame_bytes: int) -> dict:
+    """The same clients on the minimal broadcast server: one acknowledged message each at a random
+    moment of `window` seconds, then BASELINE_BROADCASTS frames published on Redis a second apart."""
+    import redis
 
-    async def one(socket_) -> None:
+    sockets = await asyncio.gather(*(open_socket(ports[number % len(ports)], "/baseline/")
+                                     for number in range(count)))
+    live = [socket_ for socket_ in sockets if socket_ is not None]
+    acks: list[float] = []
+    fanouts: dict[int, list[float]] = {}
+
+    async def client(socket_) -> None:
         await asyncio.sleep(random.uniform(0, window))
         started = time.perf_counter()
         await socket_.send('{"type":"answer","question":0,"answer":{"choice":0}}')
-        await socket_.recv()
-        times.append((time.perf_counter() - started) * 1000)
+        async for frame in socket_:
+            received = time.time() * 1000
+            if frame == '{"type":"ack"}':
+                acks.append((time.perf_counter() - started) * 1000)
+                continue
+            message = json.loads(frame)
+            fanouts.setdefault(message["n"], []).append(received - message["t"])
+            if message["n"] == BASELINE_BROADCASTS - 1:
+                return
 
-    live = [socket_ for socket_ in sockets if socket_ is not None]
-    await asyncio.gather(*(one(socket_) for socket_ in live))
-    await asyncio.gather(*(socket_.close() for socket_ in live))
-    return times
+    publisher = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
+    clients = [asyncio.create_task(client(socket_)) for socket_ in live]
+    await asyncio.sleep(window + 1)
+    padding = "x" * max(0, frame_bytes - 60)
+    for number in range(BASELINE_BROADCASTS):
+        frame = json.dumps({"type": "state", "n": number, "t": time.time() * 1000, "padding": padding})
+        await asyncio.to_thread(publisher.publish, BASELINE_CHANNEL, frame)
+        await asyncio.sleep(1)
+    await asyncio.wait(clients, timeout=10)
+    for task in clients:
+        task.cancel()
+    await asyncio.gather(*(socket_.close() for socket_ in live), return_exceptions=True)
+    publisher.close()
+    lasts = [max(times) for times in fanouts.values()]
+    return {"connected": len(live), "acks": acks, "fanout_last": lasts,
+            "missed": sum(len(live) - len(times) for times in fanouts.values())
+            + len(live) * (BASELINE_BROADCASTS - len(fanouts))}
 
 
 async def run_game(args, servers: Servers, game: dict, sessions: list[str | None]) -> dict:
     players = [Player(number, servers.port_for(number), session) for number, session in enumerate(sessions)]
-    echo = await echo_baseline(servers.ports, len(players), args.answer_window)
     ready = asyncio.Event()
     ready.expected = sum(1 for player in players if player.session)
     connected: list[Player] = []
@@ -455,10 +549,59 @@ async def run_game(args, servers: Servers, game: dict, sessions: list[str | None
     connect_s = time.perf_counter() - started
     await host_task
     await asyncio.wait(player_tasks, timeout=10)
-    return {"players": players, "echo": echo, "connect_s": connect_s, "reveals": reveal_times}
+    return {"players": players, "connect_s": connect_s, "reveals": reveal_times}
 
 
-def summarize(args, joined: list[str | None], join_s: float, outcome: dict, elapsed: float, pauses: list) -> dict:
+VERIFY = """
+import json, sys
+from quizzes import services
+from quizzes.models import Answer, Game
+
+game = Game.objects.get(pk=int(sys.argv[1]))
+answers = list(Answer.objects.filter(game_question__game=game).select_related("game_question"))
+mine = {}
+for answer in answers:
+    mine.setdefault(answer.player_id, {})[answer.game_question.position] = answer
+wrong_points = wrong_scores = 0
+rightness = {}
+for player in game.players.all():
+    streak = total = 0
+    for position in range(game.question_count):
+        answer = mine.get(player.pk, {}).get(position)
+        right = answer is not None and answer.fraction == 1.0
+        streak = streak + 1 if right else 0
+        if answer is None:
+            continue
+        data = answer.game_question.data
+        base = services.answer_points(data["points"], answer.fraction, answer.elapsed_ms / 1000,
+                                      data["time_limit"] * max(player.time_factor, 1.0), speed=game.speed_points)
+        bonus = services.streak_bonus(streak) if right else 0
+        # elapsed_ms is rounded: the stored base may differ from this by one point, never more.
+        wrong_points += abs(base - answer.base_points) > 1 or answer.points != answer.base_points + bonus
+        total += answer.points
+    wrong_scores += player.score != total
+    rightness[player.nickname] = {str(position): answer.fraction == 1.0
+                                  for position, answer in mine.get(player.pk, {}).items()}
+print(json.dumps({"answers": len(answers), "doubled": len(answers) - len({(a.player_id, a.game_question_id)
+                                                                          for a in answers}),
+                  "wrong_points": wrong_points, "wrong_scores": wrong_scores, "rightness": rightness}))
+"""
+
+
+def verify(env: dict, game_id: int) -> dict:
+    result = subprocess.run([sys.executable, "-c", f"import django; django.setup()\n{VERIFY}", str(game_id)],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"checking the game in the database failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def ratio(ours: float | None, theirs: float | None) -> float | None:
+    return None if ours is None or not theirs else round(ours / max(theirs, 0.1), 1)
+
+
+def summarize(args, joined: list[str | None], join_s: float, outcome: dict, stored: dict, base: dict,
+              elapsed: float, pauses: list) -> dict:
     players: list[Player] = outcome["players"]
     acks = [value for player in players for value in player.acks]
     per_question_last = []
@@ -470,7 +613,6 @@ def summarize(args, joined: list[str | None], join_s: float, outcome: dict, elap
         missing_reveals += sum(1 for player in players if player.connected and question not in player.reveals)
         if times:
             per_question_last.append(max(times))
-    echo = outcome["echo"]
     lost = {
         "joins": sum(1 for session in joined if session is None),
         "connections": sum(1 for player in players if player.session and not player.connected),
@@ -479,6 +621,11 @@ def summarize(args, joined: list[str | None], join_s: float, outcome: dict, elap
         "reveals": missing_reveals,
         "unfinished": sum(1 for player in players if player.connected and not player.finished),
     }
+    not_as_answered = 0
+    for player in players:
+        recorded = stored["rightness"].get(nickname(player.number), {})
+        not_as_answered += sum(1 for question, right in player.meant.items()
+                               if question in player.reveals and recorded.get(str(question)) is not right)
     result = {
         "players": args.players,
         "processes": args.processes,
@@ -494,25 +641,33 @@ def summarize(args, joined: list[str | None], join_s: float, outcome: dict, elap
         "fanout_p95_ms": percentile(per_question_last, 0.95),
         "fanout_player_p50_ms": percentile(per_player, 0.5),
         "fanout_player_p95_ms": percentile(per_player, 0.95),
-        "echo_p50_ms": percentile(echo, 0.5),
-        "echo_p95_ms": percentile(echo, 0.95),
         "answers": len(acks),
         "lost": sum(lost.values()),
         "lost_detail": lost,
+        "stored_answers": stored["answers"],
+        "doubled": stored["doubled"],
+        "wrong_scores": stored["wrong_scores"],
+        "wrong_points": stored["wrong_points"],
+        "not_as_answered": not_as_answered,
+        "baseline_ack_p50_ms": percentile(base["acks"], 0.5),
+        "baseline_ack_p95_ms": percentile(base["acks"], 0.95),
+        "baseline_fanout_p50_ms": percentile(base["fanout_last"], 0.5),
+        "baseline_fanout_p95_ms": percentile(base["fanout_last"], 0.95),
+        "baseline_missed": base["missed"] + args.players - base["connected"],
         "gc_pauses_over_10ms": len(pauses),
         "gc_pause_total_ms": round(sum(pauses)),
         "gc_pause_max_ms": max(pauses, default=None),
         "gc_threshold": args.gc_threshold,
         "duration_s": round(elapsed, 1),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "machine": machine(),
     }
-    if result["echo_p50_ms"] and result["ack_p50_ms"] is not None:
-        result["ack_p50_vs_echo"] = round(result["ack_p50_ms"] / max(result["echo_p50_ms"], 0.1), 1)
-        result["ack_p95_vs_echo"] = round(result["ack_p95_ms"] / max(result["echo_p95_ms"], 0.1), 1)
-        if result["fanout_p95_ms"] is not None:
-            result["fanout_p95_vs_echo_p95"] = round(result["fanout_p95_ms"] / max(result["echo_p95_ms"], 0.1), 1)
+    result["ack_p95_vs_baseline"] = ratio(result["ack_p95_ms"], result["baseline_ack_p95_ms"])
+    result["fanout_p95_vs_baseline"] = ratio(result["fanout_p95_ms"], result["baseline_fanout_p95_ms"])
     result["targets_met"] = (
-        result["lost"] == 0
+        result["lost"] == 0 and result["stored_answers"] == result["answers"]
+        and result["doubled"] == result["wrong_scores"] == result["wrong_points"] == result["not_as_answered"] == 0
+        and result["join_s"] < TARGETS["join_s"]
         and result["ack_p95_ms"] is not None and result["ack_p95_ms"] < TARGETS["ack_p95_ms"]
         and result["fanout_p95_ms"] is not None and result["fanout_p95_ms"] < TARGETS["fanout_p95_ms"]
     )
@@ -525,6 +680,7 @@ def fail(message: str) -> None:
 
 
 def main() -> None:
+    global REDIS_DB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--players", type=int, required=True)
     parser.add_argument("--processes", type=int, default=2, help="uvicorn processes sharing the game (default 2)")
@@ -535,9 +691,14 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=1.0, help="seconds the host waits on each reveal")
     parser.add_argument("--join-concurrency", type=int, default=16)
     parser.add_argument("--gc-threshold", type=int, default=None,
-                        help="what-if: servers run gc.set_threshold(N, 20, 20) (default: Python's 700, 10, 10)")
+                        help="what-if: servers run gc.set_threshold(N, 20, 20) before the site starts "
+                             "(attentive/asgi.py then sets its own, 50000, 20, 20)")
     parser.add_argument("--timeout", type=float, default=600, help="stop the whole run after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server logs) for inspection")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB,
+                        help=f"the Redis database for the run's channel layer (default {REDIS_DB})")
+    parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
+                        help="profile every server with py-spy during the game and the baseline, into DIR")
     args = parser.parse_args()
     if not 1 <= args.players <= MAX_PLAYERS:
         fail(f"--players must be 1 to {MAX_PLAYERS}")
@@ -546,12 +707,15 @@ def main() -> None:
     if not 1 <= args.questions <= 30 or not 0 < args.answer_window < TIME_LIMIT:
         fail(f"--questions must be 1 to 30 and --answer-window below the {TIME_LIMIT} s time limit")
 
+    REDIS_DB = args.redis_db
+    os.environ["BENCH_REDIS_DB"] = str(args.redis_db)  # for the servers this run starts
     check_redis()
     signal.signal(signal.SIGALRM, lambda *_: fail(f"the run took longer than --timeout {args.timeout} s"))
     signal.alarm(int(args.timeout))
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="attentive-bench-"))
-    database = servers = None
+    database = servers = baseline_servers = None
+    spies: list[subprocess.Popen] = []
     try:
         database = Database(args.database, workdir)
         env = server_environment(database, workdir)
@@ -561,6 +725,7 @@ def main() -> None:
         manage(env, "collectstatic", "--no-input", "-v", "0")
         game = create_game(env, args.questions)
         servers = Servers(env, args.processes, workdir)
+        spies = servers.profile(args.py_spy, "site")
 
         join_started = time.perf_counter()
         with ThreadPoolExecutor(args.join_concurrency) as pool:
@@ -575,12 +740,29 @@ def main() -> None:
         except ImportError:
             runner = asyncio.run
         outcome = runner(run_game(args, servers, game, sessions))
-        result = summarize(args, sessions, join_s, outcome, time.perf_counter() - started, gc_pauses(workdir))
+        servers.stop()
+        pauses = gc_pauses(workdir)
+        stored = verify(env, game["game"])
+
+        # The machine's own limit, on the same clients, sized like the reveals the players got.
+        sizes = [size for player in outcome["players"] for size in player.reveal_bytes]
+        (workdir / "baseline").mkdir()
+        baseline_servers = Servers(env, args.processes, workdir / "baseline", app="baseline_application")
+        spies += baseline_servers.profile(args.py_spy, "baseline")
+        base = runner(baseline(baseline_servers.ports, args.players, args.answer_window,
+                               round(sum(sizes) / len(sizes)) if sizes else 1500))
+        result = summarize(args, sessions, join_s, outcome, stored, base, time.perf_counter() - started, pauses)
         print(json.dumps(result), flush=True)
     finally:
         signal.alarm(0)
-        if servers:
-            servers.stop()
+        for server in (servers, baseline_servers):
+            if server:
+                server.stop()
+        for spy in spies:
+            try:
+                spy.wait(timeout=20)  # py-spy writes its file when the process it samples exits
+            except subprocess.TimeoutExpired:
+                spy.kill()
         if database:
             database.drop()
         if args.keep:

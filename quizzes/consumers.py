@@ -8,6 +8,7 @@ built from the database or from a broadcast that carried a complete phase.
 from __future__ import annotations
 
 import json
+import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -27,11 +28,49 @@ CLOSE_NO_SEAT = 4403
 CLOSE_KICKED = 4001
 CLOSE_THROTTLED = 4429
 
+logger = logging.getLogger(__name__)
+
+
 class GameConsumer(AsyncWebsocketConsumer):
     """What players and hosts share: JSON in and out, throttling, the clock, catching up on connect."""
 
     burst = PLAYER_BURST
     rate = PLAYER_RATE
+    group: str | None = None
+    is_host = False
+
+    async def join_group_then_accept(self, group: str) -> bool:
+        """Join the game's groups, and only then accept: a channel layer that is down (Redis
+        restarting) refuses the handshake, so the screen backs off and retries, instead of
+        being accepted and dropped at once, over and over.
+
+        Two groups: the screen's own channel joins `group` (news for this player or the
+        projectors), and this process's channel the game's screens group (changes of phase,
+        handed to every screen of the process at once by `live.Screens`)."""
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+            await live.screens().ensure(self.game_id)
+        except Exception as error:
+            logger.warning("game %s: refusing a connection, the channel layer failed (%s)", self.game_id, error)
+            await self.close()
+            return False
+        self.group = group
+        await self.accept()
+        live.screens().add(self.game_id, self, host=self.is_host)
+        return True
+
+    async def leave_group(self) -> None:
+        group, self.group = self.group, None
+        if group is None:
+            return
+        live.screens().discard(self.game_id, self)
+        try:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception as error:  # the layer forgets the channel by itself when it expires
+            logger.warning("game %s: could not leave %s (%s)", self.game_id, group, error)
+
+    async def disconnect(self, code):
+        await self.leave_group()
 
     async def send_message(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":")))
@@ -94,16 +133,17 @@ class PlayerConsumer(GameConsumer):
         self.player_id = None
         self.start_throttle()
         player = await game_database(services.seat_in_session)(self.scope["session"], self.game_id)
-        await self.accept()
-        if player is None:
-            await self.refuse(CLOSE_NO_SEAT, "no-seat", "You have no seat in this game: join it with its PIN.")
+        if player is None or player.kicked:
+            await self.accept()  # to say why, then close: the phone stops retrying
+            if player is None:
+                await self.refuse(CLOSE_NO_SEAT, "no-seat", "You have no seat in this game: join it with its PIN.")
+            else:
+                await self.refuse(CLOSE_KICKED, "kicked", services.REJECTIONS["removed"])
             return
-        if player.kicked:
-            await self.refuse(CLOSE_KICKED, "kicked", services.REJECTIONS["removed"])
-            return
+        # In the group before the snapshot is taken, so that no change can fall between the two.
         self.player_id = player.pk
-        # Join the group before taking the snapshot, so nothing can fall between the two.
-        await self.channel_layer.group_add(live.players_group(self.game_id), self.channel_name)
+        if not await self.join_group_then_accept(live.players_group(self.game_id)):
+            return
         await self.send_snapshot()
 
     async def send_snapshot(self) -> None:
@@ -113,16 +153,11 @@ class PlayerConsumer(GameConsumer):
         await self.send_state(snapshot["state"], {"me": snapshot["me"]})
         await self.catch_up(snapshot["state"])
 
-    async def disconnect(self, code):
-        if self.player_id is not None:
-            await self.channel_layer.group_discard(live.players_group(self.game_id), self.channel_name)
-
     async def handle(self, content: dict) -> None:
         if content["type"] == "answer":
             received_at = timing.now()
-            outcome = await game_database(services.submit_answer)(
-                self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at
-            )
+            outcome = await live.answer_desk().submit(services.AnswerRequest(
+                self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at))
             await self.send_message({
                 "type": "ack" if outcome.accepted else "rejected", "question": content.get("question"),
                 "code": outcome.code, "message": outcome.message, "ref": content.get("ref"),
@@ -141,7 +176,7 @@ class PlayerConsumer(GameConsumer):
             return
         if event.get("kicked"):
             self.player_id = None
-            await self.channel_layer.group_discard(live.players_group(self.game_id), self.channel_name)
+            await self.leave_group()
             await self.refuse(CLOSE_KICKED, "kicked", services.REJECTIONS["removed"])
         elif "me" in event:
             await self.send_message({"type": "me", "me": event["me"]})
@@ -150,18 +185,20 @@ class PlayerConsumer(GameConsumer):
 class HostConsumer(GameConsumer):
     burst = HOST_BURST
     rate = HOST_RATE
+    is_host = True
 
     async def connect(self):
         self.game_id = int(self.scope["url_route"]["kwargs"]["game_id"])
         self.hosting = False
         self.start_throttle()
         allowed = await game_database(services.may_host)(self.scope["user"], self.game_id)
-        await self.accept()
         if not allowed:
+            await self.accept()
             await self.refuse(CLOSE_NO_SEAT, "not-host", "Only the course's instructors and assistants run this game.")
             return
         self.hosting = True
-        await self.channel_layer.group_add(live.hosts_group(self.game_id), self.channel_name)
+        if not await self.join_group_then_accept(live.hosts_group(self.game_id)):
+            return
         await self.send_snapshot()
 
     async def send_snapshot(self) -> None:
@@ -170,10 +207,6 @@ class HostConsumer(GameConsumer):
         snapshot = await game_database(services.host_snapshot)(self.game_id)
         await self.send_state(snapshot["state"], {"players": snapshot["players"], "answered": snapshot["answered"]})
         await self.catch_up(snapshot["state"])
-
-    async def disconnect(self, code):
-        if self.hosting:
-            await self.channel_layer.group_discard(live.hosts_group(self.game_id), self.channel_name)
 
     async def handle(self, content: dict) -> None:
         command = content["type"]
@@ -221,7 +254,7 @@ class HostConsumer(GameConsumer):
                                  "players": event["players"]})
 
     async def quiz_player_joined(self, event):
-        await self.send_message({"type": "player_joined", "player": event["player"], "count": event["count"]})
+        await self.send_message({"type": "player_joined", "player": event["player"]})
 
     async def quiz_player_left(self, event):
         await self.send_message({"type": "player_left", "player": event["player"]})

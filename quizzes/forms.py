@@ -47,6 +47,11 @@ class QuestionForm(forms.Form):
         label="The statement is", required=False, choices=[("true", "True"), ("false", "False")],
         coerce=lambda value: value == "true", widget=forms.RadioSelect,
     )
+    keep_order = forms.BooleanField(
+        label="Keep the answers in this order", required=False,
+        help_text="Players see the answers shuffled, in a new order every game, unless you tick this "
+                  "(for “all of the above” or a scale).",
+    )
     slider_min = forms.FloatField(label="Smallest value", required=False)
     slider_max = forms.FloatField(label="Largest value", required=False)
     slider_step = forms.FloatField(label="Step", required=False, initial=1)
@@ -75,6 +80,7 @@ class QuestionForm(forms.Form):
             initial[f"choice_{number}"] = text
         for number, choice in enumerate(spec.get("choices", []), start=1):
             initial[f"correct_{number}"] = choice.get("correct", False)
+        initial["keep_order"] = spec.get("shuffle", True) is False
         if question.kind == "true_false":
             initial["answer_true"] = "true" if spec["answer"] else "false"
         if question.kind == "type_answer":
@@ -91,6 +97,10 @@ class QuestionForm(forms.Form):
     @property
     def marks_correct(self) -> bool:
         return self.kind.name in ("single", "multiple")
+
+    @property
+    def shuffles_choices(self) -> bool:
+        return self.kind.name in ("single", "multiple", "poll")
 
     def choice_rows(self) -> list[tuple]:
         return [(self[f"choice_{number}"], self[f"correct_{number}"]) for number in range(1, MAX_CHOICES + 1)]
@@ -111,7 +121,7 @@ class QuestionForm(forms.Form):
             raw = {"choices": [
                 {"text": cleaned.get(f"choice_{number}", ""), "correct": bool(cleaned.get(f"correct_{number}"))}
                 for number in range(1, MAX_CHOICES + 1) if cleaned.get(f"choice_{number}", "").strip()
-            ]}
+            ], "shuffle": not cleaned.get("keep_order")}
         elif name == "ordering":
             raw = {"items": [cleaned[f"choice_{number}"] for number in range(1, MAX_CHOICES + 1)
                              if cleaned.get(f"choice_{number}", "").strip()]}

@@ -5,8 +5,11 @@ view that goes to phones and the projector before the reveal (`public`: it must 
 contain the right answer), turns a player's payload into a normalized answer or refuses
 it (`parse`), grades that answer as a fraction of the points (`grade`; None for kinds
 without a right answer), and summarizes everyone's answers for the reveal and the
-report (`tally`). `display` is drawn once per game, e.g. the shuffled order of an
-ordering question: the order on the screen must not be the answer.
+report (`tally`). `display` is drawn once per game: the order in which answers are
+shown. Choices are shuffled unless the question pins their order (`shuffle = false`,
+for "all of the above" or a scale); ordering items always are. Players answer with the
+positions they saw; what is stored, graded and reported is in the author's order, so
+the mapping from one to the other never leaves the server before the reveal.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .text import normalize_answer, render_inline
+from .text import normalize_answer, plain_text, render_inline
 from .wordfilter import is_blocked
 
 MIN_CHOICES = 2
@@ -71,8 +74,12 @@ class QuestionKind:
         raise NotImplementedError
 
     def solution(self, spec: dict, display: dict) -> dict:
-        """The right answer, shown at the reveal."""
+        """The right answer, shown at the reveal, in the positions the players saw."""
         return {}
+
+    def shown_bars(self, spec: dict, display: dict, bars: list[dict]) -> list[dict]:
+        """The tally's bars (kept in the author's order, for reports) in the order players saw the answers."""
+        return bars
 
     def tally(self, spec: dict, display: dict, answers: list[Any]) -> list[dict]:
         """Bars for the chart: label, count, whether the bar is a right answer, and whether the
@@ -80,7 +87,7 @@ class QuestionKind:
         raise NotImplementedError
 
     def describe(self, spec: dict, display: dict, answer: Any) -> str:
-        """An answer as a person reads it, for reports."""
+        """An answer as a person reads it, in plain text, for the reports' spreadsheets."""
         return str(answer)
 
     def solution_text(self, spec: dict) -> str:
@@ -118,8 +125,22 @@ def _clean_choices(spec: dict, *, need_correct: str | None) -> list[dict]:
     return choices
 
 
+def _clean_shuffle(spec: dict) -> dict:
+    """`shuffle = false` pins the order of the choices; shuffling is the default, so only a pin is stored."""
+    shuffle = spec.get("shuffle", True)
+    if not isinstance(shuffle, bool):
+        raise SpecProblem("shuffle", "must be true or false")
+    return {} if shuffle else {"shuffle": False}
+
+
 def _public_choices(texts: list[str]) -> list[dict]:
     return [{"id": index, "text": text, "html": render_inline(text)} for index, text in enumerate(texts)]
+
+
+def shown_order(display: dict, count: int) -> list[int]:
+    """The author's index of the choice shown at each position (games from before shuffling have none)."""
+    order = display.get("order")
+    return order if isinstance(order, list) and len(order) == count else list(range(count))
 
 
 def _choice_id(payload: Any, count: int) -> int:
@@ -136,7 +157,7 @@ class SingleChoice(QuestionKind):
     help = "Players pick one answer. Mark every answer that counts as right (usually one)."
 
     def clean(self, spec: dict) -> dict:
-        return {"choices": _clean_choices(spec, need_correct="at least one choice as correct")}
+        return {"choices": _clean_choices(spec, need_correct="at least one choice as correct"), **_clean_shuffle(spec)}
 
     def texts(self, spec: dict) -> list[str]:
         return [choice["text"] for choice in spec["choices"]]
@@ -144,17 +165,32 @@ class SingleChoice(QuestionKind):
     def correct_ids(self, spec: dict) -> list[int]:
         return [index for index, choice in enumerate(spec["choices"]) if choice["correct"]]
 
+    def display(self, spec: dict, rng: random.Random) -> dict:
+        order = list(range(len(self.texts(spec))))
+        if spec.get("shuffle", True):
+            rng.shuffle(order)
+        return {"order": order}
+
     def public(self, spec: dict, display: dict) -> dict:
-        return {"choices": _public_choices(self.texts(spec))}
+        texts = self.texts(spec)
+        return {"choices": _public_choices([texts[index] for index in shown_order(display, len(texts))])}
 
     def parse(self, spec: dict, display: dict, payload: Any) -> int:
-        return _choice_id(payload, len(self.texts(spec)))
+        count = len(self.texts(spec))
+        return shown_order(display, count)[_choice_id(payload, count)]
 
     def grade(self, spec: dict, display: dict, answer: int) -> float:
         return 1.0 if answer in self.correct_ids(spec) else 0.0
 
     def solution(self, spec: dict, display: dict) -> dict:
-        return {"correct": self.correct_ids(spec)}
+        correct = set(self.correct_ids(spec))
+        order = shown_order(display, len(self.texts(spec)))
+        return {"correct": [shown for shown, index in enumerate(order) if index in correct]}
+
+    def shown_bars(self, spec: dict, display: dict, bars: list[dict]) -> list[dict]:
+        if len(bars) != len(self.texts(spec)):
+            return bars
+        return [bars[index] for index in shown_order(display, len(bars))]
 
     def tally(self, spec: dict, display: dict, answers: list[Any]) -> list[dict]:
         counts = Counter(answers)
@@ -165,7 +201,7 @@ class SingleChoice(QuestionKind):
         ]
 
     def describe(self, spec: dict, display: dict, answer: int) -> str:
-        return self.texts(spec)[answer]
+        return plain_text(self.texts(spec)[answer])
 
     def solution_text(self, spec: dict) -> str:
         return " / ".join(self.texts(spec)[index] for index in self.correct_ids(spec))
@@ -185,6 +221,9 @@ class TrueFalse(SingleChoice):
     def texts(self, spec: dict) -> list[str]:
         return ["True", "False"]
 
+    def display(self, spec: dict, rng: random.Random) -> dict:
+        return {}  # True, then False: always where players expect them
+
     def correct_ids(self, spec: dict) -> list[int]:
         return [0] if spec["answer"] else [1]
 
@@ -196,7 +235,7 @@ class Poll(SingleChoice):
     help = "Players pick one answer; there is no right answer and no points."
 
     def clean(self, spec: dict) -> dict:
-        return {"choices": _clean_choices(spec, need_correct=None)}
+        return {"choices": _clean_choices(spec, need_correct=None), **_clean_shuffle(spec)}
 
     def correct_ids(self, spec: dict) -> list[int]:
         return []
@@ -228,7 +267,8 @@ class MultipleChoice(SingleChoice):
             or len(set(payload)) != len(payload)
         ):
             raise AnswerRejected("select one or more of the answers")
-        return sorted(payload)
+        order = shown_order(display, count)
+        return sorted(order[shown] for shown in payload)
 
     def grade(self, spec: dict, display: dict, answer: list[int]) -> float:
         correct = set(self.correct_ids(spec))
@@ -241,7 +281,7 @@ class MultipleChoice(SingleChoice):
 
     def describe(self, spec: dict, display: dict, answer: list[int]) -> str:
         texts = self.texts(spec)
-        return " + ".join(texts[index] for index in answer)
+        return " + ".join(plain_text(texts[index]) for index in answer)
 
 
 # -- typed answers -----------------------------------------------------------------------------
@@ -438,7 +478,7 @@ class Ordering(QuestionKind):
                 {"label": "Another order", "count": len(answers) - right, "correct": False, "authored": False}]
 
     def describe(self, spec: dict, display: dict, answer: list[int]) -> str:
-        return " → ".join(spec["items"][display["order"][shown]] for shown in answer)
+        return " → ".join(plain_text(spec["items"][display["order"][shown]]) for shown in answer)
 
     def solution_text(self, spec: dict) -> str:
         return " → ".join(spec["items"])

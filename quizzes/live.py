@@ -2,8 +2,12 @@
 
 Channels groups only carry news. A group message may be lost (they are at-most-once), so
 every message is a complete picture of the phase, and every (re)connect starts with a full
-snapshot. Timers live in whichever processes serve a game's players or host: each one
-schedules the game's next deadline, and the version check in the services lets exactly
+snapshot. For the same reason news is best effort: it is sent after the change is
+committed, and a channel layer that fails (Redis restarting) is logged, never raised into
+the join, the answer or the command that made the change; screens catch up on their own.
+
+Timers live in whichever processes serve a game's players or host: each one schedules
+the game's next deadline, and the version check in the services lets exactly
 one of them move the game on. If no process is watching, the next connection catches up.
 """
 
@@ -18,6 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.db import transaction
+
+from attentive import broadcast as layer_from_sync_code
 
 from . import services, timing
 from .db import game_database
@@ -37,6 +44,11 @@ def players_group(game_id: int) -> str:
 
 def hosts_group(game_id: int) -> str:
     return f"quiz-host-{game_id}"
+
+
+def screens_group(game_id: int) -> str:
+    """One channel per process serving the game: where its changes of phase arrive."""
+    return f"quiz-screens-{game_id}"
 
 
 def state_json(state: dict) -> str:
@@ -81,14 +93,44 @@ async def broadcast(transition: services.Transition | None) -> None:
     """
     if transition is None:
         return
-    layer = get_channel_layer()
-    message = {
+    await _send_quietly(screens_group(transition.game_id), _state_message(transition))
+
+
+def _state_message(transition: services.Transition) -> dict:
+    return {
         "type": "quiz.state", "game": transition.game_id, "version": transition.version,
         "deadline": transition.deadline_ms, "state": state_json(transition.public),
         "personal": json.dumps(transition.personal, separators=(",", ":")) if transition.personal else None,
     }
-    await layer.group_send(players_group(transition.game_id), message)
-    await layer.group_send(hosts_group(transition.game_id), {**message, "personal": None})
+
+
+async def _send_quietly(group: str, message: dict) -> None:
+    try:
+        await get_channel_layer().group_send(group, message)
+    except Exception as error:
+        logger.warning("a live update to %s could not be sent (%s); screens will catch up", group, error)
+
+
+def broadcast_after_commit(transition: services.Transition | None) -> None:
+    """From synchronous code (a view): broadcast a change of phase once it is committed, without waiting."""
+    if transition is None:
+        return
+    _after_commit(screens_group(transition.game_id), _state_message(transition))
+
+
+def tell_hosts_after_commit(game_id: int, message: dict) -> None:
+    """From synchronous code (a view): news for the projectors once the change is committed, without waiting."""
+    _after_commit(hosts_group(game_id), message)
+
+
+def _after_commit(group: str, message: dict) -> None:
+    def send() -> None:
+        try:
+            layer_from_sync_code.group_send(group, message)
+        except Exception as error:
+            logger.warning("a live update to %s could not be sent (%s); screens will catch up", group, error)
+
+    transaction.on_commit(send)
 
 
 async def publish(transition: services.Transition | None) -> None:
@@ -117,12 +159,12 @@ _publishing: set[asyncio.Task] = set()
 
 
 async def tell_hosts(game_id: int, message: dict) -> None:
-    await get_channel_layer().group_send(hosts_group(game_id), message)
+    await _send_quietly(hosts_group(game_id), message)
 
 
 async def tell_player(game_id: int, player_id: int, message: dict) -> None:
     """A message for one player's connections (all of them, in whatever process they are)."""
-    await get_channel_layer().group_send(players_group(game_id), {**message, "player": player_id})
+    await _send_quietly(players_group(game_id), {**message, "player": player_id})
 
 
 class GameClock:
@@ -176,6 +218,154 @@ class GameClock:
                 await run(services.close_if_all_answered, game_id, version)
         except Exception:
             logger.exception("game %s: counting answers failed", game_id)
+
+
+class Screens:
+    """This process's players and projectors of each game, handed a change of phase all at once.
+
+    A change of phase is one channel-layer message per process, not per screen: each process
+    serving a game has one channel in the game's screens group, and one task here gives what
+    arrives on it to every screen of that game in the process, in one loop. Through the layer
+    once per screen (a channel, a receive and a dispatch each), a reveal for a thousand phones
+    per process spent most of its time there (docs/benchmarks.md, "Live quizzes").
+    """
+
+    # Group memberships vanish with a Redis restart: they are renewed this often.
+    RENEW_SECONDS = 30
+
+    def __init__(self) -> None:
+        self.players: dict[int, set] = {}
+        self.hosts: dict[int, set] = {}
+        self.channel: str | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    async def ensure(self, game_id: int) -> None:
+        """Make sure this process hears of the game's changes (raises if the channel layer is down)."""
+        layer = get_channel_layer()
+        if self.channel is None:
+            self.channel = await layer.new_channel()
+        await layer.group_add(screens_group(game_id), self.channel)
+        if not self._tasks or any(task.done() for task in self._tasks):
+            for task in self._tasks:
+                task.cancel()
+            loop = asyncio.get_running_loop()
+            self._tasks = [loop.create_task(self._listen()), loop.create_task(self._renew())]
+
+    def add(self, game_id: int, consumer, *, host: bool) -> None:
+        (self.hosts if host else self.players).setdefault(game_id, set()).add(consumer)
+
+    def discard(self, game_id: int, consumer) -> None:
+        for registry in (self.players, self.hosts):
+            screens = registry.get(game_id)
+            if screens is not None:
+                screens.discard(consumer)
+                if not screens:
+                    del registry[game_id]
+
+    async def _listen(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("this process's game news could not be received (%s); trying again", error)
+                await asyncio.sleep(1)
+                continue
+            if message.get("type") == "quiz.state":
+                await self._hand_out(message)
+
+    async def _hand_out(self, message: dict) -> None:
+        game_id = message["game"]
+        for consumer in list(self.players.get(game_id, ())):
+            try:
+                await consumer.quiz_state(message)
+            except Exception:
+                logger.exception("game %s: a phone's update failed", game_id)
+        hosts_message = {**message, "personal": None}
+        for consumer in list(self.hosts.get(game_id, ())):
+            try:
+                await consumer.quiz_state(hosts_message)
+            except Exception:
+                logger.exception("game %s: a projector's update failed", game_id)
+
+    async def _renew(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            await asyncio.sleep(self.RENEW_SECONDS)
+            for game_id in {*self.players, *self.hosts}:
+                try:
+                    await layer.group_add(screens_group(game_id), self.channel)
+                except Exception as error:
+                    logger.warning("game %s: could not renew this process's news (%s)", game_id, error)
+
+
+_screens: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Screens] = weakref.WeakKeyDictionary()
+
+
+def screens() -> Screens:
+    """The screens of the running event loop (one per process under uvicorn; one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _screens.get(loop)
+    if found is None:
+        found = _screens[loop] = Screens()
+    return found
+
+
+class AnswerDesk:
+    """This process's answers on their way to the database, written in batches.
+
+    An answer waits only for the batch being written, if one is: what arrives meanwhile goes
+    in the next batch, all in one database call (`services.submit_answers`). A quiet game
+    pays no delay; a hall answering at once pays one transaction per batch, not per answer.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[services.AnswerRequest, asyncio.Future]] = []
+        self._writing = False
+
+    async def submit(self, request: services.AnswerRequest) -> services.AnswerOutcome:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        if not self._writing:
+            self._writing = True
+            task = asyncio.get_running_loop().create_task(self._write())
+            _publishing.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(_publishing.discard)
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self.MAX_BATCH], self._waiting[self.MAX_BATCH :]
+                try:
+                    outcomes = await game_database(services.submit_answers)([request for request, _ in batch])
+                except Exception as error:
+                    logger.exception("storing %s answers failed", len(batch))
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():  # its connection may have closed meanwhile
+                        future.set_result(outcome)
+        finally:
+            self._writing = False
+
+
+_desks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AnswerDesk] = weakref.WeakKeyDictionary()
+
+
+def answer_desk() -> AnswerDesk:
+    """The answer desk of the running event loop (one per process under uvicorn; one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _desks.get(loop)
+    if found is None:
+        found = _desks[loop] = AnswerDesk()
+    return found
 
 
 _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GameClock] = weakref.WeakKeyDictionary()

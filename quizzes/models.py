@@ -222,6 +222,9 @@ class Player(models.Model):
                              related_name="quiz_players")
     # The secret that binds a browser session to this seat; never shown to anyone else.
     seat_token = models.CharField(max_length=64, unique=True, default=new_seat_token)
+    # A digest of the browser session that took the seat: the same session asking again for the
+    # same nickname (its first answer lost on the way) gets this seat back, nobody else does.
+    session_mark = models.CharField(max_length=64, blank=True, default="")
     team = models.PositiveSmallIntegerField(null=True, blank=True)
     time_factor = models.FloatField(default=1.0)
     kicked = models.BooleanField(default=False)

@@ -12,6 +12,7 @@
     points = "standard"             none, standard or double (default standard)
     image = "images/bert.svg"       optional; only in a quiz folder, relative to quiz.toml
     choices = [{ text = "Encoder-only", correct = true }, "Decoder-only"]   single, multiple, poll
+    shuffle = false                 single, multiple, poll: keep the choices in this order (default: shuffled per game)
     answer = true                   true_false (true or false); slider (the number)
     accepted = ["argmax", "arg max"]   type_answer
     min = 0, max = 10, step = 1, tolerance = 0, unit = ""   slider
@@ -34,9 +35,9 @@ from .models import MAX_TIME_LIMIT, MIN_TIME_LIMIT, Points, Question, Quiz
 QUIZ_KEYS = {"id", "title", "description", "questions"}
 COMMON_KEYS = {"id", "kind", "text", "time", "points", "image"}
 KIND_KEYS = {
-    "single": {"choices"},
-    "multiple": {"choices"},
-    "poll": {"choices"},
+    "single": {"choices", "shuffle"},
+    "multiple": {"choices", "shuffle"},
+    "poll": {"choices", "shuffle"},
     "true_false": {"answer"},
     "type_answer": {"accepted"},
     "slider": {"min", "max", "step", "answer", "tolerance", "unit"},

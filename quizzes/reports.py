@@ -1,4 +1,7 @@
-"""After a game: how each question went and how each player did, on a page, in .xlsx and in CSV."""
+"""After a game: how each question went and how each player did, on a page, in .xlsx and in CSV.
+
+The page renders the instructor's Markdown; the spreadsheets carry it as plain text.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from openpyxl.styles import Font
 from .kinds import KINDS
 from .models import Answer, Game
 from .services import team_name
+from .text import plain_text
 
 
 @dataclass
@@ -124,9 +128,11 @@ def question_rows(report: GameReport) -> tuple[list[str], list[list[Any]]]:
     header = ["Question", "Kind", "Text", "Right answer", "Points", "Players", "Answered", "Correct", "% correct",
               "Average time (s)", "Answers"]
     rows = [
-        [question.number, question.kind_label, question.text, question.solution, question.points, question.players,
-         question.answered, question.correct, question.percent_correct, question.average_seconds,
-         "; ".join(f"{bar['label']}: {bar['count']}" for bar in question.bars)]
+        [question.number, question.kind_label, plain_text(question.text), plain_text(question.solution),
+         question.points, question.players, question.answered, question.correct, question.percent_correct,
+         question.average_seconds,
+         "; ".join(f"{plain_text(bar['label']) if bar.get('authored') else bar['label']}: {bar['count']}"
+                   for bar in question.bars)]
         for question in report.questions
     ]
     return header, rows

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import segno
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,7 +26,7 @@ from .images import store_image
 from .kahoot import SpreadsheetUnreadable, exportable, read_kahoot_xlsx, write_kahoot_xlsx
 from .kinds import KINDS
 from .models import Game, Player, Question, Quiz, QuizImage
-from .nicknames import NicknameInvalid, random_nickname
+from .nicknames import NicknameInvalid
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -336,9 +335,9 @@ def game_host(request, course_slug: str, game_id: int):
 @require_POST
 def game_end(request, course_slug: str, game_id: int):
     _membership, game = _staff_game(request, course_slug, game_id)
-    # A page, not a consumer: run the service here and only broadcast asynchronously (the
-    # processes serving the game keep its clock).
-    async_to_sync(live.broadcast)(services.end_game(game.pk))
+    # A page, not a consumer: run the service here and only broadcast, once committed and
+    # without waiting on the channel layer (the processes serving the game keep its clock).
+    live.broadcast_after_commit(services.end_game(game.pk))
     messages.success(request, f"The game {game.pin} is over.")
     return redirect("game_list", course_slug)
 
@@ -448,10 +447,15 @@ def play_join(request, pin: str):
     seat = services.seat_in_session(request.session, game.pk)
     if seat and not seat.kicked:
         return redirect("play_game", game.pk)
+    # The session exists from the form on (its cookie comes with the form), so that a join
+    # retried after a lost answer comes from the session that took the seat.
+    request.session.setdefault(services.SEATS_SESSION_KEY, {})
     member = None
     if request.user.is_authenticated:
         member = Membership.objects.filter(user=request.user, course=game.course).first()
-    form = NicknameForm(request.POST or None, initial={"nickname": random_nickname(services.taken_nickname_keys(game))})
+    # A posted form shows the nickname that was typed; only a new form needs a suggestion.
+    form = NicknameForm(request.POST) if request.method == "POST" else NicknameForm(
+        initial={"nickname": services.suggest_nickname(game)})
     context = {"game": game, "form": form, "member": member,
                "account_name": _account_name(request.user) if member else ""}
     if seat and seat.kicked:
@@ -469,7 +473,8 @@ def play_join(request, pin: str):
         if with_account:
             player = _join_with_account(game, request.user)
         else:
-            player = services.join_game(game=game, nickname=form.cleaned_data["nickname"])
+            player = services.join_game(game=game, nickname=form.cleaned_data["nickname"],
+                                        session_key=request.session.session_key)
     except NicknameInvalid as invalid:
         form.add_error("nickname", str(invalid))
         return render(request, "quizzes/play_join.html", context, status=400)
@@ -477,9 +482,7 @@ def play_join(request, pin: str):
         context["refusal"] = str(refused)
         return render(request, "quizzes/play_join.html", context, status=403)
     services.remember_seat(request.session, player)
-    count = Player.objects.filter(game=game, kicked=False).count()
-    async_to_sync(live.tell_hosts)(game.pk, {"type": "quiz.player_joined", "player": services.host_player(player),
-                                             "count": count})
+    live.tell_hosts_after_commit(game.pk, {"type": "quiz.player_joined", "player": services.host_player(player)})
     return redirect("play_game", game.pk)
 
 
@@ -501,7 +504,7 @@ def play_nickname(request, pin: str):
         return refusal
     if game is None:
         raise Http404("No such game.")
-    form = NicknameForm(initial={"nickname": random_nickname(services.taken_nickname_keys(game))})
+    form = NicknameForm(initial={"nickname": services.suggest_nickname(game)})
     return HttpResponse(str(form["nickname"]))
 
 

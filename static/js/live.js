@@ -18,6 +18,10 @@
 
   const BASE_DELAY_MS = 500;
   const MAX_DELAY_MS = 10000;
+  // Only a connection that stays up this long counts as healthy and resets the backoff: a
+  // server that accepts and then drops every connection (its channel layer down) must see
+  // its phones slow down, not come back twice a second each.
+  const STABLE_AFTER_MS = 10000;
 
   // Exponential backoff with "equal jitter": half the step is fixed, half is
   // random, so a classroom of 200 laptops that lost the Wi-Fi together does not
@@ -45,13 +49,17 @@
     let socket = null;
     let attempt = 0;
     let timer = null;
+    let stable = null; // resets the backoff once the connection has stayed up
     let closed = false; // set by close(): never reconnect after that
 
     function open() {
       timer = null;
       socket = new WebSocket(url);
       socket.addEventListener("open", (event) => {
-        attempt = 0;
+        stable = setTimeout(() => {
+          attempt = 0;
+          stable = null;
+        }, STABLE_AFTER_MS);
         if (onOpen) onOpen(event);
       });
       socket.addEventListener("message", (event) => {
@@ -60,6 +68,8 @@
       // "error" is always followed by "close", so all retrying happens there.
       socket.addEventListener("close", (event) => {
         socket = null;
+        clearTimeout(stable);
+        stable = null;
         const retry = !closed && (!shouldReconnect || shouldReconnect(event));
         const retryInMs = retry ? Math.round(backoff(attempt++)) : null;
         if (retry) timer = setTimeout(open, retryInMs);
@@ -86,6 +96,7 @@
       close(code = 1000, reason = "") {
         closed = true;
         clearTimeout(timer);
+        clearTimeout(stable);
         timer = null;
         window.removeEventListener("online", onOnline);
         if (socket) socket.close(code, reason);

@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from quizzes import services
 from quizzes.gradebook import gradebook_columns
 from quizzes.models import Game, Player, Quiz
 from tests.conftest import PASSWORD
@@ -100,7 +101,6 @@ def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast, t
     sara.get_by_role("button", name=re.compile("Encoder-only")).click()
     expect(host.locator(".bars .bar")).to_have_count(3)
     expect(host.locator(".bar.is-correct .bar-count")).to_have_text("2")
-    screenshot(host, "live-quiz-projector", tmp_path, full_page=False)
     expect(big_message(ann)).to_have_text("Correct!")
     expect(big_message(bob)).to_have_text("Not quite")
     expect(big_message(sara)).to_have_text("Correct!")
@@ -163,3 +163,193 @@ def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast, t
     host.wait_for_url(f"**/games/{game.pk}/")
     expect(host.locator(".report-questions > li")).to_have_count(3)
     expect(host.get_by_role("cell", name="Sara Student")).to_be_visible()
+
+
+# -- the projector -----------------------------------------------------------------------------
+
+# Text at one 25th of the screen's height stays legible for viewers up to eight screen heights
+# away (AVIXA's guidance): from the back of a 20 m hall, with a screen 2.5 m tall.
+LEGIBLE = 1 / 25
+CROSS_ENTROPY = ("Three classes, $y = (1, 0, 0)$, $\\hat y = \\mathrm{softmax}(z)$. When the logit $z_1$ increases, "
+                 "the cross-entropy…")
+
+
+def smallest_text(page, selector: str) -> float:
+    """The smallest font size among the elements matching selector, as a share of the screen's height."""
+    return page.eval_on_selector_all(
+        selector, "els => Math.min(...els.map((el) => parseFloat(getComputedStyle(el).fontSize))) / innerHeight")
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("""() => document.documentElement.scrollHeight <= innerHeight
+                                  && document.documentElement.scrollWidth <= innerWidth""")
+
+
+def check_readable(page, **selectors: float) -> None:
+    page.wait_for_timeout(300)  # let KaTeX typeset and the fonts settle
+    assert fits_the_screen(page), "the projector must show everything without scrolling"
+    for selector, share in selectors.items():
+        page.wait_for_selector(selector.replace("__", " "))
+        size = smallest_text(page, selector.replace("__", " "))
+        assert size >= share, f"{selector}: {size:.3f} of the screen's height, want {share:.3f}"
+
+
+@pytest.mark.parametrize("screen", [{"width": 1920, "height": 1080}, {"width": 1280, "height": 720}],
+                         ids=["1920x1080", "1280x720"])
+def test_the_projector_is_readable_from_the_back_of_the_hall(live_site, new_page, cast, tmp_path, screen):
+    quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title="Kahoot time!")
+    add_question(quiz, "single", {"choices": ["increases", {"text": "decreases", "correct": True}, "does not change",
+                                              "first increases, then decreases"]}, text=CROSS_ENTROPY)
+    add_question(quiz, "multiple", {"choices": [{"text": "T5", "correct": True}, {"text": "BART", "correct": True},
+                                                {"text": "MarianMT", "correct": True}, "BERT", "GPT-2",
+                                                "RoBERTa"]}, text="Select **every** encoder-decoder (seq2seq) model.")
+    host = new_page(viewport=screen)
+    sign_in(host, "ines", PASSWORD)
+    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
+    host.get_by_role("link", name="Start a live game").click()
+    host.get_by_label("Reading time (seconds)").fill("1")
+    host.get_by_role("button", name="Open the lobby").click()
+    host.wait_for_url("**/host/")
+    game = Game.objects.get()
+    ann = new_page(viewport=PHONE)
+    ann.goto(game.join_path())
+    ann.get_by_label("Nickname").fill("Ann")
+    ann.get_by_role("button", name="Join").click()
+    expect(host.locator(".lobby-players .nickname")).to_have_count(1)
+    check_readable(host, **{".join-code": 0.1, ".projector": LEGIBLE, ".lobby-player": 0.03, ".host-bar": 0.03})
+    for number in range(6):
+        services.join_game(game=game, nickname=f"Player {number + 2}")
+
+    host.get_by_role("button", name="Start").click()
+    expect(host.locator(".host-stage .timer")).to_be_visible()
+    check_readable(host, **{".host-question": 0.05, ".host-stage__.timer": 0.075})
+    expect(host.locator(".answer-tile")).to_have_count(4, timeout=5000)
+    check_readable(host, **{".host-question": 0.05, ".answer-tile": LEGIBLE, ".host-stage__.timer": 0.075,
+                            ".answered": LEGIBLE})
+    ann.get_by_role("button", name=re.compile(": decreases$")).click()
+    host.get_by_role("button", name="Stop answers").click()
+    expect(host.locator(".columns .bar")).to_have_count(4)
+    expect(host.locator(".columns .bar.is-correct .bar-count")).to_have_text("1")
+    check_readable(host, **{".host-question": LEGIBLE, ".columns__.bar-count": 0.05, ".answer-tile": LEGIBLE,
+                            ".host-summary": LEGIBLE})
+    if screen["height"] == 1080:
+        screenshot(host, "live-quiz-projector", tmp_path, full_page=False)
+    host.get_by_role("button", name="Scoreboard").click()
+    expect(host.locator(".leaders .leader")).to_have_count(5)
+    check_readable(host, **{".leader": 0.05, ".stage-title": 0.05})
+
+    host.get_by_role("button", name="Next question").click()  # six answers still fit
+    expect(host.locator(".answer-tile")).to_have_count(6, timeout=5000)
+    check_readable(host, **{".host-question": 0.05, ".answer-tile": LEGIBLE, ".host-stage__.timer": 0.075})
+    host.get_by_role("button", name="Stop answers").click()
+    expect(host.locator(".columns .bar")).to_have_count(6)
+    check_readable(host, **{".columns__.bar-count": 0.05, ".answer-tile": LEGIBLE})
+    host.get_by_role("button", name="Scoreboard").click()
+    host.get_by_role("button", name="Podium").click()
+    expect(host.locator(".podium .step")).to_have_count(3)
+    check_readable(host, **{".podium-name": 0.05, ".podium-rank": 0.05, ".podium-score": LEGIBLE})
+
+
+def test_a_player_who_joins_while_a_question_is_open_plays_it_with_the_time_left(live_site, new_page, cast):
+    quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title="Kahoot time!")
+    add_question(quiz, "single", text="BERT is which kind of model?")
+    host = new_page()
+    sign_in(host, "ines", PASSWORD)
+    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
+    host.get_by_role("link", name="Start a live game").click()
+    host.get_by_label("Reading time (seconds)").fill("0")
+    host.get_by_role("button", name="Open the lobby").click()
+    host.wait_for_url("**/host/")
+    game = Game.objects.get()
+    ann = new_page(viewport=PHONE)
+    ann.goto(game.join_path())
+    ann.get_by_label("Nickname").fill("Ann")
+    ann.get_by_role("button", name="Join").click()
+    expect(big_message(ann)).to_have_text("You're in!")
+    host.get_by_role("button", name="Start").click()
+    expect(ann.get_by_role("button", name=re.compile("Encoder-only"))).to_be_visible(timeout=5000)
+
+    bob = new_page(viewport=PHONE)
+    bob.wait_for_timeout(2000)  # two seconds into the question
+    bob.goto(game.join_path())
+    bob.get_by_label("Nickname").fill("Bob")
+    bob.get_by_role("button", name="Join").click()
+    expect(bob.get_by_role("button", name=re.compile("Encoder-only"))).to_be_visible()
+    assert int(bob.locator(".player-stage .timer").inner_text()) <= 18  # the time that is left, not all of it
+    expect(host.locator("[data-field=player-count]")).to_have_text("2")  # the projector heard of Bob
+    bob.get_by_role("button", name=re.compile("Encoder-only")).click()
+    expect(big_message(bob)).to_have_text("Answer received")
+    ann.get_by_role("button", name=re.compile("Decoder-only")).click()
+    expect(big_message(bob)).to_have_text("Correct!")
+    expect(big_message(ann)).to_have_text("Not quite")
+    assert 0 < score(bob) < 1000
+
+
+# -- reconnecting ------------------------------------------------------------------------------
+
+# A stand-in for the browser's WebSocket: each connection opens, stays up `window.upForMs`, then
+# drops, as a server does whose channel layer is down; every attempt is recorded.
+FAKE_SOCKET = """() => {
+  window.attempts = [];
+  window.retries = [];
+  window.FakeSocket = class {
+    static OPEN = 1;
+    constructor(url) {
+      this.listeners = {};
+      this.readyState = 0;
+      window.attempts.push(Date.now());
+      setTimeout(() => {
+        this.readyState = 1;
+        this.fire("open", {});
+        setTimeout(() => { this.readyState = 3; this.fire("close", { code: 1011 }); }, window.upForMs);
+      }, 20);
+    }
+    addEventListener(type, listener) { (this.listeners[type] = this.listeners[type] || []).push(listener); }
+    fire(type, event) { (this.listeners[type] || []).forEach((listener) => listener(event)); }
+    send() {}
+    close() {}
+  };
+  window.WebSocket = window.FakeSocket;
+}"""
+
+
+def socket_page(new_page):
+    page = new_page(viewport=PHONE)
+    page.clock.install()
+    page.goto("/play/")
+    page.add_script_tag(url="/static/js/live.js")
+    page.evaluate(FAKE_SOCKET)
+    return page
+
+
+def connect(page, up_for_ms: int) -> None:
+    page.evaluate("""(upFor) => {
+      window.upForMs = upFor;
+      window.AttentiveLive.connect("/ws/test/", { onClose: (event, { retryInMs }) => window.retries.push(retryInMs) });
+    }""", up_for_ms)
+
+
+def test_a_server_that_drops_every_connection_at_once_sees_the_phone_back_off(live_site, new_page):
+    page = socket_page(new_page)
+    connect(page, up_for_ms=50)
+    page.clock.run_for(60_000)
+    attempts = page.evaluate("window.attempts.length")
+    retries = page.evaluate("window.retries")
+    # Resetting the backoff on every open would mean a new attempt every 0.25 to 0.5 s: over 100.
+    assert 6 <= attempts <= 14, attempts
+    assert retries[:5] == sorted(retries[:5])  # growing...
+    assert all(5_000 <= delay <= 10_000 for delay in retries[-3:])  # ...up to the cap of 10 s
+    assert len(set(retries)) == len(retries)  # with jitter: a hall of phones does not come back in step
+
+
+def test_a_connection_that_stayed_up_a_while_reconnects_quickly_when_it_drops(live_site, new_page):
+    page = socket_page(new_page)
+    connect(page, up_for_ms=50)
+    page.clock.run_for(8_000)  # a few dropped connections: the backoff has grown
+    grown = page.evaluate("window.retries.at(-1)")
+    assert grown >= 1_000
+    page.evaluate("window.upForMs = 15_000")  # the server is back: the next connection stays up 15 s
+    page.clock.run_for(30_000)
+    retries = page.evaluate("window.retries")
+    after_stable = retries[-1]
+    assert after_stable <= 500, retries  # back to the first step of the backoff

@@ -1,7 +1,8 @@
 """Questions for tests, one of each kind, with right answers distinctive enough to search messages for."""
 
+from quizzes import services
 from quizzes.kinds import KINDS
-from quizzes.models import Question, Quiz
+from quizzes.models import Game, Question, Quiz
 
 QUESTIONS = {
     "single": {"choices": [{"text": "Encoder-only", "correct": True}, {"text": "Decoder-only"},
@@ -26,3 +27,23 @@ def add_question(quiz: Quiz, kind: str, spec: dict | None = None, **fields) -> Q
     )
 
 
+
+
+def shown(game: Game, text: str, position: int | None = None) -> int:
+    """Where players of this game see the choice `text` (answers are shuffled per game): what a phone sends."""
+    game.refresh_from_db()
+    game_question = game.game_questions.get(position=game.question_index if position is None else position)
+    public = services.public_question(game_question)
+    return next(choice["id"] for choice in public["choices"] if choice["text"] == text)
+
+
+def shown_choice(game: Game, index: int, position: int | None = None) -> int:
+    """Where players of this game see the author's choice number `index`."""
+    game.refresh_from_db()
+    game_question = game.game_questions.get(position=game.question_index if position is None else position)
+    return game_question.display.get("order", list(range(index + 1))).index(index)
+
+
+def shown_in(state: dict, text: str) -> int:
+    """The same, read from a state a phone received."""
+    return next(choice["id"] for choice in state["question"]["choices"] if choice["text"] == text)

@@ -3,14 +3,15 @@
 from quizzes import services
 from quizzes.gradebook import GradebookColumn, gradebook_columns
 from quizzes.models import Game
+from tests.quizzes.questions import shown_choice
 
 
 def play(game, answers: dict) -> Game:
-    """Start the game, give the answers {player: choice} to its one question, and end it."""
+    """Start the game, give the answers {player: the author's choice number} to its one question, and end it."""
     services.start_game(game.pk)
     now = services.timing.now()
     for player, choice in answers.items():
-        services.submit_answer(game.pk, player.pk, 0, {"choice": choice}, now)
+        services.submit_answer(game.pk, player.pk, 0, {"choice": shown_choice(game, choice)}, now)
     services.end_game(game.pk)
     return Game.objects.get(pk=game.pk)
 

@@ -16,9 +16,19 @@ def kind_and_spec(name):
     return kind, spec, kind.display(spec, random.Random(1))
 
 
+def as_shown(display, payload):
+    """A payload written with the author's indices, as a phone sends it: with the positions it showed them at."""
+    order = display.get("order")
+    if order is None or not isinstance(payload, dict):
+        return payload
+    if "choice" in payload:
+        return {"choice": order.index(payload["choice"])}
+    return {"choices": [order.index(index) for index in payload["choices"]]}
+
+
 def grade(name, payload):
     kind, spec, display = kind_and_spec(name)
-    return kind.grade(spec, display, kind.parse(spec, display, payload))
+    return kind.grade(spec, display, kind.parse(spec, display, as_shown(display, payload)))
 
 
 @pytest.mark.parametrize("name", list(KINDS))
@@ -134,7 +144,7 @@ def test_a_word_cloud_counts_words_and_hides_blocked_ones():
 
 def test_a_choice_tally_counts_every_choice_and_marks_the_right_ones():
     kind, spec, display = kind_and_spec("multiple")
-    tally = kind.tally(spec, display, [[0, 1], [0], [2]])
+    tally = kind.tally(spec, display, [[0, 1], [0], [2]])  # stored answers: the author's indices
     assert [(bar["count"], bar["correct"]) for bar in tally] == [(2, True), (1, True), (1, False), (0, False)]
 
 
@@ -155,3 +165,67 @@ def test_malformed_questions_name_the_field_at_fault(name, spec, field):
     with pytest.raises(SpecProblem) as caught:
         KINDS[name].clean(spec)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("name", ["single", "multiple", "poll"])
+def test_choices_are_shown_in_the_order_drawn_for_the_game(name):
+    kind = KINDS[name]
+    spec = kind.clean({"choices": [{"text": text, "correct": text == "a"} for text in "abcdef"]})
+    orders = {tuple(kind.display(spec, random.Random(seed))["order"]) for seed in range(40)}
+    assert len(orders) > 30  # 720 orders of six: forty games almost never repeat one
+    display = {"order": [3, 0, 5, 1, 4, 2]}
+    assert [choice["text"] for choice in kind.public(spec, display)["choices"]] == list("dafbec")
+    assert [choice["id"] for choice in kind.public(spec, display)["choices"]] == [0, 1, 2, 3, 4, 5]
+
+
+def test_an_answer_is_taken_at_the_position_shown_and_stored_in_the_authors_order():
+    kind = KINDS["single"]
+    spec = kind.clean({"choices": ["a", "b", {"text": "c", "correct": True}, "d"]})
+    display = {"order": [2, 0, 3, 1]}  # c, a, d, b
+    assert kind.parse(spec, display, {"choice": 0}) == 2
+    assert kind.grade(spec, display, 2) == 1.0
+    assert kind.solution(spec, display) == {"correct": [0]}
+    assert kind.describe(spec, display, 2) == "c"
+    tally = kind.tally(spec, display, [2, 2, 1])
+    assert [(bar["label"], bar["count"]) for bar in tally] == [("a", 0), ("b", 1), ("c", 2), ("d", 0)]
+    shown = kind.shown_bars(spec, display, tally)
+    assert [(bar["label"], bar["count"]) for bar in shown] == [("c", 2), ("a", 0), ("d", 0), ("b", 1)]
+
+
+def test_multiple_choice_picks_are_mapped_back_from_the_positions_shown():
+    kind = KINDS["multiple"]
+    spec = kind.clean({"choices": [{"text": "T5", "correct": True}, "BERT", {"text": "BART", "correct": True}]})
+    display = {"order": [1, 2, 0]}  # BERT, BART, T5
+    assert kind.parse(spec, display, {"choices": [2, 1]}) == [0, 2]
+    assert kind.solution(spec, display) == {"correct": [1, 2]}
+
+
+def test_a_question_can_pin_the_order_of_its_choices():
+    kind = KINDS["single"]
+    spec = kind.clean({"choices": ["All of these", {"text": "None of these", "correct": True}], "shuffle": False})
+    assert spec["shuffle"] is False
+    for seed in range(20):
+        assert kind.display(spec, random.Random(seed)) == {"order": [0, 1]}
+    with pytest.raises(SpecProblem) as caught:
+        kind.clean({"choices": ["a", {"text": "b", "correct": True}], "shuffle": "no"})
+    assert caught.value.field == "shuffle"
+
+
+def test_shuffling_is_the_default_and_is_not_stored():
+    assert "shuffle" not in KINDS["single"].clean({"choices": ["a", {"text": "b", "correct": True}], "shuffle": True})
+
+
+def test_true_or_false_is_never_shuffled():
+    kind = KINDS["true_false"]
+    spec = kind.clean({"answer": True})
+    for seed in range(20):
+        display = kind.display(spec, random.Random(seed))
+        assert [choice["text"] for choice in kind.public(spec, display)["choices"]] == ["True", "False"]
+
+
+def test_a_game_from_before_shuffling_shows_the_authors_order():
+    kind = KINDS["single"]
+    spec = kind.clean({"choices": [{"text": "a", "correct": True}, "b"]})
+    assert [choice["text"] for choice in kind.public(spec, {})["choices"]] == ["a", "b"]
+    assert kind.parse(spec, {}, {"choice": 0}) == 0
+    assert kind.solution(spec, {}) == {"correct": [0]}

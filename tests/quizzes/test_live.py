@@ -28,27 +28,49 @@ def reveal_for(players: int) -> services.Transition:
     return services.Transition(1, 7, state, news, None)
 
 
+class Screen:
+    """A stand-in for a player's or a projector's consumer: keeps the first state it is handed."""
+
+    def __init__(self, player_id: int | None = None):
+        self.player_id = player_id
+        self.got = asyncio.get_running_loop().create_future()
+
+    async def quiz_state(self, event):
+        me = live.personal_news(event).get(str(self.player_id)) if event["personal"] else None
+        if not self.got.done():
+            self.got.set_result((json.loads(event["state"]), me))
+
+
+async def screens_of_game_one(players: int) -> tuple[list[Screen], Screen]:
+    phones = [Screen(number) for number in range(players)]
+    projector = Screen()
+    await live.screens().ensure(1)
+    for phone in phones:
+        live.screens().add(1, phone, host=False)
+    live.screens().add(1, projector, host=True)
+    return phones, projector
+
+
 async def test_a_reveal_reaches_each_player_with_their_own_news(in_memory_layer):
-    layer = get_channel_layer()
-    channels = [await layer.new_channel() for _ in range(3)]
-    for channel in channels:
-        await layer.group_add(live.players_group(1), channel)
+    phones, projector = await screens_of_game_one(3)
     await live.broadcast(reveal_for(3))
-    message = await layer.receive(channels[2])
-    assert json.loads(message["state"])["phase"] == "reveal"
-    assert live.personal_news(message)["2"]["rank"] == 2
+    state, me = await asyncio.wait_for(phones[2].got, timeout=2)
+    assert state["phase"] == "reveal"
+    assert me["rank"] == 2
+    assert (await asyncio.wait_for(projector.got, timeout=2))[1] is None  # a projector gets nobody's news
 
 
-async def test_broadcasting_every_players_news_is_not_quadratic(in_memory_layer):
-    # The in-memory layer deep-copies a message per group member: with every player's news
-    # as a dict, 600 players took about 2.3 s. As JSON text: about 10 ms, so a bound of 1 s
-    # catches the quadratic way with room for a busy machine.
-    layer = get_channel_layer()
-    for _ in range(600):
-        await layer.group_add(live.players_group(1), await layer.new_channel())
+async def test_a_change_of_phase_is_one_message_per_process_whatever_the_screens(in_memory_layer):
+    # The in-memory layer deep-copies a message per group member, and each member of a group
+    # was a phone: with every player's news as a dict, 600 players took about 2.3 s. Now the
+    # group holds one channel per process, and the process hands the news out itself.
+    phones, _projector = await screens_of_game_one(600)
+    assert len(get_channel_layer().groups[live.screens_group(1)]) == 1
     started = time.perf_counter()
     await live.broadcast(reveal_for(600))
+    await asyncio.wait_for(asyncio.gather(*(phone.got for phone in phones)), timeout=5)
     assert time.perf_counter() - started < 1.0
+    assert [phone.got.result()[1]["rank"] for phone in phones[:3]] == [0, 1, 2]
 
 
 async def test_a_timer_that_fired_is_not_cancelled_by_the_news_it_broadcasts(monkeypatch):

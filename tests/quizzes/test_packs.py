@@ -54,6 +54,56 @@ def test_the_demo_pack_has_kahoot_time_with_questions_from_the_seed(db, demo_pac
     assert image.content_type == "image/svg+xml"
 
 
+def test_the_demo_packs_right_answers_are_spread_over_the_positions(db, demo_pack):
+    load_pack(demo_pack)
+    quiz = Quiz.objects.get(title="Kahoot time!")
+    firsts = []
+    for question in quiz.active_questions().filter(kind__in=["single", "multiple"]):
+        correct = [index for index, choice in enumerate(question.spec["choices"]) if choice["correct"]]
+        firsts.append(correct[0])
+    assert len(firsts) >= 8
+    assert firsts.count(0) <= len(firsts) // 3
+    assert len(set(firsts)) >= 3
+
+
+def test_a_pack_question_can_pin_the_order_of_its_choices(db, pack):
+    write_quiz(pack, "02-scale.toml", '''
+id = "quiz-scale"
+title = "How was it?"
+
+[[questions]]
+id = "scale-1"
+kind = "poll"
+text = "Today's pace was…"
+choices = ["Too slow", "Right", "Too fast"]
+shuffle = false
+
+[[questions]]
+id = "scale-2"
+kind = "single"
+text = "Which?"
+choices = ["a", { text = "b", correct = true }]
+''')
+    load_pack(pack)
+    pinned, shuffled = Quiz.objects.get(pack_id="quiz-scale").active_questions()
+    assert pinned.spec["shuffle"] is False
+    assert "shuffle" not in shuffled.spec
+
+
+def test_a_shuffle_that_is_not_true_or_false_is_refused_with_its_line(pack):
+    write_quiz(pack, "02-scale.toml", '''id = "quiz-scale"
+title = "How was it?"
+
+[[questions]]
+id = "scale-1"
+kind = "poll"
+text = "Today's pace was…"
+choices = ["Too slow", "Right", "Too fast"]
+shuffle = "no"
+''')
+    assert problems(pack) == ["lessons/01-transformers/quizzes/02-scale.toml:9: shuffle: must be true or false"]
+
+
 def test_reloading_changes_nothing(db, pack):
     load_pack(pack)
     report = load_pack(pack)

@@ -8,6 +8,7 @@ from quizzes import services
 from quizzes.models import Answer, Game, Player
 from quizzes.nicknames import NicknameInvalid
 from tests.conftest import make_user
+from tests.quizzes.questions import shown
 
 
 class Clock:
@@ -42,6 +43,15 @@ def opened_at(game) -> float:
 def next_phase(game):
     game.refresh_from_db()
     return services.advance(game.pk, game.version)
+
+
+def right(game) -> dict:
+    """The right answer to the current single-choice question, where this game shows it."""
+    return {"choice": shown(game, "Encoder-only")}
+
+
+def wrong(game) -> dict:
+    return {"choice": shown(game, "Decoder-only")}
 
 
 def players(game, *nicknames):
@@ -90,15 +100,17 @@ def test_a_game_goes_through_every_phase_and_scores_on_the_servers_clock(make_ga
     assert opened.deadline_ms == round((clock.now + 20) * 1000)
 
     start = opened_at(game)
-    assert answer(game, ann, {"choice": 0}, at=start + 2).accepted   # right, fast
-    assert answer(game, bob, {"choice": 0}, at=start + 10).accepted  # right, slower
-    assert answer(game, cat, {"choice": 1}, at=start + 1).accepted   # wrong
+    assert answer(game, ann, right(game), at=start + 2).accepted   # right, fast
+    assert answer(game, bob, right(game), at=start + 10).accepted  # right, slower
+    assert answer(game, cat, wrong(game), at=start + 1).accepted   # wrong
     clock.tick(20)
     revealed = services.advance_if_due(game.pk, opened.version)
     assert revealed.public["phase"] == "reveal"
-    assert revealed.public["reveal"]["correct"] == [0]
+    assert revealed.public["reveal"]["correct"] == [shown(game, "Encoder-only")]
     assert revealed.public["reveal"]["right"] == 2
-    assert [bar["count"] for bar in revealed.public["reveal"]["bars"]] == [2, 1, 0]
+    bars = revealed.public["reveal"]["bars"]
+    assert {bar["label"]: bar["count"] for bar in bars} == {"Encoder-only": 2, "Decoder-only": 1, "Encoder-decoder": 0}
+    assert [bar["label"] for bar in bars] == [choice["text"] for choice in revealed.public["question"]["choices"]]
     assert revealed.personal[str(ann.pk)]["result"] == {
         "answered": True, "correct": True, "fraction": 1.0, "points": 950, "streak_bonus": 0}
     assert revealed.personal[str(cat.pk)]["result"]["points"] == 0
@@ -113,8 +125,8 @@ def test_a_game_goes_through_every_phase_and_scores_on_the_servers_clock(make_ga
     clock.tick(5)
     services.advance_if_due(game.pk, second.version)
     start = opened_at(game)
-    answer(game, ann, {"choice": 0}, at=start + 20)  # right at the last moment: half points, and a streak
-    answer(game, cat, {"choice": 0}, at=start + 0)   # right at once
+    answer(game, ann, right(game), at=start + 20)  # right at the last moment: half points, and a streak
+    answer(game, cat, right(game), at=start + 0)   # right at once
     revealed = next_phase(game)  # the host closes answers early
     ann.refresh_from_db()
     assert revealed.personal[str(ann.pk)]["result"] == {
@@ -154,7 +166,7 @@ def test_multiple_choice_scores_partial_points_and_breaks_the_streak(make_game, 
     game = make_game(("multiple",))
     (ann,) = players(game, "Ann")
     services.start_game(game.pk)
-    assert answer(game, ann, {"choices": [0]}, at=opened_at(game)).accepted
+    assert answer(game, ann, {"choices": [shown(game, "T5")]}, at=opened_at(game)).accepted
     revealed = next_phase(game)
     assert revealed.personal[str(ann.pk)]["result"] == {
         "answered": True, "correct": False, "fraction": 0.5, "points": 500, "streak_bonus": 0}
@@ -164,7 +176,7 @@ def test_without_speed_points_every_right_answer_earns_the_full_points(make_game
     game = make_game(("single",), speed_points=False)
     (ann,) = players(game, "Ann")
     services.start_game(game.pk)
-    answer(game, ann, {"choice": 0}, at=opened_at(game) + 19)
+    answer(game, ann, right(game), at=opened_at(game) + 19)
     next_phase(game)
     ann.refresh_from_db()
     assert ann.score == 1000
@@ -176,11 +188,11 @@ def test_double_points_and_no_points(make_game, clock):
     game.game_questions.filter(position=1).update(data={**game.game_questions.get(position=1).data, "points": 0})
     (ann,) = players(game, "Ann")
     services.start_game(game.pk)
-    answer(game, ann, {"choice": 0}, at=opened_at(game))
+    answer(game, ann, right(game), at=opened_at(game))
     next_phase(game)
     next_phase(game)
     next_phase(game)
-    answer(game, ann, {"choice": 0}, at=opened_at(game))
+    answer(game, ann, right(game), at=opened_at(game))
     revealed = next_phase(game)
     assert revealed.personal[str(ann.pk)]["score"] == 2000
     assert revealed.personal[str(ann.pk)]["result"]["correct"] is True
@@ -208,7 +220,7 @@ def test_extended_time_keeps_the_question_open_for_that_player_and_scales_t(make
     assert opened.deadline_ms == round((clock.now + 40) * 1000)
     start = opened_at(game)
     assert answer(game, ann, {"choice": 0}, at=start + 25).code == "closed"
-    assert answer(game, bob, {"choice": 0}, at=start + 30).accepted
+    assert answer(game, bob, right(game), at=start + 30).accepted
     assert Answer.objects.get(player=bob).base_points == round(1000 * (1 - (30 / 40) / 2))
     clock.tick(39)
     assert services.advance_if_due(game.pk, opened.version) is None
@@ -224,7 +236,7 @@ def test_team_mode_shares_players_out_and_ranks_teams_by_their_mean(make_game, c
     assert sorted(teams.values()) == [0, 0, 0, 1, 1]
     team_zero = [player for player in roster if teams[player.pk] == 0]
     for player in team_zero[:2]:
-        answer(game, player, {"choice": 0}, at=opened_at(game))
+        answer(game, player, right(game), at=opened_at(game))
     late = services.join_game(game=Game.objects.get(pk=game.pk), nickname="Late")
     assert late.team == 1  # the smaller team
     next_phase(game)
@@ -237,7 +249,7 @@ def test_ending_the_game_while_answering_scores_what_was_answered(make_game, clo
     game = make_game(("single", "single"))
     (ann,) = players(game, "Ann")
     services.start_game(game.pk)
-    answer(game, ann, {"choice": 0}, at=opened_at(game))
+    answer(game, ann, right(game), at=opened_at(game))
     podium = services.end_game(game.pk)
     assert podium.public["phase"] == "podium"
     assert podium.personal[str(ann.pk)]["score"] == 1000
@@ -284,7 +296,7 @@ def test_the_question_closes_early_once_everyone_answered(make_game, clock):
     game = make_game(("single",))
     ann, bob = players(game, "Ann", "Bob")
     started = services.start_game(game.pk)
-    answer(game, ann, {"choice": 0}, at=opened_at(game))
+    answer(game, ann, right(game), at=opened_at(game))
     assert services.close_if_all_answered(game.pk, started.version) is None
     services.kick(game.pk, bob.pk)
     assert services.close_if_all_answered(game.pk, started.version).public["phase"] == "reveal"
@@ -298,17 +310,17 @@ def test_one_answer_per_player_per_question_the_first_counts(make_game, clock):
     (ann,) = players(game, "Ann")
     services.start_game(game.pk)
     start = opened_at(game)
-    assert answer(game, ann, {"choice": 1}, at=start + 1).accepted
-    second = answer(game, ann, {"choice": 0}, at=start + 2)
+    assert answer(game, ann, wrong(game), at=start + 1).accepted
+    second = answer(game, ann, right(game), at=start + 2)
     assert (second.accepted, second.code) == (False, "duplicate")
-    assert Answer.objects.get(player=ann).answer == 1
+    assert Answer.objects.get(player=ann).answer == 1  # stored as the author wrote it: "Decoder-only"
 
 
 def test_the_database_itself_refuses_a_second_answer(make_game, clock):
     game = make_game(("single",))
     (ann,) = players(game, "Ann")
     services.start_game(game.pk)
-    answer(game, ann, {"choice": 1}, at=opened_at(game))
+    answer(game, ann, wrong(game), at=opened_at(game))
     first = Answer.objects.get(player=ann)
     with pytest.raises(IntegrityError):
         Answer.objects.create(player=ann, game_question=first.game_question, answer=0, received_at=first.received_at,
@@ -433,3 +445,35 @@ def test_only_course_staff_may_host(make_game, cast):
     other = make_user("visitor")
     Membership.objects.create(user=other, course=cast.other_course, role=Membership.Role.INSTRUCTOR)
     assert not services.may_host(other, game.pk)
+
+
+# -- answers in batches ------------------------------------------------------------------------
+
+
+def test_a_batch_of_answers_is_judged_like_single_answers(make_game, clock):
+    game = make_game(("single",))
+    ann, bob, cat, dan = players(game, "Ann", "Bob", "Cat", "Dan")
+    services.start_game(game.pk)
+    services.kick(game.pk, dan.pk)
+    start = opened_at(game)
+    right_choice, wrong_choice = right(game), wrong(game)
+    request = services.AnswerRequest
+    outcomes = services.submit_answers([
+        request(game.pk, ann.pk, 0, right_choice, start + 1),
+        request(game.pk, bob.pk, 0, wrong_choice, start + 2),
+        request(game.pk, ann.pk, 0, wrong_choice, start + 3),   # Ann again, in the same batch: her first counts
+        request(game.pk, cat.pk, 0, {"choice": 9}, start + 3),  # not an answer
+        request(game.pk, dan.pk, 0, right_choice, start + 3),   # removed by the host
+        request(game.pk, cat.pk, "0", right_choice, start + 3),  # not a question
+        request(game.pk, cat.pk, 0, right_choice, start + 25),  # too late
+    ])
+    assert [outcome.code for outcome in outcomes] == [
+        "received", "received", "duplicate", "invalid", "removed", "not-current", "closed"]
+    stored = {answer.player_id: answer for answer in Answer.objects.all()}
+    assert set(stored) == {ann.pk, bob.pk}
+    assert (stored[ann.pk].fraction, stored[ann.pk].base_points) == (1.0, round(1000 * (1 - (1 / 20) / 2)))
+    assert stored[bob.pk].fraction == 0.0
+    # A later batch cannot add a second answer either.
+    again = services.submit_answers([request(game.pk, bob.pk, 0, right_choice, start + 4)])
+    assert [outcome.code for outcome in again] == ["duplicate"]
+    assert Answer.objects.get(player=bob).fraction == 0.0

@@ -13,7 +13,7 @@ from courses.packs import load_pack
 from quizzes import services
 from quizzes.models import Game, Player, Question, Quiz, QuizImage
 from quizzes.services import SEATS_SESSION_KEY
-from tests.quizzes.questions import add_question
+from tests.quizzes.questions import add_question, shown_choice
 from tests.quizzes.test_kahoot import template
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -131,6 +131,28 @@ def test_a_malformed_question_is_shown_again_with_the_reason(as_instructor, web_
     assert response.status_code == 400
     assert message in response.content.decode()
     assert web_quiz.questions.count() == 1
+
+
+def test_the_editor_can_pin_the_order_of_the_answers(as_instructor, web_quiz):
+    fields = {"choice_1": "Agree", "choice_2": "Not sure", "choice_3": "Disagree", "keep_order": "on"}
+    response = as_instructor.post(url("question_create", "nlp", web_quiz.pk, "poll"), question_form("poll", **fields))
+    assert response.status_code == 302
+    question = web_quiz.questions.order_by("-position").first()
+    assert question.spec["shuffle"] is False
+    page = as_instructor.get(url("question_edit", "nlp", web_quiz.pk, question.pk)).content.decode()
+    assert 'name="keep_order" aria-describedby="id_keep_order_helptext" id="id_keep_order" checked' in page
+    assert "Shown in this order." in as_instructor.get(web_quiz.get_absolute_url()).content.decode()
+    as_instructor.post(url("question_edit", "nlp", web_quiz.pk, question.pk), question_form("poll", **{
+        **fields, "keep_order": ""}))
+    question.refresh_from_db()
+    assert "shuffle" not in question.spec
+
+
+def test_the_editor_offers_to_pin_only_questions_whose_answers_are_shuffled(as_instructor, web_quiz):
+    for kind, offered in (("single", True), ("multiple", True), ("poll", True), ("true_false", False),
+                          ("ordering", False)):
+        page = as_instructor.get(url("question_create", "nlp", web_quiz.pk, kind)).content.decode()
+        assert ('name="keep_order"' in page) is offered, kind
 
 
 def test_time_limits_outside_5_to_240_seconds_are_refused(as_instructor, web_quiz):
@@ -417,13 +439,13 @@ def played(cast, make_game):
     services.start_game(game.pk)
     game.refresh_from_db()
     now = services.timing.now()
-    services.submit_answer(game.pk, sara.pk, 0, {"choice": 0}, now)
-    services.submit_answer(game.pk, sneaky.pk, 0, {"choice": 2}, now)
+    services.submit_answer(game.pk, sara.pk, 0, {"choice": shown_choice(game, 0)}, now)
+    services.submit_answer(game.pk, sneaky.pk, 0, {"choice": shown_choice(game, 2)}, now)
     for _ in range(3):
         game.refresh_from_db()
         services.advance(game.pk, game.version)
     game.refresh_from_db()
-    services.submit_answer(game.pk, sara.pk, 1, {"choice": 1}, services.timing.now())
+    services.submit_answer(game.pk, sara.pk, 1, {"choice": shown_choice(game, 1)}, services.timing.now())
     services.end_game(game.pk)
     return Game.objects.get(pk=game.pk)
 
@@ -449,6 +471,28 @@ def test_the_report_downloads_as_xlsx_with_three_sheets(as_instructor, played):
     questions = list(workbook["Questions"].values)
     assert questions[1][8] == 50.0
     assert list(workbook["Answers"].values)[1][2:] == ("Encoder-only", "No")
+
+
+def test_the_reports_spreadsheets_carry_plain_text_not_markdown(as_instructor, cast, make_quiz):
+    quiz = make_quiz(())
+    add_question(quiz, "single", {"choices": [{"text": "**Encoder**-only `<s>`", "correct": True}, "*Decoder*"]},
+                 text="BERT belongs to which **family**? See $\\hat y$.")
+    game = services.create_game(quiz=quiz, host=cast.instructor, reading_seconds=0)
+    ann = services.join_game(game=game, nickname="Ann")
+    services.start_game(game.pk)
+    services.submit_answer(game.pk, ann.pk, 0, {"choice": shown_choice(game, 0)}, services.timing.now())
+    services.end_game(game.pk)
+    workbook = load_workbook(BytesIO(as_instructor.get(url("game_report_xlsx", "nlp", game.pk)).content))
+    question = list(workbook["Questions"].values)[1]
+    assert question[2] == "BERT belongs to which family? See $\\hat y$."
+    assert question[3] == "Encoder-only <s>"
+    assert question[10] == "Encoder-only <s>: 1; Decoder: 0"
+    assert list(workbook["Answers"].values)[1][2] == "Encoder-only <s>"
+    rows = list(csv.reader(io.StringIO(as_instructor.get(
+        url("game_report_csv", "nlp", game.pk), {"table": "questions"}).content.decode())))
+    assert rows[1][2] == "BERT belongs to which family? See $\\hat y$."
+    page = as_instructor.get(url("game_report", "nlp", game.pk)).content.decode()
+    assert "<strong>family</strong>" in page  # the page still renders it
 
 
 @pytest.mark.parametrize("table", ["players", "questions", "answers"])

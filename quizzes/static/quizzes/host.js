@@ -189,7 +189,7 @@
     const question = state.question;
     const timer = h("p", { class: "timer" });
     countdown(timer, state.deadline);
-    return [h("p", { class: "muted", text: `${question.kind_label} · ${question.points ? `${question.points} points` : "no points"}` }),
+    return [h("p", { class: "host-kind", text: `${question.kind_label} · ${question.points ? `${question.points} points` : "no points"}` }),
       ...questionBlock(question), timer];
   }
 
@@ -227,13 +227,33 @@
     ];
   }
 
+  // One column per answer, in the tiles' order and colours, its count on top: readable from the back.
+  function columnChart(question, revealed) {
+    const list = revealed.bars || [];
+    const largest = Math.max(1, ...list.map((bar) => bar.count));
+    return h("ul", { class: "bars columns", "aria-label": "Answers" }, list.map((bar, index) => {
+      const fill = h("span", { class: "bar-fill" });
+      // A custom property set through the CSSOM, not a style attribute (the Content-Security-Policy).
+      fill.style.setProperty("--share", String(bar.count / largest));
+      const choice = question.choices[index];
+      return h("li", { class: `bar shape-${shape(index).name}${bar.correct ? " is-correct" : ""}` }, [
+        h("span", { class: "bar-count", text: String(bar.count) }),
+        h("span", { class: "bar-track", "aria-hidden": "true" }, fill),
+        h("span", { class: "bar-label" }, [
+          shapeIcon(index),
+          h("span", { class: "visually-hidden", html: `${shape(index).label}: ${choice ? choice.html : ""}` }),
+          bar.correct ? h("span", { class: "tick", "aria-label": "right answer", text: "✓" }) : null,
+        ]),
+      ]);
+    }));
+  }
+
   function reveal() {
     const question = state.question;
     const revealed = state.reveal || {};
     const out = [...questionBlock(question, { withImage: false })];
     if (question.choices) {
-      const list = (revealed.bars || []).map((bar, index) => ({ ...bar, html: question.choices[index].html }));
-      out.push(choiceTiles(question, revealed), bars(list, { shapes: true }));
+      out.push(columnChart(question, revealed), choiceTiles(question, revealed));
     } else if (question.kind === "word_cloud") {
       out.push(wordCloud(revealed.bars || []));
     } else {
@@ -251,7 +271,7 @@
     if (question.graded && revealed.players) {
       summary.push(`${Math.round((100 * (revealed.right || 0)) / revealed.players)}% right`);
     }
-    out.push(h("p", { class: "muted", text: summary.join(" · ") }));
+    out.push(h("p", { class: "host-summary", text: summary.join(" · ") }));
     return out;
   }
 
