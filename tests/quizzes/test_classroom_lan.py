@@ -63,8 +63,8 @@ def test_an_address_that_is_not_this_machines_is_refused_with_the_ones_it_has(ca
     ([], ""), (["LAN=1"], "--lan"), (["LAN=yes"], "--lan"), (["LAN=192.168.1.20"], "--lan-address 192.168.1.20"),
 ])
 def test_make_run_lan_passes_the_switch_on(variables, flag):
-    dry_run = subprocess.run(["make", "-n", "run", "PYTHON=python3", *variables], cwd=ROOT, capture_output=True,
-                             text=True, check=True)
+    command = ["make", "--no-print-directory", "-n", "run", "PYTHON=python3", *variables]
+    dry_run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     assert dry_run.stdout.strip() == f"python3 scripts/dev.py run {flag}".strip()
 
 

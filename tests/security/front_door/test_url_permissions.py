@@ -38,6 +38,7 @@ RULES = {
     "password_reset_complete": (PUBLIC, "GET"),
     # courses
     "home": (PUBLIC, "GET"),
+    "favicon": (PUBLIC, "GET"),
     "course_create": (SIGNED_IN, "GET"),
     "join": (SIGNED_IN, "GET"),
     "join_with_link": (SIGNED_IN, "GET"),
@@ -53,6 +54,7 @@ RULES = {
     "gradebook_export": (STAFF, "GET"),
     # exercises
     "exercise_detail": (MEMBER, "GET"),
+    "exercise_history": (MEMBER, "GET"),
     "exercise_submit": (MEMBER, "POST"),
     "exercise_draft": (MEMBER, "POST"),
     "exercise_interpret": (MEMBER, "GET"),
