@@ -195,7 +195,7 @@ def command_serve(args: list[str]) -> None:
     if not PYTHON.exists():
         sys.exit(f"{VENV} does not exist yet: run `scripts/dev.py run` (or `make run`) first.")
     os.chdir(ROOT)
-    serve(serving_environment(args))
+    serve(args)
 
 
 def command_test(args: list[str]) -> None:
