@@ -57,6 +57,18 @@ def kill_busy_sandboxes(pool, times: int, stop: threading.Event) -> None:
                 pass
 
 
+def grade_while_killing(pool, source: str, *, kills: int):
+    """Grade `source` while up to `kills` of its busy sandboxes are SIGKILLed from outside."""
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_busy_sandboxes, args=(pool, kills, stop))
+    killer.start()
+    try:
+        return grade_code(EXERCISE, source, pool)
+    finally:
+        stop.set()
+        killer.join()
+
+
 def test_a_dead_zygote_is_replaced_and_the_pool_grades_again(own_pool):
     os.kill(own_pool.zygote.pid, signal.SIGKILL)
     own_pool.zygote.wait()
@@ -90,26 +102,12 @@ def test_while_the_zygote_is_down_the_pool_says_why_and_grading_is_delayed_not_f
 
 
 def test_a_sandbox_killed_from_outside_once_costs_the_student_nothing(own_pool):
-    stop = threading.Event()
-    killer = threading.Thread(target=kill_busy_sandboxes, args=(own_pool, 1, stop))
-    killer.start()
-    try:
-        verdict = grade_code(EXERCISE, SLOW, own_pool)
-    finally:
-        stop.set()
-        killer.join()
+    verdict = grade_while_killing(own_pool, SLOW, kills=1)
     assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
 
 
 def test_a_sandbox_killed_from_outside_every_time_is_an_infrastructure_error(own_pool):
-    stop = threading.Event()
-    killer = threading.Thread(target=kill_busy_sandboxes, args=(own_pool, 20, stop))
-    killer.start()
-    try:
-        verdict = grade_code(EXERCISE, SLOW, own_pool)
-    finally:
-        stop.set()
-        killer.join()
+    verdict = grade_while_killing(own_pool, SLOW, kills=20)
     assert verdict.status == "error"
     assert verdict.infrastructure
     assert "killed from outside the sandbox" in verdict.message
