@@ -111,7 +111,7 @@ def start_worker(redis_url: str | None, *, concurrency: int = 2, extra_env: dict
     popen = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "attentive", "worker", "--beat",
          "--schedule", str(Path(env.get("ATTENTIVE_VAR_DIR", ROOT / "var")) / f"beat-{os.getpid()}-{time.time_ns()}"),
-         "--queues", "grading,default,maintenance", "--concurrency", str(concurrency), "--loglevel", "WARNING",
+         "--queues", "grading,default,maintenance", "--concurrency", str(concurrency), "--loglevel", "INFO",
          "--without-mingle", "--without-gossip"],
         cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
     )

@@ -63,7 +63,18 @@ def all_finished(ids):
     return Submission.objects.filter(pk__in=ids).exclude(status__in=Submission.FINISHED).count() == 0
 
 
-def test_killing_the_worker_mid_grade_loses_nothing(cast, code_exercise, redis, workers,
+def wait_until_all_finished(ids, timeout, log):
+    """Wait for every submission to finish; on a timeout, say where each one is and what the worker said."""
+    try:
+        wait_until(lambda: all_finished(ids), timeout, every=0.2, what="every submission to be graded")
+    except TimeoutError as timeout_error:
+        states = list(Submission.objects.filter(pk__in=ids).values_list("pk", "status", "attempts", "enqueued_at"))
+        told = log.read_text(errors="replace").splitlines()[-60:] if log.exists() else ["(no worker log)"]
+        raise TimeoutError(f"{timeout_error}\nsubmissions: {states}\nthe worker's last lines:\n"
+                           + "\n".join(told)) from None
+
+
+def test_killing_the_worker_mid_grade_loses_nothing(cast, code_exercise, redis, workers, tmp_path,
                                                     django_capture_on_commit_callbacks):
     _redis_process, url = redis
     first = workers(url)
@@ -74,13 +85,13 @@ def test_killing_the_worker_mid_grade_loses_nothing(cast, code_exercise, redis, 
     interrupted = Submission.objects.filter(pk__in=ids, status="running").count()
     assert interrupted >= 1
     workers(url)
-    wait_until(lambda: all_finished(ids), 90, every=0.2, what="every submission to be graded")
+    wait_until_all_finished(ids, 90, tmp_path / "worker.log")
     graded = Submission.objects.filter(pk__in=ids)
     assert [(s.status, s.score, s.verdicts_written) for s in graded] == [("graded", 4.0, 1)] * 6
     assert max(s.attempts for s in graded) >= 2  # the interrupted ones were claimed again
 
 
-def test_restarting_redis_mid_queue_loses_nothing(cast, code_exercise, redis, workers,
+def test_restarting_redis_mid_queue_loses_nothing(cast, code_exercise, redis, workers, tmp_path,
                                                   django_capture_on_commit_callbacks):
     redis_process, url = redis
     workers(url)
@@ -95,7 +106,7 @@ def test_restarting_redis_mid_queue_loses_nothing(cast, code_exercise, redis, wo
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     restarted, _ = start_redis(port)
     try:
-        wait_until(lambda: all_finished(ids), 120, every=0.2, what="every submission to be graded")
+        wait_until_all_finished(ids, 120, tmp_path / "worker.log")
     finally:
         restarted.kill()
     graded = Submission.objects.filter(pk__in=ids)
