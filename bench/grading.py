@@ -1,14 +1,17 @@
 """Grading benchmark: submissions of the softmax exercise through the whole path, warm and cold.
 
-    python bench/grading.py [--rate 1] [--paced 40] [--burst 200] [--cold 8]
+    python bench/grading.py [--rate 1] [--paced 40] [--burst 200] [--cold 8] [--py-spy DIR]
 
 Starts what it needs on 127.0.0.1 (a private Redis, a throwaway PostgreSQL database if a
 server answers on 5432, else SQLite, and a Celery grading worker), then measures:
 - paced: one submission every 1/rate seconds, submit-to-verdict latency (p50/p95/p99);
-- burst: `burst` submissions queued at once, sustained verdicts per second;
+- burst: `burst` submissions queued at once, sustained verdicts per second, and the CPU
+  milliseconds per verdict (the worker's and all its descendants' CPU time over the burst,
+  sandboxes included, divided by the verdicts): the figure that says how many cores a class needs;
 - cold: the same grading with a cold interpreter per submission (a new sandbox pool that
   imports torch from scratch), the baseline for `speedup`.
 Prints one JSON object. Stops everything it started, and gives up after --timeout seconds.
+`--py-spy DIR` samples the worker and its descendants during the burst (raw stacks in DIR).
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile  # noqa: E402 (needs the project root on the path)
+from bench.common import percentile, tree_cpu_seconds  # noqa: E402 (needs the project root on the path)
 
 
 def postgres_available() -> bool:
@@ -63,6 +69,8 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=8, help="how many cold-interpreter gradings")
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2, help="worker processes")
     parser.add_argument("--timeout", type=float, default=280, help="give up after this many seconds")
+    parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
+                        help="profile the worker and its descendants with py-spy during the burst, into DIR")
     options = parser.parse_args()
     started = time.monotonic()
 
@@ -161,10 +169,16 @@ def run(options, started: float, workdir: Path):
     latencies = finished_latencies(paced_ids)
 
     # Burst: a whole class submits at the bell.
+    spy = profile(worker.popen.pid, options.py_spy)
+    cpu_before = tree_cpu_seconds(worker.popen.pid)
     burst_started = time.monotonic()
     burst_ids = [services.submit(user, exercise, solution, staff_test=True).pk for _ in range(options.burst)]
     queued_s = time.monotonic() - burst_started
     wait_until(lambda: all_done(burst_ids), min(180, remaining()), every=0.02, what="the burst verdicts")
+    burst_cpu_s = tree_cpu_seconds(worker.popen.pid) - cpu_before
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file when told to stop
+        spy.wait(timeout=30)
     finished_latencies(burst_ids)
     last_graded = Submission.objects.filter(pk__in=burst_ids).order_by("-graded_at").values_list(
         "graded_at", flat=True).first()
@@ -199,6 +213,7 @@ def run(options, started: float, workdir: Path):
         "burst_enqueue_s": round(queued_s, 2),
         "burst_s": round(burst_elapsed, 2),
         "verdicts_per_s": round(options.burst / burst_elapsed, 1),
+        "cpu_ms_per_verdict": round(burst_cpu_s * 1000 / options.burst, 1),
         "cold_runs": len(cold),
         "cold_p50_ms": round(statistics.median(cold), 1),
         "speedup": round(statistics.median(cold) / p50, 1),
@@ -206,6 +221,17 @@ def run(options, started: float, workdir: Path):
     }
     print(json.dumps(result))
     return worker
+
+
+def profile(pid: int, folder: Path | None) -> subprocess.Popen | None:
+    """py-spy sampling `pid` and its descendants until interrupted (raw stacks, for flame graphs or grep)."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([spy, "record", "--subprocesses", "--nonblocking", "--rate", "200", "--format", "raw",
+                             "--output", str(folder / "worker-burst.txt"), "--pid", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":
