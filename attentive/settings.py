@@ -330,6 +330,10 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes the database connections around every task unless this is set; then it only
+# recycles them every so many tasks, and graders.tasks.refresh_connection applies Django's
+# rule (CONN_MAX_AGE, which graders.worker raises for grading workers, and errors) before each.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The sweeper has a queue of its own, served by a worker that grades nothing (`serve` starts
 # one; docker-compose's beat service is one): behind a backlog of submissions it would wait.

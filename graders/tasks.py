@@ -5,7 +5,7 @@ import time
 
 from celery import shared_task
 from celery.exceptions import Reject
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import task_prerun, worker_process_init, worker_process_shutdown
 from django.db import DatabaseError, close_old_connections
 
 from . import services, worker
@@ -19,6 +19,18 @@ DATABASE_RETRY_PAUSE_SECONDS = 2.0
 @worker_process_init.connect
 def warm_up(**_kwargs) -> None:
     worker.start()
+
+
+@task_prerun.connect
+def refresh_connection(task=None, **_kwargs) -> None:
+    """Before each task, Django's own rule for a kept connection: drop it if too old or broken.
+
+    Celery would otherwise close every connection around every task (settings.CELERY_DB_REUSE_MAX
+    turns that off), and a worker would pay a new PostgreSQL connection per verdict. Not for
+    eager tasks, which run inside the caller's request or transaction.
+    """
+    if task is not None and not getattr(task.request, "is_eager", False):
+        close_old_connections()
 
 
 @worker_process_shutdown.connect

@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.backends.signals import connection_created
 from django.utils import timezone
 
@@ -16,6 +16,11 @@ from . import engine
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_SECONDS = 15
+# A grading worker keeps its database connection between tasks: opening one per verdict (the
+# default, CONN_MAX_AGE = 0, which suits the web process) cost a PostgreSQL connection and its
+# session settings every time. The health check (one `SELECT 1` before a task's first query)
+# replaces a connection that a database restart broke, instead of failing the task on it.
+WORKER_CONN_MAX_AGE_SECONDS = 600
 
 
 def worker_name() -> str:
@@ -33,7 +38,17 @@ def record_heartbeat(ready: bool, problem: str = "") -> None:
 def start() -> None:
     """Warm the pool in the background and keep the heartbeat going while the process lives."""
     connection_created.connect(commit_without_waiting, dispatch_uid="graders.commit_without_waiting")
+    keep_connections()
     threading.Thread(target=_run, name="grader-heartbeat", daemon=True).start()
+
+
+def keep_connections() -> None:
+    """Persistent, health-checked database connections for this process (see WORKER_CONN_MAX_AGE_SECONDS)."""
+    for alias in connections:
+        settings = connections[alias].settings_dict
+        if not settings.get("CONN_MAX_AGE"):
+            settings["CONN_MAX_AGE"] = WORKER_CONN_MAX_AGE_SECONDS
+            settings["CONN_HEALTH_CHECKS"] = True
 
 
 def commit_without_waiting(sender, connection, **_kwargs) -> None:
