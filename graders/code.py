@@ -64,9 +64,11 @@ from __future__ import annotations
 # `test` below is the authoring decorator, not a pytest test: its defaults are fine.
 # ruff: noqa: PT028
 import ast
+import collections
 import hashlib
 import inspect
 import math
+import threading
 import time
 import tomllib
 import types
@@ -224,13 +226,37 @@ def _run_author_file(files: Mapping[str, str], name: str) -> types.ModuleType:
     return module
 
 
+# Exercises loaded in this process, by version (a hash of every file): a worker grades the same
+# few exercises all day, and running their solution.py and tests.py again for each verdict cost
+# more than some of the tests. The author's modules are read-only to a grading (a test gets its
+# own seeded `t`), so one loaded copy serves every verdict of its version.
+LOADED_EXERCISES_KEPT = 64
+_loaded_exercises: collections.OrderedDict[str, Exercise] = collections.OrderedDict()
+_loaded_lock = threading.Lock()
+
+
+def loaded_exercise(files: Mapping[str, str], version: str) -> Exercise:
+    """`load_exercise(files)`, kept for the LOADED_EXERCISES_KEPT versions used last."""
+    with _loaded_lock:
+        loaded = _loaded_exercises.get(version)
+        if loaded is not None:
+            _loaded_exercises.move_to_end(version)
+            return loaded
+    loaded = load_exercise(files)
+    with _loaded_lock:
+        _loaded_exercises[version] = loaded
+        while len(_loaded_exercises) > LOADED_EXERCISES_KEPT:
+            _loaded_exercises.popitem(last=False)
+    return loaded
+
+
 def grade_code(exercise: Mapping[str, str] | str | Path, student_source: str, pool: SandboxPool) -> Verdict:
     """Grade `student_source` against the exercise's tests, running student code only in `pool`."""
     started = time.monotonic()
     files = exercise_files(exercise)
     version = exercise_version(files)
     try:
-        loaded = load_exercise(files)
+        loaded = loaded_exercise(files, version)
     except ExerciseError as error:
         return Verdict(
             "error",
