@@ -20,18 +20,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds used by a process and all its descendants, living or reaped.
-
-    Each process counts its own time and that of the children it has waited for (`cutime`,
-    `cstime`), so single-use processes that ended meanwhile (sandboxes) are still counted, once.
-    """
+def proc_table() -> dict[int, tuple[int, str, float]]:
+    """Every process: pid -> (parent pid, command name, CPU seconds of it and its reaped children)."""
     import os
     from pathlib import Path
 
     ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, int] = {}
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -39,13 +34,28 @@ def tree_cpu_seconds(root: int) -> float:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        # utime stime cutime cstime: its own time and that of the children it has waited for.
+        table[int(entry)] = (int(fields[1]), name, sum(int(value) for value in fields[11:15]) / ticks)
+    return table
+
+
+def subtree(table: dict, root: int) -> set[int]:
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        children = [pid for pid, row in table.items() if row[0] == parent]
         tree.update(children)
         frontier.extend(children)
-    return sum(times.get(pid, 0) for pid in tree) / ticks
+    return tree
+
+
+def tree_cpu_seconds(root: int, table: dict | None = None) -> float:
+    """CPU seconds used by a process and all its descendants, living or reaped.
+
+    Each process counts its own time and that of the children it has waited for (`cutime`,
+    `cstime`), so single-use processes that ended meanwhile (sandboxes) are still counted, once.
+    """
+    table = table if table is not None else proc_table()
+    return sum(table[pid][2] for pid in subtree(table, root) if pid in table)

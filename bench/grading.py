@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, tree_cpu_seconds  # noqa: E402 (needs the project root on the path)
+from bench.common import percentile, proc_table, subtree, tree_cpu_seconds  # noqa: E402 (needs the project root on the path)
 
 
 def postgres_available() -> bool:
@@ -94,7 +94,7 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        worker = run(options, started, workdir)
+        worker = run(options, started, workdir, redis.popen.pid)
     finally:
         if worker is not None:
             worker.stop()
@@ -106,7 +106,7 @@ def main() -> None:
             drop_database(database_name)
 
 
-def run(options, started: float, workdir: Path):
+def run(options, started: float, workdir: Path, redis_pid: int):
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.utils import timezone
@@ -170,12 +170,14 @@ def run(options, started: float, workdir: Path):
 
     # Burst: a whole class submits at the bell.
     spy = profile(worker.popen.pid, options.py_spy)
-    cpu_before = tree_cpu_seconds(worker.popen.pid)
+    cpu_before = cpu_by_role(worker.popen.pid, redis_pid)
     burst_started = time.monotonic()
     burst_ids = [services.submit(user, exercise, solution, staff_test=True).pk for _ in range(options.burst)]
     queued_s = time.monotonic() - burst_started
     wait_until(lambda: all_done(burst_ids), min(180, remaining()), every=0.02, what="the burst verdicts")
-    burst_cpu_s = tree_cpu_seconds(worker.popen.pid) - cpu_before
+    cpu_after = cpu_by_role(worker.popen.pid, redis_pid)
+    burst_cpu = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
+    burst_cpu_s = burst_cpu["trusted"] + burst_cpu["sandboxes"]
     if spy is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file when told to stop
         spy.wait(timeout=30)
@@ -214,6 +216,10 @@ def run(options, started: float, workdir: Path):
         "burst_s": round(burst_elapsed, 2),
         "verdicts_per_s": round(options.burst / burst_elapsed, 1),
         "cpu_ms_per_verdict": round(burst_cpu_s * 1000 / options.burst, 1),
+        # Where that CPU went, and what the database server and Redis spent beside it (the
+        # database's share includes this script's own submissions).
+        "cpu_ms_per_verdict_by_part": {role: round(seconds * 1000 / options.burst, 1)
+                                       for role, seconds in burst_cpu.items()},
         "cold_runs": len(cold),
         "cold_p50_ms": round(statistics.median(cold), 1),
         "speedup": round(statistics.median(cold) / p50, 1),
@@ -221,6 +227,29 @@ def run(options, started: float, workdir: Path):
     }
     print(json.dumps(result))
     return worker
+
+
+def cpu_by_role(worker_pid: int, redis_pid: int) -> dict[str, float]:
+    """CPU seconds so far: the worker's trusted processes, its sandboxes (the zygotes and every
+    sandbox they started), the PostgreSQL server's processes and the private Redis."""
+    table = proc_table()
+    worker = tree_cpu_seconds(worker_pid, table)
+    zygotes = [pid for pid in subtree(table, worker_pid) if table[pid][1].startswith("python") and
+               "graders.sandbox.zygote" in _command(pid)]
+    sandboxes = sum(tree_cpu_seconds(pid, table) for pid in zygotes)
+    return {
+        "trusted": worker - sandboxes,
+        "sandboxes": sandboxes,
+        "postgres": sum(cpu for _ppid, name, cpu in table.values() if name.startswith("postgres")),
+        "redis": table.get(redis_pid, (0, "", 0.0))[2],
+    }
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def profile(pid: int, folder: Path | None) -> subprocess.Popen | None:
