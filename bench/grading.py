@@ -143,8 +143,12 @@ def run(options, started: float, workdir: Path, redis_pid: int):
     )
 
     since = timezone.now()
-    worker = start_worker(os.environ["REDIS_URL"], concurrency=options.concurrency,
-                          extra_env={"ATTENTIVE_VAR_DIR": str(workdir)}, log=workdir / "worker.log")
+    # The worker runs as docker-compose.yml deploys it: DEBUG off (no SQL kept per query), the
+    # sweeper at its own pace (the tests' one-second sweep is for them).
+    deployed = {"ATTENTIVE_VAR_DIR": str(workdir), "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 40,
+                "GRADING_SWEEP_SECONDS": "10"}
+    worker = start_worker(os.environ["REDIS_URL"], concurrency=options.concurrency, extra_env=deployed,
+                          log=workdir / "worker.log")
     wait_until(lambda: WorkerHeartbeat.objects.filter(ready=True, seen_at__gte=since).count() >= options.concurrency,
                min(90, remaining()), what="the grading workers to warm up")
 
@@ -185,6 +189,7 @@ def run(options, started: float, workdir: Path, redis_pid: int):
     last_graded = Submission.objects.filter(pk__in=burst_ids).order_by("-graded_at").values_list(
         "graded_at", flat=True).first()
     burst_elapsed = (last_graded - Submission.objects.get(pk=burst_ids[0]).submitted_at).total_seconds()
+    timeline = burst_timeline(Submission.objects.filter(pk__in=burst_ids), options.concurrency)
     connection.close()
 
     # Cold: a fresh interpreter (import torch, start a zygote) for each submission.
@@ -220,6 +225,9 @@ def run(options, started: float, workdir: Path, redis_pid: int):
         # database's share includes this script's own submissions).
         "cpu_ms_per_verdict_by_part": {role: round(seconds * 1000 / options.burst, 1)
                                        for role, seconds in burst_cpu.items()},
+        # Wall time: in the worker from claim to recorded verdict, in the grader alone (sandbox
+        # taken, tests run), and how much of the pool's time was spent on a verdict at all.
+        **timeline,
         "cold_runs": len(cold),
         "cold_p50_ms": round(statistics.median(cold), 1),
         "speedup": round(statistics.median(cold) / p50, 1),
@@ -227,6 +235,19 @@ def run(options, started: float, workdir: Path, redis_pid: int):
     }
     print(json.dumps(result))
     return worker
+
+
+def burst_timeline(submissions, concurrency: int) -> dict:
+    """Mean wall milliseconds per verdict from claim to verdict and in the grader, and the share of
+    the pool processes' time between the first claim and the last verdict spent so."""
+    rows = list(submissions.values_list("claimed_at", "graded_at", "duration_ms"))
+    claimed = [(graded - claimed_at).total_seconds() for claimed_at, graded, _ in rows]
+    window = (max(graded for _, graded, _ in rows) - min(claimed_at for claimed_at, _, _ in rows)).total_seconds()
+    return {
+        "claim_to_verdict_ms": round(statistics.mean(claimed) * 1000, 1),
+        "grader_ms": round(statistics.mean(duration for _, _, duration in rows), 1),
+        "pool_busy_share": round(sum(claimed) / (concurrency * window), 2),
+    }
 
 
 def cpu_by_role(worker_pid: int, redis_pid: int) -> dict[str, float]:
