@@ -129,6 +129,7 @@ async def reconnecting(game: Game, number: int, port: int, path: str, session: s
 
 async def phone(game: Game, seat: Seat) -> None:
     answering: dict[int, asyncio.Task] = {}
+    choices: dict[int, list[dict]] = {}
     sockets: set = set()
 
     async def answer(socket_, question: int, choices: list[dict], delay: float) -> None:
@@ -153,6 +154,7 @@ async def phone(game: Game, seat: Seat) -> None:
                 delay = random.uniform(0, ANSWER_WINDOW_S) if question not in seat.meant else random.uniform(0, 0.3)
                 if question in answering:
                     answering.pop(question).cancel()
+                choices[question] = state["question"]["choices"]
                 answering[question] = asyncio.create_task(
                     answer(socket_, question, state["question"]["choices"], delay))
             elif state["phase"] == "podium":
@@ -160,6 +162,10 @@ async def phone(game: Game, seat: Seat) -> None:
             return True
         if message["type"] == "ack":
             seat.acked.add(message["question"])
+        elif message["type"] == "rejected" and message["code"] == "unavailable":
+            # Not stored (the database is restarting): the student taps again a moment later.
+            question = message["question"]
+            answering[question] = asyncio.create_task(answer(socket_, question, choices[question], backoff(1)))
         elif message["type"] == "rejected":
             seat.rejected[message["question"]] = message["code"]
         elif message["type"] == "error" and message.get("code") in ("no-seat", "kicked"):
@@ -300,6 +306,18 @@ def count(seats: list[Seat], rows: dict, checked: dict) -> dict:
             "stored_answers": len(rows["answers"])}
 
 
+def forget_previous_game() -> None:
+    """live_quiz.create_game makes the same host and course every time: the last drill's go first."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from courses.models import Course
+
+    connection.close()  # this process's connection may predate a PostgreSQL restart
+    Course.objects.filter(slug="bench").delete()
+    get_user_model().objects.filter(username="bench-host").delete()
+
+
 def run(drill: str, stack, options) -> dict:
     """One live drill from start to end; stops its uvicorn processes whatever happens."""
     workdir = stack.workdir / drill
@@ -307,6 +325,7 @@ def run(drill: str, stack, options) -> dict:
     env = live_quiz.server_environment(SimpleNamespace(url=stack.env["DATABASE_URL"]), workdir)
     env["REDIS_URL"] = stack.redis_url
     live_quiz.manage(env, "collectstatic", "--no-input", "-v", "0")
+    forget_previous_game()
     created = live_quiz.create_game(env, QUESTIONS)
     servers = live_quiz.Servers(env, 2, workdir)
     try:
