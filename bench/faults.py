@@ -13,6 +13,8 @@ measured once before any fault), injects its fault when about half of the first 
 submits the rest, waits for the queue to drain and prints ONE JSON object: `drill`, `submitted`,
 `graded_once`, `lost` (never finished), `doubled` (more than one verdict written), `wrong` (a
 status or score other than the expected one), `drain_s` (from the fault to the last verdict).
+The live-quiz drills (`live_uvicorn`, `live_redis`, `live_postgres`, `--players` phones on two
+uvicorn processes; bench/live_drills.py says how) use the same PostgreSQL and Redis, and no worker.
 `--quick` runs the zygote and sandbox kills with 20 submissions each (about two minutes) and
 exits 1 if any drill reports lost, doubled or wrong submissions, so CI can call it.
 """
