@@ -13,6 +13,8 @@ measured once before any fault), injects its fault when about half of the first 
 submits the rest, waits for the queue to drain and prints ONE JSON object: `drill`, `submitted`,
 `graded_once`, `lost` (never finished), `doubled` (more than one verdict written), `wrong` (a
 status or score other than the expected one), `drain_s` (from the fault to the last verdict).
+The live-quiz drills (`live_uvicorn`, `live_redis`, `live_postgres`, `--players` phones on two
+uvicorn processes; bench/live_drills.py says how) use the same PostgreSQL and Redis, and no worker.
 `--quick` runs the zygote and sandbox kills with 20 submissions each (about two minutes) and
 exits 1 if any drill reports lost, doubled or wrong submissions, so CI can call it.
 """
@@ -35,11 +37,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import live_drills  # noqa: E402
 from bench.common import free_port, percentile  # noqa: E402 (needs the project root on the path)
 from tests.processes import Process, start_redis, wait_until  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DRILLS = ("zygote", "sandbox", "sandbox_storm", "worker_child", "worker", "redis", "postgres")
+DRILLS = ("zygote", "sandbox", "sandbox_storm", "worker_child", "worker", "redis", "postgres", *live_drills.DRILLS)
 QUICK = ("zygote", "sandbox", "sandbox_storm")
 # The sweeper's clock, shortened from the defaults (10 s, 15 s, 30 s) so that drills that rely on
 # it (a dead worker, a lost doorbell) finish in seconds; the mechanism is the same.
@@ -475,6 +478,7 @@ def main() -> int:
     parser.add_argument("--sandbox-kills", type=int, default=3, help="busy sandboxes killed in the sandbox drill")
     parser.add_argument("--pace-s", type=float, default=0.1, help="pause between two submissions")
     parser.add_argument("--storm-s", type=float, default=2.0, help="how long the sandbox storm kills")
+    parser.add_argument("--players", type=int, default=60, help="phones in each live drill's game")
     parser.add_argument("--drain-timeout", type=float, default=120, help="seconds to wait for the queue to drain")
     options = parser.parse_args()
     drills = list(QUICK) if options.quick else [name.strip() for name in options.drills.split(",") if name.strip()]
@@ -491,11 +495,11 @@ def main() -> int:
         postgres = PrivatePostgres()
         database_url = postgres.url
     except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as error:
-        if "postgres" in drills:
-            print(json.dumps({"drill": "postgres", "skipped": True,
+        for drill in [name for name in drills if name in ("postgres", "live_postgres")]:
+            print(json.dumps({"drill": drill, "skipped": True,
                               "reason": f"cannot start a private PostgreSQL ({error}); the restart drill "
                                         "needs one it may stop"}), flush=True)
-            drills.remove("postgres")
+            drills.remove(drill)
         print(f"faults: no private PostgreSQL ({error}); using SQLite in {workdir}", file=sys.stderr)
         database_url = f"sqlite:///{workdir / 'drills.sqlite3'}"
     stack = None
@@ -513,15 +517,21 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)
         stack = Stack(workdir, postgres, database_url, redis)
-        stack.start_beat()
-        stack.start_worker()
-        user, exercise, answers = setup_exercise()
-        expected = calibrate(user, exercise, answers, timeout=90)
+        expected = None
+        if any(drill not in live_drills.DRILLS for drill in drills):
+            # The live drills need neither the grading worker nor the exercise.
+            stack.start_beat()
+            stack.start_worker()
+            user, exercise, answers = setup_exercise()
+            expected = calibrate(user, exercise, answers, timeout=90)
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         print(json.dumps({"calibration": expected, "database": database_url.split(":", 1)[0], "machine": machine,
                           "load_average": [round(value, 2) for value in os.getloadavg()]}), flush=True)
         for drill in drills:
-            result = run_drill(drill, stack, user, exercise, answers, expected, options)
+            if drill in live_drills.DRILLS:
+                result = live_drills.run(drill, stack, options)
+            else:
+                result = run_drill(drill, stack, user, exercise, answers, expected, options)
             result["load_average"] = [round(value, 2) for value in os.getloadavg()]
             print(json.dumps(result), flush=True)
             failed |= bool(result["lost"] or result["doubled"] or result["wrong"])

@@ -11,6 +11,7 @@ import json
 import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
 from . import live, services, timing
 from .db import game_database
@@ -156,8 +157,13 @@ class PlayerConsumer(GameConsumer):
     async def handle(self, content: dict) -> None:
         if content["type"] == "answer":
             received_at = timing.now()
-            outcome = await live.answer_desk().submit(services.AnswerRequest(
-                self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at))
+            try:
+                outcome = await live.answer_desk().submit(services.AnswerRequest(
+                    self.game_id, self.player_id, content.get("question"), content.get("answer"), received_at))
+            except DatabaseError:
+                # The database is restarting: say so and keep the socket, so the phone can send again
+                # (a crash here closed it, and the phone showed "Sending…" for an answer never stored).
+                outcome = services.AnswerOutcome(False, "unavailable", services.REJECTIONS["unavailable"])
             await self.send_message({
                 "type": "ack" if outcome.accepted else "rejected", "question": content.get("question"),
                 "code": outcome.code, "message": outcome.message, "ref": content.get("ref"),

@@ -552,6 +552,7 @@ REJECTIONS = {
     "not-current": "That question is not the current one.",
     "duplicate": "You already answered this question: your first answer counts.",
     "removed": "The host removed you from this game.",
+    "unavailable": "Your answer could not be stored just now: send it again in a moment.",
 }
 
 

@@ -4,6 +4,7 @@ news is best effort, and a screen is refused rather than accepted and dropped.""
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import OperationalError
 from django.test import Client
 
 from bench.common import free_port
@@ -194,3 +195,25 @@ async def test_a_broadcast_that_fails_is_logged_not_raised(layer, monkeypatch, c
     state = {"game": 1, "version": 2, "phase": "question", "deadline": None}
     await live.broadcast(services.Transition(1, 2, state, None, None))
     assert "could not be sent" in caplog.text
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+async def test_an_answer_the_database_cannot_store_is_refused_and_the_phone_keeps_its_socket(seated, monkeypatch):
+    _game, _ann, phone, projector = await seated()
+    lobby = await projector.connect()
+    await phone.connect()
+    await projector.command("start", version=lobby["state"]["version"])
+    await phone.phase("answering")
+
+    def database_down(_requests):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(services, "submit_answers", database_down)
+    refused = await phone.answer(0, {"choice": 0})
+    assert (refused["type"], refused["code"]) == ("rejected", "unavailable")
+    monkeypatch.undo()
+    # The same socket, once the database is back: the answer is sent again and counts.
+    assert (await phone.answer(0, {"choice": 0}))["type"] == "ack"
+    await phone.close()
+    await projector.close()
