@@ -186,7 +186,9 @@ def command_run(args: list[str]) -> None:
     if os.environ["DEBUG"].lower() in ("0", "false", "no", "off"):
         say("collecting static files (WhiteNoise serves them with DEBUG off)")
         run(PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0")
-    run(PYTHON, "manage.py", "demo_setup")
+    # Published demo password on 127.0.0.1 only; open to the room, a fresh one (printed here).
+    classroom = any(arg == "--lan" or arg.startswith("--lan-address") for arg in args)
+    run(PYTHON, "manage.py", "demo_setup", "--classroom" if classroom else "--local")
     serve(args)
 
 

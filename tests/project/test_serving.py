@@ -104,3 +104,57 @@ def test_the_served_site_shows_no_url_list_and_serves_static_files(run_environme
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# `scripts/dev.py run` as `make run` starts it, with only the pip step left out: every later
+# step (migrate, collectstatic, demo_setup, serve) runs for real, in a var/ folder of the test's.
+RUN_WITHOUT_PIP = """
+import runpy, sys
+dev = runpy.run_path("scripts/dev.py", run_name="dev")
+dev["ensure_environment"].__globals__["ensure_environment"] = lambda requirements: None
+dev["command_run"](sys.argv[1:])
+"""
+
+
+def sign_in(base: str, username: str, password: str) -> str:
+    """Where the sign-in form leads: the home page when it worked, the form again when not."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password})
+    request = urllib.request.Request(f"{base}/accounts/login/", data=data.encode(), headers={"Referer": base + "/"})
+    return urllib.parse.urlparse(opener.open(request, timeout=10).url).path
+
+
+def test_make_run_sets_up_and_serves_the_demo_with_debug_off(run_environment, tmp_path):
+    env, _ = run_environment()
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("DEBUG", "HTTPS", "SECRET_KEY_FILE", "LAN_URL")}
+    port = free_port()
+    popen = subprocess.Popen([sys.executable, "-c", RUN_WITHOUT_PIP, "--port", str(port), "--no-worker"], cwd=ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def home_page():
+            if popen.poll() is not None:
+                raise AssertionError(f"make run stopped before serving:\n{popen.stdout.read()}")
+            try:
+                return urllib.request.urlopen(base + "/accounts/login/", timeout=2).status == 200
+            except OSError:
+                return None
+
+        wait_until(home_page, 300, every=0.5, what="the site make run serves")
+        assert sign_in(base, "teacher", "attentive-demo") == "/"
+        try:
+            urllib.request.urlopen(base + "/no-such-page/", timeout=5)
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
+            assert "URLconf" not in error.read().decode()
+    finally:
+        os.killpg(popen.pid, 15)
+        popen.wait(timeout=30)
