@@ -468,9 +468,13 @@ def _news(game: Game, player: _Standing, answer: _Scored | None) -> dict:
     }
 
 
-def _result(answer) -> dict:
+def _result(answer, *, joined_later: bool = False) -> dict:
+    """A player's result on the question that closed last. `joined_later`: their seat was taken after it
+    closed, so they never had it to answer (not "no answer": a player who sat down during the reveal of
+    a question that closed early, when everyone seated had answered)."""
     return {
         "answered": answer is not None,
+        "joined_later": joined_later,
         "correct": answer.correct if answer else False,
         "fraction": answer.fraction if answer else 0,
         "points": answer.points if answer else 0,
@@ -529,8 +533,10 @@ def _everyone(game: Game) -> dict[str, dict]:
     if index >= 0:
         answers = {answer.player_id: answer for answer in
                    Answer.objects.filter(game_question__game=game, game_question__position=index)}
+    closed_at = _closed_at(game)
     return {
-        str(player.pk): _personal(game, player, answers.get(player.pk), with_result=game.phase != Phase.QUESTION)
+        str(player.pk): _personal(game, player, answers.get(player.pk), with_result=game.phase != Phase.QUESTION,
+                                  question_closed_at=closed_at)
         for player in game.players.filter(kicked=False)
     }
 
@@ -885,7 +891,16 @@ def team_name(team: int | None) -> str | None:
     return None if team is None else f"Team {TEAM_NAMES[team % len(TEAM_NAMES)]}"
 
 
-def _personal(game: Game, player: Player, answer: Answer | None, *, with_result: bool) -> dict:
+def _closed_at(game: Game) -> datetime | None:
+    """When the current question closed, in the phases that show its result (else None)."""
+    if game.phase not in (Phase.REVEAL, Phase.SCOREBOARD, Phase.PODIUM) or game.question_index < 0:
+        return None
+    return GameQuestion.objects.filter(game=game, position=game.question_index).values_list(
+        "closed_at", flat=True).first()
+
+
+def _personal(game: Game, player: Player, answer: Answer | None, *, with_result: bool,
+              question_closed_at: datetime | None = None) -> dict:
     me = {
         "id": player.pk,
         "nickname": player.nickname,
@@ -899,7 +914,8 @@ def _personal(game: Game, player: Player, answer: Answer | None, *, with_result:
         "answered": answer is not None,
     }
     if with_result and game.phase in (Phase.REVEAL, Phase.SCOREBOARD, Phase.PODIUM) and game.question_index >= 0:
-        me["result"] = _result(answer)
+        joined_later = answer is None and question_closed_at is not None and player.joined_at > question_closed_at
+        me["result"] = _result(answer, joined_later=joined_later)
     return me
 
 
@@ -913,8 +929,8 @@ def player_snapshot(game_id: int, player_id: int) -> dict | None:
     if game.question_index >= 0:
         answer = Answer.objects.filter(player=player, game_question__game=game,
                                        game_question__position=game.question_index).first()
-    return {"type": "state", "state": public_state(game), "me": _personal(game, player, answer, with_result=True),
-            "kicked": player.kicked}
+    me = _personal(game, player, answer, with_result=True, question_closed_at=_closed_at(game))
+    return {"type": "state", "state": public_state(game), "me": me, "kicked": player.kicked}
 
 
 def host_snapshot(game_id: int) -> dict | None:
