@@ -216,13 +216,15 @@ def test_the_projector_is_readable_from_the_back_of_the_hall(live_site, new_page
     ann.get_by_label("Nickname").fill("Ann")
     ann.get_by_role("button", name="Join").click()
     expect(host.locator(".lobby-players .nickname")).to_have_count(1)
-    check_readable(host, **{".join-code": 0.1, ".projector": LEGIBLE, ".lobby-player": 0.03, ".host-bar": 0.03})
+    check_readable(host, **{".join-code": 0.1, ".projector": LEGIBLE, ".lobby-player": LEGIBLE, ".host-bar": LEGIBLE,
+                            ".qr__figcaption": LEGIBLE})
     for number in range(6):
         services.join_game(game=game, nickname=f"Player {number + 2}")
 
     host.get_by_role("button", name="Start").click()
     expect(host.locator(".host-stage .timer")).to_be_visible()
-    check_readable(host, **{".host-question": 0.05, ".host-stage__.timer": 0.075})
+    check_readable(host, **{".host-question": 0.05, ".host-stage__.timer": 0.075, ".host-kind": LEGIBLE,
+                            ".host-bar": LEGIBLE})
     expect(host.locator(".answer-tile")).to_have_count(4, timeout=5000)
     check_readable(host, **{".host-question": 0.05, ".answer-tile": LEGIBLE, ".host-stage__.timer": 0.075,
                             ".answered": LEGIBLE})
