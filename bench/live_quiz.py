@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark a live quiz: N simulated players over real WebSockets against real uvicorn processes.
 
-    python bench/live_quiz.py --players 2000 [--processes 2] [--database postgres|sqlite] [--py-spy DIR]
+    python bench/live_quiz.py --players 2000 [--processes 2] [--database postgres|sqlite] [--py-spy DIR [--py-spy-gil]]
 
 It starts what it needs on 127.0.0.1 and stops it again: a throwaway PostgreSQL database
 (or SQLite file), `--processes` uvicorn servers on free ports sharing the Redis channel
@@ -228,13 +228,15 @@ class Servers:
     def port_for(self, index: int) -> int:
         return self.ports[index % len(self.ports)]
 
-    def profile(self, folder: Path | None, tag: str) -> list[subprocess.Popen]:
-        """py-spy on every server, sampling until it exits (raw stacks, for flame graphs or grep)."""
+    def profile(self, folder: Path | None, tag: str, gil: bool = False) -> list[subprocess.Popen]:
+        """py-spy on every server, sampling until it exits or is stopped (raw stacks, for flame graphs
+        or grep). `gil`: only the thread holding the GIL, i.e. where the process spends its CPU."""
         if folder is None:
             return []
         folder.mkdir(parents=True, exist_ok=True)
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         return [subprocess.Popen([spy, "record", "--nonblocking", "--rate", "50", "--format", "raw",
+                                  *(["--gil"] if gil else []),
                                   "--output", str(folder / f"{tag}-{port}.txt"), "--pid", str(process.pid)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 for port, process in zip(self.ports, self.processes, strict=True)]
@@ -354,7 +356,8 @@ def nickname(number: int) -> str:
 
 
 def join(port: int, pin: str, nickname: str) -> str | None:
-    """Join like a phone: fetch the form (CSRF cookie), post a nickname; return the session cookie."""
+    """Join like a phone: fetch the form (CSRF and session cookies), post a nickname with the cookies
+    the form set, as a browser does; return the session cookie."""
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         connection.request("GET", f"/play/{pin}/")
@@ -366,7 +369,8 @@ def join(port: int, pin: str, nickname: str) -> str | None:
         token = cookies["csrftoken"].value
         body = urlencode({"csrfmiddlewaretoken": token, "nickname": nickname})
         connection.request("POST", f"/play/{pin}/", body=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={token}"})
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())})
         response = connection.getresponse()
         response.read()
         for header in response.headers.get_all("Set-Cookie") or []:
@@ -698,7 +702,9 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=REDIS_DB,
                         help=f"the Redis database for the run's channel layer (default {REDIS_DB})")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
-                        help="profile every server with py-spy during the game and the baseline, into DIR")
+                        help="profile every server with py-spy during the joins, the game and the baseline, into DIR")
+    parser.add_argument("--py-spy-gil", action="store_true",
+                        help="with --py-spy: sample only the thread holding the GIL (where the CPU goes)")
     args = parser.parse_args()
     if not 1 <= args.players <= MAX_PLAYERS:
         fail(f"--players must be 1 to {MAX_PLAYERS}")
@@ -725,13 +731,17 @@ def main() -> None:
         manage(env, "collectstatic", "--no-input", "-v", "0")
         game = create_game(env, args.questions)
         servers = Servers(env, args.processes, workdir)
-        spies = servers.profile(args.py_spy, "site")
+        # One profile of the joins (HTTP), another of the game (WebSockets: connections, answers, reveals).
+        joining = servers.profile(args.py_spy, "site-join", args.py_spy_gil)
 
         join_started = time.perf_counter()
         with ThreadPoolExecutor(args.join_concurrency) as pool:
             sessions = list(pool.map(lambda number: join(servers.port_for(number), game["pin"], nickname(number)),
                                      range(args.players)))
         join_s = time.perf_counter() - join_started
+        for spy in joining:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        spies = joining + servers.profile(args.py_spy, "site-game", args.py_spy_gil)
 
         try:
             import uvloop
@@ -748,7 +758,7 @@ def main() -> None:
         sizes = [size for player in outcome["players"] for size in player.reveal_bytes]
         (workdir / "baseline").mkdir()
         baseline_servers = Servers(env, args.processes, workdir / "baseline", app="baseline_application")
-        spies += baseline_servers.profile(args.py_spy, "baseline")
+        spies += baseline_servers.profile(args.py_spy, "baseline", args.py_spy_gil)
         base = runner(baseline(baseline_servers.ports, args.players, args.answer_window,
                                round(sum(sizes) / len(sizes)) if sizes else 1500))
         result = summarize(args, sessions, join_s, outcome, stored, base, time.perf_counter() - started, pauses)
