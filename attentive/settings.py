@@ -180,6 +180,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout": envint("DB_CONNECT_TIMEOUT_SECONDS", 3),
         "options": f"-c statement_timeout={envint('DB_STATEMENT_TIMEOUT_MS', 30_000)}",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envint("DB_POOL_MAX_SIZE", 8):
+    # A pool of connections per process (psycopg-pool), checked before each use: under ASGI every
+    # request runs in a thread of its own, and without a pool each one opened a PostgreSQL
+    # connection and started a backend for it (docs/benchmarks.md, "Live quizzes"). DB_POOL_MAX_SIZE=0: no pool.
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 2, "max_size": envint("DB_POOL_MAX_SIZE", 8), "timeout": envint("DB_POOL_TIMEOUT_SECONDS", 5),
+    }
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -59,3 +59,13 @@ def test_plain_http_turns_off_the_https_only_settings(tmp_path):
                     "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)",
                     DEBUG="false", HTTPS="false", SECRET_KEY="k" * 50, ATTENTIVE_VAR_DIR=str(tmp_path))
     assert result.stdout.strip().splitlines()[-1] == "False False 0"
+
+
+def test_on_postgresql_the_web_processes_take_connections_from_a_pool(tmp_path):
+    program = ("from django.conf import settings; database = settings.DATABASES['default']; "
+               "print(database['OPTIONS'].get('pool'), database['CONN_MAX_AGE'], database['CONN_HEALTH_CHECKS'])")
+    url = "postgres://attentive@127.0.0.1:5432/attentive"
+    pooled = manage("shell", "-c", program, DATABASE_URL=url, ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert pooled.stdout.split("\n")[-2] == "{'min_size': 2, 'max_size': 8, 'timeout': 5} 0 True", pooled.stderr
+    unpooled = manage("shell", "-c", program, DATABASE_URL=url, DB_POOL_MAX_SIZE="0", ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert unpooled.stdout.split("\n")[-2] == "None 0 False", unpooled.stderr
