@@ -135,6 +135,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, and synchronous only: see its docstring (frontdoor/middleware.py).
+    "frontdoor.middleware.SynchronousChainMiddleware",
 ]
 
 ROOT_URLCONF = "attentive.urls"
