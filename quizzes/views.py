@@ -385,16 +385,17 @@ def _client_ip(request) -> str:
 def _join_allowed(request) -> bool:
     if not request.session.session_key:
         request.session.save()
-    return throttle.allow(f"join-ip:{_client_ip(request)}", settings.QUIZ_JOINS_PER_IP_PER_MINUTE, 60) and \
-        throttle.allow(f"join-session:{request.session.session_key}", settings.QUIZ_JOINS_PER_SESSION_PER_MINUTE, 60)
+    return throttle.allow(f"join-ip:{_client_ip(request)}", settings.QUIZ_JOINS_PER_IP_PER_MINUTE, 60,
+                          (f"join-session:{request.session.session_key}", settings.QUIZ_JOINS_PER_SESSION_PER_MINUTE))
 
 
 def _pin_checks(request) -> list[tuple[lockout.Rule, str]]:
-    """Wrong PINs are counted per browser and per address, so that PINs cannot be walked."""
+    """Wrong PINs are counted per browser and per address, so that PINs cannot be walked. A browser
+    without a session has no failures to check yet: its session is made when one is counted."""
+    address = (lockout.rule("game-pin-address"), lockout.client_address(request))
     if not request.session.session_key:
-        request.session.save()
-    return [(lockout.rule("game-pin-session"), request.session.session_key),
-            (lockout.rule("game-pin-address"), lockout.client_address(request))]
+        return [address]
+    return [(lockout.rule("game-pin-session"), request.session.session_key), address]
 
 
 def _pin_refusal(request, pin: str, locked):
@@ -407,12 +408,14 @@ def _pin_refusal(request, pin: str, locked):
 def _running_game_or_refusal(request, pin: str):
     """(game, None) for a running game; (None, a 429 page) once this browser or address has
     guessed too many PINs; (None, None) for a wrong PIN, which is counted."""
-    checks = _pin_checks(request)
-    if locked := lockout.first_lock(checks):
+    if locked := lockout.first_lock(_pin_checks(request)):
         return None, _pin_refusal(request, pin, locked)
     game = services.running_game_by_pin(pin)
-    if game is None and (locked := lockout.record_failures(checks)):
-        return None, _pin_refusal(request, pin, locked)
+    if game is None:
+        if not request.session.session_key:
+            request.session.save()
+        if locked := lockout.record_failures(_pin_checks(request)):
+            return None, _pin_refusal(request, pin, locked)
     return game, None
 
 
