@@ -82,6 +82,26 @@ def test_the_streak_bonus_grows_by_100_from_the_second_right_answer_up_to_500(st
     assert services.streak_bonus(streak) == bonus
 
 
+def test_an_answer_is_stored_with_its_streak_bonus_and_points_before_the_question_closes(make_game, clock):
+    # The close of a 2,000-player question wrote every answer again; the streak before a question
+    # is settled when its answers arrive, so they are stored complete.
+    game = make_game(("single", "single"))
+    (ann,) = players(game, "Ann")
+    services.start_game(game.pk, game.version)
+    assert answer(game, ann, right(game), at=opened_at(game) + 2).accepted
+    next_phase(game)  # reveal
+    next_phase(game)  # scoreboard
+    next_phase(game)  # the second question
+    assert answer(game, ann, right(game), at=opened_at(game) + 4).accepted
+    stored = Answer.objects.get(player=ann, game_question__position=1)
+    assert (stored.base_points, stored.streak_bonus, stored.points) == (900, 100, 1000)
+    next_phase(game)  # the close changes nothing of it
+    stored.refresh_from_db()
+    assert (stored.base_points, stored.streak_bonus, stored.points) == (900, 100, 1000)
+    ann.refresh_from_db()
+    assert (ann.score, ann.streak) == (950 + 1000, 2)
+
+
 # -- a game ------------------------------------------------------------------------------------
 
 
