@@ -509,6 +509,25 @@ async def test_a_seated_player_who_did_not_answer_is_told_so(table):
         await connection.close()
 
 
+async def test_frames_go_to_the_socket_without_the_session_wrapper(table, monkeypatch):
+    # Channels' wrapper checked the session on every frame sent, for nothing: a quarter of a reveal.
+    from channels.sessions import InstanceSessionWrapper
+
+    wrapped = []
+    real_send = InstanceSessionWrapper.send
+
+    async def send(self, message):
+        wrapped.append(message["type"])
+        await real_send(self, message)
+
+    monkeypatch.setattr(InstanceSessionWrapper, "send", send)
+    _game, (_ann, ann_phone), _bob, _projector = await table(("single",))
+    snapshot = await ann_phone.connect()
+    assert snapshot["me"]["nickname"] == "Ann"  # the session still found the seat
+    assert wrapped == []
+    await ann_phone.close()
+
+
 async def test_the_host_screen_can_be_reloaded_mid_game(table):
     _game, (_ann, ann_phone), _, projector = await table(("single",))
     lobby = await projector.connect()
