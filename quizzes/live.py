@@ -14,8 +14,11 @@ one of them move the game on. If no process is watching, the next connection cat
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import math
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -232,20 +235,27 @@ class Screens:
 
     # Group memberships vanish with a Redis restart: they are renewed this often.
     RENEW_SECONDS = 30
+    # A hall connecting at once joins the screens group once per this many seconds, not once per phone.
+    REJOIN_SECONDS = 5
 
     def __init__(self) -> None:
         self.players: dict[int, set] = {}
         self.hosts: dict[int, set] = {}
         self.channel: str | None = None
         self._tasks: list[asyncio.Task] = []
+        self._joined: dict[int, float] = {}  # game -> when this process last joined its screens group
 
     async def ensure(self, game_id: int) -> None:
         """Make sure this process hears of the game's changes (raises if the channel layer is down)."""
         layer = get_channel_layer()
         if self.channel is None:
             self.channel = await layer.new_channel()
+        tasks_alive = self._tasks and not any(task.done() for task in self._tasks)
+        if tasks_alive and time.monotonic() - self._joined.get(game_id, -math.inf) < self.REJOIN_SECONDS:
+            return
         await layer.group_add(screens_group(game_id), self.channel)
-        if not self._tasks or any(task.done() for task in self._tasks):
+        self._joined[game_id] = time.monotonic()
+        if not tasks_alive:
             for task in self._tasks:
                 task.cancel()
             loop = asyncio.get_running_loop()
@@ -253,6 +263,7 @@ class Screens:
 
     def add(self, game_id: int, consumer, *, host: bool) -> None:
         (self.hosts if host else self.players).setdefault(game_id, set()).add(consumer)
+        heap().connected()
 
     def discard(self, game_id: int, consumer) -> None:
         for registry in (self.players, self.hosts):
@@ -261,6 +272,8 @@ class Screens:
                 screens.discard(consumer)
                 if not screens:
                     del registry[game_id]
+        if not self.players and not self.hosts:
+            heap().all_gone()
 
     async def _listen(self) -> None:
         layer = get_channel_layer()
@@ -297,8 +310,50 @@ class Screens:
             for game_id in {*self.players, *self.hosts}:
                 try:
                     await layer.group_add(screens_group(game_id), self.channel)
+                    self._joined[game_id] = time.monotonic()
                 except Exception as error:
                     logger.warning("game %s: could not renew this process's news (%s)", game_id, error)
+
+
+class Heap:
+    """Keeps the garbage collector off a hall's connections while they play.
+
+    A thousand phones on a process are a few hundred thousand objects (protocols, consumers,
+    scopes, tasks) that live as long as the game. Each full collection walked them all and
+    stopped the process for up to half a second, several times a game, reveals included
+    (docs/benchmarks.md, "Live quizzes"). Once connections stop arriving for a moment, what
+    is alive is frozen (`gc.freeze()`: the collector no longer walks it; memory freed by
+    reference counting still is); when the process has no screen left, it is unfrozen, so
+    that the hall's leftovers are collected between games.
+    """
+
+    FREEZE_AFTER_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self._freezing: asyncio.TimerHandle | None = None
+
+    def connected(self) -> None:
+        if self._freezing is not None:
+            self._freezing.cancel()
+        self._freezing = asyncio.get_running_loop().call_later(self.FREEZE_AFTER_SECONDS, gc.freeze)
+
+    def all_gone(self) -> None:
+        if self._freezing is not None:
+            self._freezing.cancel()
+            self._freezing = None
+        gc.unfreeze()
+
+
+_heaps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heap] = weakref.WeakKeyDictionary()
+
+
+def heap() -> Heap:
+    """The heap keeper of the running event loop (one per process under uvicorn; one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _heaps.get(loop)
+    if found is None:
+        found = _heaps[loop] = Heap()
+    return found
 
 
 _screens: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Screens] = weakref.WeakKeyDictionary()
