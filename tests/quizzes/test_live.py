@@ -126,3 +126,12 @@ async def test_a_halls_connections_are_kept_from_the_collector_while_they_play(m
     for phone in phones:
         screens.discard(7, phone)
     assert gc.get_freeze_count() == 0  # the last one gone: what the hall left is collected again
+
+
+def test_a_reveals_news_travels_with_its_keys_written_once():
+    news = reveal_for(2000).personal
+    packed = live.pack_news(news)
+    assert live.unpack_news(packed) == news
+    assert len(packed) < len(json.dumps(news)) / 3
+    different = {"1": {"score": 3, "result": {"points": 3}}, "2": {"score": 0}}  # not one layout: sent as it is
+    assert live.unpack_news(live.pack_news(different)) == different
