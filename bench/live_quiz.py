@@ -2,6 +2,7 @@
 """Benchmark a live quiz: N simulated players over real WebSockets against real uvicorn processes.
 
     python bench/live_quiz.py --players 2000 [--processes 2] [--database postgres|sqlite] [--py-spy DIR [--py-spy-gil]]
+    python bench/live_quiz.py --players 200 --questions 3 --no-baseline --check    # CI: integrity only
 
 It starts what it needs on 127.0.0.1 and stops it again: a throwaway PostgreSQL database
 (or SQLite file), `--processes` uvicorn servers on free ports sharing the Redis channel
@@ -27,6 +28,7 @@ frame the size of a reveal to every client it holds. One JSON object is printed:
                                     points, every answer's points what Kahoot's rule and the streak
                                     give for its time and rightness, every rightness what the player
                                     meant to answer
+    integrity                       all of the above as they must be (--check exits 1 otherwise)
     baseline_ack_*, baseline_fanout_* and our ratios to them, targets_met, gc pauses, machine.
 
 Everything is bounded: at most 5000 players, and the run stops after --timeout seconds.
@@ -668,9 +670,12 @@ def summarize(args, joined: list[str | None], join_s: float, outcome: dict, stor
     }
     result["ack_p95_vs_baseline"] = ratio(result["ack_p95_ms"], result["baseline_ack_p95_ms"])
     result["fanout_p95_vs_baseline"] = ratio(result["fanout_p95_ms"], result["baseline_fanout_p95_ms"])
-    result["targets_met"] = (
-        result["lost"] == 0 and result["stored_answers"] == result["answers"]
+    result["integrity"] = (
+        result["lost"] == 0 and result["stored_answers"] == result["answers"] > 0
         and result["doubled"] == result["wrong_scores"] == result["wrong_points"] == result["not_as_answered"] == 0
+    )
+    result["targets_met"] = (
+        result["integrity"]
         and result["join_s"] < TARGETS["join_s"]
         and result["ack_p95_ms"] is not None and result["ack_p95_ms"] < TARGETS["ack_p95_ms"]
         and result["fanout_p95_ms"] is not None and result["fanout_p95_ms"] < TARGETS["fanout_p95_ms"]
@@ -703,6 +708,10 @@ def main() -> None:
                         help=f"the Redis database for the run's channel layer (default {REDIS_DB})")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
                         help="profile every server with py-spy during the joins, the game and the baseline, into DIR")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the minimal broadcast server's run")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless every answer was stored once and scored right and nothing was lost "
+                             "(timings are reported, not checked: for CI)")
     parser.add_argument("--py-spy-gil", action="store_true",
                         help="with --py-spy: sample only the thread holding the GIL (where the CPU goes)")
     args = parser.parse_args()
@@ -721,6 +730,7 @@ def main() -> None:
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="attentive-bench-"))
     database = servers = baseline_servers = None
+    exit_code = 0
     spies: list[subprocess.Popen] = []
     try:
         database = Database(args.database, workdir)
@@ -755,14 +765,20 @@ def main() -> None:
         stored = verify(env, game["game"])
 
         # The machine's own limit, on the same clients, sized like the reveals the players got.
-        sizes = [size for player in outcome["players"] for size in player.reveal_bytes]
-        (workdir / "baseline").mkdir()
-        baseline_servers = Servers(env, args.processes, workdir / "baseline", app="baseline_application")
-        spies += baseline_servers.profile(args.py_spy, "baseline", args.py_spy_gil)
-        base = runner(baseline(baseline_servers.ports, args.players, args.answer_window,
-                               round(sum(sizes) / len(sizes)) if sizes else 1500))
+        base = {"acks": [], "fanout_last": [], "missed": 0, "connected": args.players}
+        if not args.no_baseline:
+            sizes = [size for player in outcome["players"] for size in player.reveal_bytes]
+            (workdir / "baseline").mkdir()
+            baseline_servers = Servers(env, args.processes, workdir / "baseline", app="baseline_application")
+            spies += baseline_servers.profile(args.py_spy, "baseline", args.py_spy_gil)
+            base = runner(baseline(baseline_servers.ports, args.players, args.answer_window,
+                                   round(sum(sizes) / len(sizes)) if sizes else 1500))
         result = summarize(args, sessions, join_s, outcome, stored, base, time.perf_counter() - started, pauses)
         print(json.dumps(result), flush=True)
+        if args.check and not result["integrity"]:
+            print("integrity check failed: answers lost, refused, stored twice or scored wrong (see lost_detail, "
+                  "stored_answers, doubled, wrong_scores, wrong_points, not_as_answered)", file=sys.stderr)
+            exit_code = 1
     finally:
         signal.alarm(0)
         for server in (servers, baseline_servers):
@@ -779,6 +795,7 @@ def main() -> None:
             print(f"work folder kept: {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    raise SystemExit(exit_code)
 
 
 if __name__ == "__main__":
