@@ -84,10 +84,10 @@ def _layout(news: dict) -> list:
 def pack_news(personal: dict[str, dict]) -> str:
     """Every player's news as JSON text, the keys they share written once.
 
-    A reveal's news for 2,000 players was 400 KB of the same dozen keys repeated: encoded,
-    sent through Redis to every process and decoded there, it was a fifth of the time from a
-    question's close to the last phone (docs/benchmarks.md, "Live quizzes"). As one layout and
-    a row of values per player it is a quarter of that.
+    A reveal's news for 2,000 players was 378 KB of the same dozen keys repeated; between it
+    being encoded and the group message being sent went a fifth to a quarter of the time from
+    a question's close to its last phone (docs/benchmarks.md, "Live quizzes"). As one layout
+    and a row of values per player it is 110 KB.
     """
     layout = _layout(next(iter(personal.values())))
     if any(_layout(news) != layout for news in personal.values()):
@@ -352,13 +352,13 @@ class Screens:
 class Heap:
     """Keeps the garbage collector off a hall's connections while they play.
 
-    A thousand phones on a process are a few hundred thousand objects (protocols, consumers,
-    scopes, tasks) that live as long as the game. Each full collection walked them all and
-    stopped the process for up to half a second, several times a game, reveals included
-    (docs/benchmarks.md, "Live quizzes"). Once connections stop arriving for a moment, what
-    is alive is frozen (`gc.freeze()`: the collector no longer walks it; memory freed by
+    A thousand phones on a process are some 200,000 objects (protocols, consumers, scopes,
+    tasks: 478,000 were frozen in a 2,000-player run, the imported site's 269,000 included)
+    that live as long as the game, and a full collection walks all of them while every
+    connection of the process waits. Once connections stop arriving for a moment, what is
+    alive is frozen (`gc.freeze()`: the collector no longer walks it; memory freed by
     reference counting still is); when the process has no screen left, it is unfrozen, so
-    that the hall's leftovers are collected between games.
+    that the hall's leftovers are collected between games (docs/benchmarks.md, "Live quizzes").
     """
 
     FREEZE_AFTER_SECONDS = 2.0
