@@ -81,6 +81,8 @@ import torch
 
 from graders.sandbox import Failure, Limits, ModelRef, Outcome, Sandbox, SandboxPool, SandboxUnavailable
 from graders.sandbox.models import build_model, import_model_modules
+from graders.sandbox.pool import PROTOCOL_CATEGORIES
+from graders.sandbox.wire import GARBLED, TOO_LARGE
 from graders.verdict import TestOutcome, Verdict
 
 # Failures that are resource limits: the verdict's message names them and the test.
@@ -362,10 +364,9 @@ class Grading:
         )
 
     def _channel_broken(self, ordered: list[TestSpec], max_score: float, failure: Failure, stdout: str) -> Verdict:
-        detail = failure.message
-        prefix = "the reply from your code's process was not understood ("
-        if detail.startswith(prefix) and detail.endswith(")"):
-            detail = detail[len(prefix) : -1]
+        # One of a few fixed words, whatever the failure says: a hidden test's inputs written
+        # into a forged reply must not come out in the verdict.
+        detail = next((words for words in PROTOCOL_CATEGORIES if failure.message.endswith(f"({words})")), GARBLED)
         outcomes = [_outcome(spec, False, "Not graded: see the message above.") for spec in ordered]
         return Verdict(
             "graded", 0.0, max_score, outcomes, message=CHANNEL_BROKEN.format(detail=detail), stdout=_shown(stdout)
@@ -390,7 +391,7 @@ class Grading:
         if outcome.failure is not None and outcome.failure.kind == "protocol":
             raise ChannelBroken(outcome.failure)
         if self.reply_bytes_before + self.sandbox.received_bytes > MAX_REPLY_BYTES_PER_GRADING:
-            raise ChannelBroken(Failure("protocol", f"more than {MAX_REPLY_BYTES_PER_GRADING >> 20} MB of replies"))
+            raise ChannelBroken(Failure("protocol", f"({TOO_LARGE})"))
 
     def _fresh_sandbox(self) -> Outcome:
         if self.sandbox is not None:

@@ -44,6 +44,10 @@ SPAWN_ANSWER_TIMEOUT = 15.0
 ZYGOTE_RESTART_BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
 MAX_TEXT = 20_000
 MAX_OPERATORS = 2000
+# The words a protocol failure may use (see _protocol_failure).
+NOT_AN_ANSWER = "a reply that does not answer the request"
+UNKNOWN_ERROR = "an error of a kind the grader does not know"
+PROTOCOL_CATEGORIES = wire.PROTOCOL_MESSAGES | {NOT_AN_ANSWER, UNKNOWN_ERROR}
 
 SIGNAL_WORDS = {
     signal.SIGSEGV: "a segmentation fault",
@@ -283,12 +287,12 @@ class Sandbox:
     def _outcome(self, reply: object) -> Outcome:
         if type(reply) is not dict or reply.get("id") != self.request_id or type(reply.get("ok")) is not bool:
             self.close()
-            return Outcome(failure=_protocol_failure("a reply that does not answer the request"))
+            return Outcome(failure=_protocol_failure(NOT_AN_ANSWER))
         if reply["ok"]:
             grads = reply.get("grads")
             if grads is not None and type(grads) is not list:
                 self.close()
-                return Outcome(failure=_protocol_failure("gradients that are not a list"))
+                return Outcome(failure=_protocol_failure(wire.GARBLED))
             operators = reply.get("operators")
             if operators is not None and (
                 type(operators) is not list
@@ -296,12 +300,12 @@ class Sandbox:
                 or any(type(name) is not str or len(name) > 200 for name in operators)
             ):
                 self.close()
-                return Outcome(failure=_protocol_failure("a bad list of operators"))
+                return Outcome(failure=_protocol_failure(wire.GARBLED))
             return Outcome(value=reply.get("value"), grads=grads, operators=operators)
         error = reply.get("error")
         if type(error) is not dict or type(error.get("kind")) is not str:
             self.close()
-            return Outcome(failure=_protocol_failure("an error reply without a kind"))
+            return Outcome(failure=_protocol_failure(UNKNOWN_ERROR))
         return Outcome(failure=self._failure_from_reply(error))
 
     def _failure_from_reply(self, error: dict) -> Failure:
@@ -347,7 +351,7 @@ class Sandbox:
             ),
         }
         if kind not in messages:
-            return _protocol_failure(f"an error of unknown kind {kind[:40]!r}")
+            return _protocol_failure(UNKNOWN_ERROR)
         return Failure(kind, messages[kind])
 
     def _send(self, frame: bytes, deadline: float) -> Failure | None:
@@ -504,8 +508,15 @@ class Sandbox:
         return not ready
 
 
-def _protocol_failure(detail: str) -> Failure:
-    return Failure("protocol", f"the reply from your code's process was not understood ({detail[:200]})")
+def _protocol_failure(category: str) -> Failure:
+    """A protocol failure in one of a few fixed words: nothing the sandbox wrote is echoed.
+
+    A verdict shows this text, and a hidden test's inputs written into an error's kind (or a
+    frame's length, an array's shape...) would otherwise come out in it.
+    """
+    if category not in PROTOCOL_CATEGORIES:
+        category = wire.GARBLED
+    return Failure("protocol", f"the reply from your code's process was not understood ({category})")
 
 
 class SandboxPool:
