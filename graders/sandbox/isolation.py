@@ -372,6 +372,12 @@ def set_limits(
         resource.RLIMIT_FSIZE: file_size_bytes,
         resource.RLIMIT_NOFILE: open_files,
         resource.RLIMIT_CORE: 0,
+        # No real-time scheduling, no raised priority, no POSIX message queues: nothing a
+        # sandbox needs, and a real-time task past RLIMIT_RTTIME is SIGKILLed by the kernel.
+        resource.RLIMIT_RTPRIO: 0,
+        resource.RLIMIT_RTTIME: 0,
+        resource.RLIMIT_NICE: 0,
+        resource.RLIMIT_MSGQUEUE: 0,
     }
     if memory_bytes is not None:
         values[resource.RLIMIT_AS] = memory_bytes

@@ -18,7 +18,7 @@ import torch
 from torch.overrides import TorchFunctionMode, _get_current_function_mode
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode
 
-from graders.sandbox import isolation, models, wire
+from graders.sandbox import isolation, models, syscalls, wire
 
 CHANNEL_FD = 3
 FILENAME = "submission.py"
@@ -30,9 +30,10 @@ MAX_OPERATORS = 2000
 class Runner:
     """Serves `load` (once) and `call` requests for one submission."""
 
-    def __init__(self, channel: socket.socket, memory_baseline: int) -> None:
+    def __init__(self, channel: socket.socket, memory_baseline: int, limits_filter: bytes) -> None:
         self.channel = channel
         self.memory_baseline = memory_baseline
+        self.limits_filter = limits_filter
         self.module: types.ModuleType | None = None
 
     def serve(self) -> None:
@@ -93,6 +94,8 @@ class Runner:
             file_size_bytes=limits["file_size_mb"] * 1024 * 1024,
             open_files=limits["open_files"],
         )
+        # From here on the limits stay as they are (no setrlimit, no prlimit64 with a new value).
+        syscalls.install_filter(self.limits_filter)
         source = request["source"]
         try:
             code = compile(source, FILENAME, "exec", dont_inherit=True)
@@ -291,11 +294,11 @@ def student_traceback(error: BaseException) -> str:
     return "".join(lines)
 
 
-def start(channel_fd: int, memory_baseline: int) -> None:
+def start(channel_fd: int, memory_baseline: int, limits_filter: bytes) -> None:
     """Serve requests on the channel until the trusted side hangs up; never returns."""
     channel = socket.socket(fileno=channel_fd)
     try:
-        Runner(channel, memory_baseline).serve()
+        Runner(channel, memory_baseline, limits_filter).serve()
     finally:
         os._exit(0)
 

@@ -83,10 +83,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def build_filter() -> bytes:
     """The compiled filter as BPF instructions (8 bytes each), ready for `install_filter`."""
-    try:
-        import pyseccomp
-    except (ImportError, RuntimeError) as error:  # RuntimeError: libseccomp.so.2 is missing
-        raise SandboxUnavailable(f"the seccomp binding cannot be loaded: {error}") from None
+    pyseccomp = _binding()
     deny = pyseccomp.ERRNO(errno.EPERM)
     try:
         rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
@@ -101,15 +98,45 @@ def build_filter() -> bytes:
         rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
         for call in ("socket", "socketpair"):
             rules.add_rule(deny, call, pyseccomp.Arg(0, pyseccomp.NE, socket.AF_UNIX))
-        read_end, write_end = os.pipe()
-        try:
-            with open(write_end, "wb", closefd=True) as sink:
-                rules.export_bpf(sink)
-            program = _read_all(read_end)
-        finally:
-            os.close(read_end)
+        return _export(rules)
     except OSError as error:
         raise SandboxUnavailable(f"building the seccomp filter failed: {error}") from None
+
+
+def build_limits_filter() -> bytes:
+    """A second filter, stacked by the runner once it has set the exercise's rlimits: no more changes.
+
+    `setrlimit` is denied, and `prlimit64` with a new limit (glibc's getrlimit is prlimit64 with
+    a NULL new limit, which keeps working). Without it, `setrlimit(RLIMIT_CPU, (0, 0))` had the
+    kernel SIGKILL the sandbox, which the grader reads as a kill from outside (not the
+    student's doing) and sends the submission back to the queue.
+    """
+    pyseccomp = _binding()
+    try:
+        rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+        rules.add_rule(pyseccomp.ERRNO(errno.EPERM), "setrlimit")
+        rules.add_rule(pyseccomp.ERRNO(errno.EPERM), "prlimit64", pyseccomp.Arg(2, pyseccomp.NE, 0))
+        return _export(rules)
+    except OSError as error:
+        raise SandboxUnavailable(f"building the rlimit filter failed: {error}") from None
+
+
+def _binding():
+    try:
+        import pyseccomp
+    except (ImportError, RuntimeError) as error:  # RuntimeError: libseccomp.so.2 is missing
+        raise SandboxUnavailable(f"the seccomp binding cannot be loaded: {error}") from None
+    return pyseccomp
+
+
+def _export(rules) -> bytes:
+    read_end, write_end = os.pipe()
+    try:
+        with open(write_end, "wb", closefd=True) as sink:
+            rules.export_bpf(sink)
+        program = _read_all(read_end)
+    finally:
+        os.close(read_end)
     if not program or len(program) % 8:
         raise SandboxUnavailable(f"libseccomp exported a filter of {len(program)} bytes")
     return program

@@ -70,6 +70,7 @@ def main() -> None:
         preloaded = models.import_model_modules(sys.argv[2:])
         view = isolation.root_view(sys.path)
         syscall_filter = syscalls.build_filter()
+        limits_filter = syscalls.build_limits_filter()
         baseline = memory_size()
         mode = isolation_mode()
         threads = len(os.listdir("/proc/self/task"))
@@ -106,7 +107,7 @@ def main() -> None:
             # torch's finalizers, tens of milliseconds of CPU for nothing.
             try:
                 control.close()
-                keep_sandbox(request, fds, view, mode, baseline, syscall_filter)
+                keep_sandbox(request, fds, view, mode, baseline, (syscall_filter, limits_filter))
             finally:
                 os._exit(1)
         for fd in fds:
@@ -121,7 +122,7 @@ def main() -> None:
 
 
 def keep_sandbox(
-    request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int, syscall_filter: bytes
+    request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int, filters: tuple[bytes, bytes]
 ) -> None:
     """The keeper: enter the namespaces, fork the sandbox as their PID 1, report how it ended."""
     channel, output, status = fds
@@ -147,7 +148,7 @@ def keep_sandbox(
         os.close(status)
         for fd in cgroups:  # opened by root: a sandbox holding one could move processes around
             os.close(fd)
-        become_sandbox(request, channel, output, parent_alive_read, mode, baseline, syscall_filter)
+        become_sandbox(request, channel, output, parent_alive_read, mode, baseline, filters)
     _move_into_cgroups(pid, cgroups, parent_alive_write)
     os.close(parent_alive_read)
     os.close(channel)
@@ -189,9 +190,14 @@ def become_sandbox(
     parent_alive: int,
     mode: str,
     baseline: int,
-    syscall_filter: bytes,
+    filters: tuple[bytes, bytes],
 ) -> None:
-    """Drop everything the student must not have, then serve requests; never returns."""
+    """Drop everything the student must not have, then serve requests; never returns.
+
+    `filters`: the seccomp filter installed here, and the one the runner stacks once it has
+    set the exercise's rlimits (see syscalls.build_limits_filter).
+    """
+    syscall_filter, limits_filter = filters
     try:
         # Wait until the keeper has put this process in its cgroups (if any).
         go = os.read(parent_alive, 512)
@@ -230,7 +236,7 @@ def become_sandbox(
     except BaseException as error:  # fail closed, with the reason
         _report_setup_failure(runner.CHANNEL_FD if "moved" in locals() else channel, error)
         os._exit(1)
-    runner.start(runner.CHANNEL_FD, baseline)
+    runner.start(runner.CHANNEL_FD, baseline, limits_filter)
 
 
 def _unbuffered_text(fd: int) -> io.TextIOWrapper:
