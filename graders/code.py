@@ -45,11 +45,20 @@ A `torch.Generator` passed to `t.call` reaches the student's code as a generator
 state, and `t.reference` gets another copy: both draw the same random numbers, and the test's
 own generator does not move.
 
-`@test(operators=True)` records what each call of the test ran (torch functions and aten
-operators), for rules such as "build the softmax yourself": `t.ran(names)` and
-`t.check_built_without(...)` judge from what executed, not from what the code spells.
-`t.source` is the student's code as text, and `t.uses(names)` the lines that spell a name,
-to point the student at a line.
+A "build it yourself" rule takes torch's ready-made pieces away in the test that states it:
+
+    from graders.sandbox.ready_made import ATTENTION, SOFTMAX
+
+    @test(title="Built from exp, sum and max", points=1, forbids=SOFTMAX | ATTENTION,
+          rule="That is torch's own softmax: build it yourself from `exp`, `sum` and `amax`.")
+    def built_yourself(t):
+        t.check_close(t.call("softmax", torch.zeros(4)), torch.full((4,), 0.25))
+
+The test runs in a sandbox of its own where those kernels and torch's Python implementations
+raise before the student's module loads (however they are reached: see ready_made.py), so a
+call that needs one fails this test, with `rule` and the lines that spell a name of
+`forbids.spelled`, and no other. `t.source` is the student's code as text, and `t.uses(names)`
+the lines that spell a name, to point the student at a line.
 
 Inputs are made in this process from a per-test seed (derived from the test's name, so a failure
 replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
@@ -82,6 +91,7 @@ import torch
 from graders.sandbox import Failure, Limits, ModelRef, Outcome, Sandbox, SandboxPool, SandboxUnavailable
 from graders.sandbox.models import build_model, import_model_modules
 from graders.sandbox.pool import PROTOCOL_CATEGORIES
+from graders.sandbox.ready_made import ReadyMade
 from graders.sandbox.wire import GARBLED, TOO_LARGE
 from graders.verdict import TestOutcome, Verdict
 
@@ -100,7 +110,9 @@ class TestSpec:
     hidden: bool
     timeout: float | None
     function: Callable
-    operators: bool = False
+    # What a "build it yourself" rule takes away in this test (None: nothing), and why, in words.
+    forbids: ReadyMade | None = None
+    rule: str = ""
     # What a failed hidden test tells the student instead of its real message: the kind of case.
     when_hidden_fails: str = ""
 
@@ -113,16 +125,26 @@ def test(
     points: float = 1.0,
     hidden: bool = False,
     timeout: float | None = None,
-    operators: bool = False,
+    forbids: ReadyMade | None = None,
+    rule: str = "",
     when_hidden_fails: str = "",
+    operators: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes.
 
-    `operators=True` records what each of the test's calls ran, for `t.ran(...)`; the exercise's
-    submissions then load with no threads or processes allowed (see Sandbox.load).
+    `forbids`: torch's ready-made pieces this test takes away ("build it yourself", see the
+    module's docstring); the test runs in a sandbox of its own, where the submission can start
+    no thread or process, and `rule` says in words why a call that needed one failed.
     `when_hidden_fails` is the fixed text a failed hidden test shows (say what kind of case failed,
     never its inputs); without it, the student reads "A hidden test failed: <its title>."
     """
+    if operators:
+        raise ExerciseError(
+            "@test(operators=True) and t.check_built_without are gone: declare what the test takes away "
+            "with forbids= (graders.sandbox.ready_made: SOFTMAX, LOSSES, ATTENTION) and say why with rule="
+        )
+    if (forbids is None) != (not rule):
+        raise ExerciseError("@test(forbids=..., rule=...): give both, the pieces taken away and why in words")
 
     def decorator(function: Callable) -> Callable:
         name = function.__name__
@@ -134,7 +156,8 @@ def test(
             hidden=hidden,
             timeout=timeout,
             function=function,
-            operators=operators,
+            forbids=forbids,
+            rule=rule,
             when_hidden_fails=when_hidden_fails or f"A hidden test failed: {shown_title[:1].lower()}{shown_title[1:]}.",
         )
         return function
@@ -313,7 +336,12 @@ BUDGET_SPENT = "Not run: your code used up this submission's time ({seconds:g} s
 
 
 class Grading:
-    """One submission being graded: the sandbox it runs in, its time budget and the tests' outcomes."""
+    """One submission being graded: the sandboxes it runs in, its time budget and the tests' outcomes.
+
+    Tests run in one sandbox, loaded once; a test with a "build it yourself" rule runs in a
+    sandbox of its own, loaded with that rule's pieces taken away (one per rule), so a call
+    that needs them fails that test and no other.
+    """
 
     def __init__(self, exercise: Exercise, source: str, pool: SandboxPool) -> None:
         self.exercise = exercise
@@ -321,9 +349,9 @@ class Grading:
         self.pool = pool
         # `t.reference` builds models here, from the registries the pool's sandboxes build them from.
         import_model_modules(pool.preload)
-        self.sandbox: Sandbox | None = None
+        # By rule: None for the tests without one.
+        self.sandboxes: dict[ReadyMade | None, Sandbox] = {}
         self.notes: list[str] = []
-        self.single_process = any(spec.operators for spec in exercise.tests)
         self.budget = exercise.limits.budget_seconds
         self.deadline = math.inf
         self.budget_spent = False
@@ -333,12 +361,12 @@ class Grading:
         max_score = sum(spec.points for spec in self.exercise.tests)
         ordered = sorted(self.exercise.tests, key=lambda spec: spec.hidden)
         try:
-            self.sandbox = self.pool.acquire()
+            self.sandboxes[None] = self.pool.acquire()
             # The budget starts once a sandbox is ours: waiting for one is the platform's time.
             self.deadline = time.monotonic() + self.budget
-            loaded = self._load()
+            loaded = self._load(None)
             if loaded.failure is not None and loaded.failure.kind == "killed":
-                loaded = self._fresh_sandbox()
+                loaded = self._fresh_sandbox(None)
                 if loaded.failure is not None and loaded.failure.kind == "killed":
                     raise SandboxKilled(loaded.failure.message)
             if loaded.failure is not None and loaded.failure.kind == "protocol":
@@ -356,8 +384,8 @@ class Grading:
                 except ChannelBroken as broken:
                     return self._channel_broken(ordered, max_score, broken.args[0], loaded.stdout)
         finally:
-            if self.sandbox is not None:
-                self.sandbox.close()
+            for sandbox in self.sandboxes.values():
+                sandbox.close()
         score = sum(outcome.points for outcome in outcomes)
         return Verdict(
             "graded", score, max_score, outcomes, message="\n".join(self.notes), stdout=_shown(loaded.stdout)
@@ -372,8 +400,8 @@ class Grading:
             "graded", 0.0, max_score, outcomes, message=CHANNEL_BROKEN.format(detail=detail), stdout=_shown(stdout)
         )
 
-    def _load(self):
-        return self.sandbox.load(self.source, self._limits_for_call(), single_process=self.single_process)
+    def _load(self, rule: ReadyMade | None) -> Outcome:
+        return self.sandboxes[rule].load(self.source, self._limits_for_call(), unavailable=rule)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -390,16 +418,17 @@ class Grading:
         """Count a reply against the budget's other half: the bytes one grading may read."""
         if outcome.failure is not None and outcome.failure.kind == "protocol":
             raise ChannelBroken(outcome.failure)
-        if self.reply_bytes_before + self.sandbox.received_bytes > MAX_REPLY_BYTES_PER_GRADING:
+        received = self.reply_bytes_before + sum(sandbox.received_bytes for sandbox in self.sandboxes.values())
+        if received > MAX_REPLY_BYTES_PER_GRADING:
             raise ChannelBroken(Failure("protocol", f"({TOO_LARGE})"))
 
-    def _fresh_sandbox(self) -> Outcome:
-        if self.sandbox is not None:
-            self.reply_bytes_before += self.sandbox.received_bytes
-            self.sandbox.close()
-            self.sandbox = None
-        self.sandbox = self.pool.acquire(timeout=max(self.remaining(), 0.1))
-        return self._load()
+    def _fresh_sandbox(self, rule: ReadyMade | None) -> Outcome:
+        old = self.sandboxes.pop(rule, None)
+        if old is not None:
+            self.reply_bytes_before += old.received_bytes
+            old.close()
+        self.sandboxes[rule] = self.pool.acquire(timeout=max(self.remaining(), 0.1), unavailable=rule)
+        return self._load(rule)
 
     def _run_test(self, spec: TestSpec, *, again: bool = False) -> TestOutcome:
         """One test's outcome; a test whose sandbox was killed from outside runs once more, afresh.
@@ -408,11 +437,13 @@ class Grading:
         student neither points nor time.
         """
         started = time.monotonic()
+        context = None
         try:
             if self.remaining() <= 0:
                 raise BudgetSpent()
-            if self.sandbox is None or not self.sandbox.alive:
-                reloaded = self._fresh_sandbox()
+            sandbox = self.sandboxes.get(spec.forbids)
+            if sandbox is None or not sandbox.alive:
+                reloaded = self._fresh_sandbox(spec.forbids)
                 self.account(reloaded)
                 if reloaded.failure is not None and reloaded.failure.kind == "killed":
                     # Killed from outside while loading afresh: a fault of ours like any other kill.
@@ -421,7 +452,7 @@ class Grading:
                     self.deadline += time.monotonic() - started
                     return self._run_test(spec, again=True)
                 if reloaded.failure is not None:
-                    return _outcome(spec, False, f"Your code could not be loaded again: {reloaded.failure.message}")
+                    return _outcome(spec, False, self._reload_failure_message(spec, reloaded.failure, sandbox is None))
             context = TestContext(spec, self)
             spec.function(context)
         except BudgetSpent:
@@ -431,7 +462,7 @@ class Grading:
                                   "together): the tests after that point were not run.")
             return _outcome(spec, False, BUDGET_SPENT.format(seconds=self.budget))
         except TestFailed as failed:
-            return _outcome(spec, False, str(failed), context.stdout)
+            return _outcome(spec, False, str(failed), context.stdout if context else "")
         except StudentCodeFailed as failed:
             if failed.failure is not None and failed.failure.kind == "killed":
                 if again:
@@ -440,7 +471,7 @@ class Grading:
                 return self._run_test(spec, again=True)
             if failed.failure is not None and failed.failure.kind in LIMIT_KINDS:
                 self.notes.append(f"{_capital(failed.failure.message)} in test `{spec.title}`.")
-            return _outcome(spec, False, str(failed), context.stdout)
+            return _outcome(spec, False, str(failed), context.stdout if context else "")
         except (SandboxUnavailable, ChannelBroken, SandboxKilled):
             raise
         except Exception as error:
@@ -450,9 +481,49 @@ class Grading:
                 spec,
                 False,
                 f"This test could not check your answer ({type(error).__name__}: {error}).",
-                context.stdout,
+                context.stdout if context else "",
             )
         return _outcome(spec, True, "", context.stdout)
+
+    def _reload_failure_message(self, spec: TestSpec, failure: Failure, first: bool) -> str:
+        if failure.kind == "forbidden":
+            return self.forbidden_message(spec, failure.message, while_loading=True)
+        if first:  # the first load of a rule's own sandbox
+            return f"Your code could not be loaded for this test: {load_failure_message(failure, self.exercise.limits)}"
+        return f"Your code could not be loaded again: {failure.message}"
+
+    def forbidden_message(self, spec: TestSpec, name: str, *, while_loading: bool = False) -> str:
+        """What a test says when the code called one of the pieces its rule takes away.
+
+        `name` comes from the sandbox: it is shown only if it is one of the rule's own names. The
+        lines that spell a name of the rule point the student at where to look.
+        """
+        rule = spec.forbids
+        shown = f"`{name}`" if rule is not None and rule.names(name) else "one of torch's ready-made pieces"
+        lines = spelled_lines(self.source, rule.spelled if rule is not None else ())
+        where = " Look at " + ", ".join(f"line {line} (`{word}`)" for line, word in lines) + "." if lines else ""
+        when = " while loading" if while_loading else ""
+        return f"Your code ran {shown}{when}. {spec.rule or 'This test does not allow it.'}{where}"
+
+
+def spelled_lines(source: str, names: Iterable[str]) -> list[tuple[int, str]]:
+    """(line, name) of each use of one of `names` in `source`, in line order.
+
+    A use is an attribute (`F.softmax`, `x.softmax(...)`) or a `from ... import` of the name:
+    only to point the student at a line (what ran decides). Code that does not parse has none.
+    """
+    wanted = set(names)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in wanted:
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, ast.ImportFrom):
+            found.extend((node.lineno, alias.name) for alias in node.names if alias.name in wanted)
+    return sorted(found)
 
 
 def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> TestOutcome:
@@ -488,6 +559,8 @@ def load_failure_message(failure: Failure, limits: Limits) -> str:
         return f"{_capital(failure.message)} while loading; remove it so the tests can run."
     if failure.kind in LIMIT_KINDS:
         return f"{_capital(failure.message)} while loading your code."
+    if failure.kind == "forbidden":  # only a test with a rule takes pieces away: this reply was forged
+        return "Your code ran one of torch's ready-made pieces while loading."
     return f"{_capital(failure.message)} while loading."
 
 
@@ -546,8 +619,6 @@ class TestContext:
         self.rng = np.random.default_rng(self.seed)
         self.grad_seed = (self.seed * 2654435761 + 1) % (1 << 31)
         self.stdout = ""
-        # What this test's calls ran, when it records operators (`@test(operators=True)`).
-        self.operators: set[str] = set()
         # id(value) -> how it was obtained, for messages; the values are kept alive with it.
         self.described: dict[int, tuple[object, str]] = {}
 
@@ -583,28 +654,22 @@ class TestContext:
         remaining = grading.remaining()
         if remaining <= 0:
             raise BudgetSpent()
-        outcome = grading.sandbox.call(
+        outcome = grading.sandboxes[self.spec.forbids].call(
             function,
             args,
             kwargs,
             grad_of=grad_of,
             grad_seed=self.grad_seed,
             timeout=min(limit, remaining),
-            trace=self.spec.operators,
         )
         self.stdout += outcome.stdout
         grading.account(outcome)
         if outcome.failure is not None:
             if outcome.failure.kind == "time" and remaining < limit:
                 raise BudgetSpent()
+            if outcome.failure.kind == "forbidden":
+                raise TestFailed(grading.forbidden_message(self.spec, outcome.failure.message))
             raise StudentCodeFailed(self._failure_message(description, outcome.failure), outcome.failure)
-        if self.spec.operators:
-            if outcome.operators is None:
-                raise StudentCodeFailed(
-                    f"While running {description}, your code took the grader's record of the operations it "
-                    "runs off its stack, so this test cannot check how it computes."
-                )
-            self.operators.update(outcome.operators)
         value = outcome.value
         if grad_of:
             returns = torch.Tensor
@@ -659,50 +724,9 @@ class TestContext:
             grads = torch.autograd.grad(output, inputs, grad_outputs=grad_output, allow_unused=True)
         return output.detach(), list(grads)
 
-    def ran(self, names: Iterable[str]) -> list[str]:
-        """Which of `names` this test's calls ran so far, sorted: the evidence for "build it yourself".
-
-        Names are aten operators (`aten::_softmax`, what executed, however it was reached) and torch
-        functions (`torch.scaled_dot_product_attention`, what was called). Needs `@test(operators=True)`.
-        """
-        if not self.spec.operators:
-            raise ExerciseError(f"test `{self.spec.name}` calls t.ran() but is not declared with operators=True")
-        return sorted(set(names) & self.operators)
-
-    def check_built_without(self, operators: Iterable[str], *, spelled: Iterable[str] = (), rule: str) -> None:
-        """Fail unless this test's calls ran none of `operators` (see `ran`); `rule` says why in words.
-
-        Which lines spell one of `spelled` only points the student to where to look: a name alone
-        (their own method called `softmax`) never fails the test, what ran does.
-        """
-        ran = self.ran(operators)
-        if not ran:
-            return
-        lines = self.uses(spelled)
-        where = ""
-        if lines:
-            where = " Look at " + ", ".join(f"line {line} (`{name}`)" for line, name in lines) + "."
-        raise TestFailed(f"Your code ran {', '.join(f'`{name}`' for name in ran)}. {rule}{where}")
-
     def uses(self, names: Iterable[str]) -> list[tuple[int, str]]:
-        """(line, name) of each use of one of `names` in the student's code, in line order.
-
-        A use is an attribute (`F.softmax`, `x.softmax(...)`) or a `from ... import` of the
-        name: for rules such as "build it yourself: torch's softmax is not allowed". Code that
-        does not parse has no uses (its syntax error is the verdict).
-        """
-        wanted = set(names)
-        try:
-            tree = ast.parse(self.source)
-        except (SyntaxError, ValueError):
-            return []
-        found = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in wanted:
-                found.append((node.lineno, node.attr))
-            elif isinstance(node, ast.ImportFrom):
-                found.extend((node.lineno, alias.name) for alias in node.names if alias.name in wanted)
-        return sorted(found)
+        """(line, name) of each use of one of `names` in the student's code (see `spelled_lines`)."""
+        return spelled_lines(self.source, names)
 
     def check(self, condition: object, message: str) -> None:
         """Fail the test with `message` unless `condition` holds (a bool or an all-true tensor)."""

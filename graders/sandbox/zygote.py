@@ -24,7 +24,7 @@ import sys
 import numpy
 import torch
 
-from graders.sandbox import isolation, models, runner, syscalls, wire
+from graders.sandbox import isolation, models, ready_made, runner, syscalls, wire
 
 # The pool starts this interpreter with OMP/OPENBLAS/MKL_NUM_THREADS=1 so numpy and torch create
 # no thread pool; main() checks that the zygote is single-threaded before it forks anything.
@@ -45,7 +45,6 @@ def warm_up() -> None:
     output = x.exp()
     torch.autograd.grad(output, [x], grad_outputs=torch.ones_like(output))
     numpy.exp(numpy.ones(3)).sum()
-    runner.warm_up_recording()
 
 
 def memory_size() -> int:
@@ -68,6 +67,7 @@ def main() -> None:
     try:
         warm_up()
         preloaded = models.import_model_modules(sys.argv[2:])
+        ready_made.prepare()
         view = isolation.root_view(sys.path)
         syscall_filter = syscalls.build_filter()
         limits_filter = syscalls.build_limits_filter()
@@ -233,6 +233,12 @@ def become_sandbox(
         sys.stdin = open(0, closefd=False)  # fd 0 is /dev/null, open for good
         sys.stdout = _unbuffered_text(1)
         sys.stderr = _unbuffered_text(2)
+        unavailable = request.get("unavailable")
+        if unavailable:
+            # A sandbox for a "build it yourself" test: torch's ready-made pieces are taken away
+            # here, on the pool's refill path, and no process it could start (or exec) has them.
+            ready_made.make_unavailable(unavailable["operators"], unavailable["words"])
+            isolation.deny_new_processes()
     except BaseException as error:  # fail closed, with the reason
         _report_setup_failure(runner.CHANNEL_FD if "moved" in locals() else channel, error)
         os._exit(1)

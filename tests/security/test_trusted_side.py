@@ -193,31 +193,6 @@ def test_a_submission_that_answers_every_request_itself_stays_within_its_budget(
     assert_next_submission_gets_full_marks(pool)
 
 
-
-def test_the_sandbox_memory_holds_no_reference_solution(pool):
-    # What a determined student tries: every object the zygote left behind, and every frame above them.
-    source = textwrap.dedent('''
-        import gc, sys
-        gc.unfreeze()
-        FOUND = sorted({
-            f"{getattr(item, '__module__', '')}.{getattr(item, '__qualname__', '')}"
-            for item in gc.get_objects()
-            if callable(item) and str(getattr(item, "__module__", "")).startswith(("graders.reference", "exercise_"))
-        } | {name for name in sys.modules if name.startswith("graders.reference")})
-
-        def softmax(x, dim=-1):
-            frames, frame = [], sys._getframe()
-            while frame is not None:
-                frames.append(frame.f_globals.get("__name__", ""))
-                frame = frame.f_back
-            raise ValueError(f"found {FOUND} frames {sorted(set(frames))}")
-    ''')
-    verdict = grade_code(EXERCISE, source, pool)
-    messages = " ".join(test.message for test in verdict.tests)
-    assert "found [] frames" in messages, messages
-    assert "graders.reference" not in messages
-    assert_next_submission_gets_full_marks(pool)
-
 # A hidden test's inputs, written by the submission into every part of a forged reply the grader
 # reads: none of it may come out in the verdict (it once read "an error of unknown kind '-2.973,1.097,...'").
 LEAKS = {
