@@ -17,11 +17,11 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from graders.sandbox import wire
-from graders.sandbox.cgroups import SandboxCgroups, cgroup_oom_killed, limit_cgroup_memory
+from graders.sandbox.cgroups import NoCgroups, SandboxCgroups, cgroup_oom_killed, limit_cgroup_memory
 from graders.sandbox.isolation import SandboxUnavailable
 from graders.sandbox.limits import CEILING, Limits
 from graders.sandbox.ready_made import ReadyMade
@@ -45,6 +45,9 @@ SPAWN_ANSWER_TIMEOUT = 15.0
 ZYGOTE_RESTART_BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
 # "Build it yourself" rules a pool keeps a warm sandbox for, the most recently asked for first.
 RULES_KEPT_WARM = 4
+# Without a memory cgroup, memory is bounded per process (RLIMIT_AS): a sandbox of N processes
+# could hold N times its limit. So there, a sandbox is one process with one thread.
+PROCESSES_WITHOUT_CGROUPS = 1
 MAX_TEXT = 20_000
 # The words a protocol failure may use (see _protocol_failure).
 NOT_AN_ANSWER = "a reply that does not answer the request"
@@ -235,6 +238,8 @@ class Sandbox:
             raise ValueError(f"{self.limits} is above the pool's ceiling {self.pool.ceiling}")
         if unavailable != self.unavailable:
             raise ValueError("this sandbox was made for another rule: acquire it with pool.acquire(unavailable=rule)")
+        if self.pool.cgroups is None and self.limits.processes > PROCESSES_WITHOUT_CGROUPS:
+            self.limits = replace(self.limits, processes=PROCESSES_WITHOUT_CGROUPS)
         self.source_lines = source.splitlines()
         if self.pool.cgroups:
             try:
@@ -347,6 +352,8 @@ class Sandbox:
             "processes": (
                 "this test lets your code start no thread or process"
                 if self.unavailable is not None
+                else "on this grader your code may start no thread or process"
+                if limits.processes == PROCESSES_WITHOUT_CGROUPS
                 else f"process limit of {limits.processes} processes and threads exceeded"
             ),
         }
@@ -577,8 +584,7 @@ class SandboxPool:
         self.reaper.start()
         try:
             self._start_zygote()
-            if self.mode == "root":  # a keeper in a user namespace may not move processes between cgroups
-                self.cgroups = SandboxCgroups.start(self.ceiling.memory_mb * 1024 * 1024, self.ceiling.processes)
+            self._start_cgroups()
             first = self.spawn()
         except BaseException:
             self.close()
@@ -587,6 +593,24 @@ class SandboxPool:
         self.refiller = threading.Thread(target=self._refill, name="sandbox-pool-refill", daemon=True)
         self.refiller.start()
         return self
+
+    def _start_cgroups(self) -> None:
+        """Memory and pids cgroups for the sandboxes, or a loud warning and one process per sandbox."""
+        reason = "the sandboxes run in a user namespace, whose keepers may not move processes between cgroups"
+        if self.mode == "root":
+            try:
+                self.cgroups = SandboxCgroups.start(self.ceiling.memory_mb * 1024 * 1024, self.ceiling.processes)
+                return
+            except NoCgroups as error:
+                reason = str(error)
+        log.warning(
+            "SANDBOXES RUN WITHOUT MEMORY AND PIDS CGROUPS (%s). Memory is bounded per process only "
+            "(RLIMIT_AS), so each sandbox is limited to %d process (no thread, no child): student code "
+            "cannot multiply its memory limit. Give the worker a writable cgroup v2 tree (docker-compose.yml "
+            "does, see docs/security.md) to lift this.",
+            reason,
+            PROCESSES_WITHOUT_CGROUPS,
+        )
 
     def _start_zygote(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
