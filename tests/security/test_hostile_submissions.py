@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from graders.code import grade_code
+from graders.code import exercise_files, grade_code
 from graders.sandbox.pool import PROJECT_ROOT
 from tests.security.conftest import EXERCISE, sandbox_processes, settled
 
@@ -414,12 +414,20 @@ def verdict_text(verdict):
     return json.dumps(verdict.to_dict())
 
 
+# Cases whose own work (walking the whole heap at import) needs more than the exercise's 1 s
+# under a loaded machine: they get 20 s, so that they fail only for the reason they test.
+PATIENT = {"forge-a-reply-frame"}
+
+
 @pytest.mark.parametrize(("source", "score", "expected_text"), CASES)
 def test_a_hostile_submission_gets_its_verdict_and_leaves_the_pool_clean(
-    pool, database_file, source, score, expected_text
+    request, pool, database_file, source, score, expected_text
 ):
     source = source.replace("DATABASE", repr(str(database_file)))
-    verdict = grade_code(EXERCISE, source, pool)
+    exercise = exercise_files(EXERCISE)
+    if request.node.callspec.id in PATIENT:
+        exercise["exercise.toml"] = exercise["exercise.toml"].replace("wall_seconds = 1", "wall_seconds = 20")
+    verdict = grade_code(exercise, source, pool)
     text = verdict_text(verdict)
     assert verdict.status == "graded", text
     assert verdict.score == score, text
