@@ -317,6 +317,14 @@ class BudgetSpent(Exception):
     """The submission's whole time budget is used up; the remaining tests are not run."""
 
 
+class FailedForTheRule(Exception):
+    """A test without a rule failed in a rule's sandbox because of the rule: it runs again in a plain one."""
+
+
+# Failures a "build it yourself" rule's sandbox causes: a piece taken away, a thread refused.
+RULE_FAILURES = ("forbidden", "processes")
+
+
 class SandboxKilled(Exception):
     """The sandbox was killed from outside, twice in a row: a fault of ours, never scored."""
 
@@ -338,9 +346,12 @@ BUDGET_SPENT = "Not run: your code used up this submission's time ({seconds:g} s
 class Grading:
     """One submission being graded: the sandboxes it runs in, its time budget and the tests' outcomes.
 
-    Tests run in one sandbox, loaded once; a test with a "build it yourself" rule runs in a
-    sandbox of its own, loaded with that rule's pieces taken away (one per rule), so a call
-    that needs them fails that test and no other.
+    A test with a "build it yourself" rule runs in a sandbox made for that rule (its pieces
+    taken away), so a call that needs them fails that test. The other tests must not pay for
+    the rule: they run in the submission's home sandbox, which for an exercise with one rule is
+    that rule's sandbox (most submissions then need one sandbox, not two), and a test that
+    failed there only because of the rule (a piece taken away, a thread refused) runs again in
+    a plain sandbox, which grades it as if there were no rule.
     """
 
     def __init__(self, exercise: Exercise, source: str, pool: SandboxPool) -> None:
@@ -349,8 +360,14 @@ class Grading:
         self.pool = pool
         # `t.reference` builds models here, from the registries the pool's sandboxes build them from.
         import_model_modules(pool.preload)
-        # By rule: None for the tests without one.
+        # By rule: None for the plain sandbox.
         self.sandboxes: dict[ReadyMade | None, Sandbox] = {}
+        rules = {spec.forbids for spec in exercise.tests if spec.forbids is not None}
+        self.home: ReadyMade | None = rules.pop() if len(rules) == 1 else None
+        # Why the module could not load under the home sandbox's rule, if it could not.
+        self.home_load_failure: Failure | None = None
+        # Tests without a rule that the rule made fail: they run in the plain sandbox.
+        self.moved: set[str] = set()
         self.notes: list[str] = []
         self.budget = exercise.limits.budget_seconds
         self.deadline = math.inf
@@ -361,14 +378,17 @@ class Grading:
         max_score = sum(spec.points for spec in self.exercise.tests)
         ordered = sorted(self.exercise.tests, key=lambda spec: spec.hidden)
         try:
-            self.sandboxes[None] = self.pool.acquire()
+            self.sandboxes[self.home] = self.pool.acquire(unavailable=self.home)
             # The budget starts once a sandbox is ours: waiting for one is the platform's time.
             self.deadline = time.monotonic() + self.budget
-            loaded = self._load(None)
-            if loaded.failure is not None and loaded.failure.kind == "killed":
-                loaded = self._fresh_sandbox(None)
-                if loaded.failure is not None and loaded.failure.kind == "killed":
-                    raise SandboxKilled(loaded.failure.message)
+            loaded = self._first_load(self.home)
+            if self.home is not None and loaded.failure is not None and loaded.failure.kind in RULE_FAILURES:
+                # The module needs, while loading, what the rule takes away: the rule's tests
+                # fail with that, and the others are graded in a plain sandbox.
+                self.home_load_failure = loaded.failure
+                self.sandboxes.pop(self.home).close()
+                self.sandboxes[None] = self.pool.acquire(timeout=max(self.remaining(), 0.1))
+                loaded = self._first_load(None)
             if loaded.failure is not None and loaded.failure.kind == "protocol":
                 return self._channel_broken(ordered, max_score, loaded.failure, loaded.stdout)
             if loaded.failure is not None:
@@ -402,6 +422,22 @@ class Grading:
 
     def _load(self, rule: ReadyMade | None) -> Outcome:
         return self.sandboxes[rule].load(self.source, self._limits_for_call(), unavailable=rule)
+
+    def _first_load(self, rule: ReadyMade | None) -> Outcome:
+        loaded = self._load(rule)
+        if loaded.failure is not None and loaded.failure.kind == "killed":
+            loaded = self._fresh_sandbox(rule)
+            if loaded.failure is not None and loaded.failure.kind == "killed":
+                raise SandboxKilled(loaded.failure.message)
+        return loaded
+
+    def sandbox_for(self, spec: TestSpec) -> ReadyMade | None:
+        """Which sandbox a test runs in (by rule; None: the plain one)."""
+        if spec.forbids is not None:
+            return spec.forbids
+        if self.home_load_failure is not None or spec.name in self.moved:
+            return None
+        return self.home
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -438,12 +474,15 @@ class Grading:
         """
         started = time.monotonic()
         context = None
+        key = self.sandbox_for(spec)
         try:
             if self.remaining() <= 0:
                 raise BudgetSpent()
-            sandbox = self.sandboxes.get(spec.forbids)
+            if spec.forbids is not None and spec.forbids == self.home and self.home_load_failure is not None:
+                return _outcome(spec, False, self._reload_failure_message(spec, self.home_load_failure, True))
+            sandbox = self.sandboxes.get(key)
             if sandbox is None or not sandbox.alive:
-                reloaded = self._fresh_sandbox(spec.forbids)
+                reloaded = self._fresh_sandbox(key)
                 self.account(reloaded)
                 if reloaded.failure is not None and reloaded.failure.kind == "killed":
                     # Killed from outside while loading afresh: a fault of ours like any other kill.
@@ -453,8 +492,12 @@ class Grading:
                     return self._run_test(spec, again=True)
                 if reloaded.failure is not None:
                     return _outcome(spec, False, self._reload_failure_message(spec, reloaded.failure, sandbox is None))
-            context = TestContext(spec, self)
+            context = TestContext(spec, self, key)
             spec.function(context)
+        except FailedForTheRule:
+            # A test without a rule, in the rule's sandbox: graded again where nothing is taken away.
+            self.moved.add(spec.name)
+            return self._run_test(spec, again=again)
         except BudgetSpent:
             if not self.budget_spent:
                 self.budget_spent = True
@@ -607,9 +650,11 @@ class TestContext:
 
     __test__ = False
 
-    def __init__(self, spec: TestSpec, grading: Grading) -> None:
+    def __init__(self, spec: TestSpec, grading: Grading, sandbox: ReadyMade | None = None) -> None:
         self.spec = spec
         self.grading = grading
+        # Which of the grading's sandboxes this test's calls go to (by rule; None: the plain one).
+        self.sandbox = sandbox
         self.solution = grading.exercise.solution
         # The student's code as text, for checks on how it is written (e.g. "implement softmax
         # yourself: torch.softmax is not allowed here").
@@ -654,7 +699,7 @@ class TestContext:
         remaining = grading.remaining()
         if remaining <= 0:
             raise BudgetSpent()
-        outcome = grading.sandboxes[self.spec.forbids].call(
+        outcome = grading.sandboxes[self.sandbox].call(
             function,
             args,
             kwargs,
@@ -667,6 +712,8 @@ class TestContext:
         if outcome.failure is not None:
             if outcome.failure.kind == "time" and remaining < limit:
                 raise BudgetSpent()
+            if self.spec.forbids is None and self.sandbox is not None and outcome.failure.kind in RULE_FAILURES:
+                raise FailedForTheRule()
             if outcome.failure.kind == "forbidden":
                 raise TestFailed(grading.forbidden_message(self.spec, outcome.failure.message))
             raise StudentCodeFailed(self._failure_message(description, outcome.failure), outcome.failure)

@@ -559,7 +559,7 @@ class SandboxPool:
         self.zygote_lock = threading.Lock()
         self.condition = threading.Condition()
         self.warm: collections.deque[Sandbox] = collections.deque()
-        # One warm sandbox per rule asked for lately, its pieces already taken away.
+        # `size` warm sandboxes per rule asked for lately, their pieces already taken away.
         self.warm_for_rule: collections.OrderedDict[ReadyMade, collections.deque[Sandbox]] = collections.OrderedDict()
         self.failure: SandboxUnavailable | None = None
         # Why the zygote is out of service ("" while it serves), and how its replacement goes.
@@ -778,7 +778,7 @@ class SandboxPool:
     def _missing(self) -> list[ReadyMade | None]:
         """What the refiller should make next (None: a plain sandbox), first first; condition held."""
         missing: list[ReadyMade | None] = [None] if len(self.warm) < self.size else []
-        return missing + [rule for rule, warm in self.warm_for_rule.items() if not warm]
+        return missing + [rule for rule, warm in self.warm_for_rule.items() if len(warm) < self.size]
 
     def reap(self, sandbox: Sandbox) -> None:
         """Hand a closed sandbox to the reaper thread, so closing never waits for the kernel."""
@@ -794,8 +794,8 @@ class SandboxPool:
         """A warm sandbox for one submission; close it (or use `with`) when done.
 
         `unavailable`: a sandbox for a "build it yourself" rule, its pieces already taken away.
-        The pool keeps one warm for each of the RULES_KEPT_WARM rules asked for last; the first
-        time a rule is asked for, the sandbox is made on the spot.
+        The pool keeps `size` warm for each of the RULES_KEPT_WARM rules asked for last; the
+        first time a rule is asked for, the sandbox is made on the spot.
         """
         if unavailable is not None:
             return self._acquire_for_rule(unavailable)

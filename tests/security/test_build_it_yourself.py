@@ -57,3 +57,40 @@ def test_a_forbidden_call_fails_its_own_test_and_no_other(pool):
 def test_the_attacks_cover_each_exercise_with_a_rule():
     assert {path.parent.name for path in CASES} == set(EXERCISES)
     assert len(CASES) >= 25
+
+
+def sandboxes_taken(pool, monkeypatch, folder, source):
+    taken = []
+    acquire = pool.acquire
+
+    def counting(*args, **kwargs):
+        taken.append(kwargs.get("unavailable"))
+        return acquire(*args, **kwargs)
+
+    monkeypatch.setattr(pool, "acquire", counting)
+    return grade_code(COURSE / folder, source, pool), taken
+
+
+def test_a_submission_that_builds_it_itself_is_graded_in_the_rules_sandbox_alone(pool, monkeypatch):
+    folder = "01-softmax"
+    verdict, taken = sandboxes_taken(pool, monkeypatch, folder, (COURSE / folder / "solution.py").read_text())
+    assert verdict.score == verdict.max_score
+    assert len(taken) == 1
+    assert taken[0] is not None  # the rule's sandbox
+
+
+def test_tests_failed_only_because_of_the_rule_are_graded_again_in_a_plain_sandbox(pool, monkeypatch):
+    source = "import torch\n\ndef softmax(x, dim=-1):\n    return torch.softmax(x, dim)\n"
+    verdict, taken = sandboxes_taken(pool, monkeypatch, "01-softmax", source)
+    assert [test.name for test in verdict.tests if not test.passed] == ["built_from_exp_sum_and_max"]
+    assert taken[0] is not None
+    assert taken[1:] == [None]
+
+
+def test_a_module_that_needs_torchs_softmax_while_loading_fails_the_rules_test_only(pool):
+    solution = (COURSE / "01-softmax" / "solution.py").read_text()
+    source = solution + "\nHALF = torch.softmax(torch.zeros(2), 0)\n"
+    verdict = grade_code(COURSE / "01-softmax", source, pool)
+    failed = [test for test in verdict.tests if not test.passed]
+    assert [test.name for test in failed] == ["built_from_exp_sum_and_max"]
+    assert failed[0].message.startswith("Your code ran `aten::softmax` while loading. That is torch's own softmax")
