@@ -79,15 +79,12 @@ def main() -> None:
         # The refiller idle (no sandbox for the rule owed), so that it does not share the zygote.
         while len(pool.warm_for_rule[RULE]) < pool.size or len(pool.warm) < pool.size:
             time.sleep(0.005)
-        for _ in range(min(options.runs, 10)):
-            begin = time.perf_counter()
-            sandbox = pool.spawn()
-            spawn.append((time.perf_counter() - begin) * 1000)
-            sandbox.close()
-            begin = time.perf_counter()
-            sandbox = pool.spawn(RULE)
-            spawn_for_rule.append((time.perf_counter() - begin) * 1000)
-            sandbox.close()
+        for rule, times in ((None, spawn), (RULE, spawn_for_rule)):
+            for _ in range(min(options.runs, 10)):
+                begin = time.perf_counter()
+                sandbox = pool.spawn(rule)
+                times.append((time.perf_counter() - begin) * 1000)
+                sandbox.close()
     cold = []
     for _ in range(options.cold_runs):
         begin = time.perf_counter()
