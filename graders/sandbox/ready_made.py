@@ -81,8 +81,9 @@ SOFTMAX = ReadyMade(
         "_masked_softmax_backward", "_sparse_softmax_backward_data", "_sparse_log_softmax_backward_data",
         "quantized::softmax",
     ),
-    ("softmax", "softmin"),
-    frozenset({"softmax", "log_softmax", "Softmax", "LogSoftmax", "softmin", "Softmin"}),
+    # Categorical(logits=z) keeps z - logsumexp(z): a log-softmax by another name.
+    ("softmax", "softmin", "categorical.__init__"),
+    frozenset({"softmax", "log_softmax", "Softmax", "LogSoftmax", "softmin", "Softmin", "Categorical"}),
 )  # fmt: skip
 # Torch's losses built on a log-softmax.
 LOSSES = ReadyMade(

@@ -1,4 +1,4 @@
-# ran: torch.nn.functional.softmax
+# ran: torch.distributions.categorical.Categorical.__init__
 import torch
 
 
