@@ -133,8 +133,8 @@ def test(
     """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes.
 
     `forbids`: torch's ready-made pieces this test takes away ("build it yourself", see the
-    module's docstring); the test runs in a sandbox of its own, where the submission can start
-    no thread or process, and `rule` says in words why a call that needed one failed.
+    module's docstring); the test runs in a sandbox made for that rule, where the submission can
+    exec no program, and `rule` says in words why a call that needed one failed.
     `when_hidden_fails` is the fixed text a failed hidden test shows (say what kind of case failed,
     never its inputs); without it, the student reads "A hidden test failed: <its title>."
     """
@@ -321,8 +321,8 @@ class FailedForTheRule(Exception):
     """A test without a rule failed in a rule's sandbox because of the rule: it runs again in a plain one."""
 
 
-# Failures a "build it yourself" rule's sandbox causes: a piece taken away, a thread refused.
-RULE_FAILURES = ("forbidden", "processes")
+# Failures a "build it yourself" rule's sandbox causes: a piece taken away.
+RULE_FAILURES = ("forbidden",)
 
 
 class SandboxKilled(Exception):
@@ -350,8 +350,8 @@ class Grading:
     taken away), so a call that needs them fails that test. The other tests must not pay for
     the rule: they run in the submission's home sandbox, which for an exercise with one rule is
     that rule's sandbox (most submissions then need one sandbox, not two), and a test that
-    failed there only because of the rule (a piece taken away, a thread refused) runs again in
-    a plain sandbox, which grades it as if there were no rule.
+    failed there only because of the rule (a piece taken away) runs again in a plain sandbox,
+    which grades it as if there were no rule.
     """
 
     def __init__(self, exercise: Exercise, source: str, pool: SandboxPool) -> None:

@@ -230,8 +230,8 @@ class Sandbox:
         """Compile and run the student's module under `limits` (lowered from the pool's ceiling).
 
         `unavailable`: the "build it yourself" rule the sandbox was made with (see ready_made.py
-        and `SandboxPool.acquire`): its pieces were taken away, and no thread or process can be
-        started, before the module runs.
+        and `SandboxPool.acquire`): its pieces were taken away, and exec denied, before the
+        module runs.
         """
         self.limits = limits or Limits()
         if not self.limits.within(self.pool.ceiling):
@@ -350,9 +350,7 @@ class Sandbox:
             "file_size": f"file size limit of {limits.file_size_mb} MB exceeded",
             "open_files": f"open files limit of {limits.open_files} exceeded",
             "processes": (
-                "this test lets your code start no thread or process"
-                if self.unavailable is not None
-                else "on this grader your code may start no thread or process"
+                "on this grader your code may start no thread or process"
                 if limits.processes == PROCESSES_WITHOUT_CGROUPS
                 else f"process limit of {limits.processes} processes and threads exceeded"
             ),
@@ -696,7 +694,7 @@ class SandboxPool:
         """A new isolated sandbox, ready for a submission (slow path: a fork plus isolation).
 
         `unavailable`: a "build it yourself" rule whose pieces the sandbox takes away (and then
-        starts no thread or process) before it says it is ready.
+        may exec no program) before it says it is ready.
         """
         uid = self.uids.take()
         try:

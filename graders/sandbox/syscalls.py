@@ -121,6 +121,22 @@ def build_limits_filter() -> bytes:
         raise SandboxUnavailable(f"building the rlimit filter failed: {error}") from None
 
 
+def build_exec_filter() -> bytes:
+    """A filter for a "build it yourself" rule's sandbox: no execve or execveat.
+
+    A rule takes torch's pieces away in the sandbox's own memory, which threads and forked
+    children share; a program exec'd afresh (a new Python importing torch) would have them all.
+    """
+    pyseccomp = _binding()
+    try:
+        rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+        for call in ("execve", "execveat"):
+            rules.add_rule(pyseccomp.ERRNO(errno.EPERM), call)
+        return _export(rules)
+    except OSError as error:
+        raise SandboxUnavailable(f"building the exec filter failed: {error}") from None
+
+
 def _binding():
     try:
         import pyseccomp

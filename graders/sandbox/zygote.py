@@ -71,6 +71,7 @@ def main() -> None:
         view = isolation.root_view(sys.path)
         syscall_filter = syscalls.build_filter()
         limits_filter = syscalls.build_limits_filter()
+        exec_filter = syscalls.build_exec_filter()
         baseline = memory_size()
         mode = isolation_mode()
         threads = len(os.listdir("/proc/self/task"))
@@ -107,7 +108,7 @@ def main() -> None:
             # torch's finalizers, tens of milliseconds of CPU for nothing.
             try:
                 control.close()
-                keep_sandbox(request, fds, view, mode, baseline, (syscall_filter, limits_filter))
+                keep_sandbox(request, fds, view, mode, baseline, (syscall_filter, limits_filter, exec_filter))
             finally:
                 os._exit(1)
         for fd in fds:
@@ -122,7 +123,12 @@ def main() -> None:
 
 
 def keep_sandbox(
-    request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int, filters: tuple[bytes, bytes]
+    request: dict,
+    fds: list[int],
+    view: isolation.RootView,
+    mode: str,
+    baseline: int,
+    filters: tuple[bytes, bytes, bytes],
 ) -> None:
     """The keeper: enter the namespaces, fork the sandbox as their PID 1, report how it ended."""
     channel, output, status = fds
@@ -190,14 +196,14 @@ def become_sandbox(
     parent_alive: int,
     mode: str,
     baseline: int,
-    filters: tuple[bytes, bytes],
+    filters: tuple[bytes, bytes, bytes],
 ) -> None:
     """Drop everything the student must not have, then serve requests; never returns.
 
-    `filters`: the seccomp filter installed here, and the one the runner stacks once it has
-    set the exercise's rlimits (see syscalls.build_limits_filter).
+    `filters`: the seccomp filter installed here, the one the runner stacks once it has set the
+    exercise's rlimits (syscalls.build_limits_filter), and the one a rule's sandbox adds.
     """
-    syscall_filter, limits_filter = filters
+    syscall_filter, limits_filter, exec_filter = filters
     try:
         # Wait until the keeper has put this process in its cgroups (if any).
         go = os.read(parent_alive, 512)
@@ -236,9 +242,10 @@ def become_sandbox(
         unavailable = request.get("unavailable")
         if unavailable:
             # A sandbox for a "build it yourself" test: torch's ready-made pieces are taken away
-            # here, on the pool's refill path, and no process it could start (or exec) has them.
+            # here, on the pool's refill path, in memory its threads and children share; a
+            # program exec'd afresh would have them, so it may exec none.
             ready_made.make_unavailable(unavailable["operators"], unavailable["words"])
-            isolation.deny_new_processes()
+            syscalls.install_filter(exec_filter)
     except BaseException as error:  # fail closed, with the reason
         _report_setup_failure(runner.CHANNEL_FD if "moved" in locals() else channel, error)
         os._exit(1)

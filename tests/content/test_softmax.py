@@ -109,10 +109,8 @@ def softmax(logits, dim=-1):
         return pool.submit(torch.softmax, logits, dim).result()
 """)
     assert graded.failed == {"built_from_exp_sum_and_max"}
-    assert graded.message("built_from_exp_sum_and_max").startswith(
-        "This test lets your code start no thread or process in test `None of torch's softmax functions, "
-        "and four equal logits give 1/4 each`"
-    )
+    # The thread shares the process, and the process has no softmax kernel.
+    assert graded.message("built_from_exp_sum_and_max").startswith("Your code ran `aten::softmax`. That is torch's")
 
 
 def test_a_method_of_your_own_named_softmax_is_not_torchs(exercise):

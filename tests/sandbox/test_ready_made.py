@@ -57,28 +57,44 @@ def test_a_sandbox_for_a_rule_has_its_pieces_taken_away_before_the_module_runs(p
     assert outcome.value == "torch's aten::softmax is not available in this test"
 
 
-def test_a_sandbox_for_a_rule_can_start_no_thread_or_process_and_exec_nothing(pool):
+def test_in_a_sandbox_for_a_rule_threads_and_children_share_the_rule_and_nothing_is_execd(pool):
     rule = ATTENTION
     source = textwrap.dedent("""
-        import os, sys, threading
+        import concurrent.futures, os, sys
+        import torch.nn.functional as F
 
-        def main(what):
+        def attention():
+            one = F.scaled_dot_product_attention  # looked up late: the call is what must fail
             try:
-                if what == "thread":
-                    threading.Thread(target=print).start()
-                elif what == "fork":
-                    os.fork()
-                else:
-                    os.execv(sys.executable, [sys.executable, "-c", "pass"])
-            except (OSError, RuntimeError) as error:
+                x = __import__("torch").ones(1, 1, 2)
+                one(x, x, x)
+            except NotImplementedError as error:
+                return str(error)
+            return "ran"
+
+        def main(where):
+            if where == "thread":
+                with concurrent.futures.ThreadPoolExecutor(1) as threads:
+                    return threads.submit(attention).result()
+            if where == "child":
+                read, write = os.pipe()
+                if os.fork() == 0:
+                    os.write(write, attention().encode())
+                    os._exit(0)
+                os.close(write)
+                return os.read(read, 200).decode()
+            try:
+                os.execv(sys.executable, [sys.executable, "-c", "pass"])
+            except PermissionError as error:
                 return type(error).__name__
-            return "allowed"
     """)
-    for what in ("thread", "fork", "exec"):
+    unavailable = "torch's aten::scaled_dot_product_attention is not available in this test"
+    for where, expected in (("thread", unavailable), ("child", unavailable), ("exec", "PermissionError")):
         with pool.acquire(unavailable=rule) as sandbox:
             assert sandbox.load(source, unavailable=rule).failure is None
-            outcome = sandbox.call("main", [what])
-        assert outcome.value in ("PermissionError", "RuntimeError") or outcome.failure.kind == "processes", what
+            outcome = sandbox.call("main", [where])
+        assert outcome.failure is None, outcome.failure
+        assert outcome.value == expected, where
 
 
 def test_a_plain_sandbox_has_every_piece(pool):
