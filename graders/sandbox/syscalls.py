@@ -5,7 +5,8 @@ in the zygote, before it forks anything; each sandbox then installs the ready pr
 `seccomp(2)` call, so the pool's refill path pays no compilation. Everything is allowed except
 what only an escape or a resource dodge needs: new namespaces, mounts, keyrings, BPF, perf,
 io_uring, userfaultfd, tracing other processes, kernel modules and kexec, memory outside
-RLIMIT_AS (memfd), and every socket family but AF_UNIX. Calls from another architecture (the
+RLIMIT_AS (memfd), signals queued with a siginfo of the caller's making, and every socket
+family but AF_UNIX. Calls from another architecture (the
 32-bit entry points of x86_64) kill the process: libseccomp's default for a foreign arch.
 """
 
@@ -55,6 +56,12 @@ DENIED = (
     "kexec_file_load",
     "memfd_create",
     "memfd_secret",
+    # A process may queue itself a signal with a siginfo of its own making; with si_code
+    # SI_KERNEL the kernel takes it for its own and delivers even SIGKILL to a PID namespace's
+    # init, which it shields from every other signal from inside: the sandbox would die as if
+    # killed from outside (not scored, back to the queue). kill, tkill and tgkill are allowed.
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
 )
 # Newer than this machine's libseccomp knows by name; numbered alike on every architecture
 # since 5.1's unified table (424 and up).
@@ -98,6 +105,8 @@ def build_filter() -> bytes:
         rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
         for call in ("socket", "socketpair"):
             rules.add_rule(deny, call, pyseccomp.Arg(0, pyseccomp.NE, socket.AF_UNIX))
+        # The same forged siginfo through pidfd_send_signal; without one (NULL) it is a plain kill.
+        rules.add_rule(deny, "pidfd_send_signal", pyseccomp.Arg(2, pyseccomp.NE, 0))
         return _export(rules)
     except OSError as error:
         raise SandboxUnavailable(f"building the seccomp filter failed: {error}") from None

@@ -237,6 +237,25 @@ CASES = [
     ),
     pytest.param(
         at_import("""
+            import ctypes, os, signal
+            class SignalInfo(ctypes.Structure):
+                _fields_ = [("signo", ctypes.c_int), ("errno", ctypes.c_int), ("code", ctypes.c_int),
+                            ("rest", ctypes.c_char * 116)]
+            SI_KERNEL = 0x80  # "sent by the kernel": delivered even to PID 1 of the namespace
+            libc = ctypes.CDLL(None, use_errno=True)
+            forged = ctypes.byref(SignalInfo(signal.SIGKILL, 0, SI_KERNEL))
+            libc.syscall(129, os.getpid(), signal.SIGKILL, forged)  # rt_sigqueueinfo
+            libc.syscall(297, os.getpid(), os.getpid(), signal.SIGKILL, forged)  # rt_tgsigqueueinfo
+            pidfd = os.pidfd_open(os.getpid())
+            libc.syscall(424, pidfd, signal.SIGKILL, forged, 0)  # pidfd_send_signal
+            print("still here")
+        """),
+        FULL_MARKS,
+        ["still here"],
+        id="sigkill-with-a-forged-kernel-siginfo",
+    ),
+    pytest.param(
+        at_import("""
             import ctypes
             ctypes.CDLL(None).prctl(22, 1, 0, 0, 0)  # strict seccomp: SIGKILL at the next system call
             print("still here")
