@@ -42,6 +42,8 @@ from itertools import pairwise
 
 import numpy as np
 
+from .nothing_unclear import says_nothing_unclear
+
 MIN_THEME_SHARE = 0.06
 MIN_THEME_SIZE = 2
 TWO_WORD_BONUS = 1.3
@@ -89,22 +91,6 @@ WORD = re.compile(r"<[A-Za-z/]+>|[A-Za-z0-9][A-Za-z0-9_+#]*(?:['\u2019][A-Za-z]+
 PAIR_REACH = 2
 # A stem of at least this many letters that starts a longer one stands for it ("demo", "demonstr").
 PREFIX_MIN = 4
-
-NOTHING_UNCLEAR = re.compile(
-    r"^\W*(?:nothing|none|nope|n/?a|not really|not much)"
-    r"(?:\s+(?:really|at all|much|so far|yet|in particular))?\s*(?:[.!,;:)]|$)"
-    r"|\bnothing\s+(?:\w+\s+){0,4}?(?:confusing|confused|unclear|needs?|needed)\b"
-    r"|\b(?:everything|it all|all of it|most of it)\s+(?:was|is|seemed|made|makes)\s+(?:\w+\s+)?"
-    r"(?:clear|fine|good|sense|explanatory|straightforward|understandable)\b"
-    r"|\bi (?:understood|got) (?:everything|it all)\b|\bno (?:confusion|questions)\b|\ball clear\b",
-    re.IGNORECASE,
-)
-# ... unless the student names something all the same.
-BUT = re.compile(
-    r"\b(?:but|except|besides|however|though|although|only|just|other than|apart from|wish|maybe|would|could)\b",
-    re.IGNORECASE,
-)
-
 
 @dataclass
 class FoundTheme:
@@ -198,12 +184,6 @@ def _prefix_aliases(stems: set[str]) -> dict[str, str]:
             if 2 * len(short) >= len(longer):
                 alias.setdefault(longer, short)
     return alias
-
-
-def says_nothing_unclear(text: str) -> bool:
-    """"Nothing", "N/A", "everything was clear": the answer reports no topic at all."""
-    match = NOTHING_UNCLEAR.search(text)
-    return bool(match) and not BUT.search(text[: match.start()] + " " + text[match.end() :])
 
 
 def unit_mean(vectors: np.ndarray) -> np.ndarray:

@@ -65,13 +65,23 @@ def load_units(folder: Path | None = None) -> list[Unit]:
     return units
 
 
-def keyword_baseline(texts: list[str]) -> list[str]:
-    """Each answer's theme is its content word that most answers of the unit use (scikit-learn's stop words)."""
+def keyword_baseline(texts: list[str], stemmed: bool = False) -> list[str]:
+    """The issue's baseline: each answer's theme is its content word that most answers of the unit use.
+
+    Content words are those the finder itself keeps: its stop words (English function words
+    and the words every reflection uses, "interesting", "confusing", "lecture") and
+    scikit-learn's are left out, so that the baseline is the best one-word grouping, not a
+    straw man that groups answers by "interesting". `stemmed` compares words by their Snowball
+    stem ("charges" meets "charge"), as the finder does.
+    """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+    from .clustering import STOP_WORDS, stem
+
+    stop_words = STOP_WORDS | ENGLISH_STOP_WORDS
     words = [
-        [word for word in re.findall(r"[a-z][a-z0-9-]+", text.lower())
-         if word not in ENGLISH_STOP_WORDS and len(word) > 2]
+        [stem(word) if stemmed else word for word in re.findall(r"[a-z][a-z0-9-]+", text.lower())
+         if word not in stop_words and len(word) > 2]
         for text in texts
     ]
     frequency = Counter(word for answer in words for word in set(answer))
