@@ -38,7 +38,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import pairwise
+from itertools import combinations, pairwise
 
 import numpy as np
 
@@ -48,8 +48,11 @@ MIN_THEME_SHARE = 0.06
 MIN_THEME_SIZE = 2
 TWO_WORD_BONUS = 1.3
 JOIN_SIMILARITY = 0.45
+SPLIT_SIMILARITY = 0.5
+MERGE_SIMILARITY = 0.75
 REPRESENTATIVES = 3
 MAX_LABEL_LENGTH = 80
+MAX_LABEL_TERMS = 3
 
 TOPIC = "topic"
 ALL_CLEAR = "all_clear"
@@ -111,6 +114,12 @@ def stem(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _reflection_stems() -> frozenset[str]:
+    """The stems of the reflection words, so that their other forms are left out too ("working", "explains")."""
+    return frozenset(stem(word) for word in REFLECTION_WORDS)
+
+
+@lru_cache(maxsize=1)
 def _stemmer():
     import snowballstemmer
 
@@ -125,17 +134,24 @@ class Analysis:
     written: dict[str, Counter]
     # Three neighbouring content words, only to name a theme ("free body diagrams"), per answer.
     triples: list[set[str]] = field(default_factory=list)
+    # Words an acronym of the answers stands for, in lower case -> the acronym ("byte pair encoding": "BPE").
+    acronyms: dict[str, str] = field(default_factory=dict)
 
 
 def analyse(texts: list[str]) -> Analysis:
     """Step 1 for every answer at once (a stem stands for a longer one only within these answers)."""
+    written_words = [WORD.findall(text) for text in texts]
+    expansions = acronym_expansions(written_words)
     raw: list[list[tuple[str, str]]] = []  # per answer: (term, as written)
-    for text in texts:
-        words = WORD.findall(text)
+    acronyms_used: list[set[str]] = []
+    for words in written_words:
+        used = {word for word in words if word in expansions}
+        words = [part for word in words for part in (expansions[word] if word in used else [word])]
+        acronyms_used.append(used)
         lower = [re.split("['\u2019]", word.lower())[0] for word in words]
         content = [
             (position, stem(word)) for position, word in enumerate(lower)
-            if word not in STOP_WORDS and len(word) > 1 and not word.isdigit()
+            if word not in STOP_WORDS and stem(word) not in _reflection_stems() and len(word) > 1 and not word.isdigit()
         ]
         found = [(term, words[position]) for position, term in content]
         for (first, a), (second, b) in pairwise(content):
@@ -168,7 +184,66 @@ def analyse(texts: list[str]) -> Analysis:
         triples.append(set(three))
         for key, as_written in (own | three).items():
             written.setdefault(key, Counter())[as_written] += 1
-    return Analysis(terms, written, triples)
+    # "WDM" rather than "WDMs" where both are written.
+    acronyms = {" ".join(expansions[acronym]).lower(): acronym for acronym in sorted(expansions, key=len, reverse=True)}
+    return Analysis(terms, written, triples, acronyms)
+
+
+ACRONYM = re.compile(r"[A-Za-z]{2,6}")
+# Short words that may give an acronym one of its small letters ("mixture of experts", MoE).
+ACRONYM_GLUE = frozenset("of and for to in on".split())
+
+
+def acronym_expansions(written_words: list[list[str]]) -> dict[str, list[str]]:
+    """Each acronym written in the answers ("BPE", "MoE", "WDM") -> the words it stands for, as written.
+
+    An acronym is a word of 2-6 letters with at least two capitals (a plural "s" aside); it
+    stands for a run of words, each giving it its first letter (the first word one or two,
+    "RoPE" for "rotary position embedding"; a small letter may come from "of", "and"), that
+    starts and ends with a content word and that some answer writes out in full. The run
+    written most often wins.
+    """
+    acronyms = {}
+    for words in written_words:
+        for word in words:
+            letters = word[:-1] if word.endswith("s") and word[:-1].isupper() else word
+            if ACRONYM.fullmatch(letters) and sum(map(str.isupper, letters)) >= 2:
+                acronyms.setdefault(word, letters)
+    if not acronyms:
+        return {}
+    runs: dict[str, Counter] = {word: Counter() for word in acronyms}
+    acronyms_lower = {letters.lower() for letters in acronyms.values()}
+    for words in written_words:
+        lower = [word.lower() for word in words]
+        for start, first in enumerate(lower):
+            if first in STOP_WORDS or words[start].isupper() or first.rstrip("s") in acronyms_lower:
+                continue
+            for word, letters in acronyms.items():
+                for take in (1, 2):
+                    if first[:take] != letters[:take].lower() or take >= len(letters):
+                        continue
+                    end = _spells(letters[take:], words, lower, start + 1)
+                    if end is not None:
+                        runs[word][tuple(words[start:end])] += 1
+                        break
+    expansions = {}
+    for word, found in runs.items():
+        if found:
+            run = max(found.items(), key=lambda item: (item[1], [part.lower() for part in item[0]]))[0]
+            expansions[word] = [part.lower() if part[1:].islower() else part for part in run]
+    return expansions
+
+
+def _spells(letters: str, words: list[str], lower: list[str], start: int) -> int | None:
+    """Where the run from `start` that spells `letters` one word a letter ends, if it does."""
+    end = start + len(letters)
+    if end > len(words) or lower[end - 1] in STOP_WORDS:
+        return None
+    for letter, word, written in zip(letters, lower[start:end], words[start:end], strict=True):
+        glue = word in ACRONYM_GLUE and letter.islower()
+        if word[:1] != letter.lower() or (word in STOP_WORDS and not glue) or written.isupper():
+            return None
+    return end
 
 
 def _prefix_aliases(stems: set[str]) -> dict[str, str]:
@@ -219,7 +294,9 @@ def representatives(
     return chosen
 
 
-def choose_terms(analysis: Analysis, candidates: list[int], total: int) -> list[tuple[str, list[int]]]:
+def choose_terms(
+    analysis: Analysis, candidates: list[int], total: int, embeddings: np.ndarray
+) -> list[tuple[str, list[int]]]:
     """Step 3: (term, its answers) for each theme, the most shared term first.
 
     A term qualifies while MIN_THEME_SHARE of all the answers use it and at least half as
@@ -242,10 +319,72 @@ def choose_terms(analysis: Analysis, candidates: list[int], total: int) -> list[
         if best is None:
             break
         term = best[1]
-        members = sorted(index for index in left if term in analysis.terms[index])
-        chosen.append((term, members))
-        left -= set(members)
+        phrases = _distinct_phrases(term, left, analysis, needed, embeddings)
+        for phrase, members in phrases or [(term, sorted(index for index in left if term in analysis.terms[index]))]:
+            chosen.append((phrase, members))
+            left -= set(members)
     return chosen
+
+
+def _distinct_phrases(
+    term: str, left: set[int], analysis: Analysis, needed: int, embeddings: np.ndarray
+) -> list[tuple[str, list[int]]]:
+    """The themes a one-word term splits into when it ends two or more distinct phrases, else none.
+
+    "Encoding" is "byte pair encoding" for some and "positional encoding" for others: the
+    last word of a noun phrase says what kind of thing it is, the words before it which one,
+    so a word that ends phrases (each used by `needed` answers) whose answers are far apart
+    in meaning (mean embeddings at a cosine below SPLIT_SIMILARITY) is no theme, its phrases
+    are. Its other answers join the phrase whose answers are closest. Phrases whose answers
+    are close ("nested loops", "complex loops"), and phrases that share their first word
+    ("solar panels", "solar energy"), stay one theme: the real data's annotators kept such
+    phrases together far more often than not.
+    """
+    if " " in term:
+        return []
+    using = sorted(index for index in left if term in analysis.terms[index])
+    counts = Counter(
+        other for index in using for other in analysis.terms[index]
+        if " " in other and other.split(" ")[-1] == term
+    )
+    phrases: list[tuple[str, list[int]]] = []
+    taken: set[int] = set()
+    for phrase, count in counts.most_common():
+        if count < needed:
+            break
+        members = [index for index in using if phrase in analysis.terms[index] and index not in taken]
+        if 2 * len(members) > count:
+            phrases.append((phrase, members))
+            taken.update(members)
+    if len(phrases) < 2:
+        return []
+    centroids = np.vstack([unit_mean(embeddings[members]) for _, members in phrases])
+    if min(first @ second for first, second in combinations(centroids, 2)) >= SPLIT_SIMILARITY:
+        return []
+    for index in using:
+        if index not in taken:
+            phrases[int((centroids @ embeddings[index]).argmax())][1].append(index)
+    return [(phrase, sorted(members)) for phrase, members in phrases]
+
+
+def merge_synonyms(groups: list[list[int]], embeddings: np.ndarray) -> list[list[int]]:
+    """Step 4: themes whose answers say the same thing in other words are one theme.
+
+    The two themes whose answers' mean embeddings are closest are merged while that cosine
+    is at least MERGE_SIMILARITY ("graphs" and "charts", "exam" and "quiz", "tokenizer" and
+    "byte pair encoding"), each merged theme's centroid recomputed.
+    """
+    groups = [list(members) for members in groups]
+    while len(groups) > 1:
+        centroids = np.vstack([unit_mean(embeddings[members]) for members in groups])
+        similarity = centroids @ centroids.T
+        np.fill_diagonal(similarity, -1.0)
+        first, second = np.unravel_index(int(similarity.argmax()), similarity.shape)
+        if similarity[first, second] < MERGE_SIMILARITY:
+            break
+        first, second = sorted((int(first), int(second)))
+        groups[first] += groups.pop(second)
+    return groups
 
 
 def _tie_break(term: str) -> tuple:
@@ -289,7 +428,13 @@ def describe(theme_texts: list[str], everywhere: Counter) -> tuple[str, list[int
     The label is the key term most of them share, as they wrote it. A term counts for how
     many of the group use it, and more if the rest of the prompt's answers do not (so that the
     group's own topic wins over a word the whole class used). `everywhere` is the
-    `term_frequency` of all the prompt's answers.
+    `term_frequency` of all the prompt's answers. Then:
+    - a word is named by the longer phrase most of the group say it in ("Footprint" ->
+      "Carbon footprint", "Breakout" -> "Breakout rooms"), an acronym's words in full with
+      the acronym ("Byte pair encoding (BPE)");
+    - when the term is in only half of the group or less (themes merged as synonyms), the
+      next terms that most of the rest use are named too, "Graphs / Charts", until the
+      label names most of the group.
     """
     if not theme_texts:
         return "Answers", []
@@ -298,24 +443,61 @@ def describe(theme_texts: list[str], everywhere: Counter) -> tuple[str, list[int
     if not shared:
         return _shortened(min(theme_texts, key=len)), list(range(len(theme_texts)))
 
-    def score(term: str) -> tuple:
-        count = shared[term]
-        precision = count / max(everywhere.get(term, count), count)
+    def score(term: str, among: list[int]) -> tuple:
+        count = sum(term in analysis.terms[index] for index in among)
+        precision = count / max(everywhere.get(term, count), shared[term])
         return (count * (TWO_WORD_BONUS if " " in term else 1.0) * math.sqrt(precision), _tie_break(term))
 
-    term = max(shared, key=score)
-    typical = [index for index, terms in enumerate(analysis.terms) if term in terms]
+    size = len(theme_texts)
+    rest = list(range(size))
+    names: list[str] = []
+    typical: set[int] = set()
+    while rest and len(names) < MAX_LABEL_TERMS:
+        counts = Counter(term for index in rest for term in analysis.terms[index])
+        # A term most of the (rest of the) group use, if there is one; a term of one answer
+        # names no group of several.
+        pool = [term for term, count in counts.items() if 2 * count > len(rest)] or [
+            term for term, count in counts.items() if count >= min(MIN_THEME_SIZE, len(rest))
+        ]
+        if not pool or (names and len(rest) < MIN_THEME_SIZE):
+            break
+        term = max(pool, key=lambda candidate: score(candidate, rest))
+        term, name = _fullest_phrase(term, rest, analysis)
+        using = {index for index in rest if term in analysis.terms[index] | analysis.triples[index]}
+        names.append(name)
+        typical |= using
+        rest = [index for index in rest if index not in using]
+        if 2 * len(typical) > size:
+            break
+    if not names:
+        return _shortened(min(theme_texts, key=len)), list(range(size))
+    label = " / ".join(dict.fromkeys(names))[:MAX_LABEL_LENGTH]
+    return label, sorted(typical)
+
+
+def _fullest_phrase(term: str, among: list[int], analysis: Analysis) -> tuple[str, str]:
+    """(term, label): the term as most of `among` name it, with the words they put around it, acronyms spelt out."""
+    if " " not in term:
+        longer = Counter(other for index in among for other in analysis.terms[index]
+                         if " " in other and term in other.split(" "))
+        if longer:
+            pair, count = max(longer.items(), key=lambda item: (item[1], _tie_break(item[0])))
+            if 2 * count > len(among):
+                term = pair
     if " " in term:
-        # Named in full when most of the answers that use it say it with one more word.
         longer = Counter(
-            triple for index in typical for triple in analysis.triples[index]
+            triple for index in among for triple in analysis.triples[index]
             if triple.startswith(term + " ") or triple.endswith(" " + term)
         )
         if longer:
             triple, count = max(longer.items(), key=lambda item: (item[1], _tie_break(item[0])))
-            if 2 * count > len(theme_texts):
-                return label_of(triple, analysis), typical
-    return label_of(term, analysis), typical
+            if 2 * count > len(among):
+                term = triple
+    label = label_of(term, analysis)
+    for expansion, acronym in analysis.acronyms.items():
+        if " " in term and label.lower() in expansion:
+            label = f"{expansion[:1].upper()}{expansion[1:]} ({acronym})"
+    return term, label
 
 
 def key_phrase_label(theme_texts: list[str], all_texts: list[str]) -> str:
@@ -329,6 +511,37 @@ def _shortened(text: str, words: int = 8) -> str:
     return short[:MAX_LABEL_LENGTH]
 
 
+def join_leftovers(
+    groups: list[list[int]], leftovers: list[int], embeddings: np.ndarray
+) -> tuple[list[list[int]], list[int]]:
+    """Step 5: (groups, "Other"): each answer with no chosen phrase joins the closest theme, if close enough.
+
+    Close enough: a cosine of at least JOIN_SIMILARITY to the theme's centroid. A theme takes
+    fewer such answers than it has answers that name its phrase, so that its label still
+    describes most of it; the answers closest to a theme join it first, and one a full theme
+    turns away tries the next closest.
+    """
+    if not groups:
+        return [], list(leftovers)
+    groups = [list(members) for members in groups]
+    room = [len(members) - 1 for members in groups]
+    centroids = np.vstack([unit_mean(embeddings[members]) for members in groups])
+    similarity = embeddings[leftovers] @ centroids.T if leftovers else np.zeros((0, len(groups)))
+    other = []
+    for row in sorted(range(len(leftovers)), key=lambda row: (-float(similarity[row].max()), leftovers[row])):
+        for group in np.argsort(-similarity[row], kind="stable"):
+            if similarity[row, group] < JOIN_SIMILARITY:
+                other.append(leftovers[row])
+                break
+            if room[group] > 0:
+                groups[group].append(leftovers[row])
+                room[group] -= 1
+                break
+        else:
+            other.append(leftovers[row])
+    return groups, sorted(other)
+
+
 def find_themes(texts: list[str], embeddings: np.ndarray) -> list[FoundTheme]:
     """Themes of the texts: topics largest first, then "Nothing unclear", then "Other"."""
     count = len(texts)
@@ -339,24 +552,11 @@ def find_themes(texts: list[str], embeddings: np.ndarray) -> list[FoundTheme]:
     all_clear = [index for index, text in enumerate(texts) if says_nothing_unclear(text)]
     cleared = set(all_clear)
     candidates = [index for index in range(count) if index not in cleared]
-    chosen = choose_terms(analysis, candidates, count)
+    chosen = choose_terms(analysis, candidates, count, embeddings)
 
-    groups = [list(members) for _, members in chosen]
+    groups = merge_synonyms([list(members) for _, members in chosen], embeddings)
     placed = {index for members in groups for index in members} | cleared
-    other = []
-    if groups:
-        centroids = np.vstack([unit_mean(embeddings[members]) for members in groups])
-        for index in range(count):
-            if index in placed:
-                continue
-            similarity = centroids @ embeddings[index]
-            best = int(similarity.argmax())
-            if similarity[best] >= JOIN_SIMILARITY:
-                groups[best].append(index)
-            else:
-                other.append(index)
-    else:
-        other = [index for index in range(count) if index not in placed]
+    groups, other = join_leftovers(groups, [index for index in range(count) if index not in placed], embeddings)
 
     everywhere = Counter(term for terms in analysis.terms for term in terms)
     themes = []

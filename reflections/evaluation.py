@@ -16,6 +16,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -103,3 +104,55 @@ def adjusted_rand(gold: list[str], found: list) -> float:
     from sklearn.metrics import adjusted_rand_score
 
     return float(adjusted_rand_score(gold, found))
+
+
+LABEL_SEPARATORS = re.compile(r"\s*(?:/|\(|\))\s*")
+
+
+def uses_label(label: str, text: str) -> bool:
+    """Whether the answer names its theme's label: every word of the label, or of one of its parts.
+
+    Independent of how the finder reads answers (no stop words, no phrase terms, no acronym
+    expansion): words are compared by their Snowball stem ("graphs" is "graph"), an
+    acronym's plural "s" aside; a stem that starts another of at most twice its length, four
+    letters or more, is that word ("demo", "demonstration"); a phrase written as one word
+    is the phrase ("tophat", "Top Hat"). A label's parts are what " / " and brackets
+    separate ("Byte pair encoding (BPE)").
+    """
+    written = re.findall(r"[A-Za-z0-9_]+", text)
+    own = _stems(written) | _stems([a + b for a, b in pairwise(written)])
+    for part in LABEL_SEPARATORS.split(label):
+        words = [word for word in re.findall(r"[A-Za-z0-9_]+", part) if word.lower() not in _function_words()]
+        if not words:
+            continue
+        if all(_names(word, own) for word in _stems(words)) or _names(next(iter(_stems(["".join(words)]))), own):
+            return True
+    return False
+
+
+def _function_words() -> set[str]:
+    from .clustering import FUNCTION_WORDS
+
+    return FUNCTION_WORDS
+
+
+def _stems(words: list[str]) -> set[str]:
+    from .clustering import stem
+
+    return {stem((word[:-1] if len(word) > 2 and word[:-1].isupper() and word[-1] == "s" else word).lower())
+            for word in words}
+
+
+def _names(word: str, own: set[str]) -> bool:
+    if word in own:
+        return True
+    return any(
+        min(len(word), len(other)) >= 4 and 2 * min(len(word), len(other)) >= max(len(word), len(other))
+        and (other.startswith(word) or word.startswith(other))
+        for other in own
+    )
+
+
+def label_coverage(theme, texts: list[str]) -> float:
+    """The share of a theme's answers that name its label (`uses_label`)."""
+    return sum(uses_label(theme.label, texts[index]) for index in theme.members) / theme.size

@@ -6,20 +6,13 @@ short lists below are made for one behaviour each.
 """
 
 import csv
-import re
 from pathlib import Path
 
-from reflections import clustering
+from reflections import clustering, evaluation
 from reflections.clustering import ALL_CLEAR, OTHER, TOPIC, find_themes
 from reflections.embeddings import embed
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "transformers_reflections.csv"
-WORDS = re.compile(r"<[a-z/]+>|[a-z0-9]+")
-
-
-def stems(text: str) -> set[str]:
-    """The text's words as the finder compares them ("Losses" and "loss" are one word)."""
-    return {clustering.stem(word) for word in WORDS.findall(text.lower())}
 
 
 def answers_to(prompt: str) -> list[str]:
@@ -103,8 +96,7 @@ def test_labels_describe_most_of_their_themes_answers():
     for theme in themes_of(texts):
         if theme.kind != TOPIC:
             continue
-        label = stems(theme.label)
-        using = [index for index in theme.members if label <= stems(texts[index])]
+        using = [index for index in theme.members if evaluation.uses_label(theme.label, texts[index])]
         assert 2 * len(using) > theme.size, f"{theme.label!r} is in {len(using)} of its {theme.size} answers"
 
 
@@ -114,7 +106,7 @@ def test_examples_are_members_that_use_the_label():
         assert 1 <= len(theme.representatives) <= 3
         assert set(theme.representatives) <= set(theme.members)
         if theme.kind == TOPIC:
-            assert stems(theme.label) <= stems(texts[theme.representatives[0]]), theme.label
+            assert evaluation.uses_label(theme.label, texts[theme.representatives[0]]), theme.label
 
 
 def test_clustering_is_deterministic():
