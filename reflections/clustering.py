@@ -273,14 +273,13 @@ def representatives(
 ) -> list[int]:
     """The members closest to the centre of `typical` (default: all members), skipping repeated texts.
 
-    Only `typical` members are picked while there are enough of them: for a theme named by a
-    phrase, those are the answers that use it.
+    Only `typical` members are picked, even if that makes fewer than `count`: for a theme
+    named by a phrase, those are the answers that use it, and an example must show the label.
     """
     member_set = set(members)
     pool = [index for index in (typical or members) if index in member_set] or members
     centre = unit_mean(embeddings[pool])
     ranked = sorted(pool, key=lambda index: (-float(embeddings[index] @ centre), index))
-    ranked += sorted(member_set - set(pool), key=lambda index: (-float(embeddings[index] @ centre), index))
     chosen: list[int] = []
     seen: set[str] = set()
     for index in ranked:
