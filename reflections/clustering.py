@@ -332,9 +332,9 @@ def _distinct_phrases(
 
     "Encoding" is "byte pair encoding" for some and "positional encoding" for others: the
     last word of a noun phrase says what kind of thing it is, the words before it which one,
-    so a word that ends phrases (each used by `needed` answers) whose answers are far apart
-    in meaning (mean embeddings at a cosine below SPLIT_SIMILARITY) is no theme, its phrases
-    are. Its other answers join the phrase whose answers are closest. Phrases whose answers
+    so a word that ends phrases whose answers are far apart in meaning (mean embeddings at a
+    cosine below SPLIT_SIMILARITY) is no theme, its phrases used by `needed` answers are. Its
+    other answers join the phrase whose answers are closest. Phrases whose answers
     are close ("nested loops", "complex loops"), and phrases that share their first word
     ("solar panels", "solar energy"), stay one theme: the real data's annotators kept such
     phrases together far more often than not.
@@ -349,21 +349,25 @@ def _distinct_phrases(
     phrases: list[tuple[str, list[int]]] = []
     taken: set[int] = set()
     for phrase, count in counts.most_common():
-        if count < needed:
+        if count < MIN_THEME_SIZE:
             break
         members = [index for index in using if phrase in analysis.terms[index] and index not in taken]
         if 2 * len(members) > count:
             phrases.append((phrase, members))
             taken.update(members)
-    if len(phrases) < 2:
+    if len(phrases) < 2 or len(phrases[0][1]) < needed:
         return []
     centroids = np.vstack([unit_mean(embeddings[members]) for _, members in phrases])
     if min(first @ second for first, second in combinations(centroids, 2)) >= SPLIT_SIMILARITY:
         return []
+    # Phrases too rare to be themes are left for the other terms (or "Other"); the word's
+    # answers that name no phrase join the closest of those that are.
+    themes = [(phrase, members) for phrase, members in phrases if len(members) >= needed]
     for index in using:
         if index not in taken:
-            phrases[int((centroids @ embeddings[index]).argmax())][1].append(index)
-    return [(phrase, sorted(members)) for phrase, members in phrases]
+            closest = int((centroids[: len(themes)] @ embeddings[index]).argmax())
+            themes[closest][1].append(index)
+    return [(phrase, sorted(members)) for phrase, members in themes]
 
 
 def merge_synonyms(groups: list[list[int]], embeddings: np.ndarray) -> list[list[int]]:
@@ -511,34 +515,58 @@ def _shortened(text: str, words: int = 8) -> str:
 
 
 def join_leftovers(
-    groups: list[list[int]], leftovers: list[int], embeddings: np.ndarray
+    groups: list[list[int]], leftovers: list[int], embeddings: np.ndarray, terms: list[set[str]]
 ) -> tuple[list[list[int]], list[int]]:
     """Step 5: (groups, "Other"): each answer with no chosen phrase joins the closest theme, if close enough.
 
-    Close enough: a cosine of at least JOIN_SIMILARITY to the theme's centroid. A theme takes
-    fewer such answers than it has answers that name its phrase, so that its label still
-    describes most of it; the answers closest to a theme join it first, and one a full theme
-    turns away tries the next closest.
+    Close enough: a cosine of at least JOIN_SIMILARITY to the theme's centroid, and the answer
+    names no other kind of the theme's thing ("positional encoding" does not join "byte pair
+    encoding", however close their embeddings). A theme takes fewer such answers than it has
+    answers that name its phrase, so that its label still describes most of it; the answers
+    closest to a theme join it first, and one a full theme turns away tries the next closest.
     """
     if not groups:
         return [], list(leftovers)
     groups = [list(members) for members in groups]
     room = [len(members) - 1 for members in groups]
+    phrases = [_phrases_of(members, terms) for members in groups]
+    used = Counter(term for own in terms for term in own if " " in term)
     centroids = np.vstack([unit_mean(embeddings[members]) for members in groups])
     similarity = embeddings[leftovers] @ centroids.T if leftovers else np.zeros((0, len(groups)))
     other = []
     for row in sorted(range(len(leftovers)), key=lambda row: (-float(similarity[row].max()), leftovers[row])):
+        index = leftovers[row]
         for group in np.argsort(-similarity[row], kind="stable"):
             if similarity[row, group] < JOIN_SIMILARITY:
-                other.append(leftovers[row])
+                other.append(index)
                 break
-            if room[group] > 0:
-                groups[group].append(leftovers[row])
+            if room[group] > 0 and not _other_kind(terms[index], phrases[group], used):
+                groups[group].append(index)
                 room[group] -= 1
                 break
         else:
-            other.append(leftovers[row])
+            other.append(index)
     return groups, sorted(other)
+
+
+def _phrases_of(members: list[int], terms: list[set[str]]) -> set[str]:
+    """The two-word terms at least half of the members use: what the theme is about."""
+    counts = Counter(term for index in members for term in terms[index] if " " in term)
+    return {term for term, count in counts.items() if 2 * count >= len(members)}
+
+
+def _other_kind(own: set[str], phrases: set[str], used: Counter) -> bool:
+    """Whether the answer names a phrase that ends like one of the theme's but starts otherwise.
+
+    Only a phrase that several answers use counts: it names a thing of its own ("positional
+    encoding"), where one student's wording ("root of d_k" for "sqrt(d_k)") may be a synonym.
+    """
+    ends = {phrase.split(" ")[-1]: phrase for phrase in phrases}
+    return any(
+        " " in term and used[term] >= MIN_THEME_SIZE and term.split(" ")[-1] in ends
+        and ends[term.split(" ")[-1]] not in own
+        for term in own
+    )
 
 
 def find_themes(texts: list[str], embeddings: np.ndarray) -> list[FoundTheme]:
@@ -555,7 +583,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray) -> list[FoundTheme]:
 
     groups = merge_synonyms([list(members) for _, members in chosen], embeddings)
     placed = {index for members in groups for index in members} | cleared
-    groups, other = join_leftovers(groups, [index for index in range(count) if index not in placed], embeddings)
+    leftovers = [index for index in range(count) if index not in placed]
+    groups, other = join_leftovers(groups, leftovers, embeddings, analysis.terms)
 
     everywhere = Counter(term for terms in analysis.terms for term in terms)
     themes = []

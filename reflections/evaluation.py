@@ -20,15 +20,25 @@ from itertools import pairwise
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-DEFAULT_REAL_DATA = CHECKOUT.parent / "shared" / "data" / "reflectsumm-dev"
-# Units whose number leaves this remainder modulo 3 were held out while the finder's
-# parameters were chosen on the others.
-HELD_OUT_REMAINDER = 0
-
+REAL_DATA_BESIDE_CHECKOUT = Path("shared") / "data" / "reflectsumm-dev"
+# Odd-numbered units were held out while the finder's choices were made on the even ones
+# (issue 12; before it, units divisible by 3 were held out).
+HELD_OUT_REMAINDER = 1
 
 
 def real_data_folder() -> Path:
-    return Path(os.environ.get("REFLECTIONS_REAL_DATA") or DEFAULT_REAL_DATA)
+    return Path(os.environ.get("REFLECTIONS_REAL_DATA") or default_real_data())
+
+
+def default_real_data() -> Path:
+    """../shared/data/reflectsumm-dev beside the checkout, or beside the main checkout of a git worktree."""
+    beside = CHECKOUT.parent / REAL_DATA_BESIDE_CHECKOUT
+    git = CHECKOUT / ".git"
+    if not beside.is_dir() and git.is_file() and git.read_text().startswith("gitdir:"):
+        # A linked worktree's .git names <main checkout>/.git/worktrees/<name>.
+        main_checkout = Path(git.read_text().split(":", 1)[1].strip()).parents[2]
+        return main_checkout.parent / REAL_DATA_BESIDE_CHECKOUT
+    return beside
 
 
 def has_real_data() -> bool:
@@ -44,7 +54,7 @@ class Unit:
 
     @property
     def held_out(self) -> bool:
-        return self.number % 3 == HELD_OUT_REMAINDER
+        return self.number % 2 == HELD_OUT_REMAINDER
 
 
 def load_units(folder: Path | None = None) -> list[Unit]:
