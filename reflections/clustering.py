@@ -213,12 +213,17 @@ def acronym_expansions(written_words: list[list[str]]) -> dict[str, list[str]]:
         return {}
     runs: dict[str, Counter] = {word: Counter() for word in acronyms}
     acronyms_lower = {letters.lower() for letters in acronyms.values()}
+    by_initial: dict[str, list[tuple[str, str]]] = {}
+    for word, letters in acronyms.items():
+        by_initial.setdefault(letters[0].lower(), []).append((word, letters))
     for words in written_words:
         lower = [word.lower() for word in words]
         for start, first in enumerate(lower):
-            if first in STOP_WORDS or words[start].isupper() or first.rstrip("s") in acronyms_lower:
+            if first[:1] not in by_initial or first in STOP_WORDS or words[start].isupper():
                 continue
-            for word, letters in acronyms.items():
+            if first.rstrip("s") in acronyms_lower:
+                continue
+            for word, letters in by_initial[first[:1]]:
                 for take in (1, 2):
                     if first[:take] != letters[:take].lower() or take >= len(letters):
                         continue
