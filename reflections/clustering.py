@@ -2,33 +2,47 @@
 
 Pure functions over texts and their embeddings (no Django, no database), shared by the
 Celery task and the `reflection_themes` command, and measured on real classes' reflections
-grouped by human annotators (bench/reflections.py, tests/reflections/test_clustering_quality.py).
+grouped by human annotators (bench/reflections.py, tests/reflections/test_real_reflections.py).
 
 Why phrases first: an instructor reading a pile of answers groups them by the topic they
 name ("tension", "free body diagrams", "top hat questions"), and students name a topic with
 the same few words. On the real data, grouping by shared key phrases agrees with the humans
 far better than clustering sentence embeddings, which mostly see how an answer is phrased
-("I found ... interesting", "I was confused by ..."). Embeddings are kept for what words
-cannot do: placing an answer that shares no phrase with a theme, and picking typical examples.
+("I found ... interesting", "I was confused by ..."). Embeddings do what words cannot:
+telling whether phrases that share a word are one topic or two, merging themes that say
+the same in other words, placing an answer that shares no phrase with a theme, and picking
+typical examples.
 
 How it works:
 1. Each answer's key terms: its content words (stop words and the words every reflection
-   uses, such as "interesting" or "confused", left out), stemmed so that "trees", "tree" and
-   "traversals", "traverse" meet, and pairs of neighbouring content words ("binary tree",
-   "pros and cons"). A word written joined is its two-word form ("tophat", "top hat"); a stem
-   that starts another ("demo", "demonstration") stands for both.
-2. "Nothing was confusing", "N/A", "everything was clear" and the like, with no "but ..."
-   after them, are a theme of their own: it is what a good lesson leaves, not noise.
+   uses, such as "interesting" or "confused", and their other forms left out), stemmed so
+   that "trees", "tree" and "traversals", "traverse" meet, and pairs of neighbouring content
+   words ("binary tree", "pros and cons"). A word written joined is its two-word form
+   ("tophat", "top hat"); a stem that starts another ("demo", "demonstration") stands for
+   both; an acronym stands for the words it abbreviates when an answer writes them out
+   ("BPE", "byte pair encoding"; `acronym_expansions`).
+2. "Nothing was confusing", "N/A", "all good", "I wasn't confused by anything", with no
+   exception, question or wish after them, are a theme of their own: it is what a good
+   lesson leaves, not noise (reflections/nothing_unclear.py).
 3. Themes are chosen greedily: the term shared by most of the answers not yet in a theme
    (two-word terms count a little more, being more precise) becomes a theme with every such
    answer, while a term is used by at least MIN_THEME_SHARE of all the answers, half as many
-   of them still without a theme (see `choose_terms`).
+   of them still without a theme (see `choose_terms`). A word that ends distinct phrases
+   ("byte pair encoding", "positional encoding": answers far apart in embedding space) is
+   no theme; its phrases are (`_distinct_phrases`).
    The number of themes is therefore the number of phrases enough students used.
-4. An answer with none of the chosen terms joins the theme whose embedding centroid is
-   closest, if it is close enough (cosine >= JOIN_SIMILARITY); otherwise it goes to "Other".
-5. A theme's label is the term most of its answers share, preferring one the rest of the
-   class does not use, as most of them wrote it (`describe`, also used after a staff edit);
-   its examples are answers that use that term and lie closest to the centroid of those that do.
+4. Themes whose answers mean the same in other words are merged: their mean embeddings at a
+   cosine of MERGE_SIMILARITY or more ("graphs" and "charts", "exam" and "quiz").
+5. An answer with none of the chosen terms joins the theme whose embedding centroid is
+   closest, if it is close enough (cosine >= JOIN_SIMILARITY), the theme has room (fewer
+   such answers than answers naming its phrase) and the answer names no other kind of the
+   theme's thing; otherwise it goes to "Other".
+6. A theme's label is the term most of its answers share, preferring one the rest of the
+   class does not use, as most of them wrote it, in the longer phrase most of them say it in
+   ("Carbon footprint"), an acronym spelt out ("Byte pair encoding (BPE)"), several terms
+   ("Graphs / Charts") when one names half of the theme or less (`describe`, also used
+   after a staff edit); its examples are answers that use the label, the closest to the
+   centroid of those that do.
 """
 
 from __future__ import annotations
@@ -42,7 +56,7 @@ from itertools import combinations, pairwise
 
 import numpy as np
 
-from .nothing_unclear import says_nothing_unclear
+from . import nothing_unclear
 
 MIN_THEME_SHARE = 0.06
 MIN_THEME_SIZE = 2
@@ -581,10 +595,20 @@ def find_themes(texts: list[str], embeddings: np.ndarray) -> list[FoundTheme]:
         return []
     embeddings = np.asarray(embeddings, dtype=np.float32)
     analysis = analyse(list(texts))
-    all_clear = [index for index, text in enumerate(texts) if says_nothing_unclear(text)]
-    cleared = set(all_clear)
-    candidates = [index for index in range(count) if index not in cleared]
+    readings = [nothing_unclear.reading(text) for text in texts]
+    candidates = [index for index in range(count) if readings[index] == nothing_unclear.NAMES_A_TOPIC]
     chosen = choose_terms(analysis, candidates, count, embeddings)
+    # "Nothing was confusing. The demo was great": under the demo if it is a theme, else all clear.
+    all_clear = []
+    for index in range(count):
+        if readings[index] == nothing_unclear.NAMES_A_TOPIC:
+            continue
+        theme = next((members for term, members in chosen if term in analysis.terms[index]), None)
+        if readings[index] == nothing_unclear.CLEAR_WITH_A_COMMENT and theme is not None:
+            theme.append(index)
+        else:
+            all_clear.append(index)
+    cleared = set(all_clear)
 
     groups = merge_synonyms([list(members) for _, members in chosen], embeddings)
     placed = {index for members in groups for index in members} | cleared

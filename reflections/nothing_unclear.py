@@ -16,8 +16,9 @@ sense", "understood") and content words (what is left once stop words are taken 
   was not confusing"), or says nothing about being clear but has a content word ("I would
   have liked more practice problems").
 
-An answer is "nothing unclear" when one clause says "all clear" and every other clause is
-"all clear" too or has no content word. On the real data the annotators put "Nothing was
+An answer is "nothing unclear" when its first clause that says anything says "all clear"
+and no clause says "trouble" or names a topic; later clauses may comment ("Nothing. I got
+clarification on UDFs", `reading`). On the real data the annotators put "Nothing was
 confusing. I would have liked more practice problems" under the problems, not under "No
 Confusion", and so does this.
 """
@@ -147,12 +148,32 @@ def clauses(text: str) -> list[Clause]:
 
 def says_nothing_unclear(text: str) -> bool:
     """True when the answer reports no topic: see the module's doc."""
+    return reading(text) != NAMES_A_TOPIC
+
+
+CLEAR = "clear"
+CLEAR_WITH_A_COMMENT = "clear with a comment"
+NAMES_A_TOPIC = "names a topic"
+
+
+def reading(text: str) -> str:
+    """CLEAR ("Nothing really"), CLEAR_WITH_A_COMMENT ("Nothing. I got clarification on UDFs") or NAMES_A_TOPIC.
+
+    A comment names something without a difficulty, a question or a wish: the annotators of
+    the real data filed such answers under "No Confusion" or under the thing commented on,
+    about as often; the theme finder files them under the thing when it is a theme.
+    """
     if not re.search(r"[A-Za-z0-9]", text):
-        return bool(text.strip()) and "?" not in text  # "-", "...": nothing to report
+        # "-", "...": nothing to report; "?" is no answer either way.
+        return CLEAR if text.strip() and "?" not in text else NAMES_A_TOPIC
     verdicts = [clause.verdict for clause in clauses(text)]
     if "trouble" in verdicts or "topic" in verdicts:
-        return False
+        return NAMES_A_TOPIC
     # A comment may follow what the answer opens with ("Nothing. I got clarification on UDFs"),
     # not lead to it ("It allowed me to understand the lesson").
     opening = next((verdict for verdict in verdicts if verdict != "neutral"), None)
-    return opening == "clear" and ("comment" not in verdicts or verdicts.index("comment") > verdicts.index("clear"))
+    if opening != "clear":
+        return NAMES_A_TOPIC
+    if "comment" not in verdicts:
+        return CLEAR
+    return CLEAR_WITH_A_COMMENT if verdicts.index("comment") > verdicts.index("clear") else NAMES_A_TOPIC
