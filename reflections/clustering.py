@@ -322,7 +322,9 @@ def choose_terms(
 
     A term qualifies while MIN_THEME_SHARE of all the answers use it and at least half as
     many of them (and two) are in no theme yet: a topic that many students named stays a
-    theme even when some of them also named a larger one.
+    theme even when some of them also named a larger one. A word that ends distinct phrases
+    gives their themes instead (`_distinct_phrases`); its answers left over may still make
+    a theme of the word later, as any term's.
     """
     needed = max(MIN_THEME_SIZE, math.ceil(MIN_THEME_SHARE * total))
     still_needed = max(MIN_THEME_SIZE, math.ceil(needed / 2))

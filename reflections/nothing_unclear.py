@@ -6,20 +6,23 @@ Read clause by clause: the answer is split at punctuation and before "but", "exc
 sense", "understood") and content words (what is left once stop words are taken out).
 
 - A clause says "all clear" when it is a bare negation ("No", "Nothing really", "None so
-  far"), or when its negations and words of trouble cancel out ("nothing was confusing",
-  "there was nothing I didn't understand", "I had no trouble", "it all made sense").
-- It says "trouble" when they do not ("nothing made sense", "that lost me", "no idea what
-  teacher forcing is").
+  far"), or when each negation turns the word of trouble or ease that follows it (within
+  NEGATION_REACH words) into ease ("nothing was confusing", "there was nothing I didn't
+  understand", "I had no trouble") and no word of trouble is left ("it all made sense").
+- It says "trouble" when one is left ("nothing made sense", "that lost me", "no idea what
+  teacher forcing is", "I understood nothing").
 - It names a topic when it has a content word and starts with an exception ("... until
-  the masking part", "apart from beam search") or asks a question ("Why do we divide by
-  sqrt(d_k)?"), or when it says what was clear without speaking of the whole ("the KV cache
-  was not confusing"), or says nothing about being clear but has a content word ("I would
-  have liked more practice problems").
+  the masking part", "apart from beam search"), asks a question ("Why do we divide by
+  sqrt(d_k)?") or makes a wish ("I would have liked more practice problems").
+- It is a comment when it has a content word otherwise: it says what was clear without
+  speaking of the whole ("the KV cache was not confusing"), or nothing about being clear
+  ("The non linear modeling is interesting").
 
 An answer is "nothing unclear" when its first clause that says anything says "all clear"
 and no clause says "trouble" or names a topic; later clauses may comment ("Nothing. I got
-clarification on UDFs", `reading`). On the real data the annotators put "Nothing was
-confusing. I would have liked more practice problems" under the problems, not under "No
+clarification on UDFs": `reading` tells those apart, and the theme finder files them under
+the thing commented on when it is a theme). On the real data the annotators put "Nothing
+was confusing. I would have liked more practice problems" under the problems, not under "No
 Confusion", and so does this.
 """
 
