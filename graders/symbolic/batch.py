@@ -14,6 +14,8 @@ from graders.symbolic.parsing import (
     MathInputError,
     MathSpec,
     infer_names,
+    name_key,
+    names_in,
     spec_problems,
 )
 
@@ -34,12 +36,16 @@ def record_spec(record: dict) -> MathSpec:
     names = record.get("variables")
     functions = record.get("functions")
     inferred_variables, inferred_functions = infer_names(record["student"], record["reference"])
+    # A name only the student calls is not a function: signum(-3) must be read as the sign
+    # function or refused, never taken for an undefined f and judged.
+    inferred_functions &= infer_names(record["reference"])[1]
     if names is None:
-        names = sorted(inferred_variables - set(functions or []))
+        names = _one_spelling_each(inferred_variables - set(functions or []), preferred=names_in(record["reference"]))
     elif not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise ValueError("`variables` must be a list of names")
     if functions is None:
-        functions = sorted(inferred_functions - set(names))
+        taken = {name_key(name) for name in names}
+        functions = sorted(name for name in inferred_functions if name_key(name) not in taken)
     elif not isinstance(functions, list) or not all(isinstance(name, str) for name in functions):
         raise ValueError("`functions` must be a list of names")
     floats = record.get("floats", "exact")
@@ -56,6 +62,14 @@ def record_spec(record: dict) -> MathSpec:
         key = "assumptions" if message.startswith("unknown assumption") else path[0]
         raise ValueError(f"{key}: {message}")
     return spec
+
+
+def _one_spelling_each(names: set[str], *, preferred: set[str]) -> list[str]:
+    """One spelling of each name: x1 and x_1 are one variable, named as the reference writes it."""
+    chosen: dict[str, str] = {}
+    for name in sorted(names, key=lambda name: (name not in preferred, name)):
+        chosen.setdefault(name_key(name), name)
+    return sorted(chosen.values())
 
 
 def _record_test(record: dict) -> AnswerTest:

@@ -38,7 +38,7 @@ from sympy.core.function import AppliedUndef
 from graders.symbolic.conversion import expand_definitions, symbols_of, to_sympy
 from graders.symbolic.forms import FORMS, HINTS, form_problems
 from graders.symbolic.latex import interpret
-from graders.symbolic.parsing import MathInputError, MathSpec, infer_names, parse
+from graders.symbolic.parsing import MathInputError, MathSpec, infer_names, name_key, parse
 from graders.symbolic.realdomain import Tolerance, compare_on_real_domain
 
 DEFAULT_TIME_LIMIT = 3.0
@@ -82,11 +82,12 @@ class AnswerTest:
 
 @dataclass
 class Equivalence:
-    """Whether an answer equals a reference. `equivalent` is None when it could not be decided."""
+    """Whether an answer equals a reference. `equivalent` is None when it was not decided: the
+    answer could not be read (method "invalid", the message says why), or not settled in time."""
 
     equivalent: bool | None
     # How it was decided: identical, numeric (the real-domain points), simplify (sympy proved
-    # it), timeout, undecided, invalid.
+    # it), timeout, undecided, invalid (unreadable: never compared, so never "not equivalent").
     method: str
     interpreted_as: str = ""
     message: str = ""
@@ -99,14 +100,14 @@ def _expression(text: str, spec: MathSpec) -> sympy.Expr:
 def student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpec:
     """The spec the student's answer is read with: the part's, plus the names the test allows."""
     # Spellings are compared as the parser resolves them: z1 is z_1, an alias is its name.
-    known = {name.replace("_", "") for name in spec.declared_names()}
-    known |= {spelling.replace("_", "") for spellings in spec.aliases.values() for spelling in spellings}
+    known = {name_key(name) for name in spec.declared_names()}
+    known |= {name_key(spelling) for spellings in spec.aliases.values() for spelling in spellings}
     if test.kind == "antiderivative":
         extra = [name for name in INTEGRATION_CONSTANTS if name not in known]
         return replace(spec, variables={**spec.variables, **dict.fromkeys(extra, "real")})
     if test.kind == "substitution":
         variables, _functions = infer_names(student_text)
-        new = {name: "real" for name in sorted(variables) if name.replace("_", "") not in known}
+        new = {name: "real" for name in sorted(variables) if name_key(name) not in known}
         return replace(spec, variables={**spec.variables, **new})
     return spec
 
@@ -372,7 +373,8 @@ def compare(
 ) -> Equivalence:
     """Is the student's answer equal to the reference for every real value the assumptions allow?
 
-    An unreadable answer is not equivalent (method "invalid", message says why). An unreadable
+    An unreadable answer is not judged: equivalent=None, method "invalid", and the message says
+    why (the student fixes it; it is not wrong, and no person needs to look). An unreadable
     reference raises MathInputError: that is the author's mistake. Running out of time or
     undecidable gives equivalent=None with UNCHECKED_MESSAGE: a person decides.
     """
@@ -381,7 +383,7 @@ def compare(
     try:
         interpreted_as = interpret(student_text, student_spec(student_text, spec, test))
     except MathInputError as error:
-        return Equivalence(False, "invalid", message=str(error))
+        return Equivalence(None, "invalid", message=str(error))
     response, _numeric = _worker.request(
         {
             "request": "compare",

@@ -245,6 +245,7 @@ _REAL_FUNCTIONS: dict[type, Callable] = {
     sympy.factorial: _pole_free(mpmath.factorial),
     sympy.binomial: _pole_free(mpmath.binomial),
     sympy.gamma: _pole_free(mpmath.gamma),
+    sympy.erf: mpmath.erf,
     sympy.Max: max,
     sympy.Min: min,
 }

@@ -44,7 +44,9 @@ def test_declared_variables_and_assumptions_are_used():
     assert next(check_answers_jsonl([line]))["equivalent"] is True
     line = json.dumps({"student": "x + q", "reference": "x", "variables": ["x"]})
     result = next(check_answers_jsonl([line]))
-    assert (result["equivalent"], result["message"]) == (False, "unknown name `q`; you can use x")
+    assert (result["equivalent"], result["method"], result["message"]) == (
+        None, "invalid", "unknown name `q`; you can use x"
+    )
 
 
 @pytest.mark.parametrize(
