@@ -21,7 +21,7 @@ from graders.symbolic.parsing import (
 
 _BATCH_KEYS = {
     "id", "student", "reference", "variables", "functions", "assumptions", "floats", "test", "form",
-    "relative_tolerance", "absolute_tolerance", "significant_figures", "expected",
+    "relative_tolerance", "absolute_tolerance", "significant_figures", "variable", "expected",
 }  # fmt: skip
 
 
@@ -72,10 +72,15 @@ def _one_spelling_each(names: set[str], *, preferred: set[str]) -> list[str]:
     return sorted(chosen.values())
 
 
-def _record_test(record: dict) -> AnswerTest:
+def _record_test(record: dict, spec: MathSpec) -> AnswerTest:
     kind = record.get("test", "equivalent")
     if kind not in TEST_KINDS:
         raise ValueError(f"`test` must be one of {', '.join(TEST_KINDS)}")
+    variable = record.get("variable", "")
+    if variable and kind != "antiderivative":
+        raise ValueError('`variable` is the variable of integration of `"test": "antiderivative"`')
+    if variable and name_key(variable) not in {name_key(name) for name in spec.variables}:
+        raise ValueError(f"`variable`: `{variable}` is not one of the variables ({', '.join(spec.variables)})")
     tolerances = {}
     for key in ("relative_tolerance", "absolute_tolerance"):
         value = record.get(key, 0.0)
@@ -85,7 +90,7 @@ def _record_test(record: dict) -> AnswerTest:
     figures = record.get("significant_figures", 0)
     if isinstance(figures, bool) or not isinstance(figures, int) or not 0 <= figures <= 15:
         raise ValueError("`significant_figures` must be a whole number from 1 to 15")
-    return AnswerTest(kind=kind, significant_figures=figures, **tolerances)
+    return AnswerTest(kind=kind, variable=variable, significant_figures=figures, **tolerances)
 
 
 def _record_forms(record: dict) -> list[str]:
@@ -100,11 +105,14 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
     """Checks one {"student", "reference", ...} record; see the check_answers command for the keys.
 
     Without `variables`, every name in either expression that is not a known function or
-    constant is a variable; without `functions`, a name always followed by `(` is a function
-    (`f(x)`). `assumptions` is one assumption ("real" by default, "positive"...) for all
-    variables, or a table {name: assumption}. With `expected` (true, false or null) the
-    result says whether the outcome matched; with `form`, "passed" needs the form too.
-    Raises ValueError for a malformed record.
+    constant is a variable (x1 and x_1 are one); without `functions`, a name the reference
+    calls and that is always followed by `(` is a function (`f(x)`), and any other call of an
+    unknown name is refused. `assumptions` is one assumption ("real" by default,
+    "positive"...) for all variables, or a table {name: assumption}. `variable` names the
+    variable of integration of an antiderivative. With `expected` (true, false or null) the
+    result says whether the outcome matched; with `form`, "passed" needs the form too. An
+    unreadable student answer gives equivalent null, method "invalid" and the reason.
+    Raises ValueError for a malformed record (an unreadable reference included).
     """
     if not isinstance(record, dict):
         raise ValueError("each line must be a JSON object")
@@ -115,7 +123,7 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
         if not isinstance(record.get(key), str):
             raise ValueError(f"`{key}` must be a string")
     spec = record_spec(record)
-    test = _record_test(record)
+    test = _record_test(record, spec)
     forms = _record_forms(record)
     try:
         outcome = compare(record["student"], record["reference"], spec, time_limit=time_limit, test=test)

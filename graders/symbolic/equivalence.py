@@ -64,9 +64,11 @@ class AnswerTest:
     for integrals) or "substitution" (right up to the names of the variables). The
     tolerances, when given, let values differ (a numeric answer with variables); otherwise
     answers must agree exactly, as the float policy of the spec reads their decimals.
+    `variable` is the variable of integration of an antiderivative (see `integration_variables`).
     """
 
     kind: str = "equivalent"
+    variable: str = ""
     relative_tolerance: float = 0.0
     absolute_tolerance: float = 0.0
     significant_figures: int = 0
@@ -112,6 +114,23 @@ def student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpe
     return spec
 
 
+def integration_variables(test: AnswerTest, spec: MathSpec, reference: sympy.Expr) -> list[str]:
+    """The variables an antiderivative is differentiated by: the test's `variable` if it names one;
+    else the declared variables that are not constant letters (C, c, K, k); else, when all are,
+    those the reference depends on other than through an added constant (k in k^2/2 + C).
+
+    Never a constant of the reference: with `x^2/2 + C` for the key, C is differentiated by
+    nobody, so `x^2/2`, `x^2/2 + K` and `x^2/2 + 5` are right.
+    """
+    if test.variable:
+        return [name for name in spec.variables if name_key(name) == name_key(test.variable)]
+    names = [name for name in spec.variables if name not in INTEGRATION_CONSTANTS]
+    if names:
+        return names
+    symbols = symbols_of(spec)
+    return [name for name in spec.variables if not sympy.diff(reference, symbols[name]).is_number]
+
+
 def decide_equivalence(
     student_text: str,
     reference_text: str,
@@ -149,11 +168,10 @@ def decide(
     if test.kind == "substitution":
         return _decide_substitution(student, reference, readable_spec, tolerance, seed, on_numeric)
     if test.kind == "antiderivative":
-        # Right up to a constant: the difference does not change with any declared variable.
-        declared = {symbols_of(readable_spec)[name] for name in readable_spec.variables}
-        constants = {symbol for symbol in declared if symbol.name in INTEGRATION_CONSTANTS} - reference.free_symbols
-        used = (student.free_symbols | reference.free_symbols) & (declared - constants)
-        variables = sorted(used, key=lambda symbol: symbol.name)
+        # Right up to a constant: the difference does not change with the variable of
+        # integration. Whatever else is added (C, K, 5, log(k) from ln(k x)) is the constant.
+        symbols = symbols_of(readable_spec)
+        variables = [symbols[name] for name in integration_variables(test, spec, reference)]
         if not variables:
             return True, "identical", ""
         pairs = [(sympy.diff(student - reference, variable), sympy.Integer(0)) for variable in variables]
