@@ -72,11 +72,14 @@ class Tolerance:
         `magnitude` the largest value met, for the noise of `digits`-digit arithmetic."""
         difference = abs(student - reference)
         noise = mpmath.mpf(10) ** (15 - digits) * max(magnitude, 1)
-        allowed = max(self.relative * max(abs(student), abs(reference), size), self.absolute, noise)
+        # The tolerances as the decimals the author wrote (0.3, not the binary 0.29999...),
+        # and the noise on top: a value on the boundary is inside.
+        relative, absolute = mpmath.mpf(repr(self.relative)), mpmath.mpf(repr(self.absolute))
+        allowed = max(relative * max(abs(student), abs(reference), size), absolute)
         if self.significant_figures and reference != 0:
             exponent = int(mpmath.floor(mpmath.log10(abs(reference))))
             allowed = max(allowed, mpmath.mpf(10) ** (exponent - self.significant_figures + 1) / 2)
-        return difference <= allowed
+        return difference <= allowed + noise
 
 
 # The value of an expression at a point ({symbol: value}); raises OutsideDomain.

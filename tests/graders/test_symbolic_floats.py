@@ -86,3 +86,12 @@ def test_significant_figures_for_a_number_round_like_a_student():
 def test_significant_figures_for_a_formula_allow_each_number_its_rounding():
     assert verdict("0.667 x^2 + 1.41", "2/3 x^2 + sqrt(2)", significant_figures=3) is True
     assert verdict("0.7 x^2 + 1.41", "2/3 x^2 + sqrt(2)", significant_figures=3) is False
+
+
+def test_a_number_exactly_on_the_tolerance_boundary_is_inside():
+    assert verdict("1.3", "1", absolute_tolerance=0.3) is True
+    assert verdict("0.7", "1", absolute_tolerance=0.3) is True
+    assert verdict("1.3 x", "x", absolute_tolerance=0.3) is False
+    assert verdict("0.95", "1", relative_tolerance=0.05) is True
+    assert verdict("0.9499", "1", relative_tolerance=0.05) is False
+    assert verdict("1.3001", "1", absolute_tolerance=0.3) is False
