@@ -10,7 +10,9 @@ too few do, the caller must not decide "wrong".
 
 Values are computed with mpmath at 50 significant digits, so that two answers that are
 equal agree far beyond the tolerance of any float policy; a disagreement is confirmed at 100
-digits before it is believed.
+digits before it is believed. Without a tolerance, values that differ by more than the noise
+of that arithmetic (10^-45 of the largest value met) differ: a decimal is the exact number it
+writes, so 0.3333333333333333 is not 1/3.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ ENOUGH_POINTS = 12
 MAX_CANDIDATES = 240
 # Values beyond this are not compared (a tower like x^x^x overflows any tolerance).
 MAX_MAGNITUDE = mpmath.mpf(10) ** 200
+# Values closer than this (relative to the largest value met in computing them) are equal:
+# far above the rounding of 50 digits, far below the 40 digits a number in an answer may have.
+NOISE = mpmath.mpf(10) ** -45
 # sin(10^40) needs 40 more digits to be right: arguments this large are left out.
 MAX_PERIODIC_ARGUMENT = mpmath.mpf(10) ** 25
 
@@ -65,13 +70,13 @@ class Tolerance:
         return Tolerance(relative=relative, absolute=self.absolute)
 
     def allows(
-        self, student: mpmath.mpf, reference: mpmath.mpf, size: mpmath.mpf, magnitude: mpmath.mpf, digits: int
+        self, student: mpmath.mpf, reference: mpmath.mpf, size: mpmath.mpf, magnitude: mpmath.mpf
     ) -> bool:
         """Are the values equal enough? `size` is the sum of the sizes of their terms (a relative
         tolerance near a zero of x - 1 is relative to x and 1, not to their tiny difference);
-        `magnitude` the largest value met, for the noise of `digits`-digit arithmetic."""
+        `magnitude` the largest value met, for the noise of the arithmetic."""
         difference = abs(student - reference)
-        noise = mpmath.mpf(10) ** (15 - digits) * max(magnitude, 1)
+        noise = NOISE * magnitude
         # The tolerances as the decimals the author wrote (0.3, not the binary 0.29999...),
         # and the noise on top: a value on the boundary is inside.
         relative, absolute = mpmath.mpf(repr(self.relative)), mpmath.mpf(repr(self.absolute))
@@ -318,12 +323,12 @@ def compare_on_real_domain(
                 symbol: _draw(assumptions.get(symbol.name, "real"), generator, at_whole)
                 for symbol, at_whole in zip(symbols, whole, strict=True)
             }
-            values = _values_at(compiled, evaluators, point, WORKING_DIGITS)
+            values = _values_at(compiled, evaluators, point)
             if values is None:
                 continue
             if not tolerance.allows(*values):
                 with mpmath.workdps(CONFIRMING_DIGITS):
-                    confirmed = _values_at(compiled, evaluators, point, CONFIRMING_DIGITS)
+                    confirmed = _values_at(compiled, evaluators, point)
                     if confirmed is not None and not tolerance.allows(*confirmed):
                         witness = {symbol.name: float(value) for symbol, value in point.items()}
                         return RealVerdict("different", agreeing, witness)
@@ -335,9 +340,9 @@ def compare_on_real_domain(
 
 
 def _values_at(
-    compiled: list[_Compiler], evaluators: list[list[Evaluator]], point: dict, digits: int
-) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf, mpmath.mpf, int] | None:
-    """(student, reference, size of their terms, largest value met, digits), or None outside a domain."""
+    compiled: list[_Compiler], evaluators: list[list[Evaluator]], point: dict
+) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf, mpmath.mpf] | None:
+    """(student, reference, size of their terms, largest value met), or None outside a domain."""
     for compiler in compiled:
         compiler.magnitude = mpmath.mpf(0)
     try:
@@ -352,4 +357,4 @@ def _values_at(
         return None
     size = max(mpmath.fsum(abs(term) for term in side) for side in terms)
     magnitude = max(compiler.magnitude for compiler in compiled)
-    return student, reference, size, magnitude, digits
+    return student, reference, size, magnitude

@@ -28,9 +28,13 @@ def verdict(student, reference, spec=EXACT, **tolerance):
         ("3.14159", "pi", False),
         ("2.718 x", "e x", False),
         ("2^(0.142857142857 t)", "2^(t/7)", False),
-        # Equal to the last bit a double keeps: the same number.
-        ("0.3333333333333333", "1/3", True),
-        ("0.1428571428571429 x", "x/7", True),
+        # Equal to the last bit a double keeps, but not the same number.
+        ("0.3333333333333333", "1/3", False),
+        ("0.1428571428571429 x", "x/7", False),
+        ("0.99999999", "99999998/99999999", False),
+        ("0." + "3" * 38, "1/3", False),
+        ("1e-50", "0", False),
+        ("3.0e-50", "3/10^50", True),
     ],
 )
 def test_exact_reads_a_decimal_as_the_number_it_writes(student, reference, expected):
