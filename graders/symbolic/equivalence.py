@@ -39,7 +39,7 @@ from graders.symbolic.conversion import expand_definitions, symbols_of, to_sympy
 from graders.symbolic.forms import FORMS, HINTS, form_problems
 from graders.symbolic.latex import interpret
 from graders.symbolic.parsing import MathInputError, MathSpec, infer_names, name_key, parse
-from graders.symbolic.realdomain import Tolerance, compare_on_real_domain
+from graders.symbolic.realdomain import Tolerance, compare_on_real_domain, nowhere_real, why_not_real
 
 DEFAULT_TIME_LIMIT = 3.0
 
@@ -161,6 +161,11 @@ def decide(
     student = _expression(student_text, readable_spec)
     reference = _expression(reference_text, spec)
     tolerance = test.tolerance()
+    # 1/0 or sqrt(-1) against a reference with real values is wrong, whatever the test (the
+    # derivative of 1/0 is 0 for sympy): never a question for a person.
+    reason = nowhere_real(student, reference, readable_spec.variables, seed)
+    if reason:
+        return False, "numeric", _not_real_message(student_text, student, readable_spec, reason)
     if test.kind == "substitution":
         return _decide_substitution(student, reference, readable_spec, tolerance, seed, on_numeric)
     if test.kind == "antiderivative":
@@ -181,6 +186,22 @@ def decide(
         if equivalent is None:
             return None, method, ""
     return True, verdicts[0][1], ""
+
+
+def _not_real_message(student_text: str, student: sympy.Expr, spec: MathSpec, reason: str) -> str:
+    """"Your answer is not a real number anywhere: it divides by zero", the reason read from
+    the answer as written where it can be (sqrt(-1) is the square root of a negative number
+    there, sympy's I once evaluated)."""
+    try:
+        with sympy.evaluate(False):
+            written = expand_definitions(to_sympy(parse(student_text, spec), spec), spec)
+    except Exception:
+        # sympy may fail to build an expression unevaluated: the evaluated one's reason will do.
+        written = None
+    if written is not None:
+        reason = why_not_real(written, spec.variables) or reason
+    anywhere = " anywhere" if (student if written is None else written).free_symbols else ""
+    return f"Your answer is not a real number{anywhere}: it {reason}."
 
 
 def _decide_pair(
