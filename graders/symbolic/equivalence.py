@@ -3,7 +3,9 @@
 How an answer is decided (`decide_equivalence`, run by the worker):
 
 1. Both answers are read (never eval'd), defined names are replaced by their expressions,
-   and sympy's automatic simplification may already make them identical.
+   and sympy's automatic simplification may already make them identical. An answer that is
+   a real number nowhere while the reference is one (1/0, sqrt(-1)) is not equivalent, and
+   the message says why.
 2. They are compared on the real domain (`realdomain`): at random points allowed by the
    variables' assumptions where both are real and finite. One confirmed disagreement: not
    equivalent. Enough agreeing points: equivalent.
@@ -12,9 +14,10 @@ How an answer is decided (`decide_equivalence`, run by the worker):
    an answer right: sympy reasons on complex numbers, and its "not equal" once called
    correct real answers wrong. Without a proof, the answer is undecided and goes to a person.
 
-The answer test changes what is compared (an antiderivative is right up to a constant, a
-substitution-equivalent answer may rename the variables) and the tolerance when two values
-count as equal (the float policy).
+The answer test changes what is compared (an antiderivative is right up to a constant: its
+derivative by the variable of integration is compared; a substitution-equivalent answer may
+rename the variables) and the tolerance when two values count as equal (none by default: the
+float policy says what number a decimal is).
 """
 
 from __future__ import annotations
