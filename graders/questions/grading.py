@@ -121,7 +121,7 @@ def _grade_symbolic(part: SymbolicPart, answer: str, outcome: TestOutcome, time_
         outcome.needs_review = True
         outcome.message = UNDECIDED
         return
-    outcome.message = "Incorrect."
+    outcome.message = " ".join(filter(None, ["Incorrect.", result.message]))
 
 
 def _picked_ids(answer: Answer) -> list[str]:
