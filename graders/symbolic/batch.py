@@ -15,7 +15,6 @@ from graders.symbolic.parsing import (
     MathSpec,
     infer_names,
     name_key,
-    names_in,
     spec_problems,
 )
 
@@ -39,13 +38,17 @@ def record_spec(record: dict) -> MathSpec:
     # A name only the student calls is not a function: signum(-3) must be read as the sign
     # function or refused, never taken for an undefined f and judged.
     inferred_functions &= infer_names(record["reference"])[1]
+    # Names nobody declared are told apart by their spelling alone: x1 is not x_1 (as CAS graders
+    # read them). Declared names are matched as in a pack, where z1 is the declared z_1.
+    exact_names = names is None
+    key = (lambda name: name) if exact_names else name_key
     if names is None:
-        names = _one_spelling_each(inferred_variables - set(functions or []), preferred=names_in(record["reference"]))
+        names = sorted(inferred_variables - set(functions or []))
     elif not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise ValueError("`variables` must be a list of names")
     if functions is None:
-        taken = {name_key(name) for name in names}
-        functions = sorted(name for name in inferred_functions if name_key(name) not in taken)
+        taken = {key(name) for name in names}
+        functions = sorted(name for name in inferred_functions if key(name) not in taken)
     elif not isinstance(functions, list) or not all(isinstance(name, str) for name in functions):
         raise ValueError("`functions` must be a list of names")
     floats = record.get("floats", "exact")
@@ -55,21 +58,14 @@ def record_spec(record: dict) -> MathSpec:
     def assumption_of(name: str) -> str:
         return assumptions if isinstance(assumptions, str) else assumptions.get(name, "real")
 
-    spec = MathSpec(variables={name: assumption_of(name) for name in names}, functions=functions, floats=floats)
+    spec = MathSpec(variables={name: assumption_of(name) for name in names}, functions=functions, floats=floats,
+                    exact_names=exact_names)
     problems = spec_problems(spec)
     if problems:
         path, message = problems[0]
         key = "assumptions" if message.startswith("unknown assumption") else path[0]
         raise ValueError(f"{key}: {message}")
     return spec
-
-
-def _one_spelling_each(names: set[str], *, preferred: set[str]) -> list[str]:
-    """One spelling of each name: x1 and x_1 are one variable, named as the reference writes it."""
-    chosen: dict[str, str] = {}
-    for name in sorted(names, key=lambda name: (name not in preferred, name)):
-        chosen.setdefault(name_key(name), name)
-    return sorted(chosen.values())
 
 
 def _record_test(record: dict, spec: MathSpec) -> AnswerTest:
@@ -105,9 +101,9 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
     """Checks one {"student", "reference", ...} record; see the check_answers command for the keys.
 
     Without `variables`, every name in either expression that is not a known function or
-    constant is a variable (x1 and x_1 are one); without `functions`, a name the reference
-    calls and that is always followed by `(` is a function (`f(x)`), and any other call of an
-    unknown name is refused. `assumptions` is one assumption ("real" by default,
+    constant is a variable, told apart by its exact spelling (x1 and x_1 are two); without
+    `functions`, a name the reference calls and that is always followed by `(` is a function
+    (`f(x)`), and any other call of an unknown name is refused. `assumptions` is one assumption ("real" by default,
     "positive"...) for all variables, or a table {name: assumption}. `variable` names the
     variable of integration of an antiderivative. With `expected` (true, false or null) the
     result says whether the outcome matched; with `form`, "passed" needs the form too. An

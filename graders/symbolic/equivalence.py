@@ -42,7 +42,13 @@ from graders.symbolic.conversion import expand_definitions, symbols_of, to_sympy
 from graders.symbolic.forms import FORMS, HINTS, form_problems
 from graders.symbolic.latex import interpret
 from graders.symbolic.parsing import MathInputError, MathSpec, infer_names, name_key, parse
-from graders.symbolic.realdomain import Tolerance, compare_on_real_domain, nowhere_real, why_not_real
+from graders.symbolic.realdomain import (
+    NO_VALUE_REASONS,
+    Tolerance,
+    compare_on_real_domain,
+    nowhere_real,
+    why_not_real,
+)
 
 DEFAULT_TIME_LIMIT = 3.0
 
@@ -88,7 +94,8 @@ class Equivalence:
 
     equivalent: bool | None
     # How it was decided: identical, numeric (the real-domain points), simplify (sympy proved
-    # it), timeout, undecided, invalid (unreadable: never compared, so never "not equivalent").
+    # it), timeout, undecided, invalid (unreadable: never compared, so never "not equivalent"),
+    # undefined (no value at all, as 1/0: the student fixes it, as an unreadable answer).
     method: str
     interpreted_as: str = ""
     message: str = ""
@@ -100,15 +107,17 @@ def _expression(text: str, spec: MathSpec) -> sympy.Expr:
 
 def student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpec:
     """The spec the student's answer is read with: the part's, plus the names the test allows."""
-    # Spellings are compared as the parser resolves them: z1 is z_1, an alias is its name.
-    known = {name_key(name) for name in spec.declared_names()}
-    known |= {name_key(spelling) for spellings in spec.aliases.values() for spelling in spellings}
+    # Spellings are compared as the parser resolves them: z1 is z_1 (unless names are exact),
+    # an alias is its name.
+    key = (lambda name: name) if spec.exact_names else name_key
+    known = {key(name) for name in spec.declared_names()}
+    known |= {key(spelling) for spellings in spec.aliases.values() for spelling in spellings}
     if test.kind == "antiderivative":
         extra = [name for name in INTEGRATION_CONSTANTS if name not in known]
         return replace(spec, variables={**spec.variables, **dict.fromkeys(extra, "real")})
     if test.kind == "substitution":
         variables, _functions = infer_names(student_text)
-        new = {name: "real" for name in sorted(variables) if name_key(name) not in known}
+        new = {name: "real" for name in sorted(variables) if key(name) not in known}
         return replace(spec, variables={**spec.variables, **new})
     return spec
 
@@ -168,7 +177,11 @@ def decide(
     # derivative of 1/0 is 0 for sympy): never a question for a person.
     reason = nowhere_real(student, reference, readable_spec.variables, seed)
     if reason:
-        return False, "numeric", _not_real_message(student_text, student, readable_spec, reason)
+        reason, anywhere = _why_not_real_as_written(student_text, student, readable_spec, reason)
+        if reason in NO_VALUE_REASONS:
+            # 1/0 is no number at all: not a wrong value but an answer to fix, as an unreadable one is.
+            return None, "undefined", f"Your answer has no value{anywhere}: it {reason}. Check the denominators."
+        return False, "numeric", f"Your answer is not a real number{anywhere}: it {reason}."
     if test.kind == "substitution":
         return _decide_substitution(student, reference, readable_spec, tolerance, seed, on_numeric)
     if test.kind == "antiderivative":
@@ -191,10 +204,10 @@ def decide(
     return True, verdicts[0][1], ""
 
 
-def _not_real_message(student_text: str, student: sympy.Expr, spec: MathSpec, reason: str) -> str:
-    """"Your answer is not a real number anywhere: it divides by zero", the reason read from
-    the answer as written where it can be (sqrt(-1) is the square root of a negative number
-    there, sympy's I once evaluated)."""
+def _why_not_real_as_written(student_text: str, student: sympy.Expr, spec: MathSpec, reason: str) -> tuple[str, str]:
+    """(why, " anywhere" or ""), for "Your answer is not a real number anywhere: it divides by zero":
+    the reason read from the answer as written where it can be (log(0) takes the logarithm of 0
+    there, where sympy's evaluated zoo would say it divides by zero)."""
     try:
         with sympy.evaluate(False):
             written = expand_definitions(to_sympy(parse(student_text, spec), spec), spec)
@@ -204,7 +217,7 @@ def _not_real_message(student_text: str, student: sympy.Expr, spec: MathSpec, re
     if written is not None:
         reason = why_not_real(written, spec.variables) or reason
     anywhere = " anywhere" if (student if written is None else written).free_symbols else ""
-    return f"Your answer is not a real number{anywhere}: it {reason}."
+    return reason, anywhere
 
 
 def _decide_pair(
@@ -434,7 +447,7 @@ def compare(
     )
     if response is None:
         return Equivalence(None, "timeout", interpreted_as, UNCHECKED_MESSAGE)
-    if response["equivalent"] is None:
+    if response["equivalent"] is None and response["method"] != "undefined":
         return Equivalence(None, response["method"], interpreted_as, UNCHECKED_MESSAGE)
     return Equivalence(response["equivalent"], response["method"], interpreted_as, response.get("message", ""))
 

@@ -54,7 +54,9 @@ class MathSpec:
     expression before comparing. `aliases` maps a declared name to other spellings a student
     may type; `z1`, `z_1`, `z_{1}` and `ŷ_1` for `yhat_1` are recognised without aliases.
     `functions` are undefined functions (f, g). `floats` is one of FLOAT_POLICIES;
-    `allow_floats = False` is the older spelling of `floats = "refuse"`.
+    `allow_floats = False` is the older spelling of `floats = "refuse"`. `exact_names` reads
+    every name exactly as spelled (x1 and x_1 are two names): for answers checked against names
+    nobody declared, where the spelling is all there is to tell a name by.
     """
 
     variables: dict[str, str] = field(default_factory=dict)
@@ -63,6 +65,7 @@ class MathSpec:
     functions: list[str] = field(default_factory=list)
     allow_floats: bool = True
     floats: str = "exact"
+    exact_names: bool = False
 
     def __post_init__(self) -> None:
         if not self.allow_floats:
@@ -94,7 +97,8 @@ def _lookup_table(spec: MathSpec) -> dict[str, Resolved]:
         ("function", spec.functions),
     ):
         for name in names:
-            table[name_key(name)] = (kind, name)
+            if not spec.exact_names:
+                table[name_key(name)] = (kind, name)
             table[name] = (kind, name)
     for name, spellings in spec.aliases.items():
         target = table.get(name)
@@ -102,7 +106,8 @@ def _lookup_table(spec: MathSpec) -> dict[str, Resolved]:
             continue
         for spelling in spellings:
             table[spelling] = target
-            table[name_key(spelling)] = target
+            if not spec.exact_names:
+                table[name_key(spelling)] = target
     return table
 
 
@@ -123,7 +128,7 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
                 continue
             if _is_reserved(name):
                 problems.append((path, f"`{name}` is a built-in name; choose another"))
-            key = name_key(name)
+            key = name if spec.exact_names else name_key(name)
             if key in seen:
                 problems.append((path, f"`{name}` clashes with `{seen[key][1]}` (underscores are ignored)"))
             seen[key] = (section, name)
@@ -405,7 +410,8 @@ def _powers_of_functions(tokens: list[_Token], table: dict[str, Resolved]) -> li
     index = 0
     while index + 3 < len(result):
         name, caret, exponent, opening = result[index : index + 4]
-        is_builtin = name.kind == "name" and name.text in FUNCTIONS and name_key(name.text) not in table
+        is_builtin = name.kind == "name" and name.text in FUNCTIONS
+        is_builtin = is_builtin and name.text not in table and name_key(name.text) not in table
         if not (is_builtin and caret.text in ("^", "**")):
             index += 1
             continue
@@ -444,7 +450,7 @@ def _ends_operand(token: _Token, resolved: Resolved | None) -> bool:
 def _resolve(name: str, table: dict[str, Resolved], spec: MathSpec, *, called: bool) -> Resolved:
     if name in table:
         return table[name]
-    if name_key(name) in table:
+    if not spec.exact_names and name_key(name) in table:
         return table[name_key(name)]
     if name in FUNCTIONS:
         return ("builtin", name)

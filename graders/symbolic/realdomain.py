@@ -274,9 +274,12 @@ def _pole_free(function: Callable) -> Callable:
     return bounded
 
 
+DIVIDES_ZERO_BY_ZERO = "divides zero by zero"
+# Why an expression is no number at all (rather than a number that is not real).
+NO_VALUE_REASONS = frozenset({DIVIDES_BY_ZERO, DIVIDES_ZERO_BY_ZERO})
 _ATOM_REASONS = {
     sympy.zoo: DIVIDES_BY_ZERO,
-    sympy.nan: "divides zero by zero",
+    sympy.nan: DIVIDES_ZERO_BY_ZERO,
     sympy.I: "is an imaginary number",
     sympy.oo: "is infinite",
     -sympy.oo: "is infinite",

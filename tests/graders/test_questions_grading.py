@@ -329,14 +329,16 @@ def test_an_antiderivative_is_right_up_to_a_constant():
     assert grade_one(spec, "x^2 + cos(x)").points == 0
 
 
-@pytest.mark.parametrize(
-    ("answer", "why"),
-    [("1/0", "Your answer is not a real number: it divides by zero."),
-     ("sqrt(-1) x", "Your answer is not a real number anywhere: it takes the square root of a negative number.")],
-)  # fmt: skip
-def test_an_answer_that_is_nowhere_real_is_wrong_and_says_why_without_a_review(answer, why):
-    outcome = grade_one(symbolic_part(answer="x^2"), answer)
+def test_an_answer_that_is_nowhere_real_is_wrong_and_says_why_without_a_review():
+    outcome = grade_one(symbolic_part(answer="x^2"), "sqrt(-1) x")
+    why = "Your answer is not a real number anywhere: it takes the square root of a negative number."
     assert (outcome.points, outcome.needs_review, outcome.message) == (0, False, f"Incorrect. {why}")
+
+
+def test_an_answer_with_no_value_scores_nothing_says_why_and_waits_for_nobody():
+    outcome = grade_one(symbolic_part(answer="x^2"), "1/0")
+    message = "Your answer has no value: it divides by zero. Check the denominators."
+    assert (outcome.points, outcome.needs_review, outcome.message) == (0, False, message)
 
 
 def test_an_antiderivative_part_may_name_its_variable_and_keep_a_constant_in_its_key():

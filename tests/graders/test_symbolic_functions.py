@@ -222,11 +222,20 @@ def test_check_answers_takes_a_name_for_a_function_only_if_the_reference_calls_i
         assert record["message"].startswith(f"`{name}` is not a function here")
 
 
-def test_check_answers_reads_two_spellings_of_one_name_as_that_name():
+def test_check_answers_tells_undeclared_names_apart_by_their_spelling():
+    # Nobody declared them: x1 and x_1 are two variables, as CAS graders read them.
     for student, reference in [("x1", "x_1"), ("a1 + b", "a_1 + b"), ("2 yhat1", "yhat_1 + y_hat_1")]:
         record = check_answer_record({"student": student, "reference": reference})
-        assert (record["equivalent"], record.get("error")) == (True, None), (student, reference)
+        assert (record["equivalent"], record.get("error")) == (False, None), (student, reference)
+    assert check_answer_record({"student": "x_1 + x1", "reference": "x1 + x_1"})["equivalent"] is True
     assert check_answer_record({"student": "x1", "reference": "x_2"})["equivalent"] is False
+
+
+def test_check_answers_reads_another_spelling_of_a_declared_name_as_that_name():
+    for student, reference in [("x1", "x_1"), ("a1 + b", "a_1 + b")]:
+        variables = [name for name in ("x_1", "a_1", "b") if name in reference]
+        record = check_answer_record({"student": student, "reference": reference, "variables": variables})
+        assert (record["equivalent"], record.get("error")) == (True, None), (student, reference)
 
 
 def test_check_answers_reads_sec_as_the_secant_and_f_as_a_function():

@@ -150,11 +150,10 @@ def test_make_run_sets_up_and_serves_the_demo_with_debug_off(run_environment, tm
 
         wait_until(home_page, 300, every=0.5, what="the site make run serves")
         assert sign_in(base, "teacher", "attentive-demo") == "/"
-        try:
+        with pytest.raises(urllib.error.HTTPError) as not_found:
             urllib.request.urlopen(base + "/no-such-page/", timeout=5)
-        except urllib.error.HTTPError as error:
-            assert error.code == 404
-            assert "URLconf" not in error.read().decode()
+        assert not_found.value.code == 404
+        assert "URLconf" not in not_found.value.read().decode()
     finally:
         os.killpg(popen.pid, 15)
         popen.wait(timeout=30)
