@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 
@@ -106,16 +107,16 @@ def exercise_detail(request, course_slug: str, exercise_slug: str):
 @require_POST
 def exercise_submit(request, course_slug: str, exercise_slug: str):
     membership, exercise = _exercise(request, course_slug, exercise_slug)
-    if exercise.kind == Exercise.Kind.CODE:
-        answer = request.POST.get("code", "")
-    else:
-        answer = json.dumps(read_part_answers(exercise, request.POST))
+    answer = request.POST.get("code", "") if exercise.kind == Exercise.Kind.CODE else ""
     try:
+        if exercise.kind != Exercise.Kind.CODE:
+            answer = json.dumps(read_part_answers(exercise, request.POST), ensure_ascii=False)
         submission = services.submit(request.user, exercise, answer, staff_test=membership.is_staff)
     except services.SubmissionRefused as refused:
-        if exercise.kind == Exercise.Kind.CODE and len(answer) <= services.MAX_ANSWER_CHARS:
-            # Keep what was typed; an answer over the limit could not be kept as a draft either.
-            services.save_draft(exercise, request.user, answer)
+        if exercise.kind == Exercise.Kind.CODE:
+            # Keep what was typed; an answer over the limit cannot be kept as a draft either.
+            with contextlib.suppress(services.SubmissionRefused):
+                services.save_draft(exercise, request.user, answer)
         if is_htmx(request):
             # Shown above the form; the latest verdict below it stays in view.
             response = render(request, "exercises/_refused.html", {"message": str(refused)}, status=422)
