@@ -259,6 +259,11 @@ def exercise_submissions(request, course_slug: str, exercise_slug: str):
         "max_score": request.GET.get("max_score", ""),
         "tests": request.GET.get("tests", ""),
     }
+    # One student's submissions, from the lesson page's list of who submitted.
+    only = None
+    if request.GET.get("user", "").isdigit():
+        only = membership.course.memberships.filter(user_id=int(request.GET["user"])).select_related("user").first()
+        submissions = submissions.filter(user_id=only.user_id) if only else submissions.none()
     if filters["student"]:
         name = filters["student"]
         submissions = submissions.filter(
@@ -285,7 +290,7 @@ def exercise_submissions(request, course_slug: str, exercise_slug: str):
         "exercises/exercise_submissions.html",
         {
             "course": membership.course, "membership": membership, "exercise": exercise, "page": page,
-            "filters": filters, "statuses": Submission.Status.choices, "regrade": regrade,
+            "filters": filters, "statuses": Submission.Status.choices, "regrade": regrade, "only": only,
             "progress": services.regrade_progress(regrade) if regrade else None,
         },
     )

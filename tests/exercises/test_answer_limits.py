@@ -2,12 +2,8 @@
 
 import json
 
-import pytest
-
 from exercises import services
-from exercises.models import Draft, Exercise, Submission
-from graders import engine
-from tests.project.test_readme import blocks
+from exercises.models import Draft, Submission
 
 PAGE = "/c/nlp/exercises/softmax/"
 QUESTIONS_PAGE = "/c/nlp/exercises/questions/"
@@ -19,17 +15,6 @@ def code_of_length(characters: int, lines: int = 100) -> str:
     line = "x = 1  # " + "a" * (characters // lines - 10) + "\n"
     body = line * (lines - 1)
     return body + "# " + "b" * (characters - len(body) - 3) + "\n"
-
-
-@pytest.fixture
-def questions_exercise(cast):
-    toml = next(block for block in blocks("toml", "id = ") if 'kind = "questions"' in block)
-    files = {"exercise.toml": toml, "statement.md": "Four parts."}
-    info = engine.inspect(files)
-    return Exercise.objects.create(
-        course=cast.course, lesson=cast.lesson, pack_id="ex-questions", slug="questions", title="Questions",
-        kind="questions", max_score=info.max_score, files=files, version=info.version,
-    )
 
 
 def answers(why: str) -> dict[str, str]:
