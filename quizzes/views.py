@@ -509,11 +509,21 @@ def play_nickname(request, pin: str):
 
 
 def play_game(request, game_id: int):
-    """The player's phone: everything after joining happens here, over a WebSocket."""
-    game = get_object_or_404(Game, pk=game_id)
-    seat = services.seat_in_session(request.session, game.pk)
-    if seat is None or seat.kicked:
+    """The player's phone: everything after joining happens here, over a WebSocket.
+
+    Game ids are sequential, so this page tells a browser without a seat nothing about the
+    game, not even whether it exists: sending it to the join form would hand out the PIN to
+    anyone counting ids, past the PIN throttle. It asks for the PIN, as the projector shows it.
+    """
+    seat = services.seat_in_session(request.session, game_id)
+    if seat is None:
+        form = PinForm()
+        form.link_error = ("This page belongs to a phone that has joined the game. "
+                           "Type the PIN shown on the projector to join.")
+        return render(request, "quizzes/play_pin.html", {"form": form}, status=404)
+    game = seat.game
+    if seat.kicked:
         if game.is_running:
-            return redirect("play_join", game.pin)
+            return redirect("play_join", game.pin)  # this browser joined with the PIN: it says why it is out
         raise Http404("No such game.")
     return render(request, "quizzes/play_game.html", {"game": game, "player": seat})

@@ -91,7 +91,7 @@ RULES = {
     "game_report_xlsx": (STAFF, "GET"),
     "game_report_csv": (STAFF, "GET"),
     "play_pin": (PUBLIC, "GET"),
-    "play_game": (PUBLIC, "GET"),
+    "play_game": (set(), "GET"),  # only the browser that holds a seat; anyone else is asked for the PIN
     "play_join": (PUBLIC, "GET"),
     "play_nickname": (PUBLIC, "GET"),
     "quiz_image": (PUBLIC, "GET"),
