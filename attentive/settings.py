@@ -261,10 +261,12 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Sign-in, join-code and game-PIN throttles (frontdoor/throttle.py): failures counted per
-# account (or browser) and per address; reaching the limit locks for the lockout time. The
-# per-address limits are generous because a lecture hall may share one address.
-LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 5)
+# Sign-in, join-code and game-PIN throttles (frontdoor/throttle.py): reaching a limit locks for
+# the lockout time. Sign-ins are counted per account and address (a few), per account (many:
+# several networks guessing) and per address (which then stops only the accounts that failed
+# there, so that a lecture hall sharing one address keeps signing in). An IPv6 /64 is one address.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", 5)
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 30)
 LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 50)
 LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
 JOIN_CODE_FAILURES_PER_ACCOUNT = envint("JOIN_CODE_FAILURES_PER_ACCOUNT", 10)
