@@ -23,7 +23,7 @@ from frontdoor import throttle as lockout
 from . import live, reports, services, throttle
 from .forms import GameOptionsForm, KahootImportForm, NicknameForm, PinForm, QuestionForm, QuizForm
 from .images import store_image
-from .kahoot import SpreadsheetUnreadable, exportable, read_kahoot_xlsx, write_kahoot_xlsx
+from .kahoot import SpreadsheetUnreadable, check_file_size, exportable, read_kahoot_xlsx, write_kahoot_xlsx
 from .kinds import KINDS
 from .models import Game, Player, Question, Quiz, QuizImage
 from .nicknames import NicknameInvalid
@@ -155,6 +155,7 @@ def quiz_import(request, course_slug: str):
         return render(request, "quizzes/quiz_import.html", context, status=400 if form.errors else 200)
     upload = form.cleaned_data["file"]
     try:
+        check_file_size(upload.size)  # before a byte is read: the upload may be on disk
         result = read_kahoot_xlsx(upload.read())
     except SpreadsheetUnreadable as unreadable:
         form.add_error("file", str(unreadable))

@@ -266,7 +266,7 @@ def test_importing_keeps_good_rows_and_lists_the_bad_ones(as_instructor):
 def test_importing_a_file_that_is_not_a_workbook(as_instructor):
     response = as_instructor.post(url("quiz_import", "nlp"), {"file": upload(b"hello", "quiz.xlsx")})
     assert response.status_code == 400
-    assert "not an Excel .xlsx workbook" in response.content.decode()
+    assert "This file cannot be read as an Excel .xlsx workbook" in response.content.decode()
     assert not Quiz.objects.exists()
 
 
