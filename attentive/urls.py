@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("reflections.urls")),
     path("", include("comparisons.urls")),
 ]
+handler400 = "frontdoor.limits.bad_request"
 handler500 = "attentive.outages.server_error"
