@@ -108,3 +108,13 @@ def test_only_the_sweeps_lines_are_left_out():
     assert SWEEP_LINE.search("INFO celery.app.trace: Task graders.sweep_stuck_submissions[1] succeeded in 0.1s")
     assert not SWEEP_LINE.search("INFO celery.app.trace: Task graders.grade_submission[2] succeeded in 0.1s")
     assert not SWEEP_LINE.search("ERROR celery.worker: the sweep of 10 s failed")
+
+
+def test_serving_debug_pages_beyond_this_machine_is_warned_about(settings):
+    from courses.management.commands.serve import debug_exposure
+
+    settings.DEBUG = True
+    assert "DEBUG is on and the site answers on 0.0.0.0" in debug_exposure("0.0.0.0")
+    assert debug_exposure("127.0.0.1") is None
+    settings.DEBUG = False
+    assert debug_exposure("0.0.0.0") is None
