@@ -57,6 +57,10 @@ class Course(models.Model):
     def join_url(self) -> str:
         return settings.SITE_URL + self.join_path()
 
+    def join_url_to_type(self) -> str:
+        """The address as a projector writes it, for typing: the link and QR code add the key."""
+        return settings.SITE_URL + reverse("join_with_link", args=[self.join_code])
+
     def regenerate_join_code(self) -> None:
         self.join_code = new_join_code()
         self.save(update_fields=["join_code", "updated_at"])

@@ -190,6 +190,10 @@ class Game(models.Model):
     def join_url(self) -> str:
         return settings.SITE_URL + self.join_path()
 
+    def join_url_to_type(self) -> str:
+        """The address as the projector writes it, for typing: the link and QR code add the key."""
+        return settings.SITE_URL + reverse("play_join", args=[self.pin])
+
 
 class GameQuestion(models.Model):
     """A question as it was played: a copy taken when the game started, and what happened to it."""
