@@ -168,3 +168,13 @@ def test_a_sweep_that_found_something_says_so(caplog, monkeypatch):
     assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
         ("WARNING", "sweeper: 1 submissions taken back from a stopped worker, 2 sent again after a lost message, "
                     "0 given up after too many attempts")]
+
+
+def test_serving_debug_pages_beyond_this_machine_is_warned_about(settings):
+    from courses.management.commands.serve import debug_exposure
+
+    settings.DEBUG = True
+    assert "DEBUG is on and the site answers on 0.0.0.0" in debug_exposure("0.0.0.0")
+    assert debug_exposure("127.0.0.1") is None
+    settings.DEBUG = False
+    assert debug_exposure("0.0.0.0") is None

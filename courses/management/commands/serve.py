@@ -54,6 +54,15 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def debug_exposure(host: str) -> str | None:
+    """The warning to print when the site would serve its debug pages beyond this machine."""
+    if not settings.DEBUG or host in ("localhost", "::1") or host.startswith("127."):
+        return None
+    return (f"DEBUG is on and the site answers on {host}: to anyone on the network, an unknown address lists "
+            "every URL pattern and an error shows its traceback and settings. scripts/dev.py run and serve "
+            "turn DEBUG off; set DEBUG=false here unless you are debugging on a network you trust.")
+
+
 def signal_group(pgid: int, signum: int) -> None:
     try:
         os.killpg(pgid, signum)
@@ -71,6 +80,8 @@ class Command(BaseCommand):
 
     def handle(self, host: str, port: int, no_worker: bool, verbosity: int = 1, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if warning := debug_exposure(host):
+            self.stderr.write(self.style.WARNING(warning))
         python = sys.executable
         commands = {
             "web": [python, "-m", "uvicorn", "attentive.asgi:application", "--host", host, "--port", str(port),
