@@ -64,8 +64,9 @@ Inputs are made in this process from a per-test seed (derived from the test's na
 replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
 solution, run here). Visible tests run first, then hidden ones, so nothing a hidden test sends
 into the sandbox can come back in a visible test's feedback; hidden tests show only their title,
-pass/fail and, when they fail, the author's fixed `when_hidden_fails` text: never output or
-the real message.
+pass/fail and a fixed text, never output or the real message: the author's `when_hidden_fails`
+when the test's check failed, and otherwise what happened (not run, the student's code raised or
+hit a limit), since the author's diagnosis of a wrong answer is false for an answer never given.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from __future__ import annotations
 # `test` below is the authoring decorator, not a pytest test: its defaults are fine.
 # ruff: noqa: PT028
 import ast
+import builtins
 import collections
 import hashlib
 import inspect
@@ -135,8 +137,10 @@ def test(
     `forbids`: torch's ready-made pieces this test takes away ("build it yourself", see the
     module's docstring); the test runs in a sandbox made for that rule, where the submission can
     exec no program, and `rule` says in words why a call that needed one failed.
-    `when_hidden_fails` is the fixed text a failed hidden test shows (say what kind of case failed,
-    never its inputs); without it, the student reads "A hidden test failed: <its title>."
+    `when_hidden_fails` is the fixed text a hidden test shows when its check fails (say what kind of
+    case failed, never its inputs); without it, the student reads "A hidden test failed: <its title>."
+    A hidden test that did not run, or during which the student's code raised or hit a limit, says
+    that instead.
     """
     if operators:
         raise ExerciseError(
@@ -340,6 +344,8 @@ CHANNEL_BROKEN = (
     "Nothing of this submission can be graded, so it scores 0. Return plain values (tensors, arrays, "
     "numbers, strings, lists) and leave file descriptor 3 alone."
 )
+# What a failed hidden test shows when no more precise text is given.
+HIDDEN_FAILED = "This hidden test failed."
 BUDGET_SPENT = "Not run: your code used up this submission's time ({seconds:g} s for all the tests together)."
 
 
@@ -415,7 +421,7 @@ class Grading:
         # One of a few fixed words, whatever the failure says: a hidden test's inputs written
         # into a forged reply must not come out in the verdict.
         detail = next((words for words in PROTOCOL_CATEGORIES if failure.message.endswith(f"({words})")), GARBLED)
-        outcomes = [_outcome(spec, False, "Not graded: see the message above.") for spec in ordered]
+        outcomes = [_not_run(spec, "Not graded: see the message above.") for spec in ordered]
         return Verdict(
             "graded", 0.0, max_score, outcomes, message=CHANNEL_BROKEN.format(detail=detail), stdout=_shown(stdout)
         )
@@ -479,7 +485,12 @@ class Grading:
             if self.remaining() <= 0:
                 raise BudgetSpent()
             if spec.forbids is not None and spec.forbids == self.home and self.home_load_failure is not None:
-                return _outcome(spec, False, self._reload_failure_message(spec, self.home_load_failure, True))
+                return _outcome(
+                    spec,
+                    False,
+                    self._reload_failure_message(spec, self.home_load_failure, True),
+                    hidden_message="Not run: your code could not be loaded for this test.",
+                )
             sandbox = self.sandboxes.get(key)
             if sandbox is None or not sandbox.alive:
                 reloaded = self._fresh_sandbox(key)
@@ -491,7 +502,12 @@ class Grading:
                     self.deadline += time.monotonic() - started
                     return self._run_test(spec, again=True)
                 if reloaded.failure is not None:
-                    return _outcome(spec, False, self._reload_failure_message(spec, reloaded.failure, sandbox is None))
+                    return _outcome(
+                        spec,
+                        False,
+                        self._reload_failure_message(spec, reloaded.failure, sandbox is None),
+                        hidden_message="Not run: your code could not be loaded again.",
+                    )
             context = TestContext(spec, self, key)
             spec.function(context)
         except FailedForTheRule:
@@ -503,9 +519,11 @@ class Grading:
                 self.budget_spent = True
                 self.notes.append(f"Your code used up this submission's time ({self.budget:g} s for all the tests "
                                   "together): the tests after that point were not run.")
-            return _outcome(spec, False, BUDGET_SPENT.format(seconds=self.budget))
+            return _not_run(spec, BUDGET_SPENT.format(seconds=self.budget))
         except TestFailed as failed:
-            return _outcome(spec, False, str(failed), context.stdout if context else "")
+            return _outcome(
+                spec, False, str(failed), context.stdout if context else "", hidden_message=spec.when_hidden_fails
+            )
         except StudentCodeFailed as failed:
             if failed.failure is not None and failed.failure.kind == "killed":
                 if again:
@@ -514,7 +532,9 @@ class Grading:
                 return self._run_test(spec, again=True)
             if failed.failure is not None and failed.failure.kind in LIMIT_KINDS:
                 self.notes.append(f"{_capital(failed.failure.message)} in test `{spec.title}`.")
-            return _outcome(spec, False, str(failed), context.stdout if context else "")
+            return _outcome(
+                spec, False, str(failed), context.stdout if context else "", hidden_message=hidden_code_failure(failed)
+            )
         except (SandboxUnavailable, ChannelBroken, SandboxKilled):
             raise
         except Exception as error:
@@ -525,6 +545,7 @@ class Grading:
                 False,
                 f"This test could not check your answer ({type(error).__name__}: {error}).",
                 context.stdout if context else "",
+                hidden_message="This hidden test could not check your answer.",
             )
         return _outcome(spec, True, "", context.stdout)
 
@@ -569,7 +590,10 @@ def spelled_lines(source: str, names: Iterable[str]) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> TestOutcome:
+def _outcome(
+    spec: TestSpec, passed: bool, message: str, stdout: str = "", *, hidden_message: str = HIDDEN_FAILED
+) -> TestOutcome:
+    """A test's outcome; a hidden test shows `hidden_message` instead of `message`, and no output."""
     return TestOutcome(
         name=spec.name,
         title=spec.title,
@@ -577,13 +601,28 @@ def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> Te
         points=spec.points if passed else 0.0,
         max_points=spec.points,
         visible=not spec.hidden,
-        message=("" if passed else spec.when_hidden_fails) if spec.hidden else message,
+        message=("" if passed else hidden_message) if spec.hidden else message,
         stdout="" if spec.hidden else _shown(stdout),
     )
 
 
-def _not_run(spec: TestSpec) -> TestOutcome:
-    return _outcome(spec, False, "Not run: your code did not load.")
+def _not_run(spec: TestSpec, message: str = "Not run: your code did not load.") -> TestOutcome:
+    """A test that did not run: `message` says why, and holds nothing of the test, hidden or not."""
+    return _outcome(spec, False, message, hidden_message=message)
+
+
+def hidden_code_failure(failed: StudentCodeFailed) -> str:
+    """What a hidden test says when the student's code raised or hit a limit: never the inputs or traceback."""
+    failure = failed.failure
+    if failure is not None and failure.kind in LIMIT_KINDS:
+        return f"{_capital(failure.message)} in this hidden test."
+    if failure is not None and failure.kind == "exception":
+        # Only a built-in exception's name: a class the student named could spell out the inputs.
+        name = failure.message.partition(":")[0]
+        builtin = getattr(builtins, name, None)
+        error = name if isinstance(builtin, type) and issubclass(builtin, BaseException) else "an error"
+        return f"Your code raised {error} in this hidden test (its details would show the test's inputs)."
+    return "Your code gave this hidden test no answer it could check (the details would show the test's inputs)."
 
 
 def _shown(text: str) -> str:

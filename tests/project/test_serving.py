@@ -1,5 +1,5 @@
-"""`make run` serves as production does: DEBUG off (a 404 lists no URL), static files through
-WhiteNoise, a secret key made once in var/; a developer opts in to debug."""
+"""`make run` and `scripts/dev.py serve` serve as production does: DEBUG off (a 404 lists no URL),
+static files through WhiteNoise, a secret key made once in var/; a developer opts in to debug."""
 
 import importlib.util
 import os
@@ -70,6 +70,51 @@ def test_a_developer_opts_in_to_debug(run_environment):
     assert env["DEBUG"] == "true"
 
 
+@pytest.fixture
+def serve_command(run_environment, monkeypatch):
+    """`scripts/dev.py serve ARGS` up to the moment it hands over to the server: the commands it
+    ran before, and the server's command line and environment."""
+    def start(args):
+        dev = dev_script()
+        monkeypatch.setattr(dev, "PYTHON", Path(sys.executable))  # this checkout may have no .venv of its own
+        ran, served = [], []
+        monkeypatch.setattr(dev, "run", lambda *command, **kwargs: ran.append([str(part) for part in command]))
+        monkeypatch.setattr(dev.os, "execv", lambda program, argv: served.append((argv, dict(os.environ))))
+        monkeypatch.chdir(ROOT)
+        dev.command_serve(list(args))
+        (argv, env), = served
+        return ran, argv, env
+
+    return start
+
+
+def test_serve_serves_as_run_does_with_debug_off_and_collected_static_files(serve_command, tmp_path):
+    ran, argv, env = serve_command(["--port", "8123"])
+    assert env["DEBUG"] == "false"
+    assert env["HTTPS"] == "false"
+    assert env["SECRET_KEY_FILE"] == str(tmp_path / "secret-key")
+    assert [command[1:] for command in ran] == [["manage.py", "collectstatic", "--no-input", "-v", "0"]]
+    assert argv[1:] == ["manage.py", "serve", "--host", "127.0.0.1", "--port", "8123"]
+
+
+def test_serve_collects_nothing_when_the_collected_files_are_up_to_date(serve_command, tmp_path):
+    manifest = tmp_path / "staticfiles" / "staticfiles.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    later = max(path.stat().st_mtime for path in (ROOT / "static").rglob("*") if path.is_file()) + 60
+    os.utime(manifest, (later, later))
+    ran, _argv, env = serve_command([])
+    assert env["DEBUG"] == "false"
+    assert ran == []
+
+
+def test_serve_lets_a_developer_opt_in_to_debug(serve_command):
+    ran, argv, env = serve_command(["--debug"])
+    assert env["DEBUG"] == "true"
+    assert ran == []  # Django serves the static files itself
+    assert "--debug" not in argv
+
+
 def test_the_served_site_shows_no_url_list_and_serves_static_files(run_environment):
     env, _rest = run_environment()
     collected = manage("collectstatic", "--no-input", "-v", "0", env=env)
@@ -104,3 +149,56 @@ def test_the_served_site_shows_no_url_list_and_serves_static_files(run_environme
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# `scripts/dev.py run` as `make run` starts it, with only the pip step left out: every later
+# step (migrate, collectstatic, demo_setup, serve) runs for real, in a var/ folder of the test's.
+RUN_WITHOUT_PIP = """
+import runpy, sys
+dev = runpy.run_path("scripts/dev.py", run_name="dev")
+dev["ensure_environment"].__globals__["ensure_environment"] = lambda requirements: None
+dev["command_run"](sys.argv[1:])
+"""
+
+
+def sign_in(base: str, username: str, password: str) -> str:
+    """Where the sign-in form leads: the home page when it worked, the form again when not."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password})
+    request = urllib.request.Request(f"{base}/accounts/login/", data=data.encode(), headers={"Referer": base + "/"})
+    return urllib.parse.urlparse(opener.open(request, timeout=10).url).path
+
+
+def test_make_run_sets_up_and_serves_the_demo_with_debug_off(run_environment, tmp_path):
+    env, _ = run_environment()
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("DEBUG", "HTTPS", "SECRET_KEY_FILE", "LAN_URL")}
+    port = free_port()
+    popen = subprocess.Popen([sys.executable, "-c", RUN_WITHOUT_PIP, "--port", str(port), "--no-worker"], cwd=ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def home_page():
+            if popen.poll() is not None:
+                raise AssertionError(f"make run stopped before serving:\n{popen.stdout.read()}")
+            try:
+                return urllib.request.urlopen(base + "/accounts/login/", timeout=2).status == 200
+            except OSError:
+                return None
+
+        wait_until(home_page, 300, every=0.5, what="the site make run serves")
+        assert sign_in(base, "teacher", "attentive-demo") == "/"
+        with pytest.raises(urllib.error.HTTPError) as not_found:
+            urllib.request.urlopen(base + "/no-such-page/", timeout=5)
+        assert not_found.value.code == 404
+        assert "URLconf" not in not_found.value.read().decode()
+    finally:
+        os.killpg(popen.pid, 15)
+        popen.wait(timeout=30)
