@@ -15,16 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from graders.code import StudentCodeFailed, test
+from graders.sandbox.ready_made import ATTENTION
 
-READY_MADE = {"scaled_dot_product_attention", "MultiheadAttention", "multi_head_attention_forward"}
 BUILD_IT_YOURSELF = "None of torch's attention functions, and one query over two keys"
-# What torch's attention functions and modules call and run, however they are reached.
-READY_MADE_OPERATORS = {
-    "torch.scaled_dot_product_attention", "torch.multi_head_attention_forward",
-    "aten::scaled_dot_product_attention", "aten::_scaled_dot_product_attention_math",
-    "aten::_scaled_dot_product_flash_attention_for_cpu", "aten::_scaled_dot_product_efficient_attention",
-    "aten::_native_multi_head_attention",
-}  # fmt: skip
 
 
 def allowed_pairs(batch, length, source_length, key_padding_mask=None, causal=False, *, strict=False, upper=False):
@@ -338,18 +331,16 @@ def padding(lengths, source_length):
     return torch.arange(source_length)[None, :] >= torch.tensor(lengths)[:, None]
 
 
-@test(title=BUILD_IT_YOURSELF, points=1, operators=True)
+# Torch's attention functions and modules (F.scaled_dot_product_attention, nn.MultiheadAttention,
+# their kernels and Python paths) are taken away in this test's sandbox; its softmax is allowed.
+@test(title=BUILD_IT_YOURSELF, points=1, forbids=ATTENTION,
+      rule="That is torch's own attention: in this exercise you write it yourself (softmax of Q K^T / sqrt(d_k), "
+      "times V), so it is not allowed here (the other tests check your values either way).")
 def built_from_matrix_products(t):
     query = torch.tensor([[[1.0, 0.0]]])
     key = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
     value = torch.tensor([[[10.0], [20.0]]])
     check_attention(t, query, key, value, what="your output for one query and two keys")
-    t.check_built_without(
-        READY_MADE_OPERATORS,
-        spelled=READY_MADE,
-        rule="That is torch's own attention: in this exercise you write it yourself (softmax of Q K^T / sqrt(d_k), "
-        "times V), so it is not allowed here (the other tests check your values either way).",
-    )
 
 
 @test(title="No mask", points=2)
