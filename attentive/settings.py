@@ -62,8 +62,12 @@ def secret_key_from_file(path: Path) -> str:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         candidate = path.with_name(f".{path.name}.{os.getpid()}")
-        candidate.write_text(secrets.token_urlsafe(50) + "\n")
-        candidate.chmod(0o600)
+        # Made readable by its owner only from the start: written first and chmod-ed after, the
+        # key would be readable by anyone on the machine for a moment (umask 022).
+        candidate.unlink(missing_ok=True)  # left by a process of the same id that died here
+        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "w") as written:
+            written.write(secrets.token_urlsafe(50) + "\n")
         try:
             os.link(candidate, path)  # atomic: if two processes race, the first file wins
         except FileExistsError:
@@ -126,7 +130,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "frontdoor.middleware.RequestSizeLimitMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,8 +138,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, and synchronous only: see its docstring (frontdoor/middleware.py).
-    "frontdoor.middleware.SynchronousChainMiddleware",
+    # Last, so that its 413 page gets every header above; no middleware reads the body before
+    # the view (CSRF reads it in process_view, after this has run). Synchronous only, and last, it
+    # also keeps the whole chain in the request's thread under ASGI: with WhiteNoise the only
+    # synchronous one, the six inside it ran asynchronously, a trip between the event loop and the
+    # thread for each process_request and process_response (tests/project/test_asgi_requests.py).
+    "frontdoor.middleware.RequestSizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "attentive.urls"
@@ -271,10 +278,12 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Sign-in, join-code and game-PIN throttles (frontdoor/throttle.py): failures counted per
-# account (or browser) and per address; reaching the limit locks for the lockout time. The
-# per-address limits are generous because a lecture hall may share one address.
-LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 5)
+# Sign-in, join-code and game-PIN throttles (frontdoor/throttle.py): reaching a limit locks for
+# the lockout time. Sign-ins are counted per account and address (a few), per account (many:
+# several networks guessing) and per address (which then stops only the accounts that failed
+# there, so that a lecture hall sharing one address keeps signing in). An IPv6 /64 is one address.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", 5)
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 30)
 LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 50)
 LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
 JOIN_CODE_FAILURES_PER_ACCOUNT = envint("JOIN_CODE_FAILURES_PER_ACCOUNT", 10)

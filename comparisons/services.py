@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from courses.gradebook import person_key
+
 from .models import (
     ComparedModel,
     ComparisonHomework,
@@ -265,17 +267,18 @@ class TableRow:
 
 def class_table(homework: ComparisonHomework) -> tuple[list[Criterion], list[TableRow]]:
     criteria = list(homework.criteria_list())
-    entries = (
-        TableEntry.objects.filter(pick__homework=homework)
-        .select_related("pick__student", "pick__model", "criterion")
-        .order_by("pick__student__first_name", "pick__student__username")
+    # People listed as everywhere else: "Student 2" before "Student 10" (the database's order is not).
+    entries = sorted(
+        TableEntry.objects.filter(pick__homework=homework).select_related("pick__student", "pick__model", "criterion"),
+        key=lambda entry: (person_key(entry.pick.student), entry.pk),
     )
     by_cell: dict[tuple[int, int], list[TableEntry]] = {}
     for entry in entries:
         by_cell.setdefault((entry.pick.model_id, entry.criterion_id), []).append(entry)
-    picks = ModelPick.objects.filter(homework=homework).select_related("student")
+    picks = sorted(ModelPick.objects.filter(homework=homework).select_related("student"),
+                   key=lambda pick: (person_key(pick.student), pick.pk))
     contributors: dict[int, list] = {}
-    for pick in picks.order_by("student__first_name", "student__username"):
+    for pick in picks:
         contributors.setdefault(pick.model_id, []).append(pick.student)
     models = homework.compared_models.filter(Q(archived=False) | Q(picks__isnull=False)).distinct()
     rows = [

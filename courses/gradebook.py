@@ -14,6 +14,10 @@ Three exports, each importable as it is:
 All three start with a UTF-8 byte-order mark, without which Excel reads "Chloé" as "ChloÃ©"
 (Moodle and Canvas skip it). Live-game points reward speed and have no maximum, so only the
 plain export carries them: an LMS would take them for marks.
+Every header is unique (two items may share a title, "Quiz" in two lessons): Moodle's mapping
+lists columns by header, and Canvas reads an item's grades from the first column of its header.
+Canvas also reads a header ending in " (digits)" as "title (Canvas assignment id)", so such a
+title is exported with square brackets instead.
 """
 
 from __future__ import annotations
@@ -162,17 +166,37 @@ def _identifier(user, identifier: str) -> str:
 
 
 def _csv_title(column: GradebookColumn) -> str:
-    title = f"{column.title} ({column.max_points:g} pts)" if column.max_points else column.title
+    title = column.title.strip()
+    title = f"{title} ({column.max_points:g} pts)" if column.max_points else title
     return title if column.in_total else f"{title} (not in total)"
+
+
+def unique_titles(titles: list[str]) -> list[str]:
+    """The titles as headers: trimmed (Moodle trims them), and a second "Quiz" made "Quiz #2"."""
+    used: set[str] = set()
+    headers = []
+    for title in titles:
+        header, number = title.strip(), 1
+        while header.casefold() in used:
+            number += 1
+            header = f"{title.strip()} #{number}"
+        used.add(header.casefold())
+        headers.append(header)
+    return headers
+
+
+_CANVAS_ID_SUFFIX = re.compile(r"\s\((\d+)\)$")
+
+
+def _canvas_title(title: str) -> str:
+    """A title Canvas will not read as "title (assignment id)": "Quiz (2)" becomes "Quiz [2]"."""
+    return _CANVAS_ID_SUFFIX.sub(r" [\1]", title.strip())
 
 
 def gradebook_csv(gradebook: Gradebook) -> str:
     """The plain export: one row per student, every item with its points in the header, and the total."""
-    rows = [
-        ["Username", "Name", "Email"]
-        + [_csv_title(column) for column in gradebook.columns]
-        + [f"Total ({gradebook.max_total:g} pts)"]
-    ]
+    titles = unique_titles([_csv_title(column) for column in gradebook.columns])
+    rows = [["Username", "Name", "Email", *titles, f"Total ({gradebook.max_total:g} pts)"]]
     for row in gradebook.rows:
         user = row.membership.user
         rows.append(
@@ -186,7 +210,8 @@ def gradebook_csv(gradebook: Gradebook) -> str:
 def moodle_csv(gradebook: Gradebook, identifier: str = "email") -> str:
     """Moodle's grade import: identifier, names, then one column per item (Moodle makes the total)."""
     graded = _graded_columns(gradebook)
-    rows = [[IDENTIFIERS[identifier], "First name", "Last name"] + [gradebook.columns[i].title for i in graded]]
+    titles = unique_titles([gradebook.columns[i].title for i in graded])
+    rows = [[IDENTIFIERS[identifier], "First name", "Last name", *titles]]
     for row in gradebook.rows:
         user = row.membership.user
         rows.append(
@@ -199,8 +224,9 @@ def moodle_csv(gradebook: Gradebook, identifier: str = "email") -> str:
 def canvas_csv(gradebook: Gradebook, identifier: str = "username") -> str:
     """Canvas's gradebook import: five student columns, the items, and the "Points Possible" row."""
     graded = _graded_columns(gradebook)
+    titles = unique_titles([_canvas_title(gradebook.columns[i].title) for i in graded])
     rows = [
-        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] + [gradebook.columns[i].title for i in graded],
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles],
         # Canvas writes this row with four leading spaces; its import looks for the words.
         ["    Points Possible", "", "", "", ""] + [_number(gradebook.columns[i].max_points) for i in graded],
     ]

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from frontdoor.throttle import link_key
+
 # No 0/O, 1/I/L: a code read aloud or off a projector should not be mistyped.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 8
@@ -46,10 +48,18 @@ class Course(models.Model):
         return reverse("course_detail", args=[self.slug])
 
     def join_path(self) -> str:
-        return reverse("join_with_link", args=[self.join_code])
+        """The join link staff hand out: its key lets it pass the locks that wrong codes cause."""
+        return reverse("join_with_link", args=[self.join_code]) + f"?k={self.join_key()}"
+
+    def join_key(self) -> str:
+        return link_key("course", self.pk, self.join_code)
 
     def join_url(self) -> str:
         return settings.SITE_URL + self.join_path()
+
+    def join_url_to_type(self) -> str:
+        """The address as a projector writes it, for typing: the link and QR code add the key."""
+        return settings.SITE_URL + reverse("join_with_link", args=[self.join_code])
 
     def regenerate_join_code(self) -> None:
         self.join_code = new_join_code()

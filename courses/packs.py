@@ -370,8 +370,9 @@ def check_pack_size(reader: PackReader) -> None:
             reader.problem(".", f"the pack holds more than {MAX_PACK_FILES} files; is this the right folder?")
             break
     if total > MAX_PACK_BYTES:
-        reader.problem(".", f"the pack's files add up to {total // (1024 * 1024)} MB; "
-                            f"at most {MAX_PACK_BYTES // (1024 * 1024)} MB is read")
+        reader.problem(".", f"the pack's files add up to {total:,} bytes, more than the "
+                            f"{MAX_PACK_BYTES // (1024 * 1024)} MB ({MAX_PACK_BYTES:,} bytes) that is read: "
+                            "move large data out of the pack")
     if reader.problems:
         raise PackInvalid(reader.problems)
 

@@ -1,5 +1,7 @@
 """Pages for accounts, courses, joining, the roster and lessons."""
 
+from datetime import datetime
+
 import segno
 from django.contrib import messages
 from django.contrib.auth import login
@@ -77,14 +79,25 @@ def _join_code_checks(request) -> list[tuple[throttle.Rule, str]]:
             (throttle.rule("join-code-address"), throttle.client_address(request))]
 
 
-def _join_code_locked(request, form: JoinForm, checks, locked=None):
+def _join_code_lock(checks) -> datetime | None:
+    """Until when this person may not try a code: their own lock, or their address's once they
+    have failed there too (someone else guessing from a shared address stops nobody else)."""
+    (account_rule, account), (address_rule, address) = checks
+    if until := throttle.locked_until(account_rule, account):
+        return until
+    if throttle.failures(account_rule, account):
+        return throttle.locked_until(address_rule, address)
+    return None
+
+
+def _join_code_locked(request, form: JoinForm, checks):
     """The join page saying until when wrong codes have paused joining, or None if they have not."""
-    locked = locked or throttle.first_lock(checks)
-    if locked is None:
+    until = _join_code_lock(checks)
+    if until is None:
         return None
-    _rule, until = locked
-    form.link_error = (f"Too many wrong course codes: joining is paused until {throttle.when(until)}. "
-                       "Check the code with your instructor, then try again.")
+    form.link_error = (f"Too many wrong course codes: joining with a typed code is paused until "
+                       f"{throttle.when(until)}. The join link or QR code your instructor shares always works; "
+                       "the site's administrators can lift the pause sooner.")
     return render(request, "courses/join.html", {"form": form}, status=429)
 
 
@@ -97,23 +110,36 @@ def join(request):
             return refused  # checked before the code is looked up, so guessing learns nothing
         if form.is_valid():
             return _join(request, form.course)
-        if form.has_error("code", code="unknown") and (lock := throttle.record_failures(checks)):
-            return _join_code_locked(request, form, checks, lock)
+        if form.has_error("code", code="unknown"):
+            throttle.record_failures(checks)
+            if refused := _join_code_locked(request, form, checks):
+                return refused
     return render(request, "courses/join.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _course_of_staff_link(code: str, key: str | None) -> Course | None:
+    """The course of a join link as staff hand it out (its key proves it), never a guess."""
+    if not key:
+        return None
+    course = Course.objects.filter(join_code=normalize_join_code(code)).first()
+    return course if course and throttle.link_key_valid(key, "course", course.pk, course.join_code) else None
 
 
 @login_required
 def join_with_link(request, code: str):
-    checks = _join_code_checks(request)
-    if refused := _join_code_locked(request, JoinForm(initial={"code": code}), checks):
-        return refused
-    course = Course.objects.filter(join_code=normalize_join_code(code)).first()
+    course = _course_of_staff_link(code, request.GET.get("k"))
     if course is None:
-        form = JoinForm(initial={"code": code})
-        if lock := throttle.record_failures(checks):
-            return _join_code_locked(request, form, checks, lock)
-        form.link_error = "This join link is out of date or mistyped. Ask your instructor for the current code."
-        return render(request, "courses/join.html", {"form": form}, status=404)
+        checks = _join_code_checks(request)
+        if refused := _join_code_locked(request, JoinForm(initial={"code": code}), checks):
+            return refused
+        course = Course.objects.filter(join_code=normalize_join_code(code)).first()
+        if course is None:
+            form = JoinForm(initial={"code": code})
+            throttle.record_failures(checks)
+            if refused := _join_code_locked(request, form, checks):
+                return refused
+            form.link_error = "This join link is out of date or mistyped. Ask your instructor for the current code."
+            return render(request, "courses/join.html", {"form": form}, status=404)
     if request.method == "POST":
         if not course.joining_open:
             messages.error(request, "This course is not accepting new members. Ask your instructor.")
@@ -185,9 +211,8 @@ def course_roster(request, course_slug: str):
         membership.course.memberships.select_related("user"),
         key=lambda member: (roles.index(member.role), person_key(member.user)),
     )
-    login_rule = throttle.rule("login-account")
     for member in members:
-        member.sign_in_locked_until = throttle.locked_until(login_rule, account_key(member.user.username))
+        member.sign_in_locked_until = throttle.account_locks(account_key(member.user.username), member.user.pk)
     return render(
         request,
         "courses/roster.html",
@@ -198,10 +223,11 @@ def course_roster(request, course_slug: str):
 @login_required
 @require_POST
 def member_unlock(request, course_slug: str, member_id: int):
-    """Lift a member's sign-in lockout (wrong passwords), so they can sign in at once."""
+    """Lift a member's locks (wrong passwords, from any address; wrong course codes), so they can
+    sign in at once. Address-wide locks are the site administrators' (an address is no one's)."""
     membership = membership_or_404(request.user, course_slug, instructor=True)
     member = get_object_or_404(Membership, pk=member_id, course=membership.course)
-    if throttle.clear(throttle.rule("login-account"), account_key(member.user.username)):
+    if throttle.lift_account(account_key(member.user.username), member.user.pk):
         messages.success(request, f"{_name(member.user)} can sign in again.")
     else:
         messages.info(request, f"{_name(member.user)} was not locked out.")

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from courses.models import Membership
+from courses.text import normalized_line_endings
 from graders import services as grading
 from graders.questions import Review, ReviewError, apply_review
 from graders.signals import send_submission_changed
@@ -37,8 +38,7 @@ class AttemptsLeft:
 
 
 def normalize_answer(exercise: Exercise, answer: str) -> str:
-    # Browsers send text areas with CRLF line endings; line numbers in feedback must match the editor.
-    answer = answer.replace("\r\n", "\n").replace("\r", "\n")
+    answer = normalized_line_endings(answer)
     if exercise.kind == Exercise.Kind.QUESTIONS:
         try:
             parts = json.loads(answer)
@@ -66,6 +66,7 @@ def submit(user, exercise: Exercise, answer: str, *, staff_test: bool = False, n
            ) -> Submission:
     """Accept a submission under the exercise's policies and queue it for grading."""
     now = now or timezone.now()
+    answer = normalized_line_endings(answer)
     if not answer.strip():
         raise SubmissionRefused("Your answer is empty.")
     if len(answer) > MAX_ANSWER_CHARS:
@@ -137,13 +138,14 @@ def best_of(submissions: list[Submission]) -> Submission | None:
 
 
 def save_draft(exercise: Exercise, user, answer: str) -> Draft:
+    answer = normalized_line_endings(answer)
     if len(answer) > MAX_ANSWER_CHARS:
         raise SubmissionRefused(
             f"Draft not saved: it is {len(answer):,} characters long and the limit is {MAX_ANSWER_CHARS:,}. "
             "Shorten it to keep it."
         )
     draft, _ = Draft.objects.update_or_create(
-        exercise=exercise, user=user, defaults={"answer": answer.replace("\r\n", "\n")}
+        exercise=exercise, user=user, defaults={"answer": answer}
     )
     return draft
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 
@@ -106,16 +107,16 @@ def exercise_detail(request, course_slug: str, exercise_slug: str):
 @require_POST
 def exercise_submit(request, course_slug: str, exercise_slug: str):
     membership, exercise = _exercise(request, course_slug, exercise_slug)
-    if exercise.kind == Exercise.Kind.CODE:
-        answer = request.POST.get("code", "")
-    else:
-        answer = json.dumps(read_part_answers(exercise, request.POST))
+    answer = request.POST.get("code", "") if exercise.kind == Exercise.Kind.CODE else ""
     try:
+        if exercise.kind != Exercise.Kind.CODE:
+            answer = json.dumps(read_part_answers(exercise, request.POST), ensure_ascii=False)
         submission = services.submit(request.user, exercise, answer, staff_test=membership.is_staff)
     except services.SubmissionRefused as refused:
-        if exercise.kind == Exercise.Kind.CODE and len(answer) <= services.MAX_ANSWER_CHARS:
-            # Keep what was typed; an answer over the limit could not be kept as a draft either.
-            services.save_draft(exercise, request.user, answer)
+        if exercise.kind == Exercise.Kind.CODE:
+            # Keep what was typed; an answer over the limit cannot be kept as a draft either.
+            with contextlib.suppress(services.SubmissionRefused):
+                services.save_draft(exercise, request.user, answer)
         if is_htmx(request):
             # Shown above the form; the latest verdict below it stays in view.
             response = render(request, "exercises/_refused.html", {"message": str(refused)}, status=422)
@@ -258,6 +259,11 @@ def exercise_submissions(request, course_slug: str, exercise_slug: str):
         "max_score": request.GET.get("max_score", ""),
         "tests": request.GET.get("tests", ""),
     }
+    # One student's submissions, from the lesson page's list of who submitted.
+    only = None
+    if request.GET.get("user", "").isdigit():
+        only = membership.course.memberships.filter(user_id=int(request.GET["user"])).select_related("user").first()
+        submissions = submissions.filter(user_id=only.user_id) if only else submissions.none()
     if filters["student"]:
         name = filters["student"]
         submissions = submissions.filter(
@@ -284,7 +290,7 @@ def exercise_submissions(request, course_slug: str, exercise_slug: str):
         "exercises/exercise_submissions.html",
         {
             "course": membership.course, "membership": membership, "exercise": exercise, "page": page,
-            "filters": filters, "statuses": Submission.Status.choices, "regrade": regrade,
+            "filters": filters, "statuses": Submission.Status.choices, "regrade": regrade, "only": only,
             "progress": services.regrade_progress(regrade) if regrade else None,
         },
     )

@@ -3,8 +3,11 @@
 A small upload can unpack to gigabytes: a 208 KB spreadsheet held one 200 MB cell. The zip's
 central directory declares every member's unpacked size, and Python's zipfile never unpacks a
 member past its declared size (a lie ends in a CRC error), so checking the declared sizes,
-the member count and each member's compression ratio bounds what parsing can cost. XML
-members are refused if they declare entities (a DOCTYPE), which no spreadsheet needs.
+the member count and each member's compression ratio bounds what parsing can cost.
+
+Every member that is XML is refused if it declares anything before its root element (a
+DOCTYPE, where entities are declared), however long the comments before it, and if it is not
+UTF-8 (a UTF-16 DOCTYPE would hide from a byte search). No spreadsheet needs either.
 """
 
 from __future__ import annotations
@@ -57,9 +60,67 @@ def check_zip(data: bytes, limits: ZipLimits, *, what: str = "The file") -> zipf
     if total > limits.max_total_bytes:
         raise ArchiveRefused(f"{what} would unpack to {_mb(total)}; at most {_mb(limits.max_total_bytes)} is accepted")
     for member in members:
-        if member.filename.endswith((".xml", ".rels", ".vml")):
-            with archive.open(member) as opened:
-                start = opened.read(4096)
-            if b"<!DOCTYPE" in start or b"<!ENTITY" in start:
-                raise ArchiveRefused(f"{what} declares XML entities in {member.filename}, which spreadsheets never do")
+        with archive.open(member) as opened:
+            found = xml_prologue(opened)
+        if found == "declaration":
+            raise ArchiveRefused(f"{what} declares XML entities in {member.filename}, which spreadsheets never do")
+        if found == "not-utf8":
+            raise ArchiveRefused(f"{what} holds {member.filename} in an encoding other than UTF-8, "
+                                 "which spreadsheets never use")
     return archive
+
+
+CHUNK = 64 * 1024
+# UTF-16 and UTF-32, with or without a byte-order mark, as an XML parser recognises them.
+WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x00<\x00?", b"<\x00?\x00", b"\x00\x00\x00<",
+               b"<\x00\x00\x00", b"\x00<\x00!", b"<\x00!\x00")
+
+
+def xml_prologue(stream) -> str:
+    """What comes before the root element, read only as far as that: 'root' (nothing but the XML
+    declaration, comments and processing instructions), 'declaration' (a DOCTYPE or any other
+    <!...> declaration), 'not-utf8' (a wide encoding), 'not-xml' (not XML at all, an image say)."""
+    data, position, ended = b"", 0, False
+
+    def need(count: int) -> bool:
+        """At least `count` bytes from position on, reading more if needed; False at the end."""
+        nonlocal data, position, ended
+        while len(data) - position < count and not ended:
+            chunk = stream.read(CHUNK)
+            ended = not chunk
+            data, position = data[position:] + chunk, 0
+        return len(data) - position >= count
+
+    def skip_past(terminator: bytes) -> bool:
+        nonlocal position
+        while True:
+            found = data.find(terminator, position)
+            if found >= 0:
+                position = found + len(terminator)
+                return True
+            keep = max(position, len(data) - len(terminator))
+            position = keep
+            if not need(len(data) - keep + 1):
+                return False
+
+    need(4)
+    if data.startswith(WIDE_STARTS):
+        return "not-utf8"
+    if data.startswith(b"\xef\xbb\xbf"):
+        position = 3
+    while True:
+        while need(1) and data[position:position + 1] in (b" ", b"\t", b"\r", b"\n"):
+            position += 1
+        if not need(2) or data[position:position + 1] != b"<":
+            return "not-xml"
+        need(4)
+        if data.startswith(b"<?", position):
+            if not skip_past(b"?>"):
+                return "not-xml"
+        elif data.startswith(b"<!--", position):
+            if not skip_past(b"-->"):
+                return "not-xml"
+        elif data.startswith(b"<!", position):
+            return "declaration"
+        else:
+            return "root"

@@ -10,7 +10,7 @@ from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionM
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from .limits import declared_length, too_large_page
+from .limits import declared_length, security_headers, too_large_page
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -32,7 +32,7 @@ class RequestBodyLimit:
         headers = dict(scope.get("headers") or [])
         size = declared_length(headers.get(b"content-length"))
         if size is not None and size > limit:
-            return await self.refuse(send, size)
+            return await self.refuse(scope, send, size)
         received = 0
         exceeded = False
         started = False
@@ -57,15 +57,16 @@ class RequestBodyLimit:
 
         await self.app(scope, limited_receive, tracking_send)
         if exceeded and not started:
-            await self.refuse(send, received)
+            await self.refuse(scope, send, received)
 
     @staticmethod
-    async def refuse(send, size: int | None) -> None:
+    async def refuse(scope, send, size: int | None) -> None:
         body = too_large_page(size).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"text/html; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
+            *security_headers(https=scope.get("scheme") == "https"),
         ]})
         await send({"type": "http.response.body", "body": body})
 

@@ -45,18 +45,28 @@ A `torch.Generator` passed to `t.call` reaches the student's code as a generator
 state, and `t.reference` gets another copy: both draw the same random numbers, and the test's
 own generator does not move.
 
-`@test(operators=True)` records what each call of the test ran (torch functions and aten
-operators), for rules such as "build the softmax yourself": `t.ran(names)` and
-`t.check_built_without(...)` judge from what executed, not from what the code spells.
-`t.source` is the student's code as text, and `t.uses(names)` the lines that spell a name,
-to point the student at a line.
+A "build it yourself" rule takes torch's ready-made pieces away in the test that states it:
+
+    from graders.sandbox.ready_made import ATTENTION, SOFTMAX
+
+    @test(title="Built from exp, sum and max", points=1, forbids=SOFTMAX | ATTENTION,
+          rule="That is torch's own softmax: build it yourself from `exp`, `sum` and `amax`.")
+    def built_yourself(t):
+        t.check_close(t.call("softmax", torch.zeros(4)), torch.full((4,), 0.25))
+
+The test runs in a sandbox of its own where those kernels and torch's Python implementations
+raise before the student's module loads (however they are reached: see ready_made.py), so a
+call that needs one fails this test, with `rule` and the lines that spell a name of
+`forbids.spelled`, and no other. `t.source` is the student's code as text, and `t.uses(names)`
+the lines that spell a name, to point the student at a line.
 
 Inputs are made in this process from a per-test seed (derived from the test's name, so a failure
 replays); only the inputs enter the sandbox. Expected values come from `t.reference` (the
 solution, run here). Visible tests run first, then hidden ones, so nothing a hidden test sends
 into the sandbox can come back in a visible test's feedback; hidden tests show only their title,
-pass/fail and, when they fail, the author's fixed `when_hidden_fails` text: never output or
-the real message.
+pass/fail and a fixed text, never output or the real message: the author's `when_hidden_fails`
+when the test's check failed, and otherwise what happened (not run, the student's code raised or
+hit a limit), since the author's diagnosis of a wrong answer is false for an answer never given.
 """
 
 from __future__ import annotations
@@ -64,6 +74,7 @@ from __future__ import annotations
 # `test` below is the authoring decorator, not a pytest test: its defaults are fine.
 # ruff: noqa: PT028
 import ast
+import builtins
 import collections
 import hashlib
 import inspect
@@ -81,6 +92,9 @@ import torch
 
 from graders.sandbox import Failure, Limits, ModelRef, Outcome, Sandbox, SandboxPool, SandboxUnavailable
 from graders.sandbox.models import build_model, import_model_modules
+from graders.sandbox.pool import PROTOCOL_CATEGORIES
+from graders.sandbox.ready_made import ReadyMade
+from graders.sandbox.wire import GARBLED, TOO_LARGE
 from graders.verdict import TestOutcome, Verdict
 
 # Failures that are resource limits: the verdict's message names them and the test.
@@ -98,7 +112,9 @@ class TestSpec:
     hidden: bool
     timeout: float | None
     function: Callable
-    operators: bool = False
+    # What a "build it yourself" rule takes away in this test (None: nothing), and why, in words.
+    forbids: ReadyMade | None = None
+    rule: str = ""
     # What a failed hidden test tells the student instead of its real message: the kind of case.
     when_hidden_fails: str = ""
 
@@ -111,16 +127,28 @@ def test(
     points: float = 1.0,
     hidden: bool = False,
     timeout: float | None = None,
-    operators: bool = False,
+    forbids: ReadyMade | None = None,
+    rule: str = "",
     when_hidden_fails: str = "",
+    operators: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Mark a function `f(t)` in tests.py as a test; `timeout` (seconds) applies to each call it makes.
 
-    `operators=True` records what each of the test's calls ran, for `t.ran(...)`; the exercise's
-    submissions then load with no threads or processes allowed (see Sandbox.load).
-    `when_hidden_fails` is the fixed text a failed hidden test shows (say what kind of case failed,
-    never its inputs); without it, the student reads "A hidden test failed: <its title>."
+    `forbids`: torch's ready-made pieces this test takes away ("build it yourself", see the
+    module's docstring); the test runs in a sandbox made for that rule, where the submission can
+    exec no program, and `rule` says in words why a call that needed one failed.
+    `when_hidden_fails` is the fixed text a hidden test shows when its check fails (say what kind of
+    case failed, never its inputs); without it, the student reads "A hidden test failed: <its title>."
+    A hidden test that did not run, or during which the student's code raised or hit a limit, says
+    that instead.
     """
+    if operators:
+        raise ExerciseError(
+            "@test(operators=True) and t.check_built_without are gone: declare what the test takes away "
+            "with forbids= (graders.sandbox.ready_made: SOFTMAX, LOSSES, ATTENTION) and say why with rule="
+        )
+    if (forbids is None) != (not rule):
+        raise ExerciseError("@test(forbids=..., rule=...): give both, the pieces taken away and why in words")
 
     def decorator(function: Callable) -> Callable:
         name = function.__name__
@@ -132,7 +160,8 @@ def test(
             hidden=hidden,
             timeout=timeout,
             function=function,
-            operators=operators,
+            forbids=forbids,
+            rule=rule,
             when_hidden_fails=when_hidden_fails or f"A hidden test failed: {shown_title[:1].lower()}{shown_title[1:]}.",
         )
         return function
@@ -292,6 +321,14 @@ class BudgetSpent(Exception):
     """The submission's whole time budget is used up; the remaining tests are not run."""
 
 
+class FailedForTheRule(Exception):
+    """A test without a rule failed in a rule's sandbox because of the rule: it runs again in a plain one."""
+
+
+# Failures a "build it yourself" rule's sandbox causes: a piece taken away.
+RULE_FAILURES = ("forbidden",)
+
+
 class SandboxKilled(Exception):
     """The sandbox was killed from outside, twice in a row: a fault of ours, never scored."""
 
@@ -307,11 +344,21 @@ CHANNEL_BROKEN = (
     "Nothing of this submission can be graded, so it scores 0. Return plain values (tensors, arrays, "
     "numbers, strings, lists) and leave file descriptor 3 alone."
 )
+# What a failed hidden test shows when no more precise text is given.
+HIDDEN_FAILED = "This hidden test failed."
 BUDGET_SPENT = "Not run: your code used up this submission's time ({seconds:g} s for all the tests together)."
 
 
 class Grading:
-    """One submission being graded: the sandbox it runs in, its time budget and the tests' outcomes."""
+    """One submission being graded: the sandboxes it runs in, its time budget and the tests' outcomes.
+
+    A test with a "build it yourself" rule runs in a sandbox made for that rule (its pieces
+    taken away), so a call that needs them fails that test. The other tests must not pay for
+    the rule: they run in the submission's home sandbox, which for an exercise with one rule is
+    that rule's sandbox (most submissions then need one sandbox, not two), and a test that
+    failed there only because of the rule (a piece taken away) runs again in a plain sandbox,
+    which grades it as if there were no rule.
+    """
 
     def __init__(self, exercise: Exercise, source: str, pool: SandboxPool) -> None:
         self.exercise = exercise
@@ -319,9 +366,15 @@ class Grading:
         self.pool = pool
         # `t.reference` builds models here, from the registries the pool's sandboxes build them from.
         import_model_modules(pool.preload)
-        self.sandbox: Sandbox | None = None
+        # By rule: None for the plain sandbox.
+        self.sandboxes: dict[ReadyMade | None, Sandbox] = {}
+        rules = {spec.forbids for spec in exercise.tests if spec.forbids is not None}
+        self.home: ReadyMade | None = rules.pop() if len(rules) == 1 else None
+        # Why the module could not load under the home sandbox's rule, if it could not.
+        self.home_load_failure: Failure | None = None
+        # Tests without a rule that the rule made fail: they run in the plain sandbox.
+        self.moved: set[str] = set()
         self.notes: list[str] = []
-        self.single_process = any(spec.operators for spec in exercise.tests)
         self.budget = exercise.limits.budget_seconds
         self.deadline = math.inf
         self.budget_spent = False
@@ -331,14 +384,17 @@ class Grading:
         max_score = sum(spec.points for spec in self.exercise.tests)
         ordered = sorted(self.exercise.tests, key=lambda spec: spec.hidden)
         try:
-            self.sandbox = self.pool.acquire()
+            self.sandboxes[self.home] = self.pool.acquire(unavailable=self.home)
             # The budget starts once a sandbox is ours: waiting for one is the platform's time.
             self.deadline = time.monotonic() + self.budget
-            loaded = self._load()
-            if loaded.failure is not None and loaded.failure.kind == "killed":
-                loaded = self._fresh_sandbox()
-                if loaded.failure is not None and loaded.failure.kind == "killed":
-                    raise SandboxKilled(loaded.failure.message)
+            loaded = self._first_load(self.home)
+            if self.home is not None and loaded.failure is not None and loaded.failure.kind in RULE_FAILURES:
+                # The module needs, while loading, what the rule takes away: the rule's tests
+                # fail with that, and the others are graded in a plain sandbox.
+                self.home_load_failure = loaded.failure
+                self.sandboxes.pop(self.home).close()
+                self.sandboxes[None] = self.pool.acquire(timeout=max(self.remaining(), 0.1))
+                loaded = self._first_load(None)
             if loaded.failure is not None and loaded.failure.kind == "protocol":
                 return self._channel_broken(ordered, max_score, loaded.failure, loaded.stdout)
             if loaded.failure is not None:
@@ -354,25 +410,40 @@ class Grading:
                 except ChannelBroken as broken:
                     return self._channel_broken(ordered, max_score, broken.args[0], loaded.stdout)
         finally:
-            if self.sandbox is not None:
-                self.sandbox.close()
+            for sandbox in self.sandboxes.values():
+                sandbox.close()
         score = sum(outcome.points for outcome in outcomes)
         return Verdict(
             "graded", score, max_score, outcomes, message="\n".join(self.notes), stdout=_shown(loaded.stdout)
         )
 
     def _channel_broken(self, ordered: list[TestSpec], max_score: float, failure: Failure, stdout: str) -> Verdict:
-        detail = failure.message
-        prefix = "the reply from your code's process was not understood ("
-        if detail.startswith(prefix) and detail.endswith(")"):
-            detail = detail[len(prefix) : -1]
-        outcomes = [_outcome(spec, False, "Not graded: see the message above.") for spec in ordered]
+        # One of a few fixed words, whatever the failure says: a hidden test's inputs written
+        # into a forged reply must not come out in the verdict.
+        detail = next((words for words in PROTOCOL_CATEGORIES if failure.message.endswith(f"({words})")), GARBLED)
+        outcomes = [_not_run(spec, "Not graded: see the message above.") for spec in ordered]
         return Verdict(
             "graded", 0.0, max_score, outcomes, message=CHANNEL_BROKEN.format(detail=detail), stdout=_shown(stdout)
         )
 
-    def _load(self):
-        return self.sandbox.load(self.source, self._limits_for_call(), single_process=self.single_process)
+    def _load(self, rule: ReadyMade | None) -> Outcome:
+        return self.sandboxes[rule].load(self.source, self._limits_for_call(), unavailable=rule)
+
+    def _first_load(self, rule: ReadyMade | None) -> Outcome:
+        loaded = self._load(rule)
+        if loaded.failure is not None and loaded.failure.kind == "killed":
+            loaded = self._fresh_sandbox(rule)
+            if loaded.failure is not None and loaded.failure.kind == "killed":
+                raise SandboxKilled(loaded.failure.message)
+        return loaded
+
+    def sandbox_for(self, spec: TestSpec) -> ReadyMade | None:
+        """Which sandbox a test runs in (by rule; None: the plain one)."""
+        if spec.forbids is not None:
+            return spec.forbids
+        if self.home_load_failure is not None or spec.name in self.moved:
+            return None
+        return self.home
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -389,16 +460,17 @@ class Grading:
         """Count a reply against the budget's other half: the bytes one grading may read."""
         if outcome.failure is not None and outcome.failure.kind == "protocol":
             raise ChannelBroken(outcome.failure)
-        if self.reply_bytes_before + self.sandbox.received_bytes > MAX_REPLY_BYTES_PER_GRADING:
-            raise ChannelBroken(Failure("protocol", f"more than {MAX_REPLY_BYTES_PER_GRADING >> 20} MB of replies"))
+        received = self.reply_bytes_before + sum(sandbox.received_bytes for sandbox in self.sandboxes.values())
+        if received > MAX_REPLY_BYTES_PER_GRADING:
+            raise ChannelBroken(Failure("protocol", f"({TOO_LARGE})"))
 
-    def _fresh_sandbox(self) -> Outcome:
-        if self.sandbox is not None:
-            self.reply_bytes_before += self.sandbox.received_bytes
-            self.sandbox.close()
-            self.sandbox = None
-        self.sandbox = self.pool.acquire(timeout=max(self.remaining(), 0.1))
-        return self._load()
+    def _fresh_sandbox(self, rule: ReadyMade | None) -> Outcome:
+        old = self.sandboxes.pop(rule, None)
+        if old is not None:
+            self.reply_bytes_before += old.received_bytes
+            old.close()
+        self.sandboxes[rule] = self.pool.acquire(timeout=max(self.remaining(), 0.1), unavailable=rule)
+        return self._load(rule)
 
     def _run_test(self, spec: TestSpec, *, again: bool = False) -> TestOutcome:
         """One test's outcome; a test whose sandbox was killed from outside runs once more, afresh.
@@ -407,11 +479,21 @@ class Grading:
         student neither points nor time.
         """
         started = time.monotonic()
+        context = None
+        key = self.sandbox_for(spec)
         try:
             if self.remaining() <= 0:
                 raise BudgetSpent()
-            if self.sandbox is None or not self.sandbox.alive:
-                reloaded = self._fresh_sandbox()
+            if spec.forbids is not None and spec.forbids == self.home and self.home_load_failure is not None:
+                return _outcome(
+                    spec,
+                    False,
+                    self._reload_failure_message(spec, self.home_load_failure, True),
+                    hidden_message="Not run: your code could not be loaded for this test.",
+                )
+            sandbox = self.sandboxes.get(key)
+            if sandbox is None or not sandbox.alive:
+                reloaded = self._fresh_sandbox(key)
                 self.account(reloaded)
                 if reloaded.failure is not None and reloaded.failure.kind == "killed":
                     # Killed from outside while loading afresh: a fault of ours like any other kill.
@@ -420,17 +502,28 @@ class Grading:
                     self.deadline += time.monotonic() - started
                     return self._run_test(spec, again=True)
                 if reloaded.failure is not None:
-                    return _outcome(spec, False, f"Your code could not be loaded again: {reloaded.failure.message}")
-            context = TestContext(spec, self)
+                    return _outcome(
+                        spec,
+                        False,
+                        self._reload_failure_message(spec, reloaded.failure, sandbox is None),
+                        hidden_message="Not run: your code could not be loaded again.",
+                    )
+            context = TestContext(spec, self, key)
             spec.function(context)
+        except FailedForTheRule:
+            # A test without a rule, in the rule's sandbox: graded again where nothing is taken away.
+            self.moved.add(spec.name)
+            return self._run_test(spec, again=again)
         except BudgetSpent:
             if not self.budget_spent:
                 self.budget_spent = True
                 self.notes.append(f"Your code used up this submission's time ({self.budget:g} s for all the tests "
                                   "together): the tests after that point were not run.")
-            return _outcome(spec, False, BUDGET_SPENT.format(seconds=self.budget))
+            return _not_run(spec, BUDGET_SPENT.format(seconds=self.budget))
         except TestFailed as failed:
-            return _outcome(spec, False, str(failed), context.stdout)
+            return _outcome(
+                spec, False, str(failed), context.stdout if context else "", hidden_message=spec.when_hidden_fails
+            )
         except StudentCodeFailed as failed:
             if failed.failure is not None and failed.failure.kind == "killed":
                 if again:
@@ -439,7 +532,9 @@ class Grading:
                 return self._run_test(spec, again=True)
             if failed.failure is not None and failed.failure.kind in LIMIT_KINDS:
                 self.notes.append(f"{_capital(failed.failure.message)} in test `{spec.title}`.")
-            return _outcome(spec, False, str(failed), context.stdout)
+            return _outcome(
+                spec, False, str(failed), context.stdout if context else "", hidden_message=hidden_code_failure(failed)
+            )
         except (SandboxUnavailable, ChannelBroken, SandboxKilled):
             raise
         except Exception as error:
@@ -449,12 +544,56 @@ class Grading:
                 spec,
                 False,
                 f"This test could not check your answer ({type(error).__name__}: {error}).",
-                context.stdout,
+                context.stdout if context else "",
+                hidden_message="This hidden test could not check your answer.",
             )
         return _outcome(spec, True, "", context.stdout)
 
+    def _reload_failure_message(self, spec: TestSpec, failure: Failure, first: bool) -> str:
+        if failure.kind == "forbidden":
+            return self.forbidden_message(spec, failure.message, while_loading=True)
+        if first:  # the first load of a rule's own sandbox
+            return f"Your code could not be loaded for this test: {load_failure_message(failure, self.exercise.limits)}"
+        return f"Your code could not be loaded again: {failure.message}"
 
-def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> TestOutcome:
+    def forbidden_message(self, spec: TestSpec, name: str, *, while_loading: bool = False) -> str:
+        """What a test says when the code called one of the pieces its rule takes away.
+
+        `name` comes from the sandbox: it is shown only if it is one of the rule's own names. The
+        lines that spell a name of the rule point the student at where to look.
+        """
+        rule = spec.forbids
+        shown = f"`{name}`" if rule is not None and rule.names(name) else "one of torch's ready-made pieces"
+        lines = spelled_lines(self.source, rule.spelled if rule is not None else ())
+        where = " Look at " + ", ".join(f"line {line} (`{word}`)" for line, word in lines) + "." if lines else ""
+        when = " while loading" if while_loading else ""
+        return f"Your code ran {shown}{when}. {spec.rule or 'This test does not allow it.'}{where}"
+
+
+def spelled_lines(source: str, names: Iterable[str]) -> list[tuple[int, str]]:
+    """(line, name) of each use of one of `names` in `source`, in line order.
+
+    A use is an attribute (`F.softmax`, `x.softmax(...)`) or a `from ... import` of the name:
+    only to point the student at a line (what ran decides). Code that does not parse has none.
+    """
+    wanted = set(names)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in wanted:
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, ast.ImportFrom):
+            found.extend((node.lineno, alias.name) for alias in node.names if alias.name in wanted)
+    return sorted(found)
+
+
+def _outcome(
+    spec: TestSpec, passed: bool, message: str, stdout: str = "", *, hidden_message: str = HIDDEN_FAILED
+) -> TestOutcome:
+    """A test's outcome; a hidden test shows `hidden_message` instead of `message`, and no output."""
     return TestOutcome(
         name=spec.name,
         title=spec.title,
@@ -462,13 +601,28 @@ def _outcome(spec: TestSpec, passed: bool, message: str, stdout: str = "") -> Te
         points=spec.points if passed else 0.0,
         max_points=spec.points,
         visible=not spec.hidden,
-        message=("" if passed else spec.when_hidden_fails) if spec.hidden else message,
+        message=("" if passed else hidden_message) if spec.hidden else message,
         stdout="" if spec.hidden else _shown(stdout),
     )
 
 
-def _not_run(spec: TestSpec) -> TestOutcome:
-    return _outcome(spec, False, "Not run: your code did not load.")
+def _not_run(spec: TestSpec, message: str = "Not run: your code did not load.") -> TestOutcome:
+    """A test that did not run: `message` says why, and holds nothing of the test, hidden or not."""
+    return _outcome(spec, False, message, hidden_message=message)
+
+
+def hidden_code_failure(failed: StudentCodeFailed) -> str:
+    """What a hidden test says when the student's code raised or hit a limit: never the inputs or traceback."""
+    failure = failed.failure
+    if failure is not None and failure.kind in LIMIT_KINDS:
+        return f"{_capital(failure.message)} in this hidden test."
+    if failure is not None and failure.kind == "exception":
+        # Only a built-in exception's name: a class the student named could spell out the inputs.
+        name = failure.message.partition(":")[0]
+        builtin = getattr(builtins, name, None)
+        error = name if isinstance(builtin, type) and issubclass(builtin, BaseException) else "an error"
+        return f"Your code raised {error} in this hidden test (its details would show the test's inputs)."
+    return "Your code gave this hidden test no answer it could check (the details would show the test's inputs)."
 
 
 def _shown(text: str) -> str:
@@ -487,6 +641,8 @@ def load_failure_message(failure: Failure, limits: Limits) -> str:
         return f"{_capital(failure.message)} while loading; remove it so the tests can run."
     if failure.kind in LIMIT_KINDS:
         return f"{_capital(failure.message)} while loading your code."
+    if failure.kind == "forbidden":  # only a test with a rule takes pieces away: this reply was forged
+        return "Your code ran one of torch's ready-made pieces while loading."
     return f"{_capital(failure.message)} while loading."
 
 
@@ -533,9 +689,11 @@ class TestContext:
 
     __test__ = False
 
-    def __init__(self, spec: TestSpec, grading: Grading) -> None:
+    def __init__(self, spec: TestSpec, grading: Grading, sandbox: ReadyMade | None = None) -> None:
         self.spec = spec
         self.grading = grading
+        # Which of the grading's sandboxes this test's calls go to (by rule; None: the plain one).
+        self.sandbox = sandbox
         self.solution = grading.exercise.solution
         # The student's code as text, for checks on how it is written (e.g. "implement softmax
         # yourself: torch.softmax is not allowed here").
@@ -545,8 +703,6 @@ class TestContext:
         self.rng = np.random.default_rng(self.seed)
         self.grad_seed = (self.seed * 2654435761 + 1) % (1 << 31)
         self.stdout = ""
-        # What this test's calls ran, when it records operators (`@test(operators=True)`).
-        self.operators: set[str] = set()
         # id(value) -> how it was obtained, for messages; the values are kept alive with it.
         self.described: dict[int, tuple[object, str]] = {}
 
@@ -582,28 +738,24 @@ class TestContext:
         remaining = grading.remaining()
         if remaining <= 0:
             raise BudgetSpent()
-        outcome = grading.sandbox.call(
+        outcome = grading.sandboxes[self.sandbox].call(
             function,
             args,
             kwargs,
             grad_of=grad_of,
             grad_seed=self.grad_seed,
             timeout=min(limit, remaining),
-            trace=self.spec.operators,
         )
         self.stdout += outcome.stdout
         grading.account(outcome)
         if outcome.failure is not None:
             if outcome.failure.kind == "time" and remaining < limit:
                 raise BudgetSpent()
+            if self.spec.forbids is None and self.sandbox is not None and outcome.failure.kind in RULE_FAILURES:
+                raise FailedForTheRule()
+            if outcome.failure.kind == "forbidden":
+                raise TestFailed(grading.forbidden_message(self.spec, outcome.failure.message))
             raise StudentCodeFailed(self._failure_message(description, outcome.failure), outcome.failure)
-        if self.spec.operators:
-            if outcome.operators is None:
-                raise StudentCodeFailed(
-                    f"While running {description}, your code took the grader's record of the operations it "
-                    "runs off its stack, so this test cannot check how it computes."
-                )
-            self.operators.update(outcome.operators)
         value = outcome.value
         if grad_of:
             returns = torch.Tensor
@@ -658,50 +810,9 @@ class TestContext:
             grads = torch.autograd.grad(output, inputs, grad_outputs=grad_output, allow_unused=True)
         return output.detach(), list(grads)
 
-    def ran(self, names: Iterable[str]) -> list[str]:
-        """Which of `names` this test's calls ran so far, sorted: the evidence for "build it yourself".
-
-        Names are aten operators (`aten::_softmax`, what executed, however it was reached) and torch
-        functions (`torch.scaled_dot_product_attention`, what was called). Needs `@test(operators=True)`.
-        """
-        if not self.spec.operators:
-            raise ExerciseError(f"test `{self.spec.name}` calls t.ran() but is not declared with operators=True")
-        return sorted(set(names) & self.operators)
-
-    def check_built_without(self, operators: Iterable[str], *, spelled: Iterable[str] = (), rule: str) -> None:
-        """Fail unless this test's calls ran none of `operators` (see `ran`); `rule` says why in words.
-
-        Which lines spell one of `spelled` only points the student to where to look: a name alone
-        (their own method called `softmax`) never fails the test, what ran does.
-        """
-        ran = self.ran(operators)
-        if not ran:
-            return
-        lines = self.uses(spelled)
-        where = ""
-        if lines:
-            where = " Look at " + ", ".join(f"line {line} (`{name}`)" for line, name in lines) + "."
-        raise TestFailed(f"Your code ran {', '.join(f'`{name}`' for name in ran)}. {rule}{where}")
-
     def uses(self, names: Iterable[str]) -> list[tuple[int, str]]:
-        """(line, name) of each use of one of `names` in the student's code, in line order.
-
-        A use is an attribute (`F.softmax`, `x.softmax(...)`) or a `from ... import` of the
-        name: for rules such as "build it yourself: torch's softmax is not allowed". Code that
-        does not parse has no uses (its syntax error is the verdict).
-        """
-        wanted = set(names)
-        try:
-            tree = ast.parse(self.source)
-        except (SyntaxError, ValueError):
-            return []
-        found = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in wanted:
-                found.append((node.lineno, node.attr))
-            elif isinstance(node, ast.ImportFrom):
-                found.extend((node.lineno, alias.name) for alias in node.names if alias.name in wanted)
-        return sorted(found)
+        """(line, name) of each use of one of `names` in the student's code (see `spelled_lines`)."""
+        return spelled_lines(self.source, names)
 
     def check(self, condition: object, message: str) -> None:
         """Fail the test with `message` unless `condition` holds (a bool or an all-true tensor)."""

@@ -55,4 +55,11 @@ def grade_submission(submission_id: int) -> str:
 # nothing, so that a backlog of submissions never delays the sweep that rescues stuck ones.
 @shared_task(name="graders.sweep_stuck_submissions", ignore_result=True)
 def sweep_stuck_submissions() -> dict[str, int]:
-    return services.sweep()
+    counts = services.sweep()
+    # A sweep that found nothing is routine (Celery's lines about it are at DEBUG, see attentive/celery.py);
+    # one that found something means a worker or a message was lost.
+    if any(counts.values()):
+        log.warning("sweeper: %d submissions taken back from a stopped worker, %d sent again after a lost "
+                    "message, %d given up after too many attempts",
+                    counts["requeued_running"], counts["rung"], counts["gave_up"])
+    return counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .images import ALLOWED, ImageInvalid, check_image
+from .images import ALLOWED, ImageInvalid, check_image, check_image_file
 from .kinds import KINDS, MAX_CHOICES, SpecProblem
 from .models import MAX_TIME_LIMIT, MIN_TIME_LIMIT, Points, Question, Quiz
 from .nicknames import MAX_NICKNAME_LENGTH, NicknameInvalid, clean_nickname
@@ -110,6 +110,7 @@ class QuestionForm(forms.Form):
         if not upload:
             return None
         try:
+            check_image_file(upload.name, upload.size)  # before a byte is read
             return check_image(upload.name, upload.read())
         except ImageInvalid as invalid:
             raise forms.ValidationError(str(invalid)) from None

@@ -49,13 +49,20 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def check_image(name: str, data: bytes) -> ImageData:
-    """The image if its name and its bytes agree on an allowed format, else ImageInvalid saying why."""
+def check_image_file(name: str, size: int) -> None:
+    """ImageInvalid if the name or the size alone rule the file out (before its bytes are read)."""
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in FORMATS:
         raise ImageInvalid(f"{name}: images must be {ALLOWED} files")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ImageInvalid(f"{name}: images must be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+    if size > MAX_IMAGE_BYTES:
+        raise ImageInvalid(f"{name}: images must be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB "
+                           f"(this one is {size / (1024 * 1024):.1f} MB)")
+
+
+def check_image(name: str, data: bytes) -> ImageData:
+    """The image if its name and its bytes agree on an allowed format, else ImageInvalid saying why."""
+    check_image_file(name, len(data))
+    extension = name.rsplit(".", 1)[-1].lower()
     sniffed = _sniff(data)
     if sniffed != FORMATS[extension]:
         raise ImageInvalid(f"{name}: the file is not a valid {extension.upper()} image")

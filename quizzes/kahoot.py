@@ -9,17 +9,18 @@ answer 4 are both right: players pick one.
 
 from __future__ import annotations
 
-import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from frontdoor.archives import MB, ArchiveRefused, ZipLimits, check_zip
+from frontdoor.sheet_reader import SheetLimits, SheetRefused, SheetUnreadable, read_first_sheet
 
 from .kinds import KINDS
 from .models import KAHOOT_TIME_LIMITS, Question
@@ -29,12 +30,25 @@ MAX_QUESTION_LENGTH = 120
 MAX_ANSWER_LENGTH = 75
 ANSWERS = 4
 HEADER_ROW = 8
-MAX_ROWS = 1000
+HEADER_SEARCH_ROWS = 30  # the header is looked for in the first rows, below Kahoot's instructions
+MAX_ROWS = 1000  # questions below the header
 MAX_COLUMNS = 30
-# Kahoot's template with 1000 long rows is well under 1 MB; these bound what parsing can cost.
+# Kahoot's template filled with 1000 questions of the longest texts is a 360 KB file that
+# unpacks to 0.8 MB (its sheet). These limits leave room for what Excel, LibreOffice or Google
+# Sheets add, and bound what reading can cost whatever the file holds.
 MAX_FILE_BYTES = 2 * MB
-ZIP_LIMITS = ZipLimits(max_members=200, max_member_bytes=16 * MB, max_total_bytes=32 * MB, max_ratio=100)
+ZIP_LIMITS = ZipLimits(max_members=100, max_member_bytes=4 * MB, max_total_bytes=8 * MB, max_ratio=100)
+# A cell is refused above this before its text is touched; questions are at most 120 characters.
+MAX_CELL_CHARACTERS = 1000
+MAX_TEXT_CHARACTERS = 2_000_000  # 1000 rows of the longest texts hold about 450,000
 PARSE_SECONDS = 10
+PARSE_MEMORY_BYTES = 256 * MB  # address space: Python and openpyxl take 150 MB, the full template < 40 MB more
+
+
+def sheet_limits() -> SheetLimits:
+    return SheetLimits(max_rows=HEADER_SEARCH_ROWS + MAX_ROWS, max_columns=MAX_COLUMNS,
+                       max_cell_characters=MAX_CELL_CHARACTERS, max_total_characters=MAX_TEXT_CHARACTERS,
+                       seconds=PARSE_SECONDS, memory_bytes=PARSE_MEMORY_BYTES)
 
 HEADERS = {
     "question": "Question - max 120 characters",
@@ -110,48 +124,52 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def read_kahoot_xlsx(data: bytes) -> ImportResult:
-    """Every good row as a question draft, every bad one as problems naming row and column."""
-    if len(data) > MAX_FILE_BYTES:
+UNREADABLE = ("This file cannot be read as an Excel .xlsx workbook: it is damaged, or not one. "
+              "Fill in Kahoot's template and save it as .xlsx (Excel, LibreOffice and Google Sheets all can).")
+SAVE_AGAIN = "Save Kahoot's template again with only the questions."
+
+
+def check_file_size(size: int) -> None:
+    """Refuse a file over MAX_FILE_BYTES (from its size alone: call it before reading an upload)."""
+    if size > MAX_FILE_BYTES:
         raise SpreadsheetUnreadable(
-            f"This file is {len(data) / MB:.1f} MB; a Kahoot spreadsheet is at most {MAX_FILE_BYTES // MB} MB. "
+            f"This file is {size / MB:.1f} MB; a Kahoot spreadsheet is at most {MAX_FILE_BYTES // MB} MB. "
             "Keep only the questions sheet, or split the quiz into several files."
         )
+
+
+def read_kahoot_xlsx(data: bytes) -> ImportResult:
+    """Every good row as a question draft, every bad one as problems naming row and column.
+
+    Whatever the file holds, reading it ends in a result or in SpreadsheetUnreadable saying why:
+    its zip directory and XML prologues are checked before anything is parsed, and the sheet is
+    parsed in a child process on a budget of time and memory (frontdoor/sheet_reader.py)."""
+    check_file_size(len(data))
     try:
-        # Checked from the zip's directory before anything is unpacked.
         check_zip(data, ZIP_LIMITS, what="This spreadsheet").close()
-        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except ArchiveRefused as refused:
-        raise SpreadsheetUnreadable(f"{refused}. Save Kahoot's template again with only the questions.") from None
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise SpreadsheetUnreadable(
-            "This file is not an Excel .xlsx workbook. Fill in Kahoot's template and save it as .xlsx."
-        ) from None
-    deadline = time.monotonic() + PARSE_SECONDS
-    rows = []
+        raise SpreadsheetUnreadable(f"{refused}. {SAVE_AGAIN}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
+            NotImplementedError):
+        raise SpreadsheetUnreadable(UNREADABLE) from None
     try:
-        for row in workbook.worksheets[0].iter_rows(max_row=MAX_ROWS + 50, max_col=MAX_COLUMNS, values_only=True):
-            rows.append(row)
-            if time.monotonic() > deadline:
-                raise SpreadsheetUnreadable(
-                    f"Reading this spreadsheet took more than {PARSE_SECONDS} s, so it was stopped. "
-                    "Save Kahoot's template again with only the questions."
-                )
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise SpreadsheetUnreadable(
-            "This file is damaged or not an Excel .xlsx workbook. Save it again as .xlsx."
-        ) from None
-    finally:
-        workbook.close()
+        rows = read_first_sheet(data, sheet_limits())
+    except SheetRefused as refused:
+        raise SpreadsheetUnreadable(f"This spreadsheet was refused: {refused}. {SAVE_AGAIN}") from None
+    except SheetUnreadable:
+        raise SpreadsheetUnreadable(UNREADABLE) from None
     header_index, columns = _find_header(rows)
     result = ImportResult()
+    last_question_row = header_index + 1 + MAX_ROWS
     for index in range(header_index + 1, len(rows)):
         row_number = index + 1
-        if row_number - header_index - 1 > MAX_ROWS:
-            result.problems.append(RowProblem(row_number, "A", "", f"only the first {MAX_ROWS} rows are read"))
-            break
         values = {key: _text(rows[index][column]) if column < len(rows[index]) else ""
                   for key, column in columns.items()}
+        if row_number > last_question_row and any(values.values()):
+            raise SpreadsheetUnreadable(
+                f"This spreadsheet has questions after row {last_question_row} (row {row_number}): at most "
+                f"{MAX_ROWS} questions are read from one file. Split the quiz into several files."
+            )
         if not any(values.values()):
             continue  # the template's numbered but empty rows
         draft = _read_row(row_number, values, columns, result.problems)
@@ -160,8 +178,8 @@ def read_kahoot_xlsx(data: bytes) -> ImportResult:
     return result
 
 
-def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int]]:
-    for index, row in enumerate(rows[:30]):
+def _find_header(rows: list[list]) -> tuple[int, dict[str, int]]:
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         columns = {}
         for column, value in enumerate(row):
             key = _header_key(value) if isinstance(value, str) else None

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from frontdoor.throttle import link_key
+
 from .kinds import KIND_CHOICES, KINDS
 
 MIN_TIME_LIMIT = 5
@@ -179,10 +181,18 @@ class Game(models.Model):
         return self.finished_at is None
 
     def join_path(self) -> str:
-        return reverse("play_join", args=[self.pin])
+        """The projector's link and QR code: its key lets it pass the locks that wrong PINs cause."""
+        return reverse("play_join", args=[self.pin]) + f"?k={self.join_key()}"
+
+    def join_key(self) -> str:
+        return link_key("game", self.pk, self.pin)
 
     def join_url(self) -> str:
         return settings.SITE_URL + self.join_path()
+
+    def join_url_to_type(self) -> str:
+        """The address as the projector writes it, for typing: the link and QR code add the key."""
+        return settings.SITE_URL + reverse("play_join", args=[self.pin])
 
 
 class GameQuestion(models.Model):

@@ -23,7 +23,7 @@ from frontdoor import throttle as lockout
 from . import live, reports, services, throttle
 from .forms import GameOptionsForm, KahootImportForm, NicknameForm, PinForm, QuestionForm, QuizForm
 from .images import store_image
-from .kahoot import SpreadsheetUnreadable, exportable, read_kahoot_xlsx, write_kahoot_xlsx
+from .kahoot import SpreadsheetUnreadable, check_file_size, exportable, read_kahoot_xlsx, write_kahoot_xlsx
 from .kinds import KINDS
 from .models import Game, Player, Question, Quiz, QuizImage
 from .nicknames import NicknameInvalid
@@ -155,6 +155,7 @@ def quiz_import(request, course_slug: str):
         return render(request, "quizzes/quiz_import.html", context, status=400 if form.errors else 200)
     upload = form.cleaned_data["file"]
     try:
+        check_file_size(upload.size)  # before a byte is read: the upload may be on disk
         result = read_kahoot_xlsx(upload.read())
     except SpreadsheetUnreadable as unreadable:
         form.add_error("file", str(unreadable))
@@ -378,14 +379,11 @@ def _report_name(game: Game) -> str:
 # -- players ------------------------------------------------------------------------------------
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def _join_allowed(request) -> bool:
     if not request.session.session_key:
         request.session.save()
-    return throttle.allow(f"join-ip:{_client_ip(request)}", settings.QUIZ_JOINS_PER_IP_PER_MINUTE, 60,
+    address = lockout.client_address(request)
+    return throttle.allow(f"join-ip:{address}", settings.QUIZ_JOINS_PER_IP_PER_MINUTE, 60,
                           (f"join-session:{request.session.session_key}", settings.QUIZ_JOINS_PER_SESSION_PER_MINUTE))
 
 
@@ -400,14 +398,20 @@ def _pin_checks(request) -> list[tuple[lockout.Rule, str]]:
 
 def _pin_refusal(request, pin: str, locked):
     form = PinForm(initial={"pin": pin})
-    form.link_error = (f"Too many wrong game PINs from here: looking PINs up is paused until "
-                       f"{lockout.when(locked[1])}. Check the number on the projector, then try again.")
+    form.link_error = (f"Too many wrong game PINs from here: typing a PIN is paused until "
+                       f"{lockout.when(locked[1])}. Scan the QR code on the projector (or open its link): it always "
+                       "works. The site's administrators can lift the pause sooner.")
     return render(request, "quizzes/play_pin.html", {"form": form}, status=429)
 
 
 def _running_game_or_refusal(request, pin: str):
     """(game, None) for a running game; (None, a 429 page) once this browser or address has
-    guessed too many PINs; (None, None) for a wrong PIN, which is counted."""
+    guessed too many PINs; (None, None) for a wrong PIN, which is counted. The projector's link
+    (its QR code) carries a key that no guess can make: it passes the locks."""
+    if key := request.GET.get("k"):
+        game = services.running_game_by_pin(pin)
+        if game and lockout.link_key_valid(key, "game", game.pk, game.pin):
+            return game, None
     if locked := lockout.first_lock(_pin_checks(request)):
         return None, _pin_refusal(request, pin, locked)
     game = services.running_game_by_pin(pin)
@@ -459,7 +463,7 @@ def play_join(request, pin: str):
     # A posted form shows the nickname that was typed; only a new form needs a suggestion.
     form = NicknameForm(request.POST) if request.method == "POST" else NicknameForm(
         initial={"nickname": services.suggest_nickname(game)})
-    context = {"game": game, "form": form, "member": member,
+    context = {"game": game, "form": form, "member": member, "link_key": request.GET.get("k", ""),
                "account_name": _account_name(request.user) if member else ""}
     if seat and seat.kicked:
         context["kicked"] = True
@@ -512,11 +516,21 @@ def play_nickname(request, pin: str):
 
 
 def play_game(request, game_id: int):
-    """The player's phone: everything after joining happens here, over a WebSocket."""
-    game = get_object_or_404(Game, pk=game_id)
-    seat = services.seat_in_session(request.session, game.pk)
-    if seat is None or seat.kicked:
+    """The player's phone: everything after joining happens here, over a WebSocket.
+
+    Game ids are sequential, so this page tells a browser without a seat nothing about the
+    game, not even whether it exists: sending it to the join form would hand out the PIN to
+    anyone counting ids, past the PIN throttle. It asks for the PIN, as the projector shows it.
+    """
+    seat = services.seat_in_session(request.session, game_id)
+    if seat is None:
+        form = PinForm()
+        form.link_error = ("This page belongs to a phone that has joined the game. "
+                           "Type the PIN shown on the projector to join.")
+        return render(request, "quizzes/play_pin.html", {"form": form}, status=404)
+    game = seat.game
+    if seat.kicked:
         if game.is_running:
-            return redirect("play_join", game.pin)
+            return redirect("play_join", game.pin)  # this browser joined with the PIN: it says why it is out
         raise Http404("No such game.")
     return render(request, "quizzes/play_game.html", {"game": game, "player": seat})

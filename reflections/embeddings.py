@@ -16,10 +16,9 @@ import numpy as np
 
 DIMENSIONS = 384
 BATCH_SIZE = 32
-# Torch's threads while embedding. One, because the machines are shared: on two cores with a
-# load average of 4-5, 300 real answers took 1.1-1.9 s on one thread and 5-8 s on two, whose
-# threads wait on each other whenever either is descheduled (docs/benchmarks.md).
-EMBEDDING_THREADS = 1
+# Word pieces an answer is cut to. The model was trained on at most 128 (its card); the real
+# answers have 19 on average and 116 at most, so this only bounds what a pasted essay costs.
+MAX_TOKENS = 128
 OFFLINE_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -67,6 +66,7 @@ def load_embedding_model():
             from sentence_transformers import SentenceTransformer
 
             _model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
+            _model.max_seq_length = MAX_TOKENS
         return _model
 
 
@@ -81,11 +81,23 @@ def embed(
 
     model = load_embedding_model()
     threads = torch.get_num_threads()
-    torch.set_num_threads(EMBEDDING_THREADS)
+    torch.set_num_threads(embedding_threads())
     try:
         return _embed_sorted(model, texts, progress)
     finally:
         torch.set_num_threads(threads)
+
+
+def embedding_threads() -> int:
+    """Torch's threads for this run: the cores nobody else is using, at least one.
+
+    On a busy machine one thread: on two cores at a load average of 4-5, 300 real answers
+    took 1.1-1.9 s on one thread and 5-8 s on two, whose threads wait on each other whenever
+    either is descheduled (docs/benchmarks.md). On an idle one, every core.
+    """
+    cores = os.cpu_count() or 1
+    idle = cores - os.getloadavg()[0]
+    return max(1, min(cores, round(idle)))
 
 
 def _embed_sorted(model, texts: Sequence[str], progress: Callable[[int, int], None] | None) -> np.ndarray:

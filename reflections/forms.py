@@ -2,6 +2,8 @@
 
 from django import forms
 
+from courses.text import normalized_line_endings
+
 from .models import ReflectionPrompt
 from .services import MAX_ANSWER_LENGTH
 
@@ -13,6 +15,13 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
+class TextAreaField(forms.CharField):
+    """A text area's text, its line breaks counted once each, as the browser's maxlength counts them."""
+
+    def to_python(self, value):
+        return normalized_line_endings(super().to_python(value))
+
+
 class ReflectionForm(forms.Form):
     """One text box per prompt; a box left empty removes that answer."""
 
@@ -22,7 +31,7 @@ class ReflectionForm(forms.Form):
         self.answers = answers
         for prompt in prompts:
             answer = answers.get(prompt.pk)
-            self.fields[self.field_name(prompt)] = forms.CharField(
+            self.fields[self.field_name(prompt)] = TextAreaField(
                 label=prompt.text,
                 required=False,
                 max_length=MAX_ANSWER_LENGTH,

@@ -2,7 +2,9 @@
 """Attentive's front door: `dev.py run` serves the embedded site, `dev.py test` runs the suite.
 
 `dev.py run --lan` is classroom mode: it serves every network of this machine, finds its
-address on the room's network and has the join links and QR codes carry it.
+address on the room's network and has the join links and QR codes carry it. `dev.py serve`
+serves again at once (no install check, migration or demo setup), exactly as `run` serves:
+DEBUG off unless asked for, static files collected for WhiteNoise when they changed.
 
 Needs only Python 3.11+: it makes its own virtual environment in .venv, installs the
 pinned requirements when they change, and then hands over to manage.py or pytest.
@@ -178,14 +180,36 @@ def serve(args: list[str]) -> None:
     os.execv(PYTHON, [str(PYTHON), "manage.py", "serve", "--host", host, "--port", str(options.port), *rest])
 
 
+def static_sources() -> list[Path]:
+    """The folders collectstatic gathers from that can change here: the site's and each app's."""
+    return [ROOT / "static", *ROOT.glob("*/static")]
+
+
+def static_files_stale() -> bool:
+    """Whether the collected files (their manifest) are missing or older than a source file."""
+    var = Path(os.environ.get("ATTENTIVE_VAR_DIR", ROOT / "var"))
+    manifest = Path(os.environ.get("STATIC_ROOT") or var / "staticfiles") / "staticfiles.json"
+    if not manifest.exists():
+        return True
+    collected = manifest.stat().st_mtime
+    return any(path.stat().st_mtime > collected
+               for folder in static_sources() for path in folder.rglob("*") if path.is_file())
+
+
+def collect_static_files(*, always: bool) -> None:
+    """With DEBUG off, WhiteNoise serves only collected files (by their hashed names). `serve`
+    collects them only when a source changed: collectstatic takes seconds."""
+    if os.environ["DEBUG"].lower() in ("0", "false", "no", "off") and (always or static_files_stale()):
+        say("collecting static files (WhiteNoise serves them with DEBUG off)")
+        run(PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0")
+
+
 def command_run(args: list[str]) -> None:
     ensure_environment("requirements.txt")
     os.chdir(ROOT)
     args = serving_environment(args)
     run(PYTHON, "manage.py", "migrate", "--no-input", "-v", "0")
-    if os.environ["DEBUG"].lower() in ("0", "false", "no", "off"):
-        say("collecting static files (WhiteNoise serves them with DEBUG off)")
-        run(PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0")
+    collect_static_files(always=True)  # after an install, a package's own files may have changed
     # Published demo password on 127.0.0.1 only; open to the room, a fresh one (printed here).
     classroom = any(arg == "--lan" or arg.startswith("--lan-address") for arg in args)
     run(PYTHON, "manage.py", "demo_setup", "--classroom" if classroom else "--local")
@@ -193,10 +217,13 @@ def command_run(args: list[str]) -> None:
 
 
 def command_serve(args: list[str]) -> None:
-    """Serve again at once: no install check, migration or demo setup (`run` must have run once)."""
+    """Serve again at once, as `run` serves: no install check, migration or demo setup (`run` must
+    have run once), but the same environment (DEBUG off) and the static files it needs."""
     if not PYTHON.exists():
         sys.exit(f"{VENV} does not exist yet: run `scripts/dev.py run` (or `make run`) first.")
     os.chdir(ROOT)
+    args = serving_environment(args)
+    collect_static_files(always=False)
     serve(args)
 
 

@@ -1,41 +1,17 @@
 """Multi-head attention laid out like torch.nn.MultiheadAttention (batch first), so weights can be copied.
 
-Part of the toy translator that student code is given. It is written with torch's own softmax,
-not with the reference solution of the attention exercise (graders.reference.functional), which
-must never be in the sandbox's memory.
+Part of the toy translator that student code is given, so it lives in every sandbox's memory:
+it computes attention with torch's own F.scaled_dot_product_attention and nothing of ours, so
+it gives a submission nothing torch does not already give it (and the attention exercise's
+"build it yourself" test takes that kernel away). The reference solution of the attention
+exercise (graders.reference.functional) must never be in the sandbox's memory.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
-
-
-def attend(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    *,
-    key_padding_mask: torch.Tensor | None = None,
-    causal: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(output, weights) of scaled dot-product attention over (batch, heads, length, head_dim) inputs.
-
-    `key_padding_mask` (batch, S) is True at padded keys; a query that may see no key gets zeros.
-    """
-    query_length, key_length = query.shape[-2], key.shape[-2]
-    scores = (query @ key.transpose(-2, -1)) * (1.0 / math.sqrt(query.shape[-1]))
-    allowed = torch.ones(query_length, key_length, dtype=torch.bool)
-    if causal:
-        allowed = allowed.tril()
-    if key_padding_mask is not None:
-        batch = key_padding_mask.shape[0]
-        allowed = allowed & ~key_padding_mask.reshape(batch, *([1] * (scores.dim() - 2)), key_length)
-    weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
-    weights = weights.masked_fill(~allowed.any(dim=-1, keepdim=True), 0.0)
-    return weights @ value, weights
+from torch.nn import functional
 
 
 class MultiHeadAttention(nn.Module):
@@ -85,14 +61,27 @@ class MultiHeadAttention(nn.Module):
         """
         weight_q, weight_k, weight_v = self.in_proj_weight.chunk(3)
         bias_q, bias_k, bias_v = self.in_proj_bias.chunk(3)
-        heads_q = self._split_heads(nn.functional.linear(query, weight_q, bias_q))
-        heads_k = self._split_heads(nn.functional.linear(key, weight_k, bias_k))
-        heads_v = self._split_heads(nn.functional.linear(value, weight_v, bias_v))
-        heads_out, weights = attend(
-            heads_q, heads_k, heads_v, key_padding_mask=key_padding_mask, causal=causal
-        )
-        batch, _, length, _ = heads_out.shape
+        heads_q = self._split_heads(functional.linear(query, weight_q, bias_q))
+        heads_k = self._split_heads(functional.linear(key, weight_k, bias_k))
+        heads_v = self._split_heads(functional.linear(value, weight_v, bias_v))
+        batch, _, length, _ = heads_q.shape
+        source_length = heads_k.shape[-2]
+        # (batch, 1, L, S): True where a query may attend to a key.
+        allowed = torch.ones(length, source_length, dtype=torch.bool)
+        if causal:
+            allowed = allowed.tril()
+        allowed = allowed.expand(batch, 1, length, source_length)
+        if key_padding_mask is not None:
+            allowed = allowed & ~key_padding_mask.reshape(batch, 1, 1, source_length)
+        # A query that may see no key gets zeros (torch would give nan).
+        sees_nothing = ~allowed.any(dim=-1, keepdim=True)
+        heads_out = functional.scaled_dot_product_attention(heads_q, heads_k, heads_v, attn_mask=allowed)
+        heads_out = heads_out.masked_fill(sees_nothing, 0.0)
         output = self.out_proj(heads_out.transpose(1, 2).reshape(batch, length, self.d_model))
         if not need_weights:
             return output, None
+        # The weights are torch's attention of the identity: each query's row of softmax(Q K^T / sqrt(d)).
+        identity = torch.eye(source_length, dtype=heads_q.dtype).expand(batch, self.num_heads, -1, -1)
+        weights = functional.scaled_dot_product_attention(heads_q, heads_k, identity, attn_mask=allowed)
+        weights = weights.masked_fill(sees_nothing, 0.0)
         return output, weights.mean(dim=1) if average_attn_weights else weights

@@ -104,6 +104,9 @@ def _grade_symbolic(part: SymbolicPart, answer: str, outcome: TestOutcome, time_
     if result.method == "invalid":
         outcome.message = f"Could not read your answer: {result.message}"
         return
+    if result.method == "undefined":  # 1/0: no value to judge, and nothing for a person to decide
+        outcome.message = result.message
+        return
     if result.equivalent:
         outcome.points, outcome.message = part.points, " ".join(filter(None, ["Correct.", result.message]))
         # A form that could not be checked in time gives no hint: the value is what counts.
@@ -121,7 +124,7 @@ def _grade_symbolic(part: SymbolicPart, answer: str, outcome: TestOutcome, time_
         outcome.needs_review = True
         outcome.message = UNDECIDED
         return
-    outcome.message = "Incorrect."
+    outcome.message = " ".join(filter(None, ["Incorrect.", result.message]))
 
 
 def _picked_ids(answer: Answer) -> list[str]:

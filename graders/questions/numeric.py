@@ -197,8 +197,11 @@ def check_numeric(
     allowed = max(absolute_tolerance, relative_tolerance * abs(answer))
     if significant_figures and answer:
         unit_of_last_figure = 10.0 ** (math.floor(math.log10(abs(answer))) - significant_figures + 1)
-        # A hair over half a unit, so that 1.415 rounds to 1.42 whatever binary floats make of it.
-        allowed = max(allowed, unit_of_last_figure * (0.5 + 1e-9))
+        allowed = max(allowed, unit_of_last_figure / 2)
+    # A value on the boundary is inside, whatever binary floats make of the decimals: 1.05 - 1
+    # is 0.050000000000000044, and 1.415 must round to 1.42. A hair more than the tolerance,
+    # and a few units in the last place for a value asked exactly (0.1 + 0.2 is 0.3).
+    allowed += allowed * 1e-9 + 4 * math.ulp(max(abs(value), abs(answer)))
     if abs(value - answer) > allowed:
         return NumericCheck(False, "Incorrect.", quantity.interpreted_as)
     written = written_significant_figures(text)

@@ -66,7 +66,8 @@ class SymbolicPart(Part):
     def policy_text(self) -> str:
         sentences = [_number_policy(self.test, self.math.floats)]
         if self.test.kind == "antiderivative":
-            sentences.append("Any antiderivative is right; you may add a constant C.")
+            variable = f" with respect to {self.test.variable}" if self.test.variable else ""
+            sentences.append(f"Any antiderivative{variable} is right; you may add a constant C.")
         elif self.test.kind == "substitution":
             sentences.append("You may name the variables as you like.")
         sentences.extend(_FORM_POLICIES[form] for form in self.forms)
@@ -170,7 +171,8 @@ _COMMON_KEYS = {"id", "type", "prompt", "points", "title"}
 _MATH_KEYS = {"variables", "definitions", "aliases", "functions", "allow_floats", "floats"}
 _TOLERANCE_KEYS = {"absolute_tolerance", "relative_tolerance", "significant_figures"}
 _PART_KEYS = {
-    "symbolic": _COMMON_KEYS | _MATH_KEYS | _TOLERANCE_KEYS | {"answer", "feedback", "test", "form", "form_credit"},
+    "symbolic": _COMMON_KEYS | _MATH_KEYS | _TOLERANCE_KEYS
+    | {"answer", "feedback", "test", "variable", "form", "form_credit"},
     "numeric": _COMMON_KEYS | _TOLERANCE_KEYS | {"answer", "unit"},
     "choice": _COMMON_KEYS | {"options", "multiple", "shuffle"},
     "text": _COMMON_KEYS | {"rubric"},
@@ -371,7 +373,13 @@ def _symbolic(raw: dict, path: KeyPath, common: dict, shared: dict, checker: _Ch
     if kind not in TEST_KINDS:
         checker.add((*path, "test"), f"`test` must be one of {', '.join(TEST_KINDS)}")
         kind = "equivalent"
-    test = AnswerTest(kind=kind, **_tolerances(raw, path, checker, default_relative=0.0))
+    variable = checker.string(raw, "variable", path, required=False)
+    if variable and kind != "antiderivative":
+        checker.add((*path, "variable"), '`variable` is the variable of integration of `test = "antiderivative"`')
+    elif variable and usable and variable not in spec.variables:
+        declared = ", ".join(spec.variables) or "none"
+        checker.add((*path, "variable"), f"`{variable}` is not a declared variable (declared: {declared})")
+    test = AnswerTest(kind=kind, variable=variable, **_tolerances(raw, path, checker, default_relative=0.0))
     forms = raw.get("form", [])
     forms = [forms] if isinstance(forms, str) else forms
     if not isinstance(forms, list) or not all(isinstance(form, str) and form in FORMS for form in forms):

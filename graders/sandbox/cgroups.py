@@ -7,12 +7,18 @@ makes the parent under its own cgroup (so every limit above it still applies), a
 sandbox on the refill path with the pool's ceiling, and removes the child once the sandbox's
 keeper is gone. The keeper moves the sandbox into its child before student code runs.
 
-When the machine offers neither a cgroup v2 with the memory and pids controllers nor writable
-v1 memory and pids hierarchies, the pool runs with its rlimits alone and says so once.
+On cgroup v2 the parent goes below the pool's own cgroup, or, where that cgroup holds processes
+(cgroup v2 enables controllers only for a cgroup without them, the root aside), beside it in a
+parent that has memory and pids on for its children: what the worker's entrypoint in
+docker-compose.yml sets up (scripts/worker-cgroups.sh).
+
+When the machine offers neither, nor writable v1 memory and pids hierarchies, `start` raises
+NoCgroups saying why, and the pool runs on rlimits with fewer processes (see pool.py).
 """
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import os
@@ -30,7 +36,6 @@ HEADROOM_BYTES = 32 * 1024 * 1024
 REMOVE_TRIES = 50
 PARENT_PREFIX = "attentive-sandbox-"
 
-_warned = False
 _parents_made = itertools.count()
 _registry: dict[int, list[Path]] = {}
 _registry_lock = threading.Lock()
@@ -44,6 +49,10 @@ class Hierarchy:
     parent: Path
 
 
+class NoCgroups(Exception):
+    """This machine gives the pool no memory and pids cgroups; the message says why."""
+
+
 class SandboxCgroups:
     """The cgroups of one pool's sandboxes. Use `start()` to get one, or None without cgroups."""
 
@@ -54,9 +63,8 @@ class SandboxCgroups:
         self.processes = processes
 
     @classmethod
-    def start(cls, memory_bytes: int, processes: int) -> SandboxCgroups | None:
-        """Make this pool's parent cgroups; None (said once in the log) where the machine has none."""
-        global _warned
+    def start(cls, memory_bytes: int, processes: int) -> SandboxCgroups:
+        """Make this pool's parent cgroups; NoCgroups, saying why, where the machine has none."""
         name = f"{PARENT_PREFIX}{os.getpid()}-{next(_parents_made)}"
         reason = "no cgroup v2 with the memory and pids controllers, and no writable v1 memory and pids"
         try:
@@ -64,13 +72,7 @@ class SandboxCgroups:
         except OSError as error:
             found, reason = None, f"{error.filename or 'a cgroup file'}: {error.strerror}"
         if found is None:
-            if not _warned:
-                _warned = True
-                logger.warning(
-                    "sandboxes run without memory and pids cgroups (%s): memory is bounded by RLIMIT_AS only",
-                    reason,
-                )
-            return None
+            raise NoCgroups(reason)
         version, hierarchies = found
         return cls(version, hierarchies, memory_bytes + HEADROOM_BYTES, processes)
 
@@ -186,15 +188,14 @@ def _directory(mount_point: str, root: str, own: str | None) -> Path | None:
 
 def _start_v2(name: str) -> tuple[int, list[Hierarchy]] | None:
     own = _own_cgroups()
+    enable = " ".join(f"+{controller}" for controller in CONTROLLERS)
     for mount_point, root, fstype, _ in _mounts():
         if fstype != "cgroup2":
             continue
-        base = _directory(mount_point, root, own.get(""))
-        if base is None or not set(CONTROLLERS) <= set((base / "cgroup.controllers").read_text().split()):
+        directory = _directory(mount_point, root, own.get(""))
+        base = _v2_base(directory, Path(mount_point), enable) if directory is not None else None
+        if base is None:
             continue
-        enable = " ".join(f"+{controller}" for controller in CONTROLLERS)
-        # Fails (EBUSY) where the pool's own cgroup holds processes and is not a root: then no v2.
-        (base / "cgroup.subtree_control").write_text(enable)
         _remove_stale(base)
         parent = base / name
         parent.mkdir(mode=0o755)
@@ -205,6 +206,30 @@ def _start_v2(name: str) -> tuple[int, list[Hierarchy]] | None:
             raise
         return 2, [Hierarchy("", parent)]
     return None
+
+
+def _v2_base(own: Path, mount_point: Path, enable: str) -> Path | None:
+    """Where the pool's parent goes: below its own cgroup, or beside it in a delegated parent."""
+    if set(CONTROLLERS) <= set((own / "cgroup.controllers").read_text().split()):
+        try:
+            _enable_controllers(own, enable)
+            return own
+        except OSError as error:
+            # EBUSY: the pool's own cgroup holds processes and is not a root. A parent that has
+            # memory and pids on for its children (a container whose entrypoint moved every
+            # process into a leaf, docker-compose.yml) takes the pool's cgroup beside that leaf.
+            if error.errno != errno.EBUSY:
+                raise
+    if own == mount_point:
+        return None
+    parent = own.parent
+    if set(CONTROLLERS) <= set((parent / "cgroup.subtree_control").read_text().split()):
+        return parent
+    return None
+
+
+def _enable_controllers(cgroup: Path, enable: str) -> None:
+    (cgroup / "cgroup.subtree_control").write_text(enable)
 
 
 def _start_v1(name: str) -> tuple[int, list[Hierarchy]] | None:

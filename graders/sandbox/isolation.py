@@ -135,20 +135,23 @@ def prctl(option: int, value: int, what: str) -> None:
 
 
 def root_view(preimported_paths: list[str]) -> RootView:
-    """The allow-list: the interpreter, its standard library, site-packages, the shared libraries
-    Python loads (see libraries.py), the loader's cache and a few devices; computed once, in the
-    zygote, after everything is imported.
+    """The allow-list: the interpreter, its standard library, the imported packages of site-packages
+    (torch, numpy and what they import), the shared libraries Python loads (see libraries.py), the
+    loader's cache and a few devices; computed once, in the zygote, after everything is imported.
 
     Project directories on sys.path (the working directory, the checkout) are left out on purpose.
     """
     directories = libraries.python_directories()
+    package_files = []
     symlinks = []
     for entry in preimported_paths:
         if not entry or not os.path.isdir(entry):
             continue
         real = os.path.realpath(entry)
         if os.path.basename(real) in ("site-packages", "dist-packages"):
-            directories.append(real)
+            packages = libraries.imported_packages(real)
+            directories += [path for path in packages if os.path.isdir(path)]
+            package_files += [path for path in packages if not os.path.isdir(path)]
             # A virtual environment reached through a symlink (a worktree's .venv pointing at a
             # shared one) is mounted at its real place; later imports look under the original path.
             symlinks += libraries.links_and_file(entry)[0]
@@ -161,7 +164,7 @@ def root_view(preimported_paths: list[str]) -> RootView:
         return not any(path == parent or path.startswith(parent + "/") for parent in unique)
 
     links, needed = libraries.python_files()
-    files = [path for path in needed if outside_the_directories(path)]
+    files = [path for path in [*package_files, *needed] if outside_the_directories(path)]
     files += [path for path in (*DEVICES, *LOADER_FILES) if os.path.exists(path)]
     symlinks = [link for link in dict.fromkeys(symlinks + links) if outside_the_directories(link[0])]
     return RootView(tuple(unique), tuple(dict.fromkeys(files)), tuple(symlinks))
@@ -372,6 +375,12 @@ def set_limits(
         resource.RLIMIT_FSIZE: file_size_bytes,
         resource.RLIMIT_NOFILE: open_files,
         resource.RLIMIT_CORE: 0,
+        # No real-time scheduling, no raised priority, no POSIX message queues: nothing a
+        # sandbox needs, and a real-time task past RLIMIT_RTTIME is SIGKILLed by the kernel.
+        resource.RLIMIT_RTPRIO: 0,
+        resource.RLIMIT_RTTIME: 0,
+        resource.RLIMIT_NICE: 0,
+        resource.RLIMIT_MSGQUEUE: 0,
     }
     if memory_bytes is not None:
         values[resource.RLIMIT_AS] = memory_bytes
@@ -394,55 +403,3 @@ def scrubbed_environment() -> dict[str, str]:
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-
-
-# A seccomp filter of our own, written as raw BPF: once a submission is loaded under "build it
-# yourself" rules, it may start no thread and no process, so every operation it runs happens in
-# the thread whose operators are recorded. clone3 answers ENOSYS, so that glibc falls back to
-# clone, which the filter can inspect (and refuse) instead of passing a struct it cannot read.
-SECCOMP_SET_MODE_FILTER = 1
-SECCOMP_RET_ALLOW = 0x7FFF0000
-SECCOMP_RET_ERRNO = 0x00050000
-SECCOMP_RET_KILL_PROCESS = 0x80000000
-AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-PROCESS_SYSCALLS = {
-    "x86_64": {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "seccomp": 317},
-    "aarch64": {"clone": 220, "clone3": 435, "seccomp": 277},
-}
-BPF_LD_W_ABS = 0x20
-BPF_JEQ_K = 0x15
-BPF_RET_K = 0x06
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
-
-
-def deny_new_processes() -> None:
-    """From now on this process can create no thread and no process (EPERM), for good."""
-    machine = platform.machine()
-    numbers = PROCESS_SYSCALLS.get(machine)
-    if numbers is None:
-        raise SandboxUnavailable(f"no known syscall numbers for {machine}")
-    refused = [(numbers[name], errno.EPERM) for name in ("clone", "fork", "vfork") if name in numbers]
-    refused.append((numbers["clone3"], errno.ENOSYS))
-    program = [
-        (BPF_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
-        (BPF_JEQ_K, 1, 0, AUDIT_ARCH[machine]),
-        (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
-        (BPF_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
-    ]
-    for number, error in refused:
-        program += [(BPF_JEQ_K, 0, 1, number), (BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | error)]
-    program.append((BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
-    instructions = (_SockFilter * len(program))(*(_SockFilter(*instruction) for instruction in program))
-    prog = _SockFprog(len(program), instructions)
-    prctl(PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")
-    _check(
-        libc.syscall(numbers["seccomp"], SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(prog)),
-        "seccomp(no new processes)",
-    )

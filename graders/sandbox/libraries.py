@@ -10,6 +10,7 @@ directories. Everything else under /usr/lib stays out of view.
 from __future__ import annotations
 
 import glob
+import importlib.metadata
 import os
 import struct
 import sys
@@ -33,6 +34,51 @@ def _lib_dynload() -> str:
     if shared and os.path.isdir(shared):
         return shared
     return os.path.join(sysconfig.get_path("stdlib"), "lib-dynload")
+
+
+def imported_packages(site_packages: str) -> list[str]:
+    """What of `site_packages` the sandbox sees: the distributions this process imported from, nothing else.
+
+    Every top-level entry (package directory, module file, extension, `<name>.libs` directory
+    of bundled shared libraries) of each distribution a module of this process came from, and
+    their `.dist-info` directories (importlib.metadata reads them). Whole distributions, so that
+    what torch imports lazily from its own (functorch, torchgen) is there; torch, numpy and what
+    they import are in view, and scipy, scikit-learn, transformers and the rest of the
+    environment are not, so no library's ready-made softmax or tokenizer is one import away.
+    """
+    site_packages = os.path.realpath(site_packages)
+    imported = set()
+    for module in list(sys.modules.values()):
+        for path in _module_paths(module):
+            real = os.path.realpath(path)
+            if real.startswith(site_packages + "/"):
+                imported.add(real[len(site_packages) + 1 :].split("/")[0].split(".")[0])
+    imported.discard("__pycache__")
+    owners = importlib.metadata.packages_distributions()
+    distributions = {distribution for name in imported for distribution in owners.get(name, [])}
+    names = imported | {name for name, owned_by in owners.items() if distributions & set(owned_by)}
+    wanted = {_normalized(distribution) for distribution in distributions}
+    entries = []
+    for entry in os.listdir(site_packages):
+        if entry.endswith(".dist-info"):
+            if _normalized(entry.split("-")[0]) in wanted:
+                entries.append(entry)
+        elif not entry.endswith(".pth") and entry.split(".")[0] in names:
+            entries.append(entry)
+    return sorted(os.path.join(site_packages, entry) for entry in entries)
+
+
+def _normalized(distribution: str) -> str:
+    return distribution.lower().replace("-", "_").replace(".", "_")
+
+
+def _module_paths(module: object) -> list[str]:
+    """A module's file and package directories; modules that are not files (torch.classes...) have none."""
+    paths = [getattr(module, "__file__", None)]
+    package_path = getattr(module, "__path__", None)
+    if type(package_path) in (list, tuple) or type(package_path).__name__ == "_NamespacePath":
+        paths += list(package_path)
+    return [path for path in paths if type(path) is str]
 
 
 def search_directories() -> list[str]:

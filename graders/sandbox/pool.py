@@ -17,13 +17,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from graders.sandbox import wire
-from graders.sandbox.cgroups import SandboxCgroups, cgroup_oom_killed, limit_cgroup_memory
+from graders.sandbox.cgroups import NoCgroups, SandboxCgroups, cgroup_oom_killed, limit_cgroup_memory
 from graders.sandbox.isolation import SandboxUnavailable
 from graders.sandbox.limits import CEILING, Limits
+from graders.sandbox.ready_made import ReadyMade
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,16 @@ READY_TIMEOUT = 30.0
 SPAWN_ANSWER_TIMEOUT = 15.0
 # Waits between attempts to replace a zygote that died or hung (the last one repeats).
 ZYGOTE_RESTART_BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
+# "Build it yourself" rules a pool keeps a warm sandbox for, the most recently asked for first.
+RULES_KEPT_WARM = 4
+# Without a memory cgroup, memory is bounded per process (RLIMIT_AS): a sandbox of N processes
+# could hold N times its limit. So there, a sandbox is one process with one thread.
+PROCESSES_WITHOUT_CGROUPS = 1
 MAX_TEXT = 20_000
-MAX_OPERATORS = 2000
+# The words a protocol failure may use (see _protocol_failure).
+NOT_AN_ANSWER = "a reply that does not answer the request"
+UNKNOWN_ERROR = "an error of a kind the grader does not know"
+PROTOCOL_CATEGORIES = wire.PROTOCOL_MESSAGES | {NOT_AN_ANSWER, UNKNOWN_ERROR}
 
 SIGNAL_WORDS = {
     signal.SIGSEGV: "a segmentation fault",
@@ -59,8 +68,10 @@ class Failure:
     """Why a load or a call did not produce a value, in words for the student.
 
     `kind` is one of: syntax, exception, exit, missing, unsupported, memory, file_size, open_files,
-    processes, time, cpu, output, crash, protocol; and `killed`, the one that is not the student's
-    doing (the sandbox was killed from outside).
+    processes, time, cpu, output, crash, protocol; `forbidden` (the code called one of torch's
+    pieces a "build it yourself" rule took away: `message` is its name as the sandbox reported it,
+    to be checked against the rule before it is shown); and `killed`, the one that is not the
+    student's doing (the sandbox was killed from outside).
     """
 
     kind: str
@@ -78,9 +89,6 @@ class Outcome:
 
     value: object = None
     grads: list | None = None
-    # With `trace`: the torch functions and aten operators the call ran (None: the record was
-    # tampered with; see runner.OperatorRecorder).
-    operators: list[str] | None = None
     stdout: str = ""
     failure: Failure | None = None
     duration_ms: float = 0.0
@@ -167,7 +175,14 @@ class Sandbox:
     """One isolated, single-use process: load a submission once, call its functions, then close."""
 
     def __init__(
-        self, pool: SandboxPool, channel: socket.socket, output: int, status: int, pidfd: int | None, uid: int
+        self,
+        pool: SandboxPool,
+        channel: socket.socket,
+        output: int,
+        status: int,
+        pidfd: int | None,
+        uid: int,
+        unavailable: ReadyMade | None = None,
     ) -> None:
         self.pool = pool
         self.channel = channel
@@ -184,7 +199,8 @@ class Sandbox:
         self.request_id = 0
         # What the loaded submission's lines are, to check a reported syntax error against.
         self.source_lines: list[str] = []
-        self.single_process = False
+        # What a "build it yourself" rule took away in this sandbox before it was handed out.
+        self.unavailable = unavailable
         self.keeper_pid: int | None = None
         # Bytes of replies read from this sandbox, for the grader's per-submission cap.
         self.received_bytes = 0
@@ -210,23 +226,27 @@ class Sandbox:
             self.close()
             raise SandboxUnavailable("the sandbox sent an unexpected first message")
 
-    def load(self, source: str, limits: Limits | None = None, *, single_process: bool = False) -> Outcome:
+    def load(self, source: str, limits: Limits | None = None, *, unavailable: ReadyMade | None = None) -> Outcome:
         """Compile and run the student's module under `limits` (lowered from the pool's ceiling).
 
-        `single_process`: from before the module runs, it can start no thread or process, so
-        every operation it runs is in the thread a traced call records.
+        `unavailable`: the "build it yourself" rule the sandbox was made with (see ready_made.py
+        and `SandboxPool.acquire`): its pieces were taken away, and exec denied, before the
+        module runs.
         """
         self.limits = limits or Limits()
         if not self.limits.within(self.pool.ceiling):
             raise ValueError(f"{self.limits} is above the pool's ceiling {self.pool.ceiling}")
+        if unavailable != self.unavailable:
+            raise ValueError("this sandbox was made for another rule: acquire it with pool.acquire(unavailable=rule)")
+        if self.pool.cgroups is None and self.limits.processes > PROCESSES_WITHOUT_CGROUPS:
+            self.limits = replace(self.limits, processes=PROCESSES_WITHOUT_CGROUPS)
         self.source_lines = source.splitlines()
-        self.single_process = single_process
         if self.pool.cgroups:
             try:
                 limit_cgroup_memory(self.uid, self.limits.memory_mb)
             except OSError as error:  # the exercise's RLIMIT_AS still holds; the cgroup keeps the ceiling
                 log.warning("could not lower the cgroup memory limit of sandbox %s: %s", self.uid, error)
-        request = {"op": "load", "source": source, "limits": asdict(self.limits), "single_process": single_process}
+        request = {"op": "load", "source": source, "limits": asdict(self.limits)}
         return self._request(request, None)
 
     def call(
@@ -238,12 +258,8 @@ class Sandbox:
         grad_of: tuple | list = (),
         grad_seed: int = 0,
         timeout: float | None = None,
-        trace: bool = False,
     ) -> Outcome:
-        """Call a student function with plain-data arguments; gradients of `grad_of` inputs on request.
-
-        `trace`: also record the torch functions and aten operators the call ran (`Outcome.operators`).
-        """
+        """Call a student function with plain-data arguments; gradients of `grad_of` inputs on request."""
         request = {
             "op": "call",
             "function": function,
@@ -251,7 +267,6 @@ class Sandbox:
             "kwargs": dict(kwargs or {}),
             "grad_of": list(grad_of),
             "grad_seed": grad_seed,
-            "trace": trace,
         }
         outcome = self._request(request, timeout)
         if outcome.failure and outcome.failure.kind == "missing":
@@ -283,25 +298,17 @@ class Sandbox:
     def _outcome(self, reply: object) -> Outcome:
         if type(reply) is not dict or reply.get("id") != self.request_id or type(reply.get("ok")) is not bool:
             self.close()
-            return Outcome(failure=_protocol_failure("a reply that does not answer the request"))
+            return Outcome(failure=_protocol_failure(NOT_AN_ANSWER))
         if reply["ok"]:
             grads = reply.get("grads")
             if grads is not None and type(grads) is not list:
                 self.close()
-                return Outcome(failure=_protocol_failure("gradients that are not a list"))
-            operators = reply.get("operators")
-            if operators is not None and (
-                type(operators) is not list
-                or len(operators) > MAX_OPERATORS
-                or any(type(name) is not str or len(name) > 200 for name in operators)
-            ):
-                self.close()
-                return Outcome(failure=_protocol_failure("a bad list of operators"))
-            return Outcome(value=reply.get("value"), grads=grads, operators=operators)
+                return Outcome(failure=_protocol_failure(wire.GARBLED))
+            return Outcome(value=reply.get("value"), grads=grads)
         error = reply.get("error")
         if type(error) is not dict or type(error.get("kind")) is not str:
             self.close()
-            return Outcome(failure=_protocol_failure("an error reply without a kind"))
+            return Outcome(failure=_protocol_failure(UNKNOWN_ERROR))
         return Outcome(failure=self._failure_from_reply(error))
 
     def _failure_from_reply(self, error: dict) -> Failure:
@@ -333,6 +340,8 @@ class Sandbox:
             )
         if kind == "exception":
             return Failure("exception", f"{text('type')}: {text('message')}", traceback=text("traceback"))
+        if kind == "forbidden":
+            return Failure("forbidden", text("name")[:200])
         messages = {
             "exit": f"your code called sys.exit({text('message')})",
             "missing": "your code does not define this function",
@@ -341,13 +350,13 @@ class Sandbox:
             "file_size": f"file size limit of {limits.file_size_mb} MB exceeded",
             "open_files": f"open files limit of {limits.open_files} exceeded",
             "processes": (
-                "this exercise lets your code start no thread or process"
-                if self.single_process
+                "on this grader your code may start no thread or process"
+                if limits.processes == PROCESSES_WITHOUT_CGROUPS
                 else f"process limit of {limits.processes} processes and threads exceeded"
             ),
         }
         if kind not in messages:
-            return _protocol_failure(f"an error of unknown kind {kind[:40]!r}")
+            return _protocol_failure(UNKNOWN_ERROR)
         return Failure(kind, messages[kind])
 
     def _send(self, frame: bytes, deadline: float) -> Failure | None:
@@ -504,8 +513,15 @@ class Sandbox:
         return not ready
 
 
-def _protocol_failure(detail: str) -> Failure:
-    return Failure("protocol", f"the reply from your code's process was not understood ({detail[:200]})")
+def _protocol_failure(category: str) -> Failure:
+    """A protocol failure in one of a few fixed words: nothing the sandbox wrote is echoed.
+
+    A verdict shows this text, and a hidden test's inputs written into an error's kind (or a
+    frame's length, an array's shape...) would otherwise come out in it.
+    """
+    if category not in PROTOCOL_CATEGORIES:
+        category = wire.GARBLED
+    return Failure("protocol", f"the reply from your code's process was not understood ({category})")
 
 
 class SandboxPool:
@@ -541,6 +557,8 @@ class SandboxPool:
         self.zygote_lock = threading.Lock()
         self.condition = threading.Condition()
         self.warm: collections.deque[Sandbox] = collections.deque()
+        # `size` warm sandboxes per rule asked for lately, their pieces already taken away.
+        self.warm_for_rule: collections.OrderedDict[ReadyMade, collections.deque[Sandbox]] = collections.OrderedDict()
         self.failure: SandboxUnavailable | None = None
         # Why the zygote is out of service ("" while it serves), and how its replacement goes.
         self.zygote_down = ""
@@ -564,8 +582,7 @@ class SandboxPool:
         self.reaper.start()
         try:
             self._start_zygote()
-            if self.mode == "root":  # a keeper in a user namespace may not move processes between cgroups
-                self.cgroups = SandboxCgroups.start(self.ceiling.memory_mb * 1024 * 1024, self.ceiling.processes)
+            self._start_cgroups()
             first = self.spawn()
         except BaseException:
             self.close()
@@ -574,6 +591,24 @@ class SandboxPool:
         self.refiller = threading.Thread(target=self._refill, name="sandbox-pool-refill", daemon=True)
         self.refiller.start()
         return self
+
+    def _start_cgroups(self) -> None:
+        """Memory and pids cgroups for the sandboxes, or a loud warning and one process per sandbox."""
+        reason = "the sandboxes run in a user namespace, whose keepers may not move processes between cgroups"
+        if self.mode == "root":
+            try:
+                self.cgroups = SandboxCgroups.start(self.ceiling.memory_mb * 1024 * 1024, self.ceiling.processes)
+                return
+            except NoCgroups as error:
+                reason = str(error)
+        log.warning(
+            "SANDBOXES RUN WITHOUT MEMORY AND PIDS CGROUPS (%s). Memory is bounded per process only "
+            "(RLIMIT_AS), so each sandbox is limited to %d process (no thread, no child): student code "
+            "cannot multiply its memory limit. Give the worker a writable cgroup v2 tree (docker-compose.yml "
+            "does, see docs/security.md) to lift this.",
+            reason,
+            PROCESSES_WITHOUT_CGROUPS,
+        )
 
     def _start_zygote(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -655,8 +690,12 @@ class SandboxPool:
         text = self.zygote_errors.read()[-2000:].decode("utf-8", "replace").strip()
         return text or "it exited without a message"
 
-    def spawn(self) -> Sandbox:
-        """A new isolated sandbox, ready for a submission (slow path: a fork plus isolation)."""
+    def spawn(self, unavailable: ReadyMade | None = None) -> Sandbox:
+        """A new isolated sandbox, ready for a submission (slow path: a fork plus isolation).
+
+        `unavailable`: a "build it yourself" rule whose pieces the sandbox takes away (and then
+        may exec no program) before it says it is ready.
+        """
         uid = self.uids.take()
         try:
             cgroup_procs = self.cgroups.prepare(uid) if self.cgroups else []
@@ -667,6 +706,8 @@ class SandboxPool:
         output_read, output_write = os.pipe()
         status_read, status_write = os.pipe()
         request = {"uid": uid, "gid": uid, "limits": asdict(self.ceiling), "cgroup_procs": cgroup_procs}
+        if unavailable is not None:
+            request["unavailable"] = {"operators": sorted(unavailable.operators), "words": list(unavailable.words)}
         try:
             with self.zygote_lock:
                 if self.closed or self.control is None:
@@ -697,7 +738,7 @@ class SandboxPool:
             if self.cgroups:
                 self.cgroups.remove(uid)
             raise SandboxUnavailable(self.zygote_down or "the sandbox zygote did not answer")
-        sandbox = Sandbox(self, parent_channel, output_read, status_read, fds[0] if fds else None, uid)
+        sandbox = Sandbox(self, parent_channel, output_read, status_read, fds[0] if fds else None, uid, unavailable)
         keeper = json.loads(message).get("pid") if message.startswith(b"{") else None
         sandbox.keeper_pid = keeper if type(keeper) is int else None
         sandbox.wait_ready(READY_TIMEOUT)
@@ -706,12 +747,13 @@ class SandboxPool:
     def _refill(self) -> None:
         while True:
             with self.condition:
-                while not self.closed and len(self.warm) >= self.size:
+                while not self.closed and not (missing := self._missing()):
                     self.condition.wait()
                 if self.closed:
                     return
+                rule = missing[0]
             try:
-                sandbox = self.spawn()
+                sandbox = self.spawn(rule)
             except SandboxUnavailable as error:
                 with self.condition:
                     self.failure = error
@@ -723,8 +765,18 @@ class SandboxPool:
                     sandbox.close()
                     return
                 self.failure = None
-                self.warm.append(sandbox)
+                if rule is None:
+                    self.warm.append(sandbox)
+                elif rule in self.warm_for_rule:
+                    self.warm_for_rule[rule].append(sandbox)
+                else:  # no longer among the rules kept warm
+                    sandbox.close()
                 self.condition.notify_all()
+
+    def _missing(self) -> list[ReadyMade | None]:
+        """What the refiller should make next (None: a plain sandbox), first first; condition held."""
+        missing: list[ReadyMade | None] = [None] if len(self.warm) < self.size else []
+        return missing + [rule for rule, warm in self.warm_for_rule.items() if len(warm) < self.size]
 
     def reap(self, sandbox: Sandbox) -> None:
         """Hand a closed sandbox to the reaper thread, so closing never waits for the kernel."""
@@ -736,8 +788,15 @@ class SandboxPool:
             if self.cgroups:
                 self.cgroups.remove(sandbox.uid)
 
-    def acquire(self, timeout: float = 30.0) -> Sandbox:
-        """A warm sandbox for one submission; close it (or use `with`) when done."""
+    def acquire(self, timeout: float = 30.0, *, unavailable: ReadyMade | None = None) -> Sandbox:
+        """A warm sandbox for one submission; close it (or use `with`) when done.
+
+        `unavailable`: a sandbox for a "build it yourself" rule, its pieces already taken away.
+        The pool keeps `size` warm for each of the RULES_KEPT_WARM rules asked for last; the
+        first time a rule is asked for, the sandbox is made on the spot.
+        """
+        if unavailable is not None:
+            return self._acquire_for_rule(unavailable)
         deadline = time.monotonic() + timeout
         with self.condition:
             while True:
@@ -759,12 +818,37 @@ class SandboxPool:
                 self.condition.wait(remaining)
         return self.spawn()
 
+    def _acquire_for_rule(self, rule: ReadyMade) -> Sandbox:
+        with self.condition:
+            if self.closed:
+                raise SandboxUnavailable("the sandbox pool is closed")
+            if self.size:
+                warm = self.warm_for_rule.setdefault(rule, collections.deque())
+                self.warm_for_rule.move_to_end(rule)
+                while len(self.warm_for_rule) > RULES_KEPT_WARM:
+                    for sandbox in self.warm_for_rule.popitem(last=False)[1]:
+                        sandbox.close()
+                while warm:
+                    sandbox = warm.popleft()
+                    self.condition.notify_all()
+                    if sandbox.is_running():
+                        return sandbox
+                    sandbox.close()
+                self.condition.notify_all()
+        return self.spawn(rule)
+
+    def warm_sandboxes(self) -> list[Sandbox]:
+        """Every warm sandbox, plain or made for a rule."""
+        with self.condition:
+            return [*self.warm, *(sandbox for warm in self.warm_for_rule.values() for sandbox in warm)]
+
     def close(self) -> None:
         """Stop refilling, end every warm sandbox and the zygote."""
         with self.condition:
             self.closed = True
             self.condition.notify_all()
-            warm, self.warm = list(self.warm), collections.deque()
+            warm = [*self.warm, *(sandbox for kept in self.warm_for_rule.values() for sandbox in kept)]
+            self.warm, self.warm_for_rule = collections.deque(), collections.OrderedDict()
         if self.refiller is not None and self.refiller is not threading.current_thread():
             self.refiller.join(timeout=30)
         for sandbox in warm:

@@ -15,24 +15,22 @@ import traceback
 import types
 
 import torch
-from torch.overrides import TorchFunctionMode, _get_current_function_mode
-from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode
 
-from graders.sandbox import isolation, models, wire
+from graders.sandbox import isolation, models, ready_made, syscalls, wire
 
 CHANNEL_FD = 3
 FILENAME = "submission.py"
 MAX_REQUEST_BYTES = 1 << 30
 MAX_TEXT = 20_000
-MAX_OPERATORS = 2000
 
 
 class Runner:
     """Serves `load` (once) and `call` requests for one submission."""
 
-    def __init__(self, channel: socket.socket, memory_baseline: int) -> None:
+    def __init__(self, channel: socket.socket, memory_baseline: int, limits_filter: bytes) -> None:
         self.channel = channel
         self.memory_baseline = memory_baseline
+        self.limits_filter = limits_filter
         self.module: types.ModuleType | None = None
 
     def serve(self) -> None:
@@ -93,6 +91,8 @@ class Runner:
             file_size_bytes=limits["file_size_mb"] * 1024 * 1024,
             open_files=limits["open_files"],
         )
+        # From here on the limits stay as they are (no setrlimit, no prlimit64 with a new value).
+        syscalls.install_filter(self.limits_filter)
         source = request["source"]
         try:
             code = compile(source, FILENAME, "exec", dont_inherit=True)
@@ -117,10 +117,6 @@ class Runner:
         sys.modules["submission"] = module
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(keepends=True), FILENAME)
         self.module = module
-        if request.get("single_process"):
-            # Under "build it yourself" rules every operation must run in this thread, where
-            # the recorder sees it: no thread or process the submission starts could hide one.
-            isolation.deny_new_processes()
         exec(code, module.__dict__)  # noqa: S102 - this is the sandbox: running student code is its job
         return {"ok": True}
 
@@ -133,11 +129,6 @@ class Runner:
             return _error("missing", message=name)
         args = [_resolve_models(arg) for arg in request["args"]]
         kwargs = {key: _resolve_models(value) for key, value in request["kwargs"].items()}
-        if request.get("trace"):
-            with OperatorRecorder() as recorder:
-                response = self._call(function, args, kwargs, request)
-            response["operators"] = recorder.names()
-            return response
         return self._call(function, args, kwargs, request)
 
     def _call(self, function, args: list, kwargs: dict, request: dict) -> dict:
@@ -159,71 +150,6 @@ class Runner:
                 grad_output = torch.randn(output.shape, generator=generator, dtype=output.dtype)
             grads = torch.autograd.grad(output, inputs, grad_outputs=grad_output, allow_unused=True)
         return {"ok": True, "value": output.detach(), "grads": list(grads)}
-
-
-class _FunctionRecorder(TorchFunctionMode):
-    def __init__(self, seen: set[str]) -> None:
-        super().__init__()
-        self.seen = seen
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", None)
-        if type(name) is str:
-            self.seen.add("torch." + name)
-        return func(*args, **(kwargs or {}))
-
-
-class _DispatchRecorder(TorchDispatchMode):
-    def __init__(self, seen: set[str]) -> None:
-        super().__init__()
-        self.seen = seen
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.seen.add(func._schema.name)
-        return func(*args, **(kwargs or {}))
-
-
-class OperatorRecorder:
-    """Records the torch functions a call reached and the aten operators it executed.
-
-    Names, not spellings: `getattr(torch, "soft" + "max")`, an alias or `torch.ops.aten._softmax`
-    all run `aten::_softmax`. Kept here, next to student code, so it is evidence, not proof:
-    `names()` returns None when the recorder no longer sits where it was put (the submission
-    took it off the stack), and the grader then checks nothing on its word.
-    """
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-        self.function_mode = _FunctionRecorder(self.seen)
-        self.dispatch_mode = _DispatchRecorder(self.seen)
-        self.intact = True
-
-    def __enter__(self) -> OperatorRecorder:
-        self.function_mode.__enter__()
-        self.dispatch_mode.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.intact = (
-            _get_current_function_mode() is self.function_mode and _get_current_dispatch_mode() is self.dispatch_mode
-        )
-        try:
-            self.dispatch_mode.__exit__(None, None, None)
-            self.function_mode.__exit__(None, None, None)
-        except BaseException:
-            self.intact = False
-
-    def names(self) -> list[str] | None:
-        if not self.intact:
-            return None
-        return sorted(name[:200] for name in self.seen)[:MAX_OPERATORS]
-
-
-def warm_up_recording() -> None:
-    """Record once in the zygote: the first recording imports and initialises seconds' worth of torch."""
-    x = torch.ones(2, 3, requires_grad=True)
-    with OperatorRecorder():
-        torch.autograd.grad(torch.softmax(x, dim=-1).sum(), [x])
 
 
 def _resolve_models(value: object) -> object:
@@ -263,6 +189,9 @@ def describe_failure(error: BaseException) -> dict:
         isinstance(error, RuntimeError) and "can't start new thread" in _safe_str(error)
     ):
         return _error("processes", message="")
+    unavailable = ready_made.MESSAGE_PATTERN.search(_safe_str(error))
+    if unavailable is not None:
+        return _error("forbidden", name=unavailable.group(1))
     return _error(
         "exception",
         type=_text(type(error).__name__),
@@ -291,11 +220,11 @@ def student_traceback(error: BaseException) -> str:
     return "".join(lines)
 
 
-def start(channel_fd: int, memory_baseline: int) -> None:
+def start(channel_fd: int, memory_baseline: int, limits_filter: bytes) -> None:
     """Serve requests on the channel until the trusted side hangs up; never returns."""
     channel = socket.socket(fileno=channel_fd)
     try:
-        Runner(channel, memory_baseline).serve()
+        Runner(channel, memory_baseline, limits_filter).serve()
     finally:
         os._exit(0)
 

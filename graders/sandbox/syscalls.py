@@ -5,7 +5,8 @@ in the zygote, before it forks anything; each sandbox then installs the ready pr
 `seccomp(2)` call, so the pool's refill path pays no compilation. Everything is allowed except
 what only an escape or a resource dodge needs: new namespaces, mounts, keyrings, BPF, perf,
 io_uring, userfaultfd, tracing other processes, kernel modules and kexec, memory outside
-RLIMIT_AS (memfd), and every socket family but AF_UNIX. Calls from another architecture (the
+RLIMIT_AS (memfd), signals queued with a siginfo of the caller's making, and every socket
+family but AF_UNIX. Calls from another architecture (the
 32-bit entry points of x86_64) kill the process: libseccomp's default for a foreign arch.
 """
 
@@ -55,6 +56,12 @@ DENIED = (
     "kexec_file_load",
     "memfd_create",
     "memfd_secret",
+    # A process may queue itself a signal with a siginfo of its own making; with si_code
+    # SI_KERNEL the kernel takes it for its own and delivers even SIGKILL to a PID namespace's
+    # init, which it shields from every other signal from inside: the sandbox would die as if
+    # killed from outside (not scored, back to the queue). kill, tkill and tgkill are allowed.
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
 )
 # Newer than this machine's libseccomp knows by name; numbered alike on every architecture
 # since 5.1's unified table (424 and up).
@@ -83,10 +90,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def build_filter() -> bytes:
     """The compiled filter as BPF instructions (8 bytes each), ready for `install_filter`."""
-    try:
-        import pyseccomp
-    except (ImportError, RuntimeError) as error:  # RuntimeError: libseccomp.so.2 is missing
-        raise SandboxUnavailable(f"the seccomp binding cannot be loaded: {error}") from None
+    pyseccomp = _binding()
     deny = pyseccomp.ERRNO(errno.EPERM)
     try:
         rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
@@ -101,15 +105,63 @@ def build_filter() -> bytes:
         rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
         for call in ("socket", "socketpair"):
             rules.add_rule(deny, call, pyseccomp.Arg(0, pyseccomp.NE, socket.AF_UNIX))
-        read_end, write_end = os.pipe()
-        try:
-            with open(write_end, "wb", closefd=True) as sink:
-                rules.export_bpf(sink)
-            program = _read_all(read_end)
-        finally:
-            os.close(read_end)
+        # The same forged siginfo through pidfd_send_signal; without one (NULL) it is a plain kill.
+        rules.add_rule(deny, "pidfd_send_signal", pyseccomp.Arg(2, pyseccomp.NE, 0))
+        return _export(rules)
     except OSError as error:
         raise SandboxUnavailable(f"building the seccomp filter failed: {error}") from None
+
+
+def build_limits_filter() -> bytes:
+    """A second filter, stacked by the runner once it has set the exercise's rlimits: no more changes.
+
+    `setrlimit` is denied, and `prlimit64` with a new limit (glibc's getrlimit is prlimit64 with
+    a NULL new limit, which keeps working). Without it, `setrlimit(RLIMIT_CPU, (0, 0))` had the
+    kernel SIGKILL the sandbox, which the grader reads as a kill from outside (not the
+    student's doing) and sends the submission back to the queue.
+    """
+    pyseccomp = _binding()
+    try:
+        rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+        rules.add_rule(pyseccomp.ERRNO(errno.EPERM), "setrlimit")
+        rules.add_rule(pyseccomp.ERRNO(errno.EPERM), "prlimit64", pyseccomp.Arg(2, pyseccomp.NE, 0))
+        return _export(rules)
+    except OSError as error:
+        raise SandboxUnavailable(f"building the rlimit filter failed: {error}") from None
+
+
+def build_exec_filter() -> bytes:
+    """A filter for a "build it yourself" rule's sandbox: no execve or execveat.
+
+    A rule takes torch's pieces away in the sandbox's own memory, which threads and forked
+    children share; a program exec'd afresh (a new Python importing torch) would have them all.
+    """
+    pyseccomp = _binding()
+    try:
+        rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+        for call in ("execve", "execveat"):
+            rules.add_rule(pyseccomp.ERRNO(errno.EPERM), call)
+        return _export(rules)
+    except OSError as error:
+        raise SandboxUnavailable(f"building the exec filter failed: {error}") from None
+
+
+def _binding():
+    try:
+        import pyseccomp
+    except (ImportError, RuntimeError) as error:  # RuntimeError: libseccomp.so.2 is missing
+        raise SandboxUnavailable(f"the seccomp binding cannot be loaded: {error}") from None
+    return pyseccomp
+
+
+def _export(rules) -> bytes:
+    read_end, write_end = os.pipe()
+    try:
+        with open(write_end, "wb", closefd=True) as sink:
+            rules.export_bpf(sink)
+        program = _read_all(read_end)
+    finally:
+        os.close(read_end)
     if not program or len(program) % 8:
         raise SandboxUnavailable(f"libseccomp exported a filter of {len(program)} bytes")
     return program

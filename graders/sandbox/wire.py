@@ -33,6 +33,10 @@ MAX_STRING = 1_000_000
 MAX_REPLY_HEADER_BYTES = 4 * 1024 * 1024
 MAX_REPLY_BLOBS = 4096
 MAX_NPY_HEADER_BYTES = 10_000
+# An array's dimensions, and their product with empty dimensions counted as 1, bounded before
+# numpy builds it (frame size bounds the data; these bound what a shape with a 0 in it claims).
+MAX_DIMENSION = 2**31
+MAX_ELEMENTS = 2**40
 HEADER = struct.Struct(">II")
 # How a sandbox ended (wait status, CPU seconds), sent by its keeper on the status pipe.
 EXIT_STATUS = struct.Struct(">id")
@@ -58,7 +62,19 @@ NUMPY_SCALARS = frozenset(np.dtype(dtype).type for dtype in ARRAY_DTYPES)
 
 
 class ProtocolError(Exception):
-    """A frame that does not follow the protocol: garbled, oversized, or holding forbidden data."""
+    """A frame that does not follow the protocol: garbled, oversized, or holding forbidden data.
+
+    Its text is always one of PROTOCOL_MESSAGES, never anything taken from the frame: the text
+    reaches the student's verdict, and a number or a word from the frame would be a way for a
+    hidden test's inputs to come out.
+    """
+
+
+# What a ProtocolError says. Fixed words only: see ProtocolError.
+TOO_LARGE = "a reply larger than the grader accepts"
+GARBLED = "a reply the grader could not read"
+BAD_ARRAY = "an array the grader could not read"
+PROTOCOL_MESSAGES = frozenset({TOO_LARGE, GARBLED, BAD_ARRAY})
 
 
 class UnsupportedValue(Exception):
@@ -170,38 +186,49 @@ def frame_length(prefix: bytes, max_bytes: int) -> int:
     """The length of the frame body announced by its first four bytes, checked against a cap."""
     (length,) = struct.unpack(">I", prefix)
     if length < 4 or length > max_bytes:
-        raise ProtocolError(f"a frame of {length} bytes (at most {max_bytes} allowed)")
+        raise ProtocolError(TOO_LARGE if length > max_bytes else GARBLED)
     return length
 
 
 def decode(body: bytes, *, request: bool = False) -> object:
-    """The message in one frame body (without its length prefix); raises ProtocolError.
+    """The message in one frame body (without its length prefix); raises ProtocolError, and nothing else.
 
     Only a `request` (read in the sandbox) may hold models and random generators. A reply (read
     by the grader, `request=False`) is bounded before it is parsed: header size, the number of
-    JSON values it can hold, the number of arrays, and each array's size against its bytes.
+    JSON values it can hold, the number of arrays, and each array's shape and size against its
+    bytes. Whatever goes wrong in building the values (numpy or torch refusing a shape, memory)
+    is a ProtocolError too: a reply can never raise anything else in the trusted process.
     """
+    try:
+        return _decode(body, request)
+    except ProtocolError:
+        raise
+    except (Exception, MemoryError, RecursionError):
+        raise ProtocolError(GARBLED) from None
+
+
+def _decode(body: bytes, request: bool) -> object:
     if len(body) < 4:
-        raise ProtocolError("a frame too short to hold a header")
+        raise ProtocolError(GARBLED)
     (header_length,) = struct.unpack(">I", body[:4])
     if header_length > len(body) - 4:
-        raise ProtocolError("a header longer than its frame")
+        raise ProtocolError(GARBLED)
     raw_header = body[4 : 4 + header_length]
     if not request:
         _check_reply_header_size(raw_header)
     try:
         header = json.loads(raw_header.decode())
-    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError) as error:
-        raise ProtocolError(f"a header that is not valid JSON ({type(error).__name__})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError):
+        raise ProtocolError(GARBLED) from None
     if type(header) is not dict or set(header) != {"message", "blobs"}:
-        raise ProtocolError("a header without exactly 'message' and 'blobs'")
+        raise ProtocolError(GARBLED)
     lengths = header["blobs"]
     if type(lengths) is not list or any(type(n) is not int or n < 0 for n in lengths):
-        raise ProtocolError("a bad list of blob lengths")
+        raise ProtocolError(GARBLED)
     if not request and len(lengths) > MAX_REPLY_BLOBS:
-        raise ProtocolError(f"a reply holding {len(lengths)} arrays (at most {MAX_REPLY_BLOBS} allowed)")
+        raise ProtocolError(TOO_LARGE)
     if sum(lengths) != len(body) - 4 - header_length:
-        raise ProtocolError("blob lengths that do not add up to the frame")
+        raise ProtocolError(GARBLED)
     blobs, offset = [], 4 + header_length
     for length in lengths:
         blobs.append(body[offset : offset + length])
@@ -216,12 +243,10 @@ def _check_reply_header_size(raw_header: bytes) -> None:
     bytes (fast, in C) bounds the number of objects json.loads would build.
     """
     if len(raw_header) > MAX_REPLY_HEADER_BYTES:
-        raise ProtocolError(
-            f"a reply header of {len(raw_header)} bytes (at most {MAX_REPLY_HEADER_BYTES} allowed)"
-        )
+        raise ProtocolError(TOO_LARGE)
     values = raw_header.count(b",") + raw_header.count(b"[") + raw_header.count(b"{")
     if values > 2 * MAX_VALUES:
-        raise ProtocolError("a reply header holding too many values")
+        raise ProtocolError(TOO_LARGE)
 
 
 def _decode_value(
@@ -229,18 +254,18 @@ def _decode_value(
 ) -> object:
     counter[0] += 1
     if counter[0] > MAX_VALUES or depth > MAX_DEPTH:
-        raise ProtocolError("a message too large or too deeply nested")
+        raise ProtocolError(TOO_LARGE)
     kind = type(value)
     if value is None or kind in (bool, int, float):
         return value
     if kind is str:
         if len(value) > MAX_STRING:
-            raise ProtocolError("a string that is too long")
+            raise ProtocolError(TOO_LARGE)
         return value
     if kind is list:
         return [_decode_value(item, blobs, counter, depth + 1, request) for item in value]
     if kind is not dict or len(value) != 1:
-        raise ProtocolError("a JSON object that is not a tagged value")
+        raise ProtocolError(GARBLED)
     ((tag, content),) = value.items()
     if tag == "tuple" and type(content) is list:
         return tuple(_decode_value(item, blobs, counter, depth + 1, request) for item in content)
@@ -248,7 +273,7 @@ def _decode_value(
         result = {}
         for pair in content:
             if type(pair) is not list or len(pair) != 2 or type(pair[0]) not in (str, int):
-                raise ProtocolError("a bad dict entry")
+                raise ProtocolError(GARBLED)
             result[pair[0]] = _decode_value(pair[1], blobs, counter, depth + 1, request)
         return result
     if tag == "ndarray" and type(content) is int:
@@ -256,7 +281,7 @@ def _decode_value(
     if tag == "tensor" and type(content) is list and len(content) == 2 and type(content[0]) is int:
         dtype = TENSOR_DTYPES.get(content[1]) if type(content[1]) is str else None
         if dtype is None:
-            raise ProtocolError("a tensor of an unknown dtype")
+            raise ProtocolError(BAD_ARRAY)
         array = _read_array(blobs, content[0])
         return torch.from_numpy(array).to(dtype)
     if (
@@ -268,32 +293,34 @@ def _decode_value(
     ):
         kwargs = _decode_value(content[1], blobs, counter, depth + 1, request)
         if type(kwargs) is not dict or any(type(key) is not str for key in kwargs):
-            raise ProtocolError("bad model arguments")
+            raise ProtocolError(GARBLED)
         return ModelRef(content[0], **kwargs)
     if tag == "generator" and request and type(content) is int:
         state = _read_array(blobs, content)
         generator = torch.Generator()
         try:
             generator.set_state(torch.from_numpy(state))
-        except (RuntimeError, TypeError) as error:
-            raise ProtocolError(f"a generator state that torch refuses ({error})") from None
+        except (RuntimeError, TypeError):
+            raise ProtocolError(GARBLED) from None
         return generator
-    raise ProtocolError(f"an unknown tag {tag!r}")
+    raise ProtocolError(GARBLED)
 
 
 def _read_array(blobs: list[bytes], index: int) -> np.ndarray:
-    """An array from a `.npy` blob, its size checked against the blob before anything is allocated."""
+    """An array from a `.npy` blob, its shape and size checked before anything is allocated."""
     if not 0 <= index < len(blobs):
-        raise ProtocolError("a reference to a missing blob")
+        raise ProtocolError(GARBLED)
     blob = blobs[index]
     shape, fortran_order, dtype, offset = _npy_header(blob)
     if dtype.newbyteorder("=") not in ARRAY_DTYPES:
-        raise ProtocolError(f"an array of a forbidden dtype {dtype}")
+        raise ProtocolError(BAD_ARRAY)
+    # Each dimension, and their product with the empty ones left out, bounded before numpy sees
+    # them: shape (0, 10**32) holds no data, yet numpy's reshape refuses it with a ValueError.
+    if any(size > MAX_DIMENSION for size in shape) or math.prod(max(size, 1) for size in shape) > MAX_ELEMENTS:
+        raise ProtocolError(BAD_ARRAY)
     count = math.prod(shape)
     if count * dtype.itemsize != len(blob) - offset:
-        raise ProtocolError(
-            f"an array of shape {shape[:8]} whose data is {len(blob) - offset} bytes, not {count * dtype.itemsize}"
-        )
+        raise ProtocolError(BAD_ARRAY)
     flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
     array = flat.reshape(shape, order="F" if fortran_order else "C")
     # A fresh, writable, native-order, C-ordered copy (torch needs native order); not
@@ -305,24 +332,24 @@ def _npy_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     """(shape, fortran_order, dtype, data offset) of a `.npy` blob, parsed without reading its data."""
     magic = b"\x93NUMPY"
     if len(blob) < 10 or blob[:6] != magic or blob[6] not in (1, 2, 3) or blob[7] != 0:
-        raise ProtocolError("a blob that is not a plain .npy array (bad magic)")
+        raise ProtocolError(BAD_ARRAY)
     if blob[6] == 1:
         (length,) = struct.unpack("<H", blob[8:10])
         start = 10
     else:
         if len(blob) < 12:
-            raise ProtocolError("a blob that is not a plain .npy array (short header)")
+            raise ProtocolError(BAD_ARRAY)
         (length,) = struct.unpack("<I", blob[8:12])
         start = 12
     if length > MAX_NPY_HEADER_BYTES or start + length > len(blob):
-        raise ProtocolError("a blob with a bad .npy header length")
+        raise ProtocolError(BAD_ARRAY)
     try:
         text = blob[start : start + length].decode("latin1")
         header = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as error:
-        raise ProtocolError(f"a blob with an unreadable .npy header ({type(error).__name__})") from None
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        raise ProtocolError(BAD_ARRAY) from None
     if type(header) is not dict or set(header) != {"descr", "fortran_order", "shape"}:
-        raise ProtocolError("a .npy header without exactly descr, fortran_order and shape")
+        raise ProtocolError(BAD_ARRAY)
     shape, fortran_order, descr = header["shape"], header["fortran_order"], header["descr"]
     if (
         type(shape) is not tuple
@@ -331,9 +358,9 @@ def _npy_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
         or type(fortran_order) is not bool
         or type(descr) is not str
     ):
-        raise ProtocolError("a .npy header with a bad shape, order or dtype")
+        raise ProtocolError(BAD_ARRAY)
     try:
         dtype = np.dtype(descr)
-    except (TypeError, ValueError) as error:
-        raise ProtocolError(f"a .npy header with an unknown dtype ({type(error).__name__})") from None
+    except Exception:  # numpy's refusals vary (TypeError, ValueError, OverflowError...)
+        raise ProtocolError(BAD_ARRAY) from None
     return shape, fortran_order, dtype, start + length

@@ -24,7 +24,7 @@ import sys
 import numpy
 import torch
 
-from graders.sandbox import isolation, models, runner, syscalls, wire
+from graders.sandbox import isolation, models, ready_made, runner, syscalls, wire
 
 # The pool starts this interpreter with OMP/OPENBLAS/MKL_NUM_THREADS=1 so numpy and torch create
 # no thread pool; main() checks that the zygote is single-threaded before it forks anything.
@@ -45,7 +45,6 @@ def warm_up() -> None:
     output = x.exp()
     torch.autograd.grad(output, [x], grad_outputs=torch.ones_like(output))
     numpy.exp(numpy.ones(3)).sum()
-    runner.warm_up_recording()
 
 
 def memory_size() -> int:
@@ -68,8 +67,11 @@ def main() -> None:
     try:
         warm_up()
         preloaded = models.import_model_modules(sys.argv[2:])
+        ready_made.prepare()
         view = isolation.root_view(sys.path)
         syscall_filter = syscalls.build_filter()
+        limits_filter = syscalls.build_limits_filter()
+        exec_filter = syscalls.build_exec_filter()
         baseline = memory_size()
         mode = isolation_mode()
         threads = len(os.listdir("/proc/self/task"))
@@ -106,7 +108,7 @@ def main() -> None:
             # torch's finalizers, tens of milliseconds of CPU for nothing.
             try:
                 control.close()
-                keep_sandbox(request, fds, view, mode, baseline, syscall_filter)
+                keep_sandbox(request, fds, view, mode, baseline, (syscall_filter, limits_filter, exec_filter))
             finally:
                 os._exit(1)
         for fd in fds:
@@ -121,7 +123,12 @@ def main() -> None:
 
 
 def keep_sandbox(
-    request: dict, fds: list[int], view: isolation.RootView, mode: str, baseline: int, syscall_filter: bytes
+    request: dict,
+    fds: list[int],
+    view: isolation.RootView,
+    mode: str,
+    baseline: int,
+    filters: tuple[bytes, bytes, bytes],
 ) -> None:
     """The keeper: enter the namespaces, fork the sandbox as their PID 1, report how it ended."""
     channel, output, status = fds
@@ -147,7 +154,7 @@ def keep_sandbox(
         os.close(status)
         for fd in cgroups:  # opened by root: a sandbox holding one could move processes around
             os.close(fd)
-        become_sandbox(request, channel, output, parent_alive_read, mode, baseline, syscall_filter)
+        become_sandbox(request, channel, output, parent_alive_read, mode, baseline, filters)
     _move_into_cgroups(pid, cgroups, parent_alive_write)
     os.close(parent_alive_read)
     os.close(channel)
@@ -189,9 +196,14 @@ def become_sandbox(
     parent_alive: int,
     mode: str,
     baseline: int,
-    syscall_filter: bytes,
+    filters: tuple[bytes, bytes, bytes],
 ) -> None:
-    """Drop everything the student must not have, then serve requests; never returns."""
+    """Drop everything the student must not have, then serve requests; never returns.
+
+    `filters`: the seccomp filter installed here, the one the runner stacks once it has set the
+    exercise's rlimits (syscalls.build_limits_filter), and the one a rule's sandbox adds.
+    """
+    syscall_filter, limits_filter, exec_filter = filters
     try:
         # Wait until the keeper has put this process in its cgroups (if any).
         go = os.read(parent_alive, 512)
@@ -227,10 +239,17 @@ def become_sandbox(
         sys.stdin = open(0, closefd=False)  # fd 0 is /dev/null, open for good
         sys.stdout = _unbuffered_text(1)
         sys.stderr = _unbuffered_text(2)
+        unavailable = request.get("unavailable")
+        if unavailable:
+            # A sandbox for a "build it yourself" test: torch's ready-made pieces are taken away
+            # here, on the pool's refill path, in memory its threads and children share; a
+            # program exec'd afresh would have them, so it may exec none.
+            ready_made.make_unavailable(unavailable["operators"], unavailable["words"])
+            syscalls.install_filter(exec_filter)
     except BaseException as error:  # fail closed, with the reason
         _report_setup_failure(runner.CHANNEL_FD if "moved" in locals() else channel, error)
         os._exit(1)
-    runner.start(runner.CHANNEL_FD, baseline)
+    runner.start(runner.CHANNEL_FD, baseline, limits_filter)
 
 
 def _unbuffered_text(fd: int) -> io.TextIOWrapper:

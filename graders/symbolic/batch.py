@@ -14,12 +14,13 @@ from graders.symbolic.parsing import (
     MathInputError,
     MathSpec,
     infer_names,
+    name_key,
     spec_problems,
 )
 
 _BATCH_KEYS = {
     "id", "student", "reference", "variables", "functions", "assumptions", "floats", "test", "form",
-    "relative_tolerance", "absolute_tolerance", "significant_figures", "expected",
+    "relative_tolerance", "absolute_tolerance", "significant_figures", "variable", "expected",
 }  # fmt: skip
 
 
@@ -34,12 +35,20 @@ def record_spec(record: dict) -> MathSpec:
     names = record.get("variables")
     functions = record.get("functions")
     inferred_variables, inferred_functions = infer_names(record["student"], record["reference"])
+    # A name only the student calls is not a function: signum(-3) must be read as the sign
+    # function or refused, never taken for an undefined f and judged.
+    inferred_functions &= infer_names(record["reference"])[1]
+    # Names nobody declared are told apart by their spelling alone: x1 is not x_1 (as CAS graders
+    # read them). Declared names are matched as in a pack, where z1 is the declared z_1.
+    exact_names = names is None
+    key = (lambda name: name) if exact_names else name_key
     if names is None:
         names = sorted(inferred_variables - set(functions or []))
     elif not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise ValueError("`variables` must be a list of names")
     if functions is None:
-        functions = sorted(inferred_functions - set(names))
+        taken = {key(name) for name in names}
+        functions = sorted(name for name in inferred_functions if key(name) not in taken)
     elif not isinstance(functions, list) or not all(isinstance(name, str) for name in functions):
         raise ValueError("`functions` must be a list of names")
     floats = record.get("floats", "exact")
@@ -49,7 +58,8 @@ def record_spec(record: dict) -> MathSpec:
     def assumption_of(name: str) -> str:
         return assumptions if isinstance(assumptions, str) else assumptions.get(name, "real")
 
-    spec = MathSpec(variables={name: assumption_of(name) for name in names}, functions=functions, floats=floats)
+    spec = MathSpec(variables={name: assumption_of(name) for name in names}, functions=functions, floats=floats,
+                    exact_names=exact_names)
     problems = spec_problems(spec)
     if problems:
         path, message = problems[0]
@@ -58,10 +68,15 @@ def record_spec(record: dict) -> MathSpec:
     return spec
 
 
-def _record_test(record: dict) -> AnswerTest:
+def _record_test(record: dict, spec: MathSpec) -> AnswerTest:
     kind = record.get("test", "equivalent")
     if kind not in TEST_KINDS:
         raise ValueError(f"`test` must be one of {', '.join(TEST_KINDS)}")
+    variable = record.get("variable", "")
+    if variable and kind != "antiderivative":
+        raise ValueError('`variable` is the variable of integration of `"test": "antiderivative"`')
+    if variable and name_key(variable) not in {name_key(name) for name in spec.variables}:
+        raise ValueError(f"`variable`: `{variable}` is not one of the variables ({', '.join(spec.variables)})")
     tolerances = {}
     for key in ("relative_tolerance", "absolute_tolerance"):
         value = record.get(key, 0.0)
@@ -71,7 +86,7 @@ def _record_test(record: dict) -> AnswerTest:
     figures = record.get("significant_figures", 0)
     if isinstance(figures, bool) or not isinstance(figures, int) or not 0 <= figures <= 15:
         raise ValueError("`significant_figures` must be a whole number from 1 to 15")
-    return AnswerTest(kind=kind, significant_figures=figures, **tolerances)
+    return AnswerTest(kind=kind, variable=variable, significant_figures=figures, **tolerances)
 
 
 def _record_forms(record: dict) -> list[str]:
@@ -86,11 +101,14 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
     """Checks one {"student", "reference", ...} record; see the check_answers command for the keys.
 
     Without `variables`, every name in either expression that is not a known function or
-    constant is a variable; without `functions`, a name always followed by `(` is a function
-    (`f(x)`). `assumptions` is one assumption ("real" by default, "positive"...) for all
-    variables, or a table {name: assumption}. With `expected` (true, false or null) the
-    result says whether the outcome matched; with `form`, "passed" needs the form too.
-    Raises ValueError for a malformed record.
+    constant is a variable, told apart by its exact spelling (x1 and x_1 are two); without
+    `functions`, a name the reference calls and that is always followed by `(` is a function
+    (`f(x)`), and any other call of an unknown name is refused. `assumptions` is one assumption ("real" by default,
+    "positive"...) for all variables, or a table {name: assumption}. `variable` names the
+    variable of integration of an antiderivative. With `expected` (true, false or null) the
+    result says whether the outcome matched; with `form`, "passed" needs the form too. An
+    unreadable student answer gives equivalent null, method "invalid" and the reason.
+    Raises ValueError for a malformed record (an unreadable reference included).
     """
     if not isinstance(record, dict):
         raise ValueError("each line must be a JSON object")
@@ -101,7 +119,7 @@ def check_answer_record(record: dict, *, time_limit: float = DEFAULT_TIME_LIMIT)
         if not isinstance(record.get(key), str):
             raise ValueError(f"`{key}` must be a string")
     spec = record_spec(record)
-    test = _record_test(record)
+    test = _record_test(record, spec)
     forms = _record_forms(record)
     try:
         outcome = compare(record["student"], record["reference"], spec, time_limit=time_limit, test=test)

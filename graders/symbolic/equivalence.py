@@ -3,7 +3,9 @@
 How an answer is decided (`decide_equivalence`, run by the worker):
 
 1. Both answers are read (never eval'd), defined names are replaced by their expressions,
-   and sympy's automatic simplification may already make them identical.
+   and sympy's automatic simplification may already make them identical. An answer that is
+   a real number nowhere while the reference is one (1/0, sqrt(-1)) is not equivalent, and
+   the message says why.
 2. They are compared on the real domain (`realdomain`): at random points allowed by the
    variables' assumptions where both are real and finite. One confirmed disagreement: not
    equivalent. Enough agreeing points: equivalent.
@@ -12,9 +14,10 @@ How an answer is decided (`decide_equivalence`, run by the worker):
    an answer right: sympy reasons on complex numbers, and its "not equal" once called
    correct real answers wrong. Without a proof, the answer is undecided and goes to a person.
 
-The answer test changes what is compared (an antiderivative is right up to a constant, a
-substitution-equivalent answer may rename the variables) and the tolerance when two values
-count as equal (the float policy).
+The answer test changes what is compared (an antiderivative is right up to a constant: its
+derivative by the variable of integration is compared; a substitution-equivalent answer may
+rename the variables) and the tolerance when two values count as equal (none by default: the
+float policy says what number a decimal is).
 """
 
 from __future__ import annotations
@@ -38,8 +41,14 @@ from sympy.core.function import AppliedUndef
 from graders.symbolic.conversion import expand_definitions, symbols_of, to_sympy
 from graders.symbolic.forms import FORMS, HINTS, form_problems
 from graders.symbolic.latex import interpret
-from graders.symbolic.parsing import MathInputError, MathSpec, infer_names, parse
-from graders.symbolic.realdomain import Tolerance, compare_on_real_domain
+from graders.symbolic.parsing import MathInputError, MathSpec, infer_names, name_key, parse
+from graders.symbolic.realdomain import (
+    NO_VALUE_REASONS,
+    Tolerance,
+    compare_on_real_domain,
+    nowhere_real,
+    why_not_real,
+)
 
 DEFAULT_TIME_LIMIT = 3.0
 
@@ -48,10 +57,6 @@ UNCHECKED_MESSAGE = "Your answer could not be checked; try a simpler form."
 TEST_KINDS = ("equivalent", "antiderivative", "substitution")
 # Names a student may use for the constant of an antiderivative when the part does not declare them.
 INTEGRATION_CONSTANTS = ("C", "c", "K", "k")
-# Exact answers agree to 50 digits; this lets a decimal that equals the answer to the last
-# bit a double keeps (4 units in the last place) count as the same number: 0.99999999 for
-# 99999998/99999999, not 0.333 for 1/3.
-EXACT_RELATIVE_TOLERANCE = 2.0**-50
 # Substitution equivalence tries every renaming of up to this many variables (720 of them).
 MAX_RENAMED_VARIABLES = 6
 
@@ -64,9 +69,11 @@ class AnswerTest:
     for integrals) or "substitution" (right up to the names of the variables). The
     tolerances, when given, let values differ (a numeric answer with variables); otherwise
     answers must agree exactly, as the float policy of the spec reads their decimals.
+    `variable` is the variable of integration of an antiderivative (see `integration_variables`).
     """
 
     kind: str = "equivalent"
+    variable: str = ""
     relative_tolerance: float = 0.0
     absolute_tolerance: float = 0.0
     significant_figures: int = 0
@@ -74,19 +81,21 @@ class AnswerTest:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def tolerance(self, spec: MathSpec) -> Tolerance:
-        if self.relative_tolerance or self.absolute_tolerance or self.significant_figures:
-            return Tolerance(self.relative_tolerance, self.absolute_tolerance, self.significant_figures)
-        return Tolerance(relative=0.0 if spec.floats == "machine" else EXACT_RELATIVE_TOLERANCE)
+    def tolerance(self) -> Tolerance:
+        # Without one the values must agree; the float policy has decided what number a decimal
+        # is: the rational it writes (exact), or a binary float (machine).
+        return Tolerance(self.relative_tolerance, self.absolute_tolerance, self.significant_figures)
 
 
 @dataclass
 class Equivalence:
-    """Whether an answer equals a reference. `equivalent` is None when it could not be decided."""
+    """Whether an answer equals a reference. `equivalent` is None when it was not decided: the
+    answer could not be read (method "invalid", the message says why), or not settled in time."""
 
     equivalent: bool | None
     # How it was decided: identical, numeric (the real-domain points), simplify (sympy proved
-    # it), timeout, undecided, invalid.
+    # it), timeout, undecided, invalid (unreadable: never compared, so never "not equivalent"),
+    # undefined (no value at all, as 1/0: the student fixes it, as an unreadable answer).
     method: str
     interpreted_as: str = ""
     message: str = ""
@@ -98,17 +107,36 @@ def _expression(text: str, spec: MathSpec) -> sympy.Expr:
 
 def student_spec(student_text: str, spec: MathSpec, test: AnswerTest) -> MathSpec:
     """The spec the student's answer is read with: the part's, plus the names the test allows."""
-    # Spellings are compared as the parser resolves them: z1 is z_1, an alias is its name.
-    known = {name.replace("_", "") for name in spec.declared_names()}
-    known |= {spelling.replace("_", "") for spellings in spec.aliases.values() for spelling in spellings}
+    # Spellings are compared as the parser resolves them: z1 is z_1 (unless names are exact),
+    # an alias is its name.
+    key = (lambda name: name) if spec.exact_names else name_key
+    known = {key(name) for name in spec.declared_names()}
+    known |= {key(spelling) for spellings in spec.aliases.values() for spelling in spellings}
     if test.kind == "antiderivative":
         extra = [name for name in INTEGRATION_CONSTANTS if name not in known]
         return replace(spec, variables={**spec.variables, **dict.fromkeys(extra, "real")})
     if test.kind == "substitution":
         variables, _functions = infer_names(student_text)
-        new = {name: "real" for name in sorted(variables) if name.replace("_", "") not in known}
+        new = {name: "real" for name in sorted(variables) if key(name) not in known}
         return replace(spec, variables={**spec.variables, **new})
     return spec
+
+
+def integration_variables(test: AnswerTest, spec: MathSpec, reference: sympy.Expr) -> list[str]:
+    """The variables an antiderivative is differentiated by: the test's `variable` if it names one;
+    else the declared variables that are not constant letters (C, c, K, k); else, when all are,
+    those the reference depends on other than through an added constant (k in k^2/2 + C).
+
+    Never a constant of the reference: with `x^2/2 + C` for the key, C is differentiated by
+    nobody, so `x^2/2`, `x^2/2 + K` and `x^2/2 + 5` are right.
+    """
+    if test.variable:
+        return [name for name in spec.variables if name_key(name) == name_key(test.variable)]
+    names = [name for name in spec.variables if name not in INTEGRATION_CONSTANTS]
+    if names:
+        return names
+    symbols = symbols_of(spec)
+    return [name for name in spec.variables if not sympy.diff(reference, symbols[name]).is_number]
 
 
 def decide_equivalence(
@@ -144,15 +172,23 @@ def decide(
     readable_spec = student_spec(student_text, spec, test)
     student = _expression(student_text, readable_spec)
     reference = _expression(reference_text, spec)
-    tolerance = test.tolerance(spec)
+    tolerance = test.tolerance()
+    # 1/0 or sqrt(-1) against a reference with real values is wrong, whatever the test (the
+    # derivative of 1/0 is 0 for sympy): never a question for a person.
+    reason = nowhere_real(student, reference, readable_spec.variables, seed)
+    if reason:
+        reason, anywhere = _why_not_real_as_written(student_text, student, readable_spec, reason)
+        if reason in NO_VALUE_REASONS:
+            # 1/0 is no number at all: not a wrong value but an answer to fix, as an unreadable one is.
+            return None, "undefined", f"Your answer has no value{anywhere}: it {reason}. Check the denominators."
+        return False, "numeric", f"Your answer is not a real number{anywhere}: it {reason}."
     if test.kind == "substitution":
         return _decide_substitution(student, reference, readable_spec, tolerance, seed, on_numeric)
     if test.kind == "antiderivative":
-        # Right up to a constant: the difference does not change with any declared variable.
-        declared = {symbols_of(readable_spec)[name] for name in readable_spec.variables}
-        constants = {symbol for symbol in declared if symbol.name in INTEGRATION_CONSTANTS} - reference.free_symbols
-        used = (student.free_symbols | reference.free_symbols) & (declared - constants)
-        variables = sorted(used, key=lambda symbol: symbol.name)
+        # Right up to a constant: the difference does not change with the variable of
+        # integration. Whatever else is added (C, K, 5, log(k) from ln(k x)) is the constant.
+        symbols = symbols_of(readable_spec)
+        variables = [symbols[name] for name in integration_variables(test, spec, reference)]
         if not variables:
             return True, "identical", ""
         pairs = [(sympy.diff(student - reference, variable), sympy.Integer(0)) for variable in variables]
@@ -166,6 +202,22 @@ def decide(
         if equivalent is None:
             return None, method, ""
     return True, verdicts[0][1], ""
+
+
+def _why_not_real_as_written(student_text: str, student: sympy.Expr, spec: MathSpec, reason: str) -> tuple[str, str]:
+    """(why, " anywhere" or ""), for "Your answer is not a real number anywhere: it divides by zero":
+    the reason read from the answer as written where it can be (log(0) takes the logarithm of 0
+    there, where sympy's evaluated zoo would say it divides by zero)."""
+    try:
+        with sympy.evaluate(False):
+            written = expand_definitions(to_sympy(parse(student_text, spec), spec), spec)
+    except Exception:
+        # sympy may fail to build an expression unevaluated: the evaluated one's reason will do.
+        written = None
+    if written is not None:
+        reason = why_not_real(written, spec.variables) or reason
+    anywhere = " anywhere" if (student if written is None else written).free_symbols else ""
+    return reason, anywhere
 
 
 def _decide_pair(
@@ -372,7 +424,8 @@ def compare(
 ) -> Equivalence:
     """Is the student's answer equal to the reference for every real value the assumptions allow?
 
-    An unreadable answer is not equivalent (method "invalid", message says why). An unreadable
+    An unreadable answer is not judged: equivalent=None, method "invalid", and the message says
+    why (the student fixes it; it is not wrong, and no person needs to look). An unreadable
     reference raises MathInputError: that is the author's mistake. Running out of time or
     undecidable gives equivalent=None with UNCHECKED_MESSAGE: a person decides.
     """
@@ -381,7 +434,7 @@ def compare(
     try:
         interpreted_as = interpret(student_text, student_spec(student_text, spec, test))
     except MathInputError as error:
-        return Equivalence(False, "invalid", message=str(error))
+        return Equivalence(None, "invalid", message=str(error))
     response, _numeric = _worker.request(
         {
             "request": "compare",
@@ -394,7 +447,7 @@ def compare(
     )
     if response is None:
         return Equivalence(None, "timeout", interpreted_as, UNCHECKED_MESSAGE)
-    if response["equivalent"] is None:
+    if response["equivalent"] is None and response["method"] != "undefined":
         return Equivalence(None, response["method"], interpreted_as, UNCHECKED_MESSAGE)
     return Equivalence(response["equivalent"], response["method"], interpreted_as, response.get("message", ""))
 

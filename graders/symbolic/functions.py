@@ -8,11 +8,13 @@ once turned `sec(2t)` into the product `sec * 2t`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
+from sympy.printing.latex import greek_letters_set
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ def _log(argument: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
     return sympy.log(argument) if base is None else sympy.log(argument) / sympy.log(base)
 
 
+def _log10(argument: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
+    return _log(argument, sympy.Integer(10) if base is None else base)
+
+
 def _float_root(radicand: float, degree: float = 2.0) -> float:
     if radicand < 0 and float(degree).is_integer() and int(degree) % 2 == 1:
         return -((-radicand) ** (1 / degree))
@@ -53,6 +59,10 @@ def _float_root(radicand: float, degree: float = 2.0) -> float:
 
 def _float_log(argument: float, base: float | None = None) -> float:
     return math.log(argument) if base is None else math.log(argument, base)
+
+
+def _float_log10(argument: float, base: float = 10.0) -> float:
+    return math.log10(argument) if base == 10 else math.log(argument, base)
 
 
 def _float_factorial(value: float) -> float:
@@ -74,14 +84,15 @@ def _operator(name: str) -> str:
 
 
 _F = MathFunction
-# Names students and authors write, including the synonyms of other traditions (arcsin and
-# asin, arsinh and asinh, cosec, ceil and ceiling, lg for log base 10).
+# One entry per function; the other spellings are added below.
 FUNCTIONS: dict[str, MathFunction] = {
     "exp": _F(sympy.exp, (1,), "e^{{{0}}}", math.exp),
+    # log(x, b), lg(x, b) (STACK) and logbase(x, b) are the logarithm of x in base b.
     "log": _F(_log, (1, 2), r"\log", _float_log),
     "ln": _F(sympy.log, (1,), r"\ln", math.log),
-    "lg": _F(lambda argument: _log(argument, sympy.Integer(10)), (1,), r"\lg", math.log10),
-    "log10": _F(lambda argument: _log(argument, sympy.Integer(10)), (1,), r"\log_{{10}}\left({0}\right)", math.log10),
+    "lg": _F(_log10, (1, 2), r"\lg", _float_log10),
+    "logbase": _F(_log, (2,), r"\log", _float_log),
+    "log10": _F(_log10, (1,), r"\log_{{10}}\left({0}\right)", math.log10),
     "log2": _F(lambda argument: _log(argument, sympy.Integer(2)), (1,), r"\log_{{2}}\left({0}\right)", math.log2),
     "sqrt": _F(sympy.sqrt, (1,), r"\sqrt{{{0}}}", lambda value: _float_root(value, 2)),
     "cbrt": _F(
@@ -90,18 +101,17 @@ FUNCTIONS: dict[str, MathFunction] = {
     "root": _F(_root, (1, 2), "", _float_root),
     "abs": _F(sympy.Abs, (1,), r"\left|{0}\right|", abs),
     "sign": _F(sympy.sign, (1,), _operator("sgn"), _sign),
-    "sgn": _F(sympy.sign, (1,), _operator("sgn"), _sign),
     "floor": _F(sympy.floor, (1,), r"\left\lfloor {0} \right\rfloor", lambda value: float(math.floor(value))),
-    "ceil": _F(sympy.ceiling, (1,), r"\left\lceil {0} \right\rceil", lambda value: float(math.ceil(value))),
     "ceiling": _F(sympy.ceiling, (1,), r"\left\lceil {0} \right\rceil", lambda value: float(math.ceil(value))),
     "factorial": _F(sympy.factorial, (1,), "", _float_factorial),
     "binomial": _F(sympy.binomial, (2,), r"\binom{{{0}}}{{{1}}}", _float_binomial),
+    "gamma": _F(sympy.gamma, (1,), r"\Gamma", math.gamma),
+    "erf": _F(sympy.erf, (1,), _operator("erf"), math.erf),
     "sin": _F(sympy.sin, (1,), r"\sin", math.sin),
     "cos": _F(sympy.cos, (1,), r"\cos", math.cos),
     "tan": _F(sympy.tan, (1,), r"\tan", math.tan),
     "sec": _F(sympy.sec, (1,), r"\sec", lambda value: 1 / math.cos(value)),
     "csc": _F(sympy.csc, (1,), r"\csc", lambda value: 1 / math.sin(value)),
-    "cosec": _F(sympy.csc, (1,), r"\csc", lambda value: 1 / math.sin(value)),
     "cot": _F(sympy.cot, (1,), r"\cot", lambda value: math.cos(value) / math.sin(value)),
     "asin": _F(sympy.asin, (1,), r"\arcsin", math.asin),
     "acos": _F(sympy.acos, (1,), r"\arccos", math.acos),
@@ -126,11 +136,27 @@ FUNCTIONS: dict[str, MathFunction] = {
     "max": _F(sympy.Max, (2, 3, 4, 5, 6), r"\max", max),
     "min": _F(sympy.Min, (2, 3, 4, 5, 6), r"\min", min),
 }
+# Other spellings of the same functions: Maxima's and STACK's (signum, cosec, cosech), sympy's
+# (Abs, ceiling, Max), LaTeX's and the textbooks' (arcsin, arsinh, tg, binom, Gamma).
 _SYNONYMS = {
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsec": "asec", "arccsc": "acsc",
-    "arccot": "acot", "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh", "arcsinh": "asinh",
-    "arccosh": "acosh", "arctanh": "atanh", "arsech": "asech", "arcsch": "acsch", "arcoth": "acoth",
-    "cotan": "cot", "binom": "binomial",
+    "Abs": "abs", "sgn": "sign", "signum": "sign", "ceil": "ceiling", "binom": "binomial",
+    "Gamma": "gamma", "Max": "max", "Min": "min", "cosec": "csc", "cotan": "cot", "tg": "tan",
+    "ctg": "cot", "cosech": "csch",
 }  # fmt: skip
 for _synonym, _name in _SYNONYMS.items():
-    FUNCTIONS.setdefault(_synonym, FUNCTIONS[_name])
+    FUNCTIONS[_synonym] = FUNCTIONS[_name]
+# Every inverse under every prefix in use: asin, arcsin; asinh, arsinh (ISO 80000-2), arcsinh;
+# and so for each spelling above (acosec, arccosec, arcosech, arccsch, arcctg...).
+_INVERSE_PREFIXES = {
+    **dict.fromkeys(("sin", "cos", "tan", "sec", "csc", "cot"), ("a", "arc")),
+    **dict.fromkeys(("sinh", "cosh", "tanh", "sech", "csch", "coth"), ("a", "ar", "arc")),
+}
+for _forward, _prefixes in _INVERSE_PREFIXES.items():
+    _spellings = [_forward, *(synonym for synonym, name in _SYNONYMS.items() if name == _forward)]
+    for _prefix, _spelling in itertools.product(_prefixes, _spellings):
+        FUNCTIONS.setdefault(_prefix + _spelling, FUNCTIONS["a" + _forward])
+# Written log(x, b), lg(x, b) or logbase(x, b): typeset as log_b(x).
+BASED_LOGARITHMS = frozenset({"log", "lg", "logbase"})
+# Built-in names that are also Greek letters: a part may declare them as variables (gamma in
+# a layer norm), and a name used alone, never called, is that variable.
+LETTER_NAMES = frozenset(name for name in FUNCTIONS if name.lower() in greek_letters_set)

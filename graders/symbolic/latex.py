@@ -7,7 +7,7 @@ import functools
 
 import sympy
 
-from graders.symbolic.functions import FUNCTIONS
+from graders.symbolic.functions import BASED_LOGARITHMS, FUNCTIONS
 from graders.symbolic.parsing import MathSpec, ParsedAnswer, Resolved, parse
 
 
@@ -76,7 +76,7 @@ class _Latex:
         if FUNCTIONS[name] is FUNCTIONS["root"]:
             degree = f"[{typeset[1]}]" if len(typeset) == 2 else ""
             return rf"\sqrt{degree}{{{typeset[0]}}}"
-        if name == "log" and len(typeset) == 2:
+        if name in BASED_LOGARITHMS and len(typeset) == 2:
             return rf"\log_{{{typeset[1]}}}\left({typeset[0]}\right)"
         if "{0}" in template:
             return template.format(*typeset)

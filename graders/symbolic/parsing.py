@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import sympy
 
-from graders.symbolic.functions import FUNCTIONS
+from graders.symbolic.functions import FUNCTIONS, LETTER_NAMES
 
 MAX_INPUT_LENGTH = 500
 MAX_PARENTHESES_DEPTH = 20
@@ -54,7 +54,9 @@ class MathSpec:
     expression before comparing. `aliases` maps a declared name to other spellings a student
     may type; `z1`, `z_1`, `z_{1}` and `ŷ_1` for `yhat_1` are recognised without aliases.
     `functions` are undefined functions (f, g). `floats` is one of FLOAT_POLICIES;
-    `allow_floats = False` is the older spelling of `floats = "refuse"`.
+    `allow_floats = False` is the older spelling of `floats = "refuse"`. `exact_names` reads
+    every name exactly as spelled (x1 and x_1 are two names): for answers checked against names
+    nobody declared, where the spelling is all there is to tell a name by.
     """
 
     variables: dict[str, str] = field(default_factory=dict)
@@ -63,6 +65,7 @@ class MathSpec:
     functions: list[str] = field(default_factory=list)
     allow_floats: bool = True
     floats: str = "exact"
+    exact_names: bool = False
 
     def __post_init__(self) -> None:
         if not self.allow_floats:
@@ -81,8 +84,8 @@ class MathSpec:
 Resolved = tuple[str, str]
 
 
-def _name_key(name: str) -> str:
-    # z_1, z1 and z__1 are one name; so are y_hat_1 and yhat1.
+def name_key(name: str) -> str:
+    """What two spellings of one name share: z_1, z1 and z__1 are one name; so are y_hat_1 and yhat1."""
     return name.replace("_", "")
 
 
@@ -94,7 +97,8 @@ def _lookup_table(spec: MathSpec) -> dict[str, Resolved]:
         ("function", spec.functions),
     ):
         for name in names:
-            table[_name_key(name)] = (kind, name)
+            if not spec.exact_names:
+                table[name_key(name)] = (kind, name)
             table[name] = (kind, name)
     for name, spellings in spec.aliases.items():
         target = table.get(name)
@@ -102,7 +106,8 @@ def _lookup_table(spec: MathSpec) -> dict[str, Resolved]:
             continue
         for spelling in spellings:
             table[spelling] = target
-            table[_name_key(spelling)] = target
+            if not spec.exact_names:
+                table[name_key(spelling)] = target
     return table
 
 
@@ -121,14 +126,14 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
             if not isinstance(name, str) or not identifier.match(name):
                 problems.append((path, f"`{name}` is not a name: use letters, digits and _"))
                 continue
-            if name in BUILTIN_FUNCTIONS or name in CONSTANTS:
+            if _is_reserved(name):
                 problems.append((path, f"`{name}` is a built-in name; choose another"))
-            key = _name_key(name)
+            key = name if spec.exact_names else name_key(name)
             if key in seen:
                 problems.append((path, f"`{name}` clashes with `{seen[key][1]}` (underscores are ignored)"))
             seen[key] = (section, name)
     for name, spellings in spec.aliases.items():
-        if _name_key(name) not in seen:
+        if name_key(name) not in seen:
             problems.append(
                 (("aliases", name), f"`{name}` is not a declared variable, definition or function")
             )
@@ -139,12 +144,12 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
         for index, spelling in enumerate(spellings):
             if not identifier.match(spelling):
                 problems.append((("aliases", name, index), f"`{spelling}` is not a name"))
-            elif spelling in BUILTIN_FUNCTIONS or spelling in CONSTANTS:
+            elif _is_reserved(spelling):
                 problems.append(
                     (("aliases", name, index), f"`{spelling}` is a built-in name; choose another")
                 )
-            elif _name_key(spelling) in seen and seen[_name_key(spelling)][1] != name:
-                other = seen[_name_key(spelling)][1]
+            elif name_key(spelling) in seen and seen[name_key(spelling)][1] != name:
+                other = seen[name_key(spelling)][1]
                 problems.append((("aliases", name, index), f"`{spelling}` already means `{other}`"))
     if problems:
         # Names that are not names: parsing the definitions would only add noise.
@@ -163,6 +168,11 @@ def spec_problems(spec: MathSpec) -> list[tuple[tuple[str | int, ...], str]]:
     if not problems and definition_order(spec) is None:
         problems.append((("definitions",), "the definitions refer to each other in a circle"))
     return problems
+
+
+def _is_reserved(name: str) -> bool:
+    # A built-in function named like a Greek letter (gamma) may be declared: the part means the letter.
+    return (name in BUILTIN_FUNCTIONS and name not in LETTER_NAMES) or name in CONSTANTS
 
 
 _REPLACEMENTS = {
@@ -218,6 +228,9 @@ def _tokenise(text: str) -> list[_Token]:
         match = _TOKEN.match(text, position)
         if match is None:
             character = text[position]
+            maxima_name = re.match(r"%[A-Za-z]\w*", text[position:])
+            if maxima_name:
+                raise MathInputError(_maxima_name_message(maxima_name.group()))
             if character == ".":
                 raise MathInputError("`.` is only allowed inside a number such as 0.5")
             raise MathInputError(f"`{character}` is not allowed in a math answer")
@@ -231,6 +244,12 @@ def _tokenise(text: str) -> list[_Token]:
             tokens.append(_Token(kind, match.group(), position))
         position = match.end()
     return tokens
+
+
+def _maxima_name_message(name: str) -> str:
+    if name == "%i":
+        return "`%i` is the imaginary unit: complex numbers are not used here, only real ones"
+    return f"`{name}` is not known here (of Maxima's constants, %pi and %e are: or write pi and e)"
 
 
 def _unknown_name_message(name: str, table: dict[str, Resolved], spec: MathSpec, *, called: bool) -> str:
@@ -248,6 +267,8 @@ def _unknown_name_message(name: str, table: dict[str, Resolved], spec: MathSpec,
             return f"{message}; did you mean {close[0]}?"
         return f"{message}; write `*` for a product, e.g. `{declared[0] if declared else 'x'}*(...)`"
     message = f"unknown name `{name}`"
+    if name in ("i", "I"):
+        message += " (complex numbers are not used here: it is not the imaginary unit)"
     # A product written without a sign: xy for x*y.
     if split:
         return f"{message}; did you mean {'*'.join(split)}?"
@@ -296,8 +317,8 @@ def parse(text: str, spec: MathSpec) -> ParsedAnswer:
     normalised = _normalise(text).strip()
     if not normalised:
         raise MathInputError("the answer is empty")
-    tokens = _powers_of_functions(_tokenise(normalised))
     table = _lookup_table(spec)
+    tokens = _powers_of_functions(_tokenise(normalised), table)
     pieces: list[str] = []
     names: dict[str, Resolved] = {}
     placeholders: dict[Resolved, str] = {}
@@ -380,13 +401,18 @@ def parse(text: str, spec: MathSpec) -> ParsedAnswer:
     return ParsedAnswer(text=text, tree=tree, names=names)
 
 
-def _powers_of_functions(tokens: list[_Token]) -> list[_Token]:
-    """sin^2(x), as textbooks write it, is read as sin(x)^2; sin^-1(x) is refused (asin or 1/sin?)."""
+def _powers_of_functions(tokens: list[_Token], table: dict[str, Resolved]) -> list[_Token]:
+    """sin^2(x), as textbooks write it, is read as sin(x)^2; sin^-1(x) is refused (asin or 1/sin?).
+
+    A declared name is not a function here: with gamma declared, gamma^2(x + 1) is gamma^2*(x + 1).
+    """
     result = list(tokens)
     index = 0
     while index + 3 < len(result):
         name, caret, exponent, opening = result[index : index + 4]
-        if not (name.kind == "name" and name.text in FUNCTIONS and caret.text in ("^", "**")):
+        is_builtin = name.kind == "name" and name.text in FUNCTIONS
+        is_builtin = is_builtin and name.text not in table and name_key(name.text) not in table
+        if not (is_builtin and caret.text in ("^", "**")):
             index += 1
             continue
         if exponent.text == "-":
@@ -424,8 +450,8 @@ def _ends_operand(token: _Token, resolved: Resolved | None) -> bool:
 def _resolve(name: str, table: dict[str, Resolved], spec: MathSpec, *, called: bool) -> Resolved:
     if name in table:
         return table[name]
-    if _name_key(name) in table:
-        return table[_name_key(name)]
+    if not spec.exact_names and name_key(name) in table:
+        return table[name_key(name)]
     if name in FUNCTIONS:
         return ("builtin", name)
     if name in CONSTANTS:
@@ -553,7 +579,7 @@ class _Validator:
 
 
 # sympy computes these exactly for whole-number arguments, (10^6)! included: bound them first.
-_INTEGER_VALUED = {FUNCTIONS["factorial"].build, FUNCTIONS["binomial"].build}
+_INTEGER_VALUED = {FUNCTIONS["factorial"].build, FUNCTIONS["binomial"].build, FUNCTIONS["gamma"].build}
 
 
 def _integer_function_size(arguments: list[tuple[float, float] | None]) -> tuple[float, float] | None:
@@ -625,8 +651,12 @@ def infer_names(*texts: str) -> tuple[set[str], set[str]]:
         except MathInputError:
             continue
         for index, token in enumerate(tokens):
-            if token.kind != "name" or token.text in FUNCTIONS or token.text in CONSTANTS:
-                continue
             following = tokens[index + 1] if index + 1 < len(tokens) else None
-            (called if following is not None and following.text == "(" else alone).add(token.text)
+            is_called = following is not None and following.text == "("
+            if token.kind != "name" or token.text in CONSTANTS:
+                continue
+            # gamma(x) is the gamma function; gamma alone (a layer norm's scale) is a variable.
+            if token.text in FUNCTIONS and (token.text not in LETTER_NAMES or is_called):
+                continue
+            (called if is_called else alone).add(token.text)
     return alone, called - alone

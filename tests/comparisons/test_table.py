@@ -4,6 +4,8 @@ import pytest
 
 from comparisons import services
 from comparisons.models import HomeworkGrade, ModelPick, TableEntry
+from courses.models import Membership
+from tests.conftest import make_user
 from tests.reflections.conftest import add_students
 
 from .conftest import past_deadline, row_data
@@ -157,3 +159,19 @@ def test_staff_cannot_review_entries_of_another_courses_homework(client, cast, t
     assert client.post(url, {"status": "verified"}).status_code == 404
     assert TableEntry.objects.get().status == "submitted"
     assert ModelPick.objects.count() == 1
+
+
+def test_the_class_table_lists_people_in_natural_order(client, cast, table_open):
+    first_model, window = table_open.models[0], table_open.criteria[0]
+    for name in ("Student 10", "Student 2", "Student 1"):  # neither by name nor by id in natural order
+        student = make_user(name.lower().replace(" ", ""), name)
+        Membership.objects.create(user=student, course=cast.course, role=Membership.Role.STUDENT)
+        pick = ModelPick.objects.create(homework=table_open.homework, student=student, model=first_model)
+        services.save_row(pick, {window.pk: (f"{name}'s value", "https://a.example/x")})
+    _criteria, rows = services.class_table(table_open.homework)
+    row = next(row for row in rows if row.model == first_model)
+    assert [student.first_name for student in row.contributors] == ["Student 1", "Student 2", "Student 10"]
+    assert [entry.value for entry in row.cells[0]] == ["Student 1's value", "Student 2's value", "Student 10's value"]
+    client.force_login(cast.instructor)
+    page = client.get(table_open.url + "table/").content.decode()
+    assert page.index(">Student 1<") < page.index(">Student 2<") < page.index(">Student 10<")

@@ -1,5 +1,7 @@
 """The attention exercise: compared with F.scaled_dot_product_attention, and the scale and mask slips named."""
 
+import pytest
+
 FOLDER = "08-attention"
 
 ATTENTION = """
@@ -118,8 +120,7 @@ def test_torch_attention_fails_its_own_test(exercise):
     graded = exercise.grade(source)
     assert not graded.test("built_from_matrix_products").passed
     message = graded.message("built_from_matrix_products")
-    assert message.startswith("Your code ran ")
-    assert "`torch.scaled_dot_product_attention`. That is torch's own attention" in message
+    assert message.startswith("Your code ran `aten::scaled_dot_product_attention`. That is torch's own attention")
     assert graded.message("built_from_matrix_products").endswith("Look at line 5 (`scaled_dot_product_attention`).")
     assert graded.test("no_mask").passed
 
@@ -258,3 +259,103 @@ def test_hidden_attention_tests_say_what_kind_of_case_failed(exercise):
     assert hidden
     for outcome in hidden:
         assert outcome.message.startswith("A hidden test"), outcome.message
+
+
+# The Annotated Transformer's shape, common in real code: the masked scores filled with a finite -1e9
+# (or -1e4, or -inf), then `scores.softmax(dim=-1)`; {softmax} is where students slip.
+ANNOTATED = """
+import math
+import torch
+
+def scaled_dot_product_attention(query, key, value, key_padding_mask=None, causal=False):
+    d_k = query.size(-1)
+    scores = torch.matmul(query, key.transpose(-2, -1)) / math.sqrt(d_k)
+    mask = torch.ones(scores.shape, dtype=torch.bool)
+    if key_padding_mask is not None:
+        mask = mask & ~key_padding_mask.{padding}
+    if causal:
+        mask = mask & torch.tril(torch.ones(scores.shape[-2:], dtype=torch.bool))
+    scores = scores.masked_fill(mask == 0, {fill})
+    p_attn = {softmax}
+    return torch.matmul(p_attn, value)
+"""
+FILLS = ("-1e9", "-1e4", "float('-inf')")
+WITH_PADDING = ("padding_mask", "padding_and_causal", "cross_attention")
+WITH_A_MASK = ("padding_mask", "causal_mask", "padding_and_causal", "cross_attention")
+
+
+def annotated(fill, softmax="scores.softmax(dim=-1)", padding="unsqueeze(1)"):
+    return ANNOTATED.replace("{fill}", fill).replace("{softmax}", softmax).replace("{padding}", padding)
+
+
+@pytest.mark.parametrize("fill", FILLS)
+def test_masked_scores_filled_with_a_large_finite_number_get_full_marks(exercise, fill):
+    graded = exercise.grade(annotated(fill))
+    assert graded.score == graded.max_score == 14, graded.verdict
+
+
+@pytest.mark.parametrize("fill", FILLS)
+def test_attention_without_a_softmax_is_told_so_and_never_that_its_masks_leak(exercise, fill):
+    graded = exercise.grade(annotated(fill, softmax="scores"))
+    for name in ("no_mask", *WITH_A_MASK):
+        message = graded.message(name)
+        assert message.startswith("Your attention weights do not sum to 1 over the keys ("), message
+        assert "must go through a softmax over the keys (dim=-1)" in message
+        assert "Padded keys get attention" not in message
+        assert "attends to positions after it" not in message
+    if fill == "float('-inf')":
+        assert "Some of your output is inf or nan: without a softmax, a masked score of -inf" in graded.message(
+            "causal_mask"
+        )
+    else:
+        assert f"The masked pairs get weights of about {float(fill):.3g}" in graded.message("padding_mask")
+
+
+@pytest.mark.parametrize("fill", FILLS)
+def test_a_softmax_over_the_queries_is_named_whatever_fills_the_masked_scores(exercise, fill):
+    graded = exercise.grade(annotated(fill, softmax="scores.softmax(dim=-2)"))
+    for name in ("no_mask", *WITH_A_MASK):
+        assert graded.message(name).startswith("Your softmax runs over the queries (dim=-2"), graded.message(name)
+
+
+@pytest.mark.parametrize("fill", FILLS)
+def test_a_softmax_over_the_batch_is_named_whatever_fills_the_masked_scores(exercise, fill):
+    graded = exercise.grade(annotated(fill, softmax="scores.softmax(dim=0)"))
+    for name in ("no_mask", *WITH_A_MASK):
+        assert graded.message(name).startswith("Your softmax runs over the batch (dim=0)"), graded.message(name)
+
+
+@pytest.mark.parametrize("fill", FILLS)
+@pytest.mark.parametrize("padding", ["unsqueeze(-1)", "unsqueeze(2)"])
+def test_a_padding_mask_spread_over_the_queries_is_named(exercise, fill, padding):
+    graded = exercise.grade(annotated(fill, padding=padding))
+    assert graded.test("no_mask").passed
+    assert graded.test("causal_mask").passed
+    for name in ("padding_mask", "padding_and_causal"):
+        assert graded.message(name).startswith(
+            "Your padding mask hides the padded queries, which must still attend to the real keys"
+        ), graded.message(name)
+
+
+def test_a_padding_mask_over_the_queries_and_the_keys_is_named(exercise):
+    graded = exercise.grade(annotated("-1e9", padding="unsqueeze(1) & ~key_padding_mask.unsqueeze(-1)"))
+    assert graded.message("padding_mask").startswith("Your padding mask hides the padded queries")
+
+
+@pytest.mark.parametrize("fill", FILLS)
+def test_a_forgotten_padding_mask_is_found_by_moving_the_padded_keys(exercise, fill):
+    graded = exercise.grade(annotated(fill).replace("mask = mask & ~key_padding_mask.unsqueeze(1)", "pass"))
+    assert graded.test("causal_mask").passed
+    for name in WITH_PADDING:
+        assert graded.message(name).startswith("Padded keys get attention: your output changes when the keys and "
+                                               "values at padding positions change."), graded.message(name)
+
+
+def test_dividing_by_the_square_root_of_the_values_size_is_named(exercise):
+    graded = exercise.grade(annotated("-1e9").replace("math.sqrt(d_k)", "math.sqrt(value.size(-1))"))
+    # d_v = d_k in the tests of the masks; one value per key (d_v = 1) and d_v = 5 here tell them apart.
+    assert graded.failed_visible == {"built_from_matrix_products", "cross_attention"}
+    for name in graded.failed_visible:
+        assert graded.message(name).startswith("You divided the scores by sqrt(d_v), the size of the values"), (
+            graded.message(name)
+        )

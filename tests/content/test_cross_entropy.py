@@ -152,7 +152,7 @@ def test_f_cross_entropy_fails_its_own_test_and_says_where_it_is_used(exercise):
     graded = exercise.grade(TORCH_CROSS_ENTROPY)
     assert graded.failed_visible == {"built_from_your_own_log_softmax"}
     message = graded.message("built_from_your_own_log_softmax")
-    assert message.startswith("Your code ran `aten::_log_softmax`, `aten::nll_loss_forward`.")
+    assert message.startswith("Your code ran `torch.nn.functional.cross_entropy`. That is torch's ready-made loss")
     assert "line 5 (`cross_entropy`)" in message
 
 
@@ -172,15 +172,61 @@ def cross_entropy(logits, labels, ignore_index=-100):
 
 def test_one_maximum_for_the_whole_batch_fails_the_tests_whose_positions_are_far_apart(exercise):
     graded = exercise.grade(ONE_MAXIMUM_FOR_THE_BATCH)
-    assert graded.failed == {"logits_around_a_thousand", "gradient_for_large_logits"}
-    assert graded.score == 14
+    assert graded.failed == {"a_confidently_wrong_prediction", "logits_around_a_thousand", "gradient_for_large_logits"}
+    assert graded.score == 12
     message = graded.message("logits_around_a_thousand")
     assert message.startswith("A hidden test with logits around 1000 failed, the positions' logits up to 500 apart.")
     assert "Subtract each position's own maximum" in message
 
 
+def test_one_maximum_for_the_whole_batch_is_named_by_a_visible_test(exercise):
+    message = exercise.grade(ONE_MAXIMUM_FOR_THE_BATCH).message("a_confidently_wrong_prediction")
+    assert message.startswith(
+        "Your loss equals a log-softmax that subtracts one maximum shared by several positions (such as "
+        "logits.max(), the whole batch's) instead of each position's own"
+    )
+    assert "logits.amax(dim=-1, keepdim=True)" in message
+    assert "log(softmax(z))" not in message
+
+
+def test_one_maximum_for_each_sentence_is_named_too(exercise):
+    source = ONE_MAXIMUM_FOR_THE_BATCH.replace("m = logits.max()", "m = logits.amax(dim=(1, 2), keepdim=True)")
+    message = exercise.grade(source).message("a_confidently_wrong_prediction")
+    assert message.startswith("Your loss equals a log-softmax that subtracts one maximum shared by several positions")
+
+
+# The shape of real code that keeps the log away from 0 with an epsilon.
+EPSILON_IN_THE_LOG = """
+import torch
+
+def cross_entropy(logits, labels, ignore_index=-100):
+    probs = torch.exp(logits - logits.max(dim=-1, keepdim=True).values)
+    probs = probs / probs.sum(dim=-1, keepdim=True)
+    mask = (labels != ignore_index).float()
+    picked = probs.gather(-1, (labels * (labels != ignore_index)).unsqueeze(-1)).squeeze(-1)
+    return -(torch.log(picked + 1e-9) * mask).sum() / mask.sum()
+"""
+
+
+def test_an_epsilon_inside_the_log_is_told_that_it_caps_the_loss(exercise):
+    graded = exercise.grade(EPSILON_IN_THE_LOG)
+    assert graded.failed_visible == {"a_confidently_wrong_prediction"}
+    message = graded.message("a_confidently_wrong_prediction")
+    assert message.startswith("Your loss equals -log(softmax(z) + 1e-09) (or with the softmax clamped to 1e-09)")
+    assert "caps a position's loss at -log(1e-09) ≈ 20.7" in message
+
+
+# Real code "to be safe": the logits made float32 first, which a float64 batch notices.
+ALWAYS_FLOAT32 = LOG_SOFTMAX + """
+def cross_entropy(logits, labels, ignore_index=-100):
+    losses, kept = token_losses(logits.float(), labels, ignore_index)
+    return losses.sum() / kept.sum()
+"""
+
+
 def test_a_submission_that_fails_only_hidden_tests_reads_what_kind_of_case_failed(exercise):
-    graded = exercise.grade(ONE_MAXIMUM_FOR_THE_BATCH)
+    graded = exercise.grade(ALWAYS_FLOAT32)
+    assert graded.failed == {"float64_logits"}
     assert not graded.failed_visible
     for name in graded.failed:
         outcome = graded.test(name)

@@ -133,3 +133,11 @@ def test_a_right_derivative_that_is_not_simplified_keeps_its_points_and_gets_a_h
     # Written with the logits, the derivative is as simple as it gets: no hint.
     _verdict, parts = grade(dL_dz1="exp(z_1)/(exp(z_1) + exp(z_2) + exp(z_3)) - 1")
     assert parts["dL_dz1"].message == "Correct."
+
+
+@pytest.mark.parametrize(
+    "answer", ["-1 + yhat_1", "-1 + p_1", "-1 + ŷ₁", "-1 + exp(z_1)/(exp(z_1) + exp(z_2) + exp(z_3))"]
+)
+def test_a_simplified_derivative_written_in_another_order_gets_no_hint(answer):
+    _verdict, parts = grade(dL_dz1=answer)
+    assert (parts["dL_dz1"].points, parts["dL_dz1"].message) == (2, "Correct.")

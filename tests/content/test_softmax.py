@@ -83,7 +83,8 @@ def test_torch_softmax_fails_its_own_test_and_says_where_it_is_used(exercise):
     assert graded.failed == {"built_from_exp_sum_and_max"}
     assert graded.score == 12
     assert graded.message("built_from_exp_sum_and_max").startswith(
-        "Your code ran `aten::_softmax`. That is torch's own softmax: in this exercise you build it yourself"
+        "Your code ran `torch.nn.functional.softmax`. That is torch's own softmax: in this exercise you build it "
+        "yourself"
     )
     assert graded.message("built_from_exp_sum_and_max").endswith("Look at line 5 (`softmax`).")
 
@@ -96,10 +97,10 @@ def softmax(logits, dim=-1):
     return getattr(torch, "soft" + "max")(logits, dim)
 """)
     assert graded.failed == {"built_from_exp_sum_and_max"}
-    assert graded.message("built_from_exp_sum_and_max").startswith("Your code ran `aten::_softmax`.")
+    assert graded.message("built_from_exp_sum_and_max").startswith("Your code ran `aten::softmax`.")
 
 
-def test_torch_softmax_run_in_another_thread_is_not_hidden_from_the_record(exercise):
+def test_torch_softmax_run_in_another_thread_fails_the_rule_and_only_the_rule(exercise):
     graded = exercise.grade("""
 import concurrent.futures, torch
 
@@ -107,11 +108,9 @@ def softmax(logits, dim=-1):
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(torch.softmax, logits, dim).result()
 """)
-    assert not graded.test("built_from_exp_sum_and_max").passed
-    assert graded.message("built_from_exp_sum_and_max").startswith(
-        "This exercise lets your code start no thread or process in test `None of torch's softmax functions, "
-        "and four equal logits give 1/4 each`"
-    )
+    assert graded.failed == {"built_from_exp_sum_and_max"}
+    # The thread shares the process, and the process has no softmax kernel.
+    assert graded.message("built_from_exp_sum_and_max").startswith("Your code ran `aten::softmax`. That is torch's")
 
 
 def test_a_method_of_your_own_named_softmax_is_not_torchs(exercise):

@@ -5,6 +5,7 @@ Also takes the screenshots that the README shows (UPDATE_SCREENSHOTS=1 writes do
 
 import csv
 import io
+import json
 import os
 import re
 
@@ -193,3 +194,27 @@ def test_feedback_with_math_is_typeset_like_the_statement(new_page, demo_pack, g
     assert slip.locator(".math-error").count() == 0
     assert "e^{z_1}" not in slip.inner_text()
     assert slip.locator("pre").count() == 0
+
+
+def test_an_explanation_counts_its_characters_as_it_is_typed_and_stops_at_the_limit(new_page, demo_pack):
+    course = load_pack(demo_pack, verify=False).course
+    Membership.objects.create(user=make_user("sara", "Sara Student"), course=course, role="student")
+    page = new_page(viewport=LAPTOP)
+    sign_in(page, "sara", PASSWORD)
+    page.goto("/c/nlp2llm/exercises/inference-and-training/")
+    box = page.get_by_label("Answer to part 2")
+    counter = page.locator("#count-explanation")
+    assert counter.inner_text() == "0 of 5,000 characters."
+    box.fill("x" * 4990)
+    box.press("End")
+    box.press("Enter")
+    page.keyboard.type("Training ends here.")  # 19 characters, of which 9 fit
+    assert len(box.input_value()) == 5000
+    assert counter.inner_text() == "5,000 of 5,000 characters: the limit. Shorten your answer to add more."
+    assert "at-limit" in counter.get_attribute("class")
+    page.get_by_label("the reference translation").check()
+    page.get_by_role("button", name="Submit").click()
+    page.locator("#verdict .verdict").wait_for()
+    # The form sends the line break as "\r\n"; it still counts once, as in the box.
+    explanation = json.loads(Submission.objects.get().answer)["explanation"]
+    assert explanation == "x" * 4990 + "\nTraining "

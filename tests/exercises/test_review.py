@@ -5,24 +5,11 @@ import json
 import pytest
 
 from exercises import services
-from exercises.models import Exercise, Submission
-from graders import engine
+from exercises.models import Submission
 from graders import services as grading
-from tests.project.test_readme import blocks
 
 ANSWERS = {"dL_dz1": "yhat_1 - 1", "direction_z1": "dec", "speed": "0.0032 s",
            "why": "The decoder reads the target shifted right, so all positions train in one pass."}
-
-
-@pytest.fixture
-def questions_exercise(cast):
-    toml = next(block for block in blocks("toml", "id = ") if 'kind = "questions"' in block)
-    files = {"exercise.toml": toml, "statement.md": "Four parts."}
-    info = engine.inspect(files)
-    return Exercise.objects.create(
-        course=cast.course, lesson=cast.lesson, pack_id="ex-questions", slug="questions", title="Questions",
-        kind="questions", max_score=info.max_score, files=files, version=info.version,
-    )
 
 
 @pytest.fixture

@@ -44,7 +44,9 @@ def test_declared_variables_and_assumptions_are_used():
     assert next(check_answers_jsonl([line]))["equivalent"] is True
     line = json.dumps({"student": "x + q", "reference": "x", "variables": ["x"]})
     result = next(check_answers_jsonl([line]))
-    assert (result["equivalent"], result["message"]) == (False, "unknown name `q`; you can use x")
+    assert (result["equivalent"], result["method"], result["message"]) == (
+        None, "invalid", "unknown name `q`; you can use x"
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,7 @@ def test_declared_variables_and_assumptions_are_used():
         (
             '{"student": "x", "reference": "x", "assumption": "real"}',
             "unknown key(s) assumption; allowed: absolute_tolerance, assumptions, expected, floats, form, functions, "
-            "id, reference, relative_tolerance, significant_figures, student, test, variables",
+            "id, reference, relative_tolerance, significant_figures, student, test, variable, variables",
         ),
         (
             '{"student": "x", "reference": "x", "assumptions": "complex"}',
@@ -144,10 +146,20 @@ def test_a_record_may_set_the_float_policy_the_answer_test_and_the_form():
     assert function["equivalent"] is True
 
 
+def test_a_record_may_name_the_variable_of_integration():
+    lines = [
+        json.dumps({"student": "a x^2/2 + a", "reference": "a x^2/2", "test": "antiderivative", "variable": "x"}),
+        json.dumps({"student": "x^2/2", "reference": "x^2/2 + C", "test": "antiderivative"}),
+    ]
+    assert [result["equivalent"] for result in check_answers_jsonl(lines)] == [True, True]
+
+
 @pytest.mark.parametrize(
     ("record", "error"),
     [
         ({"floats": "approximate"}, "`floats` must be one of exact, refuse, machine"),
+        ({"variable": "x"}, '`variable` is the variable of integration of `"test": "antiderivative"`'),
+        ({"test": "antiderivative", "variable": "t"}, "`variable`: `t` is not one of the variables (x)"),
         ({"test": "close"}, "`test` must be one of equivalent, antiderivative, substitution"),
         ({"form": "tidy"}, "`form` must be one of expanded, factored, simplified, no_decimals, or a list of them"),
         ({"relative_tolerance": -1}, "`relative_tolerance` must be a number, 0 or more"),

@@ -81,3 +81,27 @@ def test_a_right_value_with_other_figures_than_asked_gets_a_hint_not_a_penalty()
     assert check.correct
     assert check.message == "Correct. Next time give it to 3 significant figures, as asked: 1.40."
     assert check_numeric("1.40", 1.4, significant_figures=3).message == "Correct."
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "tolerance"),
+    [
+        ("1.05", 1, {"relative_tolerance": 0.05}),
+        ("0.95", 1, {"relative_tolerance": 0.05}),
+        ("1.1", 1, {"absolute_tolerance": 0.1}),
+        ("1.3", 1, {"absolute_tolerance": 0.3}),
+        ("0.7", 1, {"absolute_tolerance": 0.3}),
+        ("101", 100, {"relative_tolerance": 0.01}),
+        ("2.2 ms", 2, {"unit": "ms", "absolute_tolerance": 0.2}),
+        ("0.1 + 0.2", 0.3, {}),
+        ("3200 us", 3.2, {"unit": "ms"}),
+    ],
+)
+def test_a_value_exactly_on_the_tolerance_boundary_is_inside(answer, expected, tolerance):
+    assert check_numeric(answer, expected, **tolerance).correct
+
+
+def test_a_value_just_beyond_the_boundary_is_outside():
+    assert not check_numeric("1.0501", 1, relative_tolerance=0.05).correct
+    assert not check_numeric("1.3001", 1, absolute_tolerance=0.3).correct
+    assert not check_numeric("0.30001", 0.3).correct

@@ -329,6 +329,30 @@ def test_an_antiderivative_is_right_up_to_a_constant():
     assert grade_one(spec, "x^2 + cos(x)").points == 0
 
 
+def test_an_answer_that_is_nowhere_real_is_wrong_and_says_why_without_a_review():
+    outcome = grade_one(symbolic_part(answer="x^2"), "sqrt(-1) x")
+    why = "Your answer is not a real number anywhere: it takes the square root of a negative number."
+    assert (outcome.points, outcome.needs_review, outcome.message) == (0, False, f"Incorrect. {why}")
+
+
+def test_an_answer_with_no_value_scores_nothing_says_why_and_waits_for_nobody():
+    outcome = grade_one(symbolic_part(answer="x^2"), "1/0")
+    message = "Your answer has no value: it divides by zero. Check the denominators."
+    assert (outcome.points, outcome.needs_review, outcome.message) == (0, False, message)
+
+
+def test_an_antiderivative_part_may_name_its_variable_and_keep_a_constant_in_its_key():
+    spec = symbolic_part(answer="a x^2/2 + C", variables={"x": "real", "a": "real", "C": "real"},
+                         test="antiderivative", variable="x")  # fmt: skip
+    assert spec.parts[0].policy_text() == (
+        "Give an exact answer: a decimal counts as the exact number it writes (0.333 is not 1/3). "
+        "Any antiderivative with respect to x is right; you may add a constant C."
+    )
+    for answer in ("a x^2/2", "a x^2/2 + K", "a (x^2 + 1)/2", "a x^2/2 + a^2"):
+        assert grade_one(spec, answer).points == 2, answer
+    assert grade_one(spec, "a x^2").points == 0
+
+
 def test_a_substitution_equivalent_answer_is_right_and_says_which_names_it_read():
     spec = symbolic_part(answer="x^2 + 1", test="substitution")
     outcome = grade_one(spec, "t^2 + 1")

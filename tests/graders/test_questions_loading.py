@@ -187,6 +187,20 @@ def test_each_mistake_has_a_precise_message(data, path, message):
     assert problems_of(data)[path] == message
 
 
+def test_the_variable_of_integration_is_a_declared_variable_of_an_antiderivative():
+    def problems(**options):
+        return problems_of(minimal(type="symbolic", answer="x^2/2", variables={"x": "real"}, **options))
+
+    assert load_questions(minimal(type="symbolic", answer="x^2/2", variables={"x": "real"}, test="antiderivative",
+                                  variable="x")).parts[0].test.variable == "x"  # fmt: skip
+    assert problems(test="antiderivative", variable="t")[("parts", 0, "variable")] == (
+        "`t` is not a declared variable (declared: x)"
+    )
+    assert problems(variable="x")[("parts", 0, "variable")] == (
+        '`variable` is the variable of integration of `test = "antiderivative"`'
+    )
+
+
 def test_a_symbolic_part_reads_its_answer_test_tolerance_and_forms():
     data = minimal(
         type="symbolic", answer="x^2/2", variables={"x": "real"}, test="antiderivative",

@@ -53,9 +53,9 @@ def test_an_answer_may_use_the_definitions_or_what_they_stand_for():
     assert compare("1 - yhat_1", "yhat_1 - 1", LOGITS).equivalent is False
 
 
-def test_an_unreadable_answer_is_not_equivalent_and_says_why():
+def test_an_unreadable_answer_is_not_judged_and_says_why():
     outcome = compare("x +", "x", XY)
-    assert (outcome.equivalent, outcome.method) == (False, "invalid")
+    assert (outcome.equivalent, outcome.method) == (None, "invalid")
     assert outcome.message == "the expression ends with `+`: something is missing after it"
 
 
@@ -125,6 +125,34 @@ def test_an_antiderivative_is_right_up_to_a_constant():
     assert compare("x^2/2 + y", "x^2/2", XY, test=antiderivative).equivalent is False
     # Without the test, a constant is a mistake (and C is not even a name here).
     assert compare("x^2/2 + 1", "x^2/2", XY).equivalent is False
+
+
+@pytest.mark.parametrize("answer", ["x^2/2", "x^2/2 + C", "x^2/2 + K", "x^2/2 + c", "x^2/2 + 5", "(x^2 + 1)/2 + k"])
+def test_a_constant_in_the_answer_key_is_a_constant_not_a_variable(answer):
+    spec = MathSpec(variables={"x": "real", "C": "real"})
+    assert compare(answer, "x^2/2 + C", spec, test=AnswerTest(kind="antiderivative")).equivalent is True
+
+
+def test_an_antiderivative_may_differ_by_any_term_free_of_the_variable():
+    antiderivative = AnswerTest(kind="antiderivative")
+    logs = MathSpec(variables={"x": "positive", "k": "positive", "c": "real"})
+    assert compare("ln(k x)", "ln(x) + c", logs, test=antiderivative).equivalent is True
+    assert compare("ln(k x^2)", "ln(x) + c", logs, test=antiderivative).equivalent is False
+    trigonometric = MathSpec(variables={"x": "real", "k": "real", "c": "real"})
+    assert compare("2 sin(x) cos(x) + k", "sin(2x) + c", trigonometric, test=antiderivative).equivalent is True
+    with_constant = MathSpec(variables={"x": "real", "C": "real"})
+    assert compare("x^2 + C", "x^2/2 + C", with_constant, test=antiderivative).equivalent is False
+    # Only a declared variable of integration: a parameter may be part of the constant.
+    parameter = MathSpec(variables={"x": "real", "a": "real"})
+    of_x = AnswerTest(kind="antiderivative", variable="x")
+    assert compare("a x^2/2 + a", "a x^2/2", parameter, test=of_x).equivalent is True
+    assert compare("a x^2/2 + x", "a x^2/2", parameter, test=of_x).equivalent is False
+    # Without one, every declared variable that is not a constant letter is one.
+    assert compare("a x^2/2 + a", "a x^2/2", parameter, test=antiderivative).equivalent is False
+    # All of them constant letters: the reference's own variable (k in k^2/2 + C).
+    constant_letters = MathSpec(variables={"k": "real", "C": "real"})
+    assert compare("k^2/2 + 3", "k^2/2 + C", constant_letters, test=antiderivative).equivalent is True
+    assert compare("k^2", "k^2/2 + C", constant_letters, test=antiderivative).equivalent is False
 
 
 def test_a_substitution_equivalent_answer_says_which_names_it_read():

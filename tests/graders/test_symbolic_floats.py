@@ -28,9 +28,13 @@ def verdict(student, reference, spec=EXACT, **tolerance):
         ("3.14159", "pi", False),
         ("2.718 x", "e x", False),
         ("2^(0.142857142857 t)", "2^(t/7)", False),
-        # Equal to the last bit a double keeps: the same number.
-        ("0.3333333333333333", "1/3", True),
-        ("0.1428571428571429 x", "x/7", True),
+        # Equal to the last bit a double keeps, but not the same number.
+        ("0.3333333333333333", "1/3", False),
+        ("0.1428571428571429 x", "x/7", False),
+        ("0.99999999", "99999998/99999999", False),
+        ("0." + "3" * 38, "1/3", False),
+        ("1e-50", "0", False),
+        ("3.0e-50", "3/10^50", True),
     ],
 )
 def test_exact_reads_a_decimal_as_the_number_it_writes(student, reference, expected):
@@ -56,7 +60,7 @@ def test_machine_computes_decimals_as_a_calculator_does(student, reference, expe
 
 def test_refuse_asks_for_an_exact_answer():
     outcome = compare("0.5 x", "x/2", REFUSE)
-    assert (outcome.equivalent, outcome.method) == (False, "invalid")
+    assert (outcome.equivalent, outcome.method) == (None, "invalid")
     assert outcome.message == (
         "decimal numbers like `0.5` are not accepted here; write an exact value such as 1/2 or sqrt(2)"
     )
@@ -86,3 +90,12 @@ def test_significant_figures_for_a_number_round_like_a_student():
 def test_significant_figures_for_a_formula_allow_each_number_its_rounding():
     assert verdict("0.667 x^2 + 1.41", "2/3 x^2 + sqrt(2)", significant_figures=3) is True
     assert verdict("0.7 x^2 + 1.41", "2/3 x^2 + sqrt(2)", significant_figures=3) is False
+
+
+def test_a_number_exactly_on_the_tolerance_boundary_is_inside():
+    assert verdict("1.3", "1", absolute_tolerance=0.3) is True
+    assert verdict("0.7", "1", absolute_tolerance=0.3) is True
+    assert verdict("1.3 x", "x", absolute_tolerance=0.3) is False
+    assert verdict("0.95", "1", relative_tolerance=0.05) is True
+    assert verdict("0.9499", "1", relative_tolerance=0.05) is False
+    assert verdict("1.3001", "1", absolute_tolerance=0.3) is False

@@ -1,5 +1,6 @@
 """Every function a course may use is known by name, previewed, computed exactly and in floating point."""
 
+import itertools
 import math
 import time
 
@@ -16,14 +17,15 @@ from graders.symbolic.realdomain import _Compiler
 X = MathSpec(variables={"x": "real", "y": "real", "n": "integer", "t": "real"})
 # A point inside every function's real domain (acosh needs > 1, atanh < 1, asech in (0, 1]...).
 ARGUMENTS = {1: ["0.6"], 2: ["0.6", "0.35"], 3: ["0.6", "0.35", "0.2"]}
-DOMAIN_POINT = {"acosh": ["1.7"], "arcosh": ["1.7"], "arccosh": ["1.7"], "asec": ["1.7"], "arcsec": ["1.7"],
-                "acsc": ["1.7"], "arccsc": ["1.7"], "acoth": ["1.7"], "arcoth": ["1.7"], "binomial": ["6", "2"],
-                "binom": ["6", "2"], "root": ["0.6", "3"], "log": ["0.6", "3"]}  # fmt: skip
+# By function, so that every spelling of one (acosh, arcosh, arccosh) gets the same point.
+DOMAIN_POINT = {"acosh": ["1.7"], "asec": ["1.7"], "acsc": ["1.7"], "acoth": ["1.7"], "binomial": ["6", "2"],
+                "root": ["0.6", "3"], "log": ["0.6", "3"], "lg": ["0.6", "3"], "logbase": ["0.6", "3"]}  # fmt: skip
 
 
 def arguments_of(name):
-    if name in DOMAIN_POINT:
-        return DOMAIN_POINT[name]
+    for function, arguments in DOMAIN_POINT.items():
+        if FUNCTIONS[function] is FUNCTIONS[name]:
+            return arguments
     return ARGUMENTS[min(FUNCTIONS[name].arities)]
 
 
@@ -77,6 +79,63 @@ def test_each_function_is_read_previewed_and_computed_the_same_three_ways(name):
 )
 def test_functions_beyond_the_basic_ones_are_known_and_compared(student, reference):
     assert compare(student, reference, X).equivalent is True
+
+
+# The spellings of courses, of CAS graders (Maxima and STACK), of sympy and of LaTeX.
+@pytest.mark.parametrize(
+    ("student", "reference"),
+    [
+        ("signum(-3)", "-1"),
+        ("sgn(x) abs(x)", "x"),
+        ("signum(x)", "sign(x)"),
+        ("cosech(x)", "1/sinh(x)"),
+        ("sech(x) cosh(x)", "1"),
+        ("coth(x) tanh(x)", "1"),
+        ("acosec(x)", "asin(1/x)"),
+        ("arccosec(x)", "asin(1/x)"),
+        ("arcsec(x)", "acos(1/x)"),
+        ("acot(x)", "atan(1/x)"),
+        ("acosech(x)", "asinh(1/x)"),
+        ("arcosech(x)", "asinh(1/x)"),
+        ("arccsch(x)", "asinh(1/x)"),
+        ("arsech(x)", "acosh(1/x)"),
+        ("arccoth(x)", "atanh(1/x)"),
+        ("arcosh(x)", "acosh(x)"),
+        ("gamma(x + 1)", "x!"),
+        ("Gamma(n + 1)", "factorial(n)"),
+        ("log(x, 3)", "ln(x)/ln(3)"),
+        ("lg(x)", "ln(x)/ln(10)"),
+        ("lg(x, 3)", "ln(x)/ln(3)"),
+        ("lg(1/8, 2)", "-3"),
+        ("logbase(x, 3)", "log(x)/log(3)"),
+        ("exp(ln(x))", "x"),
+        ("sqrt(x^2)", "Abs(x)"),
+        ("root(x, 5)", "x^(1/5)"),
+        ("floor(x)", "-ceiling(-x)"),
+        ("ceil(x)", "ceiling(x)"),
+        ("factorial(n)", "n!"),
+        ("binomial(n, 2)", "binom(n, 2)"),
+        ("erf(-x)", "-erf(x)"),
+        ("tg(x)", "tan(x)"),
+        ("ctg(x)", "cot(x)"),
+        ("Max(x, y)", "max(x, y)"),
+    ],
+)
+def test_every_standard_spelling_of_a_function_is_known(student, reference):
+    assert compare(student, reference, X).equivalent is True
+
+
+TRIGONOMETRIC = ["sin", "cos", "tan", "sec", "csc", "cot"]
+HYPERBOLIC = [f"{name}h" for name in TRIGONOMETRIC]
+
+
+@pytest.mark.parametrize("forward", TRIGONOMETRIC + HYPERBOLIC)
+def test_every_spelling_of_a_function_has_its_inverse_under_every_prefix(forward):
+    # asin and arcsin; asinh, arsinh and arcsinh; acosec, arccosec, arcosech...
+    spellings = [name for name in FUNCTIONS if FUNCTIONS[name] is FUNCTIONS[forward]]
+    prefixes = ["a", "arc", *(["ar"] if forward in HYPERBOLIC else [])]
+    for spelling, prefix in itertools.product(spellings, prefixes):
+        assert to_float(parse(f"{prefix}{spelling}({spelling}(0.6))", X)) == pytest.approx(0.6), prefix + spelling
 
 
 @pytest.mark.parametrize(
@@ -143,6 +202,40 @@ def test_names_always_called_are_taken_for_functions_when_nothing_is_declared():
     # x is also used alone: x(x + 1) is a product.
     assert infer_names("x(x + 1)") == ({"x"}, set())
     assert infer_names("sec(t)") == ({"t"}, set())
+
+
+@pytest.mark.parametrize(
+    ("student", "reference"),
+    [("signum(-3)", "-1"), ("cosech(x)", "1/sinh(x)"), ("gamma(x+1)", "x!"), ("acosec(x)", "asin(1/x)")],
+)
+def test_check_answers_knows_every_standard_function_without_a_declaration(student, reference):
+    assert check_answer_record({"student": student, "reference": reference})["equivalent"] is True
+
+
+def test_check_answers_takes_a_name_for_a_function_only_if_the_reference_calls_it():
+    assert check_answer_record({"student": "f(x) + f(x)", "reference": "2 f(x)"})["equivalent"] is True
+    for student, reference in [("sgnum(-3)", "-1"), ("g(x)", "f(x)"), ("foo(x) + 1", "x + 1")]:
+        record = check_answer_record({"student": student, "reference": reference, "expected": False})
+        name = student.split("(")[0]
+        # Refused with the parser's message, never judged "not equivalent".
+        assert (record["equivalent"], record["method"], record["as_expected"]) == (None, "invalid", False)
+        assert record["message"].startswith(f"`{name}` is not a function here")
+
+
+def test_check_answers_tells_undeclared_names_apart_by_their_spelling():
+    # Nobody declared them: x1 and x_1 are two variables, as CAS graders read them.
+    for student, reference in [("x1", "x_1"), ("a1 + b", "a_1 + b"), ("2 yhat1", "yhat_1 + y_hat_1")]:
+        record = check_answer_record({"student": student, "reference": reference})
+        assert (record["equivalent"], record.get("error")) == (False, None), (student, reference)
+    assert check_answer_record({"student": "x_1 + x1", "reference": "x1 + x_1"})["equivalent"] is True
+    assert check_answer_record({"student": "x1", "reference": "x_2"})["equivalent"] is False
+
+
+def test_check_answers_reads_another_spelling_of_a_declared_name_as_that_name():
+    for student, reference in [("x1", "x_1"), ("a1 + b", "a_1 + b")]:
+        variables = [name for name in ("x_1", "a_1", "b") if name in reference]
+        record = check_answer_record({"student": student, "reference": reference, "variables": variables})
+        assert (record["equivalent"], record.get("error")) == (True, None), (student, reference)
 
 
 def test_check_answers_reads_sec_as_the_secant_and_f_as_a_function():

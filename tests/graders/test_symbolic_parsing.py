@@ -197,3 +197,23 @@ def test_any_text_is_either_read_or_refused_with_a_message(text):
     # Any other exception (SyntaxError, RecursionError, KeyError...) fails the test.
     assert read_or_refuse(text)
     assert time.perf_counter() - started < 0.5
+
+
+def test_maxima_constants_are_read_and_the_imaginary_unit_is_refused_with_a_reason():
+    assert interpret("%e^(%pi x)", XY) == r"e^{\pi \cdot x}"
+    assert refused("%i x") == "`%i` is the imaginary unit: complex numbers are not used here, only real ones"
+    assert refused("%phi") == "`%phi` is not known here (of Maxima's constants, %pi and %e are: or write pi and e)"
+    assert refused("1 + i") == (
+        "unknown name `i` (complex numbers are not used here: it is not the imaginary unit); you can use x, y"
+    )
+
+
+def test_a_builtin_named_like_a_greek_letter_may_be_declared_and_then_is_the_variable():
+    layer_norm = MathSpec(variables={"gamma": "real", "x": "real"})
+    assert spec_problems(layer_norm) == []
+    assert interpret("gamma(x + 1)", layer_norm) == r"\gamma \cdot \left(x + 1\right)"
+    assert interpret("gamma^2(x + 1)", layer_norm) == r"\gamma^{2} \cdot \left(x + 1\right)"
+    assert interpret("gamma(x + 1)", XY) == r"\Gamma\left(x + 1\right)"
+    assert spec_problems(MathSpec(variables={"sin": "real"})) == [
+        (("variables", "sin"), "`sin` is a built-in name; choose another")
+    ]

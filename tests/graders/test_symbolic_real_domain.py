@@ -6,7 +6,7 @@ import sympy
 from graders.symbolic import UNCHECKED_MESSAGE, MathSpec, compare
 from graders.symbolic.realdomain import Tolerance, compare_on_real_domain
 
-REAL = MathSpec(variables={name: "real" for name in ("x", "y", "a", "b", "k", "m", "n", "t")})
+REAL = MathSpec(variables={name: "real" for name in ("x", "y", "a", "b", "c", "k", "m", "n", "t")})
 
 
 def verdict(student, reference, spec=REAL):
@@ -30,9 +30,16 @@ def verdict(student, reference, spec=REAL):
         ("log(x^3)", "3 log(x)"),
         ("log((x + 1)/(1 - x))", "-log((1 - x)/(x + 1))"),
         ("log(1 - x) - log(1 + x)", "log((1 - x)/(1 + x))"),
+        # Where both sides are real they agree (odd roots of negative numbers are real);
+        # under principal branches they differ only where one side is complex.
         ("6 ((x - 2)^3)^k", "6 (x - 2)^(3 k)"),
-        ("(x^2)^k", "x^(2 k)"),
         ("(-1)^n cos(x)^n", "(-cos(x))^n"),
+        ("(x^k)^2", "x^(2 k)"),
+        ("(x^3)^k", "x^(3 k)"),
+        ("(x^a)^b", "(x^b)^a"),
+        ("(1/x)^k", "1/x^k"),
+        ("sqrt(x^(2 k))", "abs(x)^k"),
+        ("root(x, n)", "x^(1/n)"),
         ("(-2)^n", "(-1)^n 2^n"),
         ("x^a x^b", "x^(a + b)"),
         ("(x y)^a", "x^a y^a"),
@@ -71,18 +78,84 @@ def test_wrong_answers_are_still_found_wrong(student, reference):
     assert verdict(student, reference) is False
 
 
+# Real at points where a variable in an exponent is a fraction and a base is negative, and
+# different there: 1 against -1 at x = -1, k = 1/2.
+@pytest.mark.parametrize(
+    ("student", "reference"),
+    [
+        ("(x^2)^k", "x^(2 k)"),
+        ("(a^b)^c", "a^(b c)"),
+        ("(x^4)^k", "x^(4 k)"),
+        ("(x^6)^k", "x^(6 k)"),
+        ("((x - 2)^2)^k", "(x - 2)^(2 k)"),
+        ("((x + 1)^2)^k", "(x + 1)^(2 k)"),
+        ("(x^2 y^2)^k", "x^(2 k) y^(2 k)"),
+        ("(x^b)^(1/2)", "x^(b/2)"),
+        ("(x^2)^(k/2)", "x^k"),
+        ("x^k", "abs(x)^k"),
+        ("(-1)^k", "cos(pi k)"),
+    ],
+)
+def test_powers_of_negative_bases_are_compared_at_fractional_exponents(student, reference):
+    assert verdict(student, reference) is False
+
+
+def test_a_power_of_a_power_is_found_wrong_whatever_the_points_drawn():
+    x, k = sympy.symbols("x k", real=True)
+    a, b, c = sympy.symbols("a b c", real=True)
+    for student, reference in [((x**2) ** k, x ** (2 * k)), ((a**b) ** c, a ** (b * c))]:
+        verdicts = [compare_on_real_domain(student, reference, {}, Tolerance(), seed).verdict for seed in range(30)]
+        assert verdicts == ["different"] * 30, (student, verdicts)
+
+
 @pytest.mark.parametrize(
     ("student", "reference"),
     [
         ("log(x)", "log(-x)"),
         ("sqrt(x - 2)", "sqrt(2 - x)"),
-        ("asin(x^2 + 2)", "0"),
-        ("sqrt(-1 - x^2)", "0"),
+        ("sqrt(-1 - x^2)", "sqrt(-2 - x^2)"),
     ],
 )
 def test_answers_with_too_few_points_in_both_domains_wait_for_a_person(student, reference):
     outcome = compare(student, reference, REAL)
     assert (outcome.equivalent, outcome.message) == (None, UNCHECKED_MESSAGE)
+
+
+SQUARE_ROOT = "takes the square root of a negative number"
+LOGARITHM = "takes the logarithm of a number that is not positive"
+
+
+@pytest.mark.parametrize(
+    ("student", "reference", "where"),
+    [("1/0", "x", ""), ("0/0", "1", ""), ("x/0 + 1", "x", " anywhere"), ("1/(x - x)", "x", " anywhere")],
+)
+def test_an_answer_with_no_value_is_sent_back_to_fix_neither_wrong_nor_for_a_person(student, reference, where):
+    outcome = compare(student, reference, REAL)
+    assert (outcome.equivalent, outcome.method, outcome.message) == (
+        None, "undefined", f"Your answer has no value{where}: it divides by zero. Check the denominators."
+    )
+
+
+@pytest.mark.parametrize(
+    ("student", "reference", "where", "why"),
+    [
+        ("sqrt(-1)", "x", "", SQUARE_ROOT),
+        ("2 sqrt(-4) x", "x", " anywhere", SQUARE_ROOT),
+        ("sqrt(-1 - x^2)", "0", " anywhere", SQUARE_ROOT),
+        ("(-1 - x^2)^(1/4)", "x", " anywhere", "takes an even root of a negative number"),
+        ("log(-1 - x^2)", "x", " anywhere", LOGARITHM),
+        ("log(0)", "1", "", LOGARITHM),
+        ("acos(2 + x^2)", "x", " anywhere", "gives acos a value outside its domain"),
+        ("asin(x^2 + 2)", "0", " anywhere", "gives asin a value outside its domain"),
+    ],
+)
+def test_an_answer_that_is_nowhere_real_is_not_equivalent_and_says_why(student, reference, where, why):
+    outcome = compare(student, reference, REAL)
+    assert (outcome.equivalent, outcome.message) == (False, f"Your answer is not a real number{where}: it {why}.")
+
+
+def test_an_answer_too_large_to_evaluate_is_not_taken_for_one_that_is_nowhere_real():
+    assert compare("exp(exp(exp(x^2 + 10)))", "x", REAL).equivalent is None
 
 
 def test_assumptions_choose_the_domain():

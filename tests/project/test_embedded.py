@@ -105,3 +105,56 @@ def test_serve_grades_and_stops_cleanly_and_keeps_the_data(tmp_path):
     assert again.returncode == 0, again.stderr
     with sqlite3.connect(tmp_path / "attentive.sqlite3") as connection:
         assert connection.execute("select count(*) from exercises_submission").fetchone()[0] == 1
+
+
+# Holds its sandbox 1.5 s while loading: two of them overlap only if two are graded at once.
+SLOW_SUBMISSION = """
+import time
+time.sleep(1.5)
+
+def softmax(logits, dim=-1):
+    shifted = logits - logits.amax(dim=dim, keepdim=True)
+    return shifted.exp() / shifted.exp().sum(dim=dim, keepdim=True)
+"""
+SUBMIT_TWO = f"""
+from django.contrib.auth import get_user_model
+from exercises import services
+from exercises.models import Exercise
+
+teacher = get_user_model().objects.get(username="teacher")
+code_exercises = Exercise.objects.filter(kind="code")
+softmax = next(exercise for exercise in code_exercises if "def softmax" in exercise.files["solution.py"])
+for _ in range(2):
+    services.submit(teacher, softmax, {SLOW_SUBMISSION!r}, staff_test=True)
+"""
+
+
+def test_the_embedded_worker_grades_two_submissions_at_once(tmp_path):
+    # One endless loop must not hold a class: `serve` runs its grading worker with two processes.
+    env = embedded_env(tmp_path)
+    assert manage("migrate", "--no-input", env=env).returncode == 0
+    assert manage("demo_setup", env=env).returncode == 0
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    database = tmp_path / "attentive.sqlite3"
+
+    def count(condition):
+        with sqlite3.connect(database) as connection:
+            return connection.execute(f"select count(*) from {condition}").fetchone()[0]
+
+    try:
+        wait_until(lambda: count("exercises_workerheartbeat where ready"), 120, every=0.5, what="the grading worker")
+        submitted = manage("shell", "-c", SUBMIT_TWO, env=env)
+        assert submitted.returncode == 0, submitted.stderr
+        wait_until(lambda: count("exercises_submission where status = 'running'") == 2, 60, every=0.05,
+                   what="both submissions to be graded at the same time")
+        wait_until(lambda: count("exercises_submission where status = 'graded' and score = max_score") == 2, 60,
+                   every=0.2, what="both verdicts")
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()

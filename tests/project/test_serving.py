@@ -1,5 +1,5 @@
-"""`make run` serves as production does: DEBUG off (a 404 lists no URL), static files through
-WhiteNoise, a secret key made once in var/; a developer opts in to debug."""
+"""`make run` and `scripts/dev.py serve` serve as production does: DEBUG off (a 404 lists no URL),
+static files through WhiteNoise, a secret key made once in var/; a developer opts in to debug."""
 
 import importlib.util
 import os
@@ -68,6 +68,51 @@ def test_a_developer_opts_in_to_debug(run_environment):
     env, rest = run_environment(["--debug"])
     assert rest == []
     assert env["DEBUG"] == "true"
+
+
+@pytest.fixture
+def serve_command(run_environment, monkeypatch):
+    """`scripts/dev.py serve ARGS` up to the moment it hands over to the server: the commands it
+    ran before, and the server's command line and environment."""
+    def start(args):
+        dev = dev_script()
+        monkeypatch.setattr(dev, "PYTHON", Path(sys.executable))  # this checkout may have no .venv of its own
+        ran, served = [], []
+        monkeypatch.setattr(dev, "run", lambda *command, **kwargs: ran.append([str(part) for part in command]))
+        monkeypatch.setattr(dev.os, "execv", lambda program, argv: served.append((argv, dict(os.environ))))
+        monkeypatch.chdir(ROOT)
+        dev.command_serve(list(args))
+        (argv, env), = served
+        return ran, argv, env
+
+    return start
+
+
+def test_serve_serves_as_run_does_with_debug_off_and_collected_static_files(serve_command, tmp_path):
+    ran, argv, env = serve_command(["--port", "8123"])
+    assert env["DEBUG"] == "false"
+    assert env["HTTPS"] == "false"
+    assert env["SECRET_KEY_FILE"] == str(tmp_path / "secret-key")
+    assert [command[1:] for command in ran] == [["manage.py", "collectstatic", "--no-input", "-v", "0"]]
+    assert argv[1:] == ["manage.py", "serve", "--host", "127.0.0.1", "--port", "8123"]
+
+
+def test_serve_collects_nothing_when_the_collected_files_are_up_to_date(serve_command, tmp_path):
+    manifest = tmp_path / "staticfiles" / "staticfiles.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    later = max(path.stat().st_mtime for path in (ROOT / "static").rglob("*") if path.is_file()) + 60
+    os.utime(manifest, (later, later))
+    ran, _argv, env = serve_command([])
+    assert env["DEBUG"] == "false"
+    assert ran == []
+
+
+def test_serve_lets_a_developer_opt_in_to_debug(serve_command):
+    ran, argv, env = serve_command(["--debug"])
+    assert env["DEBUG"] == "true"
+    assert ran == []  # Django serves the static files itself
+    assert "--debug" not in argv
 
 
 def test_the_served_site_shows_no_url_list_and_serves_static_files(run_environment):

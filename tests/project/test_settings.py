@@ -1,6 +1,7 @@
 """The settings module: production values pass Django's deployment checks; defaults run embedded."""
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,30 @@ def test_plain_http_turns_off_the_https_only_settings(tmp_path):
                     "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)",
                     DEBUG="false", HTTPS="false", SECRET_KEY="k" * 50, ATTENTIVE_VAR_DIR=str(tmp_path))
     assert result.stdout.strip().splitlines()[-1] == "False False 0"
+
+
+def test_the_secret_key_file_is_never_readable_by_others(tmp_path, monkeypatch):
+    """Made with mode 0600 from the start, not fixed afterwards: a chmod after writing leaves a
+    moment in which anyone on the machine can read the key."""
+    from attentive.settings import secret_key_from_file
+
+    modes = []
+    real_link = os.link
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: None)  # a fix after the fact does not count
+
+    def link(source, target):
+        modes.append(stat.S_IMODE(os.stat(source).st_mode))
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    previous = os.umask(0)
+    try:
+        key = secret_key_from_file(tmp_path / "secret-key")
+    finally:
+        os.umask(previous)
+    assert modes == [0o600]
+    assert stat.S_IMODE((tmp_path / "secret-key").stat().st_mode) == 0o600
+    assert len(key) >= 32
 
 
 def test_on_postgresql_the_web_processes_take_connections_from_a_pool(tmp_path):

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -194,6 +195,11 @@ def test_a_phone_on_the_rooms_network_joins_through_the_printed_address(transact
                     return False
 
             wait_until(serving, 60, every=0.3, what="the classroom server")
+            # On the room's network it serves as production does: no debug page lists the URLs.
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(f"{base}/no-such-page/", timeout=10)
+            assert missing.value.code == 404
+            assert "URLconf" not in missing.value.read().decode()
             phone = room.run(sys.executable, str(ROOT / "tests" / "quizzes" / "lan_phone.py"), base, game.pin, "Ann",
                              "teacher", "attentive-demo", "teacher", password)
             assert phone.returncode == 0, phone.stderr

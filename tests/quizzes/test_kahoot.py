@@ -85,7 +85,7 @@ def test_a_header_elsewhere_is_found_by_its_text():
 
 
 def test_a_file_that_is_not_a_workbook_is_refused_whole():
-    with pytest.raises(SpreadsheetUnreadable, match=r"not an Excel \.xlsx workbook"):
+    with pytest.raises(SpreadsheetUnreadable, match=r"cannot be read as an Excel \.xlsx workbook"):
         read_kahoot_xlsx(b"Question,Answer 1\n")
 
 

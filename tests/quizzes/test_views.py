@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import secrets
 from io import BytesIO
 
@@ -81,7 +82,7 @@ def test_course_navigation_and_lesson_panel(client, cast, web_quiz):
     assert 'href="/c/nlp/games/"' in tabs
     game = services.create_game(quiz=web_quiz, host=cast.instructor)
     page = client.get(url("lesson_detail", "nlp", "transformers")).content.decode()
-    assert f'href="/play/{game.pin}/"' in page
+    assert f'href="{game.join_path()}"' in page  # the staff's link: it passes the PIN locks
     assert "Join the live game" in page
 
 
@@ -265,7 +266,7 @@ def test_importing_keeps_good_rows_and_lists_the_bad_ones(as_instructor):
 def test_importing_a_file_that_is_not_a_workbook(as_instructor):
     response = as_instructor.post(url("quiz_import", "nlp"), {"file": upload(b"hello", "quiz.xlsx")})
     assert response.status_code == 400
-    assert "not an Excel .xlsx workbook" in response.content.decode()
+    assert "This file cannot be read as an Excel .xlsx workbook" in response.content.decode()
     assert not Quiz.objects.exists()
 
 
@@ -353,7 +354,26 @@ def test_a_wrong_pin_says_so(client, game):
     assert "No game is running with this PIN" in response.content.decode()
 
 
-def test_the_player_page_without_a_seat_goes_to_the_join_form(client, game):
+def test_the_player_page_without_a_seat_asks_for_the_pin_and_never_shows_it(client, game):
+    response = client.get(url("play_game", game.pk))
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Type the PIN shown on the projector" in page
+    assert game.pin not in page
+    assert "Location" not in response.headers
+
+
+def test_the_player_page_of_a_game_that_does_not_exist_looks_the_same(client, game):
+    missing = client.get(url("play_game", game.pk + 1000))
+    running = client.get(url("play_game", game.pk))
+    assert missing.status_code == running.status_code == 404
+    per_response = re.compile(r'(nonce|content)="[^"]*"')  # the CSP nonce and the CSRF token
+    assert per_response.sub("", missing.content.decode()) == per_response.sub("", running.content.decode())
+
+
+def test_a_removed_player_goes_back_to_the_join_form_which_says_so(client, game):
+    client.post(url("play_join", game.pin), {"nickname": "Zoe"})
+    services.kick(game.pk, Player.objects.get().pk)
     assert client.get(url("play_game", game.pk)).url == url("play_join", game.pin)
 
 

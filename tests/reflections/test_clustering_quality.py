@@ -6,20 +6,14 @@ short lists below are made for one behaviour each.
 """
 
 import csv
-import re
 from pathlib import Path
 
-from reflections import clustering
+from reflections import clustering, evaluation
 from reflections.clustering import ALL_CLEAR, OTHER, TOPIC, find_themes
 from reflections.embeddings import embed
+from reflections.nothing_unclear import says_nothing_unclear
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "transformers_reflections.csv"
-WORDS = re.compile(r"<[a-z/]+>|[a-z0-9]+")
-
-
-def stems(text: str) -> set[str]:
-    """The text's words as the finder compares them ("Losses" and "loss" are one word)."""
-    return {clustering.stem(word) for word in WORDS.findall(text.lower())}
 
 
 def answers_to(prompt: str) -> list[str]:
@@ -72,11 +66,11 @@ def test_nothing_unclear_is_a_theme_of_its_own():
 
 
 def test_no_or_nothing_followed_by_a_topic_is_not_all_clear():
-    assert not clustering.says_nothing_unclear("No idea how the attention weights are computed")
-    assert not clustering.says_nothing_unclear("Nothing about positional encodings made sense to me")
-    assert not clustering.says_nothing_unclear("Nothing much, but the masking in the decoder")
-    assert clustering.says_nothing_unclear("Nothing really, it all made sense")
-    assert clustering.says_nothing_unclear("nothing was too confusing in today's class")
+    assert not says_nothing_unclear("No idea how the attention weights are computed")
+    assert not says_nothing_unclear("Nothing about positional encodings made sense to me")
+    assert not says_nothing_unclear("Nothing much, but the masking in the decoder")
+    assert says_nothing_unclear("Nothing really, it all made sense")
+    assert says_nothing_unclear("nothing was too confusing in today's class")
 
 
 def test_answers_that_fit_no_theme_go_to_other_last():
@@ -103,8 +97,7 @@ def test_labels_describe_most_of_their_themes_answers():
     for theme in themes_of(texts):
         if theme.kind != TOPIC:
             continue
-        label = stems(theme.label)
-        using = [index for index in theme.members if label <= stems(texts[index])]
+        using = [index for index in theme.members if evaluation.uses_label(theme.label, texts[index])]
         assert 2 * len(using) > theme.size, f"{theme.label!r} is in {len(using)} of its {theme.size} answers"
 
 
@@ -114,7 +107,7 @@ def test_examples_are_members_that_use_the_label():
         assert 1 <= len(theme.representatives) <= 3
         assert set(theme.representatives) <= set(theme.members)
         if theme.kind == TOPIC:
-            assert stems(theme.label) <= stems(texts[theme.representatives[0]]), theme.label
+            assert evaluation.uses_label(theme.label, texts[theme.representatives[0]]), theme.label
 
 
 def test_clustering_is_deterministic():
@@ -122,3 +115,15 @@ def test_clustering_is_deterministic():
     vectors = embed(texts)
     first = [(t.label, t.members) for t in find_themes(texts, vectors)]
     assert first == [(t.label, t.members) for t in find_themes(texts, vectors)]
+
+
+def test_a_comment_after_nothing_unclear_files_the_answer_under_the_theme_it_names():
+    texts = [
+        "the magnets demo", "the demo with the magnets", "magnets demo was cool", "why the magnets demo worked",
+        "Nothing was confusing. The magnets demo was great", "Nothing. I got clarification on UDFs", "Nothing",
+        "All good",
+    ]
+    themes = themes_of(texts)
+    demo = next(theme for theme in themes if theme.kind == TOPIC)
+    assert demo.members == [0, 1, 2, 3, 4]
+    assert next(theme for theme in themes if theme.kind == ALL_CLEAR).members == [5, 6, 7]

@@ -66,3 +66,18 @@ def test_progress_is_reported_per_batch():
     texts = [f"answer {n}" for n in range(embeddings.BATCH_SIZE + 3)]
     embeddings.embed(texts, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(embeddings.BATCH_SIZE, embeddings.BATCH_SIZE + 3), (embeddings.BATCH_SIZE + 3,) * 2]
+
+
+def test_a_busy_machine_gets_one_thread_and_an_idle_one_every_core(monkeypatch):
+    monkeypatch.setattr(embeddings.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(embeddings.os, "getloadavg", lambda: (4.5, 4.0, 3.0))
+    assert embeddings.embedding_threads() == 1
+    monkeypatch.setattr(embeddings.os, "getloadavg", lambda: (0.1, 0.5, 1.0))
+    assert embeddings.embedding_threads() == 2
+
+
+def test_answers_are_cut_to_the_length_the_model_was_trained_on():
+    model = embeddings.load_embedding_model()
+    assert model.max_seq_length == embeddings.MAX_TOKENS == 128
+    essay = "attention " * 400
+    assert np.allclose(embeddings.embed([essay]), embeddings.embed([essay + " softmax"]), atol=1e-6)

@@ -139,3 +139,11 @@ def test_answers_longer_than_the_limit_are_refused(client, cast, prompts, open_w
     assert response.status_code == 200
     assert "at most 2000 characters" in response.content.decode()
     assert not ReflectionAnswer.objects.exists()
+
+
+def test_an_answer_at_the_limit_counts_its_line_breaks_once_as_the_browser_does(client, cast, prompts, open_window):
+    # The browser's maxlength lets 2000 characters with line breaks through; the form sends each as "\r\n".
+    text = ("x" * 99 + "\n") * 20
+    response = submit(client, cast, cast.student, {prompts.understood: text.replace("\n", "\r\n")})
+    assert "at most 2000 characters" not in response.content.decode()
+    assert ReflectionAnswer.objects.get().text == text.strip()

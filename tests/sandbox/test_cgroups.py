@@ -1,14 +1,23 @@
 """Memory and pids cgroups per sandbox: limits set, the sandbox inside, OOM kills recognised, nothing left."""
 
 import dataclasses
+import errno
 import logging
+import textwrap
 import time
 
 import pytest
 
 from graders.sandbox import Limits, SandboxPool, cgroups
-from graders.sandbox.cgroups import HEADROOM_BYTES, SandboxCgroups, cgroup_oom_killed, limit_cgroup_memory
+from graders.sandbox.cgroups import (
+    HEADROOM_BYTES,
+    NoCgroups,
+    SandboxCgroups,
+    cgroup_oom_killed,
+    limit_cgroup_memory,
+)
 from graders.sandbox.limits import CEILING
+from graders.sandbox.pool import PROCESSES_WITHOUT_CGROUPS
 
 SMALL_CEILING = dataclasses.replace(CEILING, memory_mb=64)
 SMALL = Limits(memory_mb=64)
@@ -97,16 +106,85 @@ def test_the_pool_removes_its_parent_cgroups_when_it_closes():
     assert not any(parent.exists() for parent in parents)
 
 
-def test_without_cgroups_the_pool_says_so_once_and_runs_on_rlimits(monkeypatch, caplog):
-    monkeypatch.setattr(cgroups, "_mounts", lambda: [])
-    monkeypatch.setattr(cgroups, "_warned", False)
-    with caplog.at_level(logging.WARNING, logger="graders.sandbox.cgroups"):
-        assert SandboxCgroups.start(1 << 30, 16) is None
-        assert SandboxCgroups.start(1 << 30, 16) is None
-    assert [record.getMessage() for record in caplog.records] == [
-        "sandboxes run without memory and pids cgroups (no cgroup v2 with the memory and pids controllers, "
-        "and no writable v1 memory and pids): memory is bounded by RLIMIT_AS only"
-    ]
+def test_without_cgroups_start_says_why():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cgroups, "_mounts", lambda: [])
+        with pytest.raises(NoCgroups, match="no cgroup v2 with the memory and pids controllers"):
+            SandboxCgroups.start(1 << 30, 16)
+
+
+def test_without_cgroups_the_pool_warns_at_start_and_a_sandbox_is_one_process(caplog):
+    # RLIMIT_AS bounds each process: 6 children of 300 MB ran under a 512 MB limit. Without a
+    # memory cgroup to count them together, a sandbox may have no child and no thread.
+    source = textwrap.dedent("""
+        import os, threading
+
+        def main(what):
+            try:
+                if what == "fork":
+                    if os.fork() == 0:
+                        os._exit(0)
+                else:
+                    threading.Thread(target=print).start()
+            except (OSError, RuntimeError) as error:
+                return type(error).__name__
+            return "allowed"
+    """)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cgroups, "_mounts", lambda: [])
+        with caplog.at_level(logging.WARNING, logger="graders.sandbox.pool"), SandboxPool(size=1) as pool:
+            assert pool.cgroups is None
+            for what in ("fork", "thread"):
+                with pool.acquire() as sandbox:
+                    assert sandbox.load(source, Limits(processes=16)).failure is None
+                    assert sandbox.limits.processes == PROCESSES_WITHOUT_CGROUPS
+                    outcome = sandbox.call("main", [what])
+                assert outcome.value in ("BlockingIOError", "RuntimeError") or outcome.failure.kind == "processes"
+                if outcome.failure is not None:
+                    assert outcome.failure.message == "on this grader your code may start no thread or process"
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert any(message.startswith("SANDBOXES RUN WITHOUT MEMORY AND PIDS CGROUPS") for message in warnings)
+
+
+def test_on_cgroup_v2_a_pool_whose_cgroup_holds_processes_goes_beside_it_in_a_delegated_parent(tmp_path, monkeypatch):
+    # docker-compose.yml's worker: its entrypoint moved every process into `worker` and turned
+    # memory and pids on at the container's root; enabling them below `worker` is EBUSY.
+    (tmp_path / "cgroup.subtree_control").write_text("memory pids\n")
+    own = tmp_path / "worker"
+    own.mkdir()
+    (own / "cgroup.controllers").write_text("memory pids\n")
+    (own / "cgroup.subtree_control").write_text("")
+
+    def busy(cgroup, enable):
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(cgroups, "_mounts", lambda: [(str(tmp_path), "/", "cgroup2", {"rw"})])
+    monkeypatch.setattr(cgroups, "_own_cgroups", lambda: {"": "/worker"})
+    monkeypatch.setattr(cgroups, "_enable_controllers", busy)
+    started = SandboxCgroups.start(256 << 20, 16)
+    (parent,) = started.parents()
+    assert parent.parent == tmp_path
+    assert parent.name.startswith("attentive-sandbox-")
+    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    (parent / "cgroup.subtree_control").unlink()
+    started.close()
+    assert not parent.exists()
+
+
+def test_on_cgroup_v2_a_pool_whose_cgroup_holds_processes_and_no_delegated_parent_has_none(tmp_path, monkeypatch):
+    (tmp_path / "cgroup.subtree_control").write_text("\n")
+    own = tmp_path / "worker"
+    own.mkdir()
+    (own / "cgroup.controllers").write_text("memory pids\n")
+
+    def busy(cgroup, enable):
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(cgroups, "_mounts", lambda: [(str(tmp_path), "/", "cgroup2", {"rw"})])
+    monkeypatch.setattr(cgroups, "_own_cgroups", lambda: {"": "/worker"})
+    monkeypatch.setattr(cgroups, "_enable_controllers", busy)
+    with pytest.raises(NoCgroups):
+        SandboxCgroups.start(256 << 20, 16)
 
 
 def test_on_cgroup_v2_the_limits_and_oom_kills_use_the_v2_files(tmp_path, monkeypatch):

@@ -302,3 +302,72 @@ def test_a_test_can_see_which_names_the_student_code_uses(pool):
         "uses torch's softmax: [(2, 'log_softmax'), (4, 'softmax')]"
     )
     assert by_name(grade(pool, SOLUTION, files))["own_softmax"].passed
+
+
+HIDDEN_TESTS = TESTS + """
+
+@test(title="Hidden cross-entropy", points=1, hidden=True,
+      when_hidden_fails="A hidden test with a batch of one failed: take the mean over the batch.")
+def hidden_cross_entropy(t):
+    logits, labels = t.randn(1, 5), t.randint(0, 5, (1,))
+    t.check_close(t.call("cross_entropy", logits, labels), t.reference("cross_entropy", logits, labels))
+"""
+HIDDEN_FILES = {**FILES, "tests.py": HIDDEN_TESTS}
+GOOD_SOFTMAX = """
+import torch
+def softmax(x, dim=-1):
+    return torch.softmax(x, dim)
+"""
+
+
+def test_a_hidden_test_whose_check_fails_shows_the_authors_sentence(pool):
+    source = GOOD_SOFTMAX + """
+def cross_entropy(logits, labels):
+    return torch.nn.functional.cross_entropy(logits, labels) * 2
+"""
+    hidden = by_name(grade(pool, source, HIDDEN_FILES))["hidden_cross_entropy"]
+    assert hidden.message == "A hidden test with a batch of one failed: take the mean over the batch."
+
+
+def test_a_hidden_test_in_which_the_code_raised_names_the_error_and_nothing_else(pool):
+    source = GOOD_SOFTMAX + """
+def cross_entropy(logits, labels):
+    if len(labels) == 1:
+        raise ValueError(f"batch of one: {logits.tolist()}")
+    return torch.nn.functional.cross_entropy(logits, labels)
+"""
+    hidden = by_name(grade(pool, source, HIDDEN_FILES))["hidden_cross_entropy"]
+    assert hidden.message == (
+        "Your code raised ValueError in this hidden test (its details would show the test's inputs)."
+    )
+
+
+def test_an_exception_class_of_the_students_own_is_not_named_in_a_hidden_test(pool):
+    # Its name is the student's to choose: it could spell out the hidden inputs.
+    source = GOOD_SOFTMAX + """
+def cross_entropy(logits, labels):
+    if len(labels) == 1:
+        raise type("Inputs_" + str(int(logits.abs().sum() * 1000)), (Exception,), {})()
+    return torch.nn.functional.cross_entropy(logits, labels)
+"""
+    hidden = by_name(grade(pool, source, HIDDEN_FILES))["hidden_cross_entropy"]
+    assert hidden.message == (
+        "Your code raised an error in this hidden test (its details would show the test's inputs)."
+    )
+
+
+def test_a_hidden_test_in_which_the_code_hit_a_limit_names_the_limit(pool):
+    source = GOOD_SOFTMAX + """
+def cross_entropy(logits, labels):
+    while len(labels) == 1:
+        pass
+    return torch.nn.functional.cross_entropy(logits, labels)
+"""
+    hidden = by_name(grade(pool, source, HIDDEN_FILES))["hidden_cross_entropy"]
+    assert hidden.message == "Time limit of 2 s exceeded in this hidden test."
+
+
+def test_hidden_tests_of_code_that_did_not_load_say_they_were_not_run(pool):
+    verdict = grade(pool, "import torch\nvalue = 1 / 0\n", HIDDEN_FILES)
+    assert by_name(verdict)["hidden_cross_entropy"].message == "Not run: your code did not load."
+    assert by_name(verdict)["hidden_softmax"].message == "Not run: your code did not load."

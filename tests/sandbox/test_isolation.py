@@ -261,3 +261,23 @@ def test_the_standard_librarys_extension_modules_load_their_libraries_inside(poo
             float(torch.tensor(numpy.ones(3)).sum())]
     """
     assert call(pool, body) == ["PROTOCOL_TLS_CLIENT", 42, 101, 3904355907, 8, 3.0]
+
+
+def test_only_torch_numpy_and_what_they_import_are_in_view_not_the_rest_of_the_environment(pool):
+    # scipy.special.softmax, scikit-learn's, transformers' tokenizers: none one import away.
+    source = (
+        "import importlib\n"
+        "def main(names):\n"
+        "    found = {}\n"
+        "    for name in names:\n"
+        "        try:\n"
+        "            importlib.import_module(name)\n"
+        "            found[name] = True\n"
+        "        except ImportError:\n"
+        "            found[name] = False\n"
+        "    return found\n"
+    )
+    absent = ["scipy", "sklearn", "transformers", "tokenizers", "sentence_transformers", "django", "celery", "redis"]
+    present = ["torch", "numpy", "sympy", "functorch", "torch.nn.attention.flex_attention"]
+    _loaded, outcome = run(pool, source, args=[absent + present])
+    assert outcome.value == {**dict.fromkeys(absent, False), **dict.fromkeys(present, True)}

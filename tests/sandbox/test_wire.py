@@ -114,7 +114,7 @@ def test_a_generator_travels_only_in_requests():
 def test_a_generator_state_torch_refuses_is_a_protocol_error():
     state = np.zeros(10, dtype=np.uint8)
     frame = raw_frame({"generator": 0}, [wire._npy_bytes(state)])
-    with pytest.raises(wire.ProtocolError, match="generator state"):
+    with pytest.raises(wire.ProtocolError, match="could not read"):
         wire.decode(frame, request=True)
 
 
@@ -133,7 +133,7 @@ def test_a_generator_returned_by_student_code_is_unsupported(pool):
 
 
 def test_an_oversized_frame_is_refused_from_its_length_alone():
-    with pytest.raises(wire.ProtocolError, match="at most"):
+    with pytest.raises(wire.ProtocolError, match="larger than the grader accepts"):
         wire.frame_length(struct.pack(">I", 1 << 31), 64 << 20)
 
 

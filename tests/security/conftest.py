@@ -30,7 +30,8 @@ def settled(pool, seconds=5.0):
     """Wait until every used sandbox has been reaped and the pool holds only warm ones."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if pool.uids.in_use == {sandbox.uid for sandbox in list(pool.warm)} and len(pool.warm) == pool.size:
+        warm = pool.warm_sandboxes()
+        if pool.uids.in_use == {sandbox.uid for sandbox in warm} and len(pool.warm) == pool.size:
             return True
         time.sleep(0.02)
     return False

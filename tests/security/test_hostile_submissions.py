@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from graders.code import grade_code
+from graders.code import exercise_files, grade_code
 from graders.sandbox.pool import PROJECT_ROOT
 from tests.security.conftest import EXERCISE, sandbox_processes, settled
 
@@ -127,7 +127,7 @@ CASES = [
     pytest.param(
         attempt("return torch.zeros(20_000_000)"),
         0,
-        ["returned something the grader cannot read (a frame of 80000240 bytes"],
+        ["returned something the grader cannot read (a reply larger than the grader accepts)"],
         id="oversized-reply",
     ),
     pytest.param(
@@ -169,6 +169,116 @@ CASES = [
         id="no-parent-death-signal",
     ),
     pytest.param(at_import("import os\nos.setuid(0)"), 0, ["PermissionError"], id="setuid-root"),
+    # Getting the kernel to SIGKILL the sandbox, which the grader would take for a kill from
+    # outside (not scored, back to the queue): the limits cannot be changed once set.
+    pytest.param(
+        at_import("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (0, 0))\nwhile True:\n    pass"),
+        0,
+        ["raised an error while loading", "resource.setrlimit(resource.RLIMIT_CPU, (0, 0))"],
+        id="setrlimit-cpu-zero",
+    ),
+    pytest.param(
+        at_import("import resource\nresource.prlimit(0, resource.RLIMIT_CPU, (1, 1))\nwhile True:\n    pass"),
+        0,
+        ["PermissionError"],
+        id="prlimit-cpu",
+    ),
+    pytest.param(
+        at_import("""
+            import ctypes
+            class Limit(ctypes.Structure):
+                _fields_ = [("soft", ctypes.c_ulong), ("hard", ctypes.c_ulong)]
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.syscall(302 if ctypes.sizeof(ctypes.c_void_p) == 8 else 340, 0, 0, ctypes.byref(Limit(0, 0)), None)
+            libc.setrlimit(0, ctypes.byref(Limit(0, 0)))
+            while True:
+                pass
+        """),
+        0,
+        ["Time limit of 1 s exceeded while loading"],
+        id="raw-prlimit64-and-setrlimit",
+    ),
+    pytest.param(
+        at_import("""
+            import os, resource
+            child = os.fork()
+            if child == 0:
+                try:
+                    resource.prlimit(1, resource.RLIMIT_CPU, (0, 0))
+                finally:
+                    os._exit(0)
+            os.waitpid(child, 0)
+            while True:
+                pass
+        """),
+        0,
+        ["Time limit of 1 s exceeded while loading"],
+        id="child-lowers-the-limit-of-pid-1",
+    ),
+    pytest.param(
+        at_import("""
+            import os, resource
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        """),
+        0,
+        ["PermissionError"],
+        id="real-time-scheduling",
+    ),
+    pytest.param(
+        at_import("""
+            import fcntl, os, signal
+            fcntl.fcntl(3, fcntl.F_SETOWN, os.getpid())
+            fcntl.fcntl(3, 10, signal.SIGKILL)  # F_SETSIG: SIGKILL when the grader writes the next request
+            fcntl.fcntl(3, fcntl.F_SETFL, fcntl.fcntl(3, fcntl.F_GETFL) | os.O_ASYNC)
+        """),
+        FULL_MARKS,
+        [],
+        id="sigkill-on-the-next-request",
+    ),
+    pytest.param(
+        at_import("""
+            import ctypes, os, signal
+            class SignalInfo(ctypes.Structure):
+                _fields_ = [("signo", ctypes.c_int), ("errno", ctypes.c_int), ("code", ctypes.c_int),
+                            ("rest", ctypes.c_char * 116)]
+            SI_KERNEL = 0x80  # "sent by the kernel": delivered even to PID 1 of the namespace
+            libc = ctypes.CDLL(None, use_errno=True)
+            forged = ctypes.byref(SignalInfo(signal.SIGKILL, 0, SI_KERNEL))
+            libc.syscall(129, os.getpid(), signal.SIGKILL, forged)  # rt_sigqueueinfo
+            libc.syscall(297, os.getpid(), os.getpid(), signal.SIGKILL, forged)  # rt_tgsigqueueinfo
+            pidfd = os.pidfd_open(os.getpid())
+            libc.syscall(424, pidfd, signal.SIGKILL, forged, 0)  # pidfd_send_signal
+            print("still here")
+        """),
+        FULL_MARKS,
+        ["still here"],
+        id="sigkill-with-a-forged-kernel-siginfo",
+    ),
+    pytest.param(
+        at_import("""
+            import ctypes
+            ctypes.CDLL(None).prctl(22, 1, 0, 0, 0)  # strict seccomp: SIGKILL at the next system call
+            print("still here")
+        """),
+        FULL_MARKS,
+        ["still here"],
+        id="strict-seccomp",
+    ),
+    pytest.param(
+        at_import("""
+            import ctypes
+            class Instruction(ctypes.Structure):
+                _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                            ("k", ctypes.c_uint32)]
+            class Program(ctypes.Structure):
+                _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Instruction))]
+            kill_everything = (Instruction * 1)(Instruction(6, 0, 0, 0x80000000))
+            ctypes.CDLL(None).prctl(22, 2, ctypes.byref(Program(1, kill_everything)), 0, 0)
+        """),
+        0,
+        ["crashed the Python process with signal SIGSYS"],
+        id="own-seccomp-filter-that-kills",
+    ),
     pytest.param(
         at_import(f"""
             import ctypes
@@ -323,12 +433,20 @@ def verdict_text(verdict):
     return json.dumps(verdict.to_dict())
 
 
+# Cases whose own work (walking the whole heap at import) needs more than the exercise's 1 s
+# under a loaded machine: they get 20 s, so that they fail only for the reason they test.
+PATIENT = {"forge-a-reply-frame"}
+
+
 @pytest.mark.parametrize(("source", "score", "expected_text"), CASES)
 def test_a_hostile_submission_gets_its_verdict_and_leaves_the_pool_clean(
-    pool, database_file, source, score, expected_text
+    request, pool, database_file, source, score, expected_text
 ):
     source = source.replace("DATABASE", repr(str(database_file)))
-    verdict = grade_code(EXERCISE, source, pool)
+    exercise = exercise_files(EXERCISE)
+    if request.node.callspec.id in PATIENT:
+        exercise["exercise.toml"] = exercise["exercise.toml"].replace("wall_seconds = 1", "wall_seconds = 20")
+    verdict = grade_code(exercise, source, pool)
     text = verdict_text(verdict)
     assert verdict.status == "graded", text
     assert verdict.score == score, text

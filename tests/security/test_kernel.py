@@ -98,6 +98,8 @@ DENIED_CALLS = [
     ("kexec_load", [0, 0, None, 0]),
     ("kexec_file_load", [-1, -1, 0, None, 0]),
     ("memfd_create", ["hidden", 0]),
+    ("rt_sigqueueinfo", [0, 0, None]),  # to pid 0: ESRCH without the filter
+    ("rt_tgsigqueueinfo", [0, 0, 0, None]),
 ]
 
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from graders import code
 from graders.code import grade_code
 from graders.sandbox import wire
 from tests.conftest import ROOT
@@ -77,28 +78,39 @@ def test_a_forged_syntax_error_on_a_line_that_does_not_exist_shows_no_line(pool)
     assert_next_submission_gets_full_marks(pool)
 
 
+TOO_LARGE = "(a reply larger than the grader accepts)"
+GARBLED = "(a reply the grader could not read)"
+BAD_ARRAY = "(an array the grader could not read)"
+
+
 @pytest.mark.parametrize(
     ("frame_code", "detail"),
     [
         ('frame(msg(id=2, ok=True, value={"ndarray": 0}), [npy("{\'descr\': \'<f8\', \'fortran_order\': False, '
-         '\'shape\': (10**12,), }")])', "unreadable .npy header"),
+         '\'shape\': (10**12,), }")])', BAD_ARRAY),
         ('frame(msg(id=2, ok=True, value={"ndarray": 0}), [npy("{\'descr\': \'<f8\', \'fortran_order\': False, '
-         '\'shape\': (1000000000000,), }")])', "whose data is 0 bytes"),
+         '\'shape\': (1000000000000,), }")])', BAD_ARRAY),
         ('frame(msg(id=2, ok=True, value={"ndarray": 0}), [npy("{\'descr\': \'|O\', \'fortran_order\': False, '
-         '\'shape\': (1,), }", b"x" * 8)])', "forbidden dtype"),
+         '\'shape\': (1,), }", b"x" * 8)])', BAD_ARRAY),
+        # Shapes holding no data whose other dimensions numpy refuses (ValueError in reshape).
+        ('frame(msg(id=2, ok=True, value={"ndarray": 0}), [npy("{\'descr\': \'<f8\', \'fortran_order\': False, '
+         '\'shape\': (0, 100000000000000000000000000000000), }")])', BAD_ARRAY),
+        ('frame(msg(id=2, ok=True, value={"ndarray": 0}), [npy("{\'descr\': \'<f8\', \'fortran_order\': False, '
+         '\'shape\': (0, 9223372036854775807, 9223372036854775807), }")])', BAD_ARRAY),
+        ('frame(msg(id=2, ok=True, value={"tensor": [0, "float32"]}), [npy("{\'descr\': \'<f4\', '
+         '\'fortran_order\': True, \'shape\': (0, 2147483648, 2147483648), }")])', BAD_ARRAY),
         ('frame(msg(id=2, ok=True, value=[{"ndarray": i} for i in range(5000)]), '
          '[npy("{\'descr\': \'<f4\', \'fortran_order\': False, \'shape\': (1,), }", b"\\0" * 4)] * 5000)',
-         "5000 arrays"),
-        ('struct.pack(">II", 4 + 40_000_000, 40_000_000) + b"[" + b"[]," * 13_333_332 + b"[]]"',
-         "reply header of 40000000 bytes"),
-        ('(lambda h: struct.pack(">II", 4 + len(h), len(h)) + h)(b"[" + b"0," * 1_500_000 + b"0]")',
-         "too many values"),
-        ('struct.pack(">II", 4 + 4 + 12, 12) + b\'{"message":1\' + b"\\0" * 4', "not valid JSON"),
-        ('frame(msg(id=2, ok=True, value=1, operators=["x" * 500]))', "a bad list of operators"),
-        ('struct.pack(">I", 2**32 - 1)', "a frame of 4294967295 bytes"),
+         TOO_LARGE),
+        ('struct.pack(">II", 4 + 40_000_000, 40_000_000) + b"[" + b"[]," * 13_333_332 + b"[]]"', TOO_LARGE),
+        ('(lambda h: struct.pack(">II", 4 + len(h), len(h)) + h)(b"[" + b"0," * 1_500_000 + b"0]")', TOO_LARGE),
+        ('struct.pack(">II", 4 + 4 + 12, 12) + b\'{"message":1\' + b"\\0" * 4', GARBLED),
+        ('frame(msg(id=2, ok=False, error=msg(kind="not-a-kind-" + "7" * 30)))',
+         "(an error of a kind the grader does not know)"),
+        ('struct.pack(">I", 2**32 - 1)', TOO_LARGE),
     ],
-    ids=["npy-shape-expression", "npy-shape-1e12", "npy-object", "5000-arrays", "40-mb-header", "1.5-m-values",
-         "bad-json", "long-operator-name", "4-gb-frame"],
+    ids=["npy-shape-expression", "npy-shape-1e12", "npy-object", "npy-empty-1e32", "npy-empty-2^63", "npy-empty-2^31-f",
+         "5000-arrays", "40-mb-header", "1.5-m-values", "bad-json", "unknown-error-kind", "4-gb-frame"],
 )
 def test_a_forged_reply_scores_zero_with_a_message_and_the_next_submission_is_graded(pool, frame_code, detail):
     started = time.monotonic()
@@ -108,6 +120,8 @@ def test_a_forged_reply_scores_zero_with_a_message_and_the_next_submission_is_gr
     assert verdict.score == 0
     assert verdict.message.startswith(CHANNEL_BROKEN), verdict.message
     assert detail in verdict.message
+    # Nothing the frame held comes back: the message is the fixed text with one of the fixed details.
+    assert verdict.message == code.CHANNEL_BROKEN.format(detail=detail[1:-1])
     assert elapsed < BUDGET_SECONDS + 2
     assert_next_submission_gets_full_marks(pool)
 
@@ -115,7 +129,7 @@ def test_a_forged_reply_scores_zero_with_a_message_and_the_next_submission_is_gr
 def test_the_reply_header_is_bounded_before_it_is_parsed():
     nested = b"[" + b"[]," * 1_000_000 + b"[]]"
     started = time.monotonic()
-    with pytest.raises(wire.ProtocolError, match="too many values"):
+    with pytest.raises(wire.ProtocolError, match="larger than the grader accepts"):
         wire.decode(struct.pack(">I", len(nested)) + nested)
     assert time.monotonic() - started < 0.5
 
@@ -124,7 +138,7 @@ def test_an_array_is_not_allocated_before_its_bytes_are_counted():
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
     blob = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
     message = json.dumps({"message": {"ndarray": 0}, "blobs": [len(blob)]}).encode()
-    with pytest.raises(wire.ProtocolError, match="whose data is 0 bytes"):
+    with pytest.raises(wire.ProtocolError, match="an array the grader could not read"):
         wire.decode(struct.pack(">I", len(message)) + message + blob)
 
 
@@ -179,26 +193,88 @@ def test_a_submission_that_answers_every_request_itself_stays_within_its_budget(
     assert_next_submission_gets_full_marks(pool)
 
 
-def test_the_sandbox_memory_holds_no_reference_solution(pool):
-    # What a determined student tries: every object the zygote left behind, and every frame above them.
-    source = textwrap.dedent('''
-        import gc, sys
-        gc.unfreeze()
-        FOUND = sorted({
-            f"{getattr(item, '__module__', '')}.{getattr(item, '__qualname__', '')}"
-            for item in gc.get_objects()
-            if callable(item) and str(getattr(item, "__module__", "")).startswith(("graders.reference", "exercise_"))
-        } | {name for name in sys.modules if name.startswith("graders.reference")})
+# A hidden test's inputs, written by the submission into every part of a forged reply the grader
+# reads: none of it may come out in the verdict (it once read "an error of unknown kind '-2.973,1.097,...'").
+LEAKS = {
+    "error-kind": 'frame(msg(id=request_id, ok=False, error=msg(kind=secret)))',
+    "syntax-message": 'frame(msg(id=request_id, ok=False, error=msg(kind="syntax", message=secret, line=1, column=1)))',
+    "exit-code": 'frame(msg(id=request_id, ok=False, error=msg(kind="exit", message=secret)))',
+    "unsupported": 'frame(msg(id=request_id, ok=False, error=msg(kind="unsupported", message=secret)))',
+    "exception": 'frame(msg(id=request_id, ok=False, error=msg(kind="exception", type=secret, message=secret)))',
+    "forbidden": 'frame(msg(id=request_id, ok=False, error=msg(kind="forbidden", name=secret)))',
+    "frame-length": 'struct.pack(">I", int(secret_digits[:9]) + 10**9)',
+    "npy-shape": ('frame(msg(id=request_id, ok=True, value={"ndarray": 0}), [npy("{\'descr\': \'<f8\', '
+                  '\'fortran_order\': False, \'shape\': (0, " + secret_digits + "), }")])'),
+    "wrong-id": 'frame(msg(id=int(secret_digits[:12]), ok=True, value=1))',
+}
+
+
+@pytest.mark.parametrize("forged", LEAKS.values(), ids=LEAKS.keys())
+def test_nothing_a_hidden_test_sends_comes_back_in_the_verdict(pool, forged):
+    # The course's softmax: five visible tests, then hidden ones. The submission answers the
+    # visible ones right, and in the first hidden one writes its input into a forged reply.
+    source = forging("b''", at_import=True, then=textwrap.dedent(f'''
+        import torch
+        calls = [0]
 
         def softmax(x, dim=-1):
-            frames, frame = [], sys._getframe()
-            while frame is not None:
-                frames.append(frame.f_globals.get("__name__", ""))
-                frame = frame.f_back
-            raise ValueError(f"found {FOUND} frames {sorted(set(frames))}")
-    ''')
-    verdict = grade_code(EXERCISE, source, pool)
-    messages = " ".join(test.message for test in verdict.tests)
-    assert "found [] frames" in messages, messages
-    assert "graders.reference" not in messages
+            calls[0] += 1
+            if calls[0] == HIDDEN_CALL:
+                request_id = calls[0] + 1
+                values = x.flatten().tolist()
+                secret = ",".join(f"{{v:.3f}}" for v in values)
+                secret_digits = "".join(ch for ch in secret if ch.isdigit())[:30].lstrip("0") or "7"
+                os.write(3, {forged})
+                os._exit(0)
+            shifted = x - x.amax(dim=dim, keepdim=True)
+            return shifted.exp() / shifted.exp().sum(dim=dim, keepdim=True)
+    '''))
+    visible_calls = count_visible_calls(pool)
+    verdict = grade_code(COURSE_SOFTMAX, source.replace("HIDDEN_CALL", str(visible_calls + 1)), pool)
+    # The forging ran in a hidden test: one failed (or the whole submission did).
+    assert any(not test.passed for test in verdict.tests if not test.visible)
+    hidden_input = first_hidden_input()
+    shown = json.dumps(verdict.to_dict())
+    for value in hidden_input:
+        assert f"{value:.3f}" not in shown, shown
     assert_next_submission_gets_full_marks(pool)
+
+
+def count_visible_calls(pool) -> int:
+    """How many calls the course softmax's visible tests make (the correct answer's, through a counter)."""
+    source = textwrap.dedent('''
+        import torch
+        calls = [0]
+
+        def softmax(x, dim=-1):
+            calls[0] += 1
+            print("call", calls[0])
+            shifted = x - x.amax(dim=dim, keepdim=True)
+            return shifted.exp() / shifted.exp().sum(dim=dim, keepdim=True)
+    ''')
+    verdict = grade_code(COURSE_SOFTMAX, source, pool)
+    assert verdict.score == verdict.max_score
+    visible = [test for test in verdict.tests if test.visible]
+    # Visible tests run first; the rule's test runs in its own sandbox (its own counter).
+    counted = [test for test in visible if test.name != "built_from_exp_sum_and_max"]
+    return max(int(line.split()[1]) for test in counted for line in test.stdout.splitlines() if line.startswith("call"))
+
+
+def first_hidden_input() -> list[float]:
+    """The input of the course softmax's first hidden test, made here as the grader makes it."""
+    from graders.code import TestContext, exercise_files, load_exercise
+
+    exercise = load_exercise(exercise_files(COURSE_SOFTMAX))
+    spec = next(spec for spec in exercise.tests if spec.hidden)
+    seen = []
+
+    class Recording(TestContext):
+        def call(self, function, *args, **kwargs):
+            seen.append(args[0])
+            raise StopIteration
+
+    try:
+        spec.function(Recording(spec, type("G", (), {"exercise": exercise, "source": ""})()))
+    except StopIteration:
+        pass
+    return seen[0].flatten().tolist()

@@ -6,27 +6,22 @@ others are stopped too, and so is everything the dead one had started (its proce
 and the command exits with an error: a broken worker is never left hidden behind a working
 web page, nor a beat still scheduling behind a dead worker.
 
-The children's output passes through this command, which leaves out the periodic sweeps'
-lines (three every 10 s) unless run with `-v 2`, so that the logins printed before stay on
-the screen.
+The children write to this command's output. Celery logs its lines about the periodic sweeps
+(three every 10 s) at DEBUG (attentive/celery.py), so that the logins printed before stay on
+the screen; `-v 2` runs the sweeper's process at DEBUG, and shows them.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
-from typing import IO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-# Celery's lines about the periodic sweeps: sent by beat, received and finished by the worker.
-SWEEP_LINE = re.compile(r"celery\.(beat|worker\.strategy|app\.trace): .*\bsweep")
 STOP_SECONDS = 15
 
 
@@ -59,21 +54,20 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def debug_exposure(host: str) -> str | None:
+    """The warning to print when the site would serve its debug pages beyond this machine."""
+    if not settings.DEBUG or host in ("localhost", "::1") or host.startswith("127."):
+        return None
+    return (f"DEBUG is on and the site answers on {host}: to anyone on the network, an unknown address lists "
+            "every URL pattern and an error shows its traceback and settings. scripts/dev.py run and serve "
+            "turn DEBUG off; set DEBUG=false here unless you are debugging on a network you trust.")
+
+
 def signal_group(pgid: int, signum: int) -> None:
     try:
         os.killpg(pgid, signum)
     except ProcessLookupError:
         pass
-
-
-def relay(stream: IO[bytes], out: IO[str], verbose: bool) -> None:
-    """Copy a child's output to ours line by line, leaving out the sweeps' lines unless `verbose`."""
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace")
-        if verbose or not SWEEP_LINE.search(line):
-            out.write(line)
-            out.flush()
-    stream.close()
 
 
 class Command(BaseCommand):
@@ -86,6 +80,8 @@ class Command(BaseCommand):
 
     def handle(self, host: str, port: int, no_worker: bool, verbosity: int = 1, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if warning := debug_exposure(host):
+            self.stderr.write(self.style.WARNING(warning))
         python = sys.executable
         commands = {
             "web": [python, "-m", "uvicorn", "attentive.asgi:application", "--host", host, "--port", str(port),
@@ -101,10 +97,9 @@ class Command(BaseCommand):
             commands["maintenance"] = [
                 python, "-m", "celery", "-A", "attentive", "worker", "--hostname", "maintenance@%h", "--beat",
                 "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
-                "--queues", "maintenance", "--pool", "solo", "--loglevel", "INFO",
+                "--queues", "maintenance", "--pool", "solo", "--loglevel", "DEBUG" if verbosity >= 2 else "INFO",
             ]
         processes: dict[str, subprocess.Popen] = {}
-        relays: list[threading.Thread] = []
         stopping = False
 
         def stop(*_args):
@@ -116,13 +111,10 @@ class Command(BaseCommand):
         for name, command in commands.items():
             # Each child leads a process group of its own, so a Ctrl-C reaches it only through us,
             # we can shut the children down in order, and whatever a child starts can be found again.
-            process = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            processes[name] = process
-            thread = threading.Thread(target=relay, args=(process.stdout, sys.stdout, verbosity >= 2), daemon=True)
-            thread.start()
-            relays.append(thread)
+            processes[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True,
+                                               stderr=subprocess.STDOUT)
         self.stdout.write(self.style.SUCCESS(f"Attentive is running on http://{host}:{port}/ — Ctrl-C stops it."))
+        self.stdout.flush()  # the children write to the same output: this line must not wait in a buffer
         failed = None
         while not stopping and failed is None:
             time.sleep(0.3)
@@ -131,8 +123,6 @@ class Command(BaseCommand):
                     failed = name
                     break
         self._stop_all(processes)
-        for thread in relays:
-            thread.join(timeout=2)
         if failed:
             raise CommandError(f"the {failed} process stopped (exit code {processes[failed].returncode}); "
                                "everything was shut down. Its log is above.")

@@ -1,5 +1,10 @@
-"""`manage.py unlock_account USERNAME`: lift a sign-in lockout (an instructor can also do it on the People page)."""
+"""`manage.py unlock_account USERNAME` (or `--address ADDRESS`): lift a person's or an address's locks.
 
+An instructor lifts their students' locks on the course's People page; this command, like the
+admin's Throttles page, is for the site's administrators, and lifts any lock.
+"""
+
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from frontdoor import throttle
@@ -7,7 +12,9 @@ from frontdoor.signin import account_key
 
 
 class Command(BaseCommand):
-    help = "Lift the sign-in lockout of an account, or of an address with --address."
+    help = ("Lift every lock of an account (wrong passwords from any address, wrong course codes), or with "
+            "--address every lock of a network address (sign-in, course codes, game PINs; an IPv6 address "
+            "stands for its /64).")
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="the username (or, with --address, the network address)")
@@ -15,8 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, name: str, address: bool, **options):
         if address:
-            lifted = throttle.clear(throttle.rule("login-address"), name)
+            lifted = throttle.lift_address(name)
+            what = f"address {throttle.address_group(name)}"
         else:
-            lifted = throttle.clear(throttle.rule("login-account"), account_key(name))
-        what = f"address {name}" if address else f"account {name!r}"
+            user = get_user_model().objects.filter(username__iexact=name.strip()).first()
+            lifted = throttle.lift_account(account_key(name), user.pk if user else None)
+            what = f"account {name!r}"
         self.stdout.write(f"Unlocked {what}." if lifted else f"The {what} was not locked; its failures are forgotten.")

@@ -15,10 +15,10 @@ class Command(BaseCommand):
         '"student", "reference", and optionally "variables" and "functions" (names; inferred when '
         'left out), "assumptions" ("real", "positive"... for all variables, or {name: assumption}), '
         '"floats" ("exact", "refuse", "machine"), "relative_tolerance", "absolute_tolerance", '
-        '"significant_figures", "test" ("equivalent", "antiderivative", "substitution"), "form" '
-        '("expanded", "factored", "simplified", "no_decimals", or a list), "id" and "expected" '
-        "(true, false or null). Prints one JSON result per line; exits with an error if a line was "
-        "malformed or an expectation was not met."
+        '"significant_figures", "test" ("equivalent", "antiderivative", "substitution"), "variable" '
+        '(of integration), "form" ("expanded", "factored", "simplified", "no_decimals", or a list), "id" '
+        'and "expected" (true, false or null). Prints one JSON result per line; exits with an error if a '
+        "line was malformed or an expectation was not met."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

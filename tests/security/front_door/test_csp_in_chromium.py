@@ -20,15 +20,15 @@ def pages_for(role: str, world) -> list[str]:
     """The addresses of every page the role may open with GET, as HTML."""
     urls = []
     for name, _route, params in site_patterns():
-        admitted, method, *override = RULES[name]
-        if role not in admitted or method != "GET" or name.endswith(("_export", "_xlsx", "_csv", "_md", "_image")):
+        rule = RULES[name]
+        if not rule.admits(role, "GET") or name.endswith(("_export", "_xlsx", "_csv", "_md", "_image")):
             continue
         if name in ("gradebook_export", "quiz_export", "comparison_export_csv", "comparison_export_md",
-                    "submission_status", "reflection_status", "play_nickname", "logout",
-                    "favicon"):  # a redirect to the icon, not a page (Chromium aborts navigating to it)
+                    "submission_status", "reflection_status", "play_nickname",
+                    "favicon",  # a redirect to the icon, not a page (Chromium aborts navigating to it)
+                    "play_game"):  # the seat is in the test client's session, not in the browser's
             continue
-        replaced = override[0] if override else {}
-        values = {**world.kwargs, **{param: world.kwargs[key] for param, key in replaced.items()}}
+        values = {**world.kwargs, **{param: world.kwargs[key] for param, key in rule.params.items()}}
         urls.append(reverse(name, kwargs={param: values[param] for param in params}))
     return urls
 

@@ -122,7 +122,7 @@ def test_the_200_mb_cell_spreadsheet_is_refused_before_it_is_expanded(client, ca
     bomb = with_member(template([GOOD_ROW]), "xl/worksheets/sheet1.xml",
                        [opening, *([b"A" * MB] * 200), closing], compresslevel=9)
     assert len(bomb) < 1 * MB
-    monkeypatch.setattr(kahoot, "load_workbook", lambda *a, **k: pytest.fail("the workbook was parsed"))
+    monkeypatch.setattr(kahoot, "read_first_sheet", lambda *a, **k: pytest.fail("the workbook was parsed"))
     tracemalloc.start()
     try:
         response = import_quiz(client, cast, bomb)
@@ -130,7 +130,7 @@ def test_the_200_mb_cell_spreadsheet_is_refused_before_it_is_expanded(client, ca
     finally:
         tracemalloc.stop()
     assert response.status_code == 400
-    assert "would unpack xl/worksheets/sheet1.xml to 200 MB; at most 16 MB per part is accepted" in \
+    assert "would unpack xl/worksheets/sheet1.xml to 200 MB; at most 4.0 MB per part is accepted" in \
         response.content.decode()
     assert peak < 20 * MB
     assert not Quiz.objects.exists()
@@ -150,7 +150,7 @@ def test_a_spreadsheet_of_too_many_parts_is_refused():
             target.writestr(member, source.read(member))
         for number in range(kahoot.ZIP_LIMITS.max_members):
             target.writestr(f"xl/extra/{number}.txt", b"")
-    with pytest.raises(SpreadsheetUnreadable, match=r"holds 2\d\d parts; at most 200 are accepted"):
+    with pytest.raises(SpreadsheetUnreadable, match=r"holds 1\d\d parts; at most 100 are accepted"):
         read_kahoot_xlsx(out.getvalue())
 
 
@@ -206,3 +206,101 @@ def test_a_pack_file_that_links_outside_the_pack_is_refused(pack, tmp_path):
     lesson.symlink_to(secret)
     problems = pack_problems(pack)
     assert any("is a link to something outside the pack" in problem for problem in problems)
+
+
+def test_an_image_just_over_its_limit_is_refused_before_it_is_read(client, cast, monkeypatch, settings, tmp_path):
+    from django.core.files.uploadedfile import InMemoryUploadedFile
+    from django.test.client import BOUNDARY, encode_multipart
+
+    from quizzes.images import MAX_IMAGE_BYTES
+    from quizzes.models import Question, QuizImage
+
+    settings.MEDIA_ROOT = tmp_path
+    quiz = Quiz.objects.create(course=cast.course, title="Pictures")
+    image = b"\x89PNG\r\n\x1a\n" + b"\0" * (MAX_IMAGE_BYTES + 1 - 8)
+    body = encode_multipart(BOUNDARY, {"text": "Which is it?", "time_limit": 20, "points": "standard",
+                                       "choice_1": "a", "choice_2": "b", "correct_1": "on",
+                                       "image": SimpleUploadedFile("graph.png", image)})
+    monkeypatch.setattr(InMemoryUploadedFile, "read", lambda *a, **k: pytest.fail("the image was read"))
+    client.force_login(cast.instructor)
+    response = client.post(reverse("question_create", args=[cast.course.slug, quiz.pk, "single"]), body,
+                           content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert response.status_code == 400
+    assert "graph.png: images must be at most 2 MB (this one is 2.0 MB)" in response.content.decode()
+    assert not Question.objects.exists()
+    assert not QuizImage.objects.exists()
+
+
+def test_form_text_just_over_djangos_limit_is_refused_with_the_limit(client, cast, settings):
+    from quizzes.models import Question
+
+    quiz = Quiz.objects.create(course=cast.course, title="Long")
+    client.force_login(cast.instructor)
+    text = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = client.post(reverse("question_create", args=[cast.course.slug, quiz.pk, "single"]),
+                           {"text": text, "time_limit": 20, "points": "standard", "choice_1": "a", "choice_2": "b"})
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "The site accepts at most 2.5 MB of form text (everything but files) in one request. " \
+           "Nothing was saved." in page
+    assert "Go back and shorten the text, or send it as a file." in page
+    assert not Question.objects.exists()
+
+
+def test_too_many_form_fields_are_refused_with_the_limit(client, cast, settings):
+    client.force_login(cast.instructor)
+    fields = {f"field{number}": "x" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = client.post(reverse("quiz_create", args=[cast.course.slug]), fields)
+    assert response.status_code == 400
+    assert "The site accepts at most 1000 form fields in one request." in response.content.decode()
+    assert not Quiz.objects.exists()
+
+
+def test_a_reflection_csv_just_over_its_row_limit_is_refused_and_nothing_is_imported(client, cast):
+    from reflections.csvfiles import MAX_ROWS
+    from reflections.models import ReflectionAnswer, ReflectionPrompt
+
+    prompt = ReflectionPrompt.objects.create(course=cast.course, lesson=cast.lesson, pack_id="p-1", kind="open",
+                                             text="Anything to add?", position=1)
+    content = b"answer\n" + b"attention\n" * (MAX_ROWS + 1)
+    client.force_login(cast.instructor)
+    url = reverse("reflection_import", args=[cast.course.slug, cast.lesson.slug])
+    response = client.post(url, {"prompt": prompt.pk, "column": "answer", "name_column": "",
+                                 "file": SimpleUploadedFile("survey.csv", content, content_type="text/csv")})
+    assert response.status_code == 400
+    assert "the file has more than 20000 answers; split it into smaller files" in response.content.decode()
+    assert not ReflectionAnswer.objects.exists()
+
+
+def test_a_pack_just_over_its_total_size_is_refused_and_nothing_is_loaded(pack, db):
+    from courses.models import Course
+    from courses.packs import MAX_PACK_BYTES, PackInvalid, load_pack
+
+    present = sum(path.stat().st_size for path in pack.rglob("*") if path.is_file())
+    with (pack / "recording.bin").open("wb") as sparse:  # no disk is written: the size is a hole
+        sparse.truncate(MAX_PACK_BYTES + 1 - present)
+    assert sum(path.stat().st_size for path in pack.rglob("*") if path.is_file()) == MAX_PACK_BYTES + 1
+    assert f".: the pack's files add up to {MAX_PACK_BYTES + 1:,} bytes, more than the 200 MB " \
+           "(209,715,200 bytes) that is read: move large data out of the pack" in pack_problems(pack)
+    with pytest.raises(PackInvalid):
+        load_pack(pack, verify=False)
+    assert not Course.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["django", "asgi"])
+def test_the_413_page_carries_the_sites_security_headers(client, settings, path):
+    settings.MAX_REQUEST_BYTES = 1 * MB
+    if path == "django":
+        response = client.post(reverse("login"), {"username": "x" * MB})
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        assert response.status_code == 413
+    else:
+        communicator, _ = asgi_post([], [(b"host", b"127.0.0.1:8000"), (b"content-length", str(MB + 1).encode())])
+        start = async_to_sync(communicator.receive_output)(10)
+        assert start["status"] == 413
+        headers = {name.decode(): value.decode() for name, value in start["headers"]}
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "same-origin"

@@ -1,4 +1,9 @@
-"""A course with one of everything an address can point at, and the five roles that visit it."""
+"""A course with one of everything an address can point at, and the six roles that visit it.
+
+The student owns every object of a student's kind (a submission, a proposal, a pick, a
+reflection answer, a seat in the live game); the classmate is a student of the same course
+who owns nothing, so that a page showing one student's work to another fails the table.
+"""
 
 import json
 from dataclasses import dataclass, field
@@ -17,6 +22,7 @@ class World:
     course: Course
     users: dict  # role -> user (None for anonymous)
     kwargs: dict = field(default_factory=dict)  # URL parameter name -> value
+    seats: dict = field(default_factory=dict)  # role -> the player whose seat that role's browser holds
 
 
 def build_world() -> World:
@@ -33,8 +39,10 @@ def build_world() -> World:
     load_pack(DEMO_PACK, owner=instructor, verify=False)
     course = Course.objects.get()
     ta, student, outsider = make_user("tom", "Tom Assistant"), make_user("sara", "Sara Student"), make_user("otto")
+    classmate = make_user("cleo", "Cleo Classmate")
     Membership.objects.create(user=ta, course=course, role=Membership.Role.TEACHING_ASSISTANT)
     member = Membership.objects.create(user=student, course=course, role=Membership.Role.STUDENT)
+    Membership.objects.create(user=classmate, course=course, role=Membership.Role.STUDENT)
     other = Course.objects.create(title="Databases", slug="databases")
     Membership.objects.create(user=outsider, course=other, role=Membership.Role.STUDENT)
 
@@ -49,6 +57,7 @@ def build_world() -> World:
     quiz = Quiz.objects.filter(course=course).first()
     question = Question.objects.filter(quiz=quiz).first()
     game = quiz_services.create_game(quiz=quiz, host=instructor, reading_seconds=0)
+    player = quiz_services.join_game(game=game, nickname="Sara S.", user=student)
     prompt = ReflectionPrompt.objects.filter(lesson=lesson).first()
     theme = Theme.objects.create(prompt=prompt, label="softmax")
     answer = ReflectionAnswer.objects.create(prompt=prompt, student=student, text="softmax", theme=theme)
@@ -59,8 +68,8 @@ def build_world() -> World:
     pick = ModelPick.objects.create(homework=homework, student=student, model=homework.compared_models.first())
     entry = TableEntry.objects.create(pick=pick, criterion=criterion, value="128k", source_url="https://example.org/")
     image = QuizImage.objects.first()
-    return World(course, {"anonymous": None, "outsider": outsider, "student": student, "ta": ta,
-                          "instructor": instructor}, {
+    return World(course, {"anonymous": None, "outsider": outsider, "classmate": classmate, "student": student,
+                          "ta": ta, "instructor": instructor}, {
         "course_slug": course.slug, "lesson_slug": lesson.slug, "exercise_slug": exercise.slug,
         "submission_id": submission.pk, "questions_submission_id": answered.pk, "regrade_id": regrade.pk,
         "member_id": member.pk,
@@ -68,4 +77,4 @@ def build_world() -> World:
         "theme_id": theme.pk, "answer_id": answer.pk, "homework_id": homework.pk, "proposal_id": proposal.pk,
         "user_id": student.pk, "entry_id": entry.pk, "sha256": image.sha256 if image else "0" * 64,
         "code": course.join_code, "uidb64": "MQ", "token": "set-password",
-    })
+    }, {"student": player})

@@ -1,32 +1,48 @@
 """Tests of the cross-entropy exercise: compared with F.cross_entropy, value and gradient, padding ignored.
 
-The stability tests give each position its own offset, hundreds apart: a log-softmax that subtracts
-one maximum for the whole batch instead of each position's is then caught (a position far below the
-batch's largest has every exp underflow to 0, and log 0 = -inf).
+The stability tests give each position its own offset, over a hundred apart: a log-softmax that
+subtracts one maximum for the whole batch (or each sentence) instead of each position's is then
+caught (a position far below that maximum has every exp underflow to 0, and log 0 = -inf), by a
+visible test that names it and by hidden ones.
 """
 
+import math
 
 import torch
 import torch.nn.functional as F
 
 from graders.code import StudentCodeFailed, test
+from graders.sandbox.ready_made import ATTENTION, LOSSES, SOFTMAX
 
-READY_MADE = {
-    "cross_entropy", "nll_loss", "CrossEntropyLoss", "NLLLoss",
-    "log_softmax", "LogSoftmax", "softmax", "Softmax",
-}  # fmt: skip
 BUILD_IT_YOURSELF = "None of torch's losses or softmaxes, and the lesson's example z = (2, 1, 0)"
-# What torch's losses and softmaxes run, however they are reached.
-READY_MADE_OPERATORS = {
-    "aten::_log_softmax", "aten::_softmax", "aten::log_softmax", "aten::softmax", "aten::cross_entropy_loss",
-    "aten::nll_loss", "aten::nll_loss_forward", "aten::nll_loss2d_forward", "aten::nll_loss_nd",
-}  # fmt: skip
 
 LOG_OF_ZERO = (
     "The model in this test is confidently wrong: the correct token's logit is about 150 below the "
     "largest, so its probability is about exp(-150), which rounds to 0 in float32, and log(0) = -inf, "
     "while the true loss at that position is about 150. Compute log ŷ_k as a log-softmax, "
     "z_k - max(z) - log(sum_j exp(z_j - max(z))), never as log(softmax(z))."
+)
+SHARED_MAXIMUM = (
+    "Your loss equals a log-softmax that subtracts one maximum shared by several positions (such as logits.max(), "
+    "the whole batch's) instead of each position's own: a position whose logits all lie more than about 104 below "
+    "that maximum has every exp(z_j - max) round to 0 in float32, and log(0) = -inf. Subtract each position's own "
+    "maximum, logits.amax(dim=-1, keepdim=True)."
+)
+# What a shared maximum is taken over, for (batch, seq_len, n_vocab) logits: the whole batch, each
+# sentence, each position of all the sentences.
+SHARED_MAXIMA = ((0, 1, 2), (1, 2), (0, 2))
+EPSILON_IN_THE_LOG = (
+    "Your loss equals -log(softmax(z) + {epsilon:g}) (or with the softmax clamped to {epsilon:g}): the epsilon "
+    "keeps the log away from 0, but it caps a position's loss at -log({epsilon:g}) ≈ {cap:.3g}, where this "
+    "confidently wrong position's true loss is about 150. Compute log ŷ_k as a log-softmax instead, "
+    "z_k - max(z) - log(sum_j exp(z_j - max(z)))."
+)
+# The epsilons real code adds inside log(softmax(z)).
+EPSILONS = (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12)
+NOT_FINITE = (
+    "The positions' logits here are up to 130 apart, and one correct token's logit is 150 below its position's "
+    "largest: compute log ŷ_k as a log-softmax with each position's own maximum, "
+    "z_k - max(z) - log(sum_j exp(z_j - max(z))), where no exp can overflow and no log can get 0."
 )
 OVERFLOW = (
     "exp overflows to inf for logits above about 88.7 in float32: subtract the largest logit of each "
@@ -104,6 +120,30 @@ def close(got: torch.Tensor, value: torch.Tensor) -> bool:
     return got.shape == value.shape and bool(torch.isclose(got.double(), value.double(), rtol=1e-4, atol=1e-5))
 
 
+def same(got, value: torch.Tensor) -> bool:
+    """`close`, with inf equal to inf and nan to nan: how a numerical mistake is recognised."""
+    return (isinstance(got, torch.Tensor) and got.shape == value.shape
+            and bool(torch.isclose(got.double(), value.double(), rtol=1e-4, atol=1e-5, equal_nan=True)))
+
+
+def epsilon_loss(logits, labels, epsilon, *, clamped=False, ignore_index=-100) -> torch.Tensor:
+    """The loss of -log(softmax(z) + epsilon), or of the softmax clamped to epsilon."""
+    probabilities = torch.softmax(logits, dim=-1)
+    probabilities = probabilities.clamp(min=epsilon) if clamped else probabilities + epsilon
+    kept = labels != ignore_index
+    picked = probabilities.gather(-1, labels.masked_fill(~kept, 0).unsqueeze(-1)).squeeze(-1)
+    return -picked.log()[kept].sum() / kept.sum()
+
+
+def shared_maximum_loss(logits, labels, dims, ignore_index=-100) -> torch.Tensor:
+    """The loss of a log-softmax that subtracts one maximum over `dims`, computed as a student would."""
+    shifted = logits - logits.amax(dim=dims, keepdim=True)
+    log_probabilities = shifted - shifted.exp().sum(dim=-1, keepdim=True).log()
+    kept = labels != ignore_index
+    picked = log_probabilities.gather(-1, labels.masked_fill(~kept, 0).unsqueeze(-1)).squeeze(-1)
+    return -picked[kept].sum() / kept.sum()
+
+
 def diagnose(t, got, logits, labels, ignore_index=-100) -> None:
     """Fail with the known mistake `got` comes from, if it is one of them."""
     if not isinstance(got, torch.Tensor) or got.dim() != 0 or not got.is_floating_point():
@@ -129,17 +169,15 @@ def diagnose(t, got, logits, labels, ignore_index=-100) -> None:
             t.fail(f"{message} (Expected {expected.item():.6g}, got {got.item():.6g}.)")
 
 
-@test(title=BUILD_IT_YOURSELF, points=1, operators=True)
+# Torch's losses and softmaxes (and its attention, which holds one) are taken away in this
+# test's sandbox, however they are reached.
+@test(title=BUILD_IT_YOURSELF, points=1, forbids=LOSSES | SOFTMAX | ATTENTION,
+      rule="That is torch's ready-made loss or softmax: in this exercise you write the cross-entropy yourself "
+      "from the logits (torch.logsumexp is allowed), so it is not allowed here (the other tests check your "
+      "values either way).")
 def built_from_your_own_log_softmax(t):
     logits, labels = torch.tensor([[[2.0, 1.0, 0.0]]]), torch.tensor([[0]])
     got = loss_of(t, logits, labels)
-    t.check_built_without(
-        READY_MADE_OPERATORS,
-        spelled=READY_MADE,
-        rule="That is torch's ready-made loss or softmax: in this exercise you write the cross-entropy yourself "
-        "from the logits (torch.logsumexp is allowed), so it is not allowed here (the other tests check "
-        "your values either way).",
-    )
     t.check_close(
         got,
         torch_loss(logits, labels),
@@ -192,16 +230,27 @@ def gradient_matches_torch(t):
     t.check_close(grads[0], expected_gradient, atol=1e-5, what="the gradient of your loss with respect to the logits")
 
 
-@test(title="A confidently wrong prediction", points=2)
+@test(title="A confidently wrong prediction, each position's logits offset differently", points=2)
 def a_confidently_wrong_prediction(t):
-    logits, labels = padded_batch(t, [3], 3, 6)
-    logits[0, 1, labels[0, 1]] = logits[0, 1].max() - 150
+    logits, labels = padded_batch(t, [3, 3], 3, 6)
+    # Within float32's exp range (|z| < 88) for every position, but 130 apart in each sentence and
+    # across them: a maximum shared by positions leaves the lower ones at exp(-130) = 0.
+    logits = logits + torch.tensor([[65.0, -65.0, 0.0], [-65.0, 65.0, 10.0]])[:, :, None]
+    logits[0, 2, labels[0, 2]] = logits[0, 2].max() - 150
     got = loss_of(t, logits, labels)
     expected = torch_loss(logits, labels)
-    if not bool(torch.isfinite(got).all()):
-        t.fail(f"Your loss is {got.item()}; expected {expected.item():.6g}. {LOG_OF_ZERO}")
+    if any(same(got, shared_maximum_loss(logits, labels, dims)) for dims in SHARED_MAXIMA):
+        t.fail(f"{SHARED_MAXIMUM} (Expected {expected.item():.6g}, got {got.item()}.)")
+    for epsilon in EPSILONS:
+        if any(same(got, epsilon_loss(logits, labels, epsilon, clamped=clamped)) for clamped in (False, True)):
+            hint = EPSILON_IN_THE_LOG.format(epsilon=epsilon, cap=-math.log(epsilon))
+            t.fail(f"{hint} (Expected {expected.item():.6g}, got {got.item():.6g}.)")
+    if got.dim() == 0 and not bool(torch.isfinite(got)):
+        # +inf is -log(0): a probability that rounded to 0 before its log was taken.
+        hint = LOG_OF_ZERO if got.item() == float("inf") else NOT_FINITE
+        t.fail(f"Your loss is {got.item()}; expected {expected.item():.6g}. {hint}")
     diagnose(t, got, logits, labels)
-    t.check_close(got, expected, rtol=1e-4, what="your loss", hint=LOG_OF_ZERO)
+    t.check_close(got, expected, rtol=1e-4, what="your loss", hint=NOT_FINITE)
 
 
 @test(title="Logits around 1000, each position offset differently", points=1, hidden=True,

@@ -1,0 +1,120 @@
+"""Sandboxes for a "build it yourself" rule: made on the refill path, their pieces gone for good."""
+
+import re
+import textwrap
+import time
+
+import pytest
+import torch
+
+from graders.sandbox import Limits
+from graders.sandbox.ready_made import ALL, ATTENTION, LOSSES, SOFTMAX
+from tests.sandbox.conftest import run
+
+# Operators named like a family's words that compute none of its answers.
+NOT_READY_MADE = {"aten::binary_cross_entropy", "aten::binary_cross_entropy_backward",
+                  "aten::binary_cross_entropy_with_logits", "aten::poisson_nll_loss"}
+
+
+def test_every_operator_torch_names_like_a_softmax_a_loss_or_an_attention_is_in_a_family():
+    # A torch upgrade that adds `_softmax_v2` or a new attention kernel fails here, not in a classroom.
+    names = {name.split(".")[0] for name in torch._C._dispatch_get_all_op_names()}
+    named = {name for name in names if re.search(r"softmax|softmin|attention|attn|sdp|cross_entropy|nll_loss", name)}
+    assert named - NOT_READY_MADE <= ALL.operators, sorted(named - NOT_READY_MADE - ALL.operators)
+
+
+def test_every_operator_of_a_family_exists_in_this_torch():
+    names = {name.split(".")[0] for name in torch._C._dispatch_get_all_op_names()}
+    assert ALL.operators <= names, sorted(ALL.operators - names)
+
+
+def test_a_rule_names_its_own_pieces_only():
+    assert SOFTMAX.names("aten::_softmax")
+    assert SOFTMAX.names("torch._refs.softmax")
+    assert not SOFTMAX.names("aten::scaled_dot_product_attention")
+    assert (SOFTMAX | ATTENTION).names("aten::scaled_dot_product_attention")
+    assert not ATTENTION.names("graders.provided.attention.MultiHeadAttention")
+    assert not LOSSES.names("torch's secret 1.234")
+
+
+def test_a_sandbox_for_a_rule_has_its_pieces_taken_away_before_the_module_runs(pool):
+    rule = SOFTMAX | ATTENTION
+    source = textwrap.dedent("""
+        import torch
+
+        value = None
+        try:
+            torch.softmax(torch.ones(2), 0)
+        except NotImplementedError as error:
+            value = str(error)
+
+        def main():
+            return value
+    """)
+    with pool.acquire(unavailable=rule) as sandbox:
+        assert sandbox.load(source, unavailable=rule).failure is None
+        outcome = sandbox.call("main")
+    assert outcome.value == "torch's aten::softmax is not available in this test"
+
+
+def test_in_a_sandbox_for_a_rule_threads_and_children_share_the_rule_and_nothing_is_execd(pool):
+    rule = ATTENTION
+    source = textwrap.dedent("""
+        import concurrent.futures, os, sys
+        import torch.nn.functional as F
+
+        def attention():
+            one = F.scaled_dot_product_attention  # looked up late: the call is what must fail
+            try:
+                x = __import__("torch").ones(1, 1, 2)
+                one(x, x, x)
+            except NotImplementedError as error:
+                return str(error)
+            return "ran"
+
+        def main(where):
+            if where == "thread":
+                with concurrent.futures.ThreadPoolExecutor(1) as threads:
+                    return threads.submit(attention).result()
+            if where == "child":
+                read, write = os.pipe()
+                if os.fork() == 0:
+                    os.write(write, attention().encode())
+                    os._exit(0)
+                os.close(write)
+                return os.read(read, 200).decode()
+            try:
+                os.execv(sys.executable, [sys.executable, "-c", "pass"])
+            except PermissionError as error:
+                return type(error).__name__
+    """)
+    unavailable = "torch's aten::scaled_dot_product_attention is not available in this test"
+    for where, expected in (("thread", unavailable), ("child", unavailable), ("exec", "PermissionError")):
+        with pool.acquire(unavailable=rule) as sandbox:
+            assert sandbox.load(source, unavailable=rule).failure is None
+            outcome = sandbox.call("main", [where])
+        assert outcome.failure is None, outcome.failure
+        assert outcome.value == expected, where
+
+
+def test_a_plain_sandbox_has_every_piece(pool):
+    _loaded, outcome = run(pool, "import torch\ndef main():\n    return torch.softmax(torch.zeros(4), 0)\n")
+    assert torch.equal(outcome.value, torch.full((4,), 0.25))
+
+
+def test_a_sandbox_is_loaded_only_under_the_rule_it_was_made_for(pool):
+    with pool.acquire() as sandbox, pytest.raises(ValueError, match="made for another rule"):
+        sandbox.load("x = 1\n", unavailable=SOFTMAX)
+    with pool.acquire(unavailable=SOFTMAX) as sandbox, pytest.raises(ValueError, match="made for another rule"):
+        sandbox.load("x = 1\n", unavailable=ATTENTION)
+
+
+def test_the_pool_keeps_a_sandbox_warm_for_a_rule_once_asked(pool):
+    rule = LOSSES | SOFTMAX | ATTENTION
+    with pool.acquire(unavailable=rule) as sandbox:
+        assert sandbox.load("x = 1\n", Limits(), unavailable=rule).failure is None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(pool.warm_for_rule.get(rule, ())) < pool.size:
+        time.sleep(0.05)
+    assert len(pool.warm_for_rule[rule]) == pool.size
+    assert all(sandbox.unavailable == rule for sandbox in pool.warm_for_rule[rule])
