@@ -17,11 +17,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attentive.settings")
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 django_application = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.apps import apps  # noqa: E402
 
-from frontdoor.asgi import RequestBodyLimit, SameOriginWebSocketValidator  # noqa: E402
+from frontdoor.asgi import RequestBodyLimit, SameOriginWebSocketValidator, websocket_auth_stack  # noqa: E402
 
 
 def websocket_urlpatterns() -> list:
@@ -42,7 +41,8 @@ application = ProtocolTypeRouter(
         # Bodies over MAX_REQUEST_MB are refused before Django spools them.
         "http": RequestBodyLimit(django_application),
         # A socket is accepted only from a page of this site: same scheme, host and port.
-        "websocket": SameOriginWebSocketValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
+        # Cookies, session and user as Channels' AuthMiddlewareStack gives them (frontdoor/asgi.py).
+        "websocket": SameOriginWebSocketValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns()))),
     }
 )
 

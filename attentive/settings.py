@@ -139,7 +139,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that its 413 page gets every header above; no middleware reads the body before
-    # the view (CSRF reads it in process_view, after this has run).
+    # the view (CSRF reads it in process_view, after this has run). Synchronous only, and last, it
+    # also keeps the whole chain in the request's thread under ASGI: with WhiteNoise the only
+    # synchronous one, the six inside it ran asynchronously, a trip between the event loop and the
+    # thread for each process_request and process_response (tests/project/test_asgi_requests.py).
     "frontdoor.middleware.RequestSizeLimitMiddleware",
 ]
 
@@ -186,6 +189,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout": envint("DB_CONNECT_TIMEOUT_SECONDS", 3),
         "options": f"-c statement_timeout={envint('DB_STATEMENT_TIMEOUT_MS', 30_000)}",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envint("DB_POOL_MAX_SIZE", 8):
+    # A pool of connections per process (psycopg-pool), checked before each use: under ASGI every
+    # request runs in a thread of its own, and without a pool each one opened a PostgreSQL
+    # connection and started a backend for it (docs/benchmarks.md, "Live quizzes"). DB_POOL_MAX_SIZE=0: no pool.
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 2, "max_size": envint("DB_POOL_MAX_SIZE", 8), "timeout": envint("DB_POOL_TIMEOUT_SECONDS", 5),
+    }
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark a live quiz: N simulated players over real WebSockets against real uvicorn processes.
 
-    python bench/live_quiz.py --players 2000 [--processes 2] [--database postgres|sqlite] [--py-spy DIR]
+    python bench/live_quiz.py --players 2000 [--processes 2] [--database postgres|sqlite] [--py-spy DIR [--py-spy-gil]]
+    python bench/live_quiz.py --players 200 --questions 3 --no-baseline --check    # CI: integrity only
 
 It starts what it needs on 127.0.0.1 and stops it again: a throwaway PostgreSQL database
 (or SQLite file), `--processes` uvicorn servers on free ports sharing the Redis channel
@@ -27,6 +28,7 @@ frame the size of a reveal to every client it holds. One JSON object is printed:
                                     points, every answer's points what Kahoot's rule and the streak
                                     give for its time and rightness, every rightness what the player
                                     meant to answer
+    integrity                       all of the above as they must be (--check exits 1 otherwise)
     baseline_ack_*, baseline_fanout_* and our ratios to them, targets_met, gc pauses, machine.
 
 Everything is bounded: at most 5000 players, and the run stops after --timeout seconds.
@@ -228,13 +230,15 @@ class Servers:
     def port_for(self, index: int) -> int:
         return self.ports[index % len(self.ports)]
 
-    def profile(self, folder: Path | None, tag: str) -> list[subprocess.Popen]:
-        """py-spy on every server, sampling until it exits (raw stacks, for flame graphs or grep)."""
+    def profile(self, folder: Path | None, tag: str, gil: bool = False) -> list[subprocess.Popen]:
+        """py-spy on every server, sampling until it exits or is stopped (raw stacks, for flame graphs
+        or grep). `gil`: only the thread holding the GIL, i.e. where the process spends its CPU."""
         if folder is None:
             return []
         folder.mkdir(parents=True, exist_ok=True)
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         return [subprocess.Popen([spy, "record", "--nonblocking", "--rate", "50", "--format", "raw",
+                                  *(["--gil"] if gil else []),
                                   "--output", str(folder / f"{tag}-{port}.txt"), "--pid", str(process.pid)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 for port, process in zip(self.ports, self.processes, strict=True)]
@@ -354,7 +358,8 @@ def nickname(number: int) -> str:
 
 
 def join(port: int, pin: str, nickname: str) -> str | None:
-    """Join like a phone: fetch the form (CSRF cookie), post a nickname; return the session cookie."""
+    """Join like a phone: fetch the form (CSRF and session cookies), post a nickname with the cookies
+    the form set, as a browser does; return the session cookie."""
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         connection.request("GET", f"/play/{pin}/")
@@ -366,7 +371,8 @@ def join(port: int, pin: str, nickname: str) -> str | None:
         token = cookies["csrftoken"].value
         body = urlencode({"csrfmiddlewaretoken": token, "nickname": nickname})
         connection.request("POST", f"/play/{pin}/", body=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={token}"})
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())})
         response = connection.getresponse()
         response.read()
         for header in response.headers.get_all("Set-Cookie") or []:
@@ -664,9 +670,12 @@ def summarize(args, joined: list[str | None], join_s: float, outcome: dict, stor
     }
     result["ack_p95_vs_baseline"] = ratio(result["ack_p95_ms"], result["baseline_ack_p95_ms"])
     result["fanout_p95_vs_baseline"] = ratio(result["fanout_p95_ms"], result["baseline_fanout_p95_ms"])
-    result["targets_met"] = (
-        result["lost"] == 0 and result["stored_answers"] == result["answers"]
+    result["integrity"] = (
+        result["lost"] == 0 and result["stored_answers"] == result["answers"] > 0
         and result["doubled"] == result["wrong_scores"] == result["wrong_points"] == result["not_as_answered"] == 0
+    )
+    result["targets_met"] = (
+        result["integrity"]
         and result["join_s"] < TARGETS["join_s"]
         and result["ack_p95_ms"] is not None and result["ack_p95_ms"] < TARGETS["ack_p95_ms"]
         and result["fanout_p95_ms"] is not None and result["fanout_p95_ms"] < TARGETS["fanout_p95_ms"]
@@ -698,7 +707,13 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=REDIS_DB,
                         help=f"the Redis database for the run's channel layer (default {REDIS_DB})")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
-                        help="profile every server with py-spy during the game and the baseline, into DIR")
+                        help="profile every server with py-spy during the joins, the game and the baseline, into DIR")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the minimal broadcast server's run")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless every answer was stored once and scored right and nothing was lost "
+                             "(timings are reported, not checked: for CI)")
+    parser.add_argument("--py-spy-gil", action="store_true",
+                        help="with --py-spy: sample only the thread holding the GIL (where the CPU goes)")
     args = parser.parse_args()
     if not 1 <= args.players <= MAX_PLAYERS:
         fail(f"--players must be 1 to {MAX_PLAYERS}")
@@ -715,6 +730,7 @@ def main() -> None:
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="attentive-bench-"))
     database = servers = baseline_servers = None
+    exit_code = 0
     spies: list[subprocess.Popen] = []
     try:
         database = Database(args.database, workdir)
@@ -725,13 +741,17 @@ def main() -> None:
         manage(env, "collectstatic", "--no-input", "-v", "0")
         game = create_game(env, args.questions)
         servers = Servers(env, args.processes, workdir)
-        spies = servers.profile(args.py_spy, "site")
+        # One profile of the joins (HTTP), another of the game (WebSockets: connections, answers, reveals).
+        joining = servers.profile(args.py_spy, "site-join", args.py_spy_gil)
 
         join_started = time.perf_counter()
         with ThreadPoolExecutor(args.join_concurrency) as pool:
             sessions = list(pool.map(lambda number: join(servers.port_for(number), game["pin"], nickname(number)),
                                      range(args.players)))
         join_s = time.perf_counter() - join_started
+        for spy in joining:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        spies = joining + servers.profile(args.py_spy, "site-game", args.py_spy_gil)
 
         try:
             import uvloop
@@ -745,14 +765,20 @@ def main() -> None:
         stored = verify(env, game["game"])
 
         # The machine's own limit, on the same clients, sized like the reveals the players got.
-        sizes = [size for player in outcome["players"] for size in player.reveal_bytes]
-        (workdir / "baseline").mkdir()
-        baseline_servers = Servers(env, args.processes, workdir / "baseline", app="baseline_application")
-        spies += baseline_servers.profile(args.py_spy, "baseline")
-        base = runner(baseline(baseline_servers.ports, args.players, args.answer_window,
-                               round(sum(sizes) / len(sizes)) if sizes else 1500))
+        base = {"acks": [], "fanout_last": [], "missed": 0, "connected": args.players}
+        if not args.no_baseline:
+            sizes = [size for player in outcome["players"] for size in player.reveal_bytes]
+            (workdir / "baseline").mkdir()
+            baseline_servers = Servers(env, args.processes, workdir / "baseline", app="baseline_application")
+            spies += baseline_servers.profile(args.py_spy, "baseline", args.py_spy_gil)
+            base = runner(baseline(baseline_servers.ports, args.players, args.answer_window,
+                                   round(sum(sizes) / len(sizes)) if sizes else 1500))
         result = summarize(args, sessions, join_s, outcome, stored, base, time.perf_counter() - started, pauses)
         print(json.dumps(result), flush=True)
+        if args.check and not result["integrity"]:
+            print("integrity check failed: answers lost, refused, stored twice or scored wrong (see lost_detail, "
+                  "stored_answers, doubled, wrong_scores, wrong_points, not_as_answered)", file=sys.stderr)
+            exit_code = 1
     finally:
         signal.alarm(0)
         for server in (servers, baseline_servers):
@@ -769,6 +795,7 @@ def main() -> None:
             print(f"work folder kept: {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    raise SystemExit(exit_code)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""ASGI wrappers for the front door: the request body cap and the WebSocket origin check."""
+"""ASGI wrappers for the front door: the request body cap, the WebSocket origin check and session."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from channels.auth import AuthMiddleware
 from channels.security.websocket import WebsocketDenier
+from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
@@ -125,3 +127,27 @@ class SameOriginWebSocketValidator:
         if scope["type"] == "websocket" and not origin_allowed(scope):
             return await WebsocketDenier()(scope, receive, send)
         return await self.app(scope, receive, send)
+
+
+class WebSocketSessionMiddleware(SessionMiddleware):
+    """Channels' session middleware, without its wrapper around every frame a WebSocket sends.
+
+    The wrapper checks, on each message sent, whether the session changed and must be saved
+    with the response's cookies; only HTTP responses ever are, so for a WebSocket it checked
+    for nothing, through a lazy object, on every frame: a quarter of the time a process spent
+    handing a reveal to its thousand phones (docs/benchmarks.md, "Live quizzes"). The session
+    is still in the scope, loaded the same way; a consumer that changes it saves it itself,
+    as with Channels' own middleware.
+    """
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await super().__call__(scope, receive, send)
+        wrapper = InstanceSessionWrapper(scope, send)
+        await wrapper.resolve_session()
+        return await self.inner(wrapper.scope, receive, send)
+
+
+def websocket_auth_stack(inner):
+    """Channels' AuthMiddlewareStack with WebSocketSessionMiddleware: cookies, session, user."""
+    return CookieMiddleware(WebSocketSessionMiddleware(AuthMiddleware(inner)))

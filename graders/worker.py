@@ -49,6 +49,9 @@ def keep_connections() -> None:
         if not settings.get("CONN_MAX_AGE"):
             settings["CONN_MAX_AGE"] = WORKER_CONN_MAX_AGE_SECONDS
             settings["CONN_HEALTH_CHECKS"] = True
+            # The web processes' pool (attentive/settings.py) is for threads that come and go; a
+            # worker keeps its one connection, and Django allows a pool or a kept connection, not both.
+            settings["OPTIONS"] = {name: value for name, value in settings.get("OPTIONS", {}).items() if name != "pool"}
 
 
 def commit_without_waiting(sender, connection, **_kwargs) -> None:

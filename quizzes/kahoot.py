@@ -24,6 +24,7 @@ from frontdoor.sheet_reader import SheetLimits, SheetRefused, SheetUnreadable, r
 
 from .kinds import KINDS
 from .models import KAHOOT_TIME_LIMITS, Question
+from .text import plain_text
 
 MAX_QUESTION_LENGTH = 120
 MAX_ANSWER_LENGTH = 75
@@ -254,13 +255,13 @@ def _read_row(
 
 
 def exportable(question: Question) -> str | None:
-    """Why the question does not fit Kahoot's template, or None if it does."""
+    """Why the question does not fit Kahoot's template, or None if it does (lengths of the texts as exported)."""
     if question.kind not in ("single", "multiple", "true_false"):
         return f"{question.kind_handler.label.lower()} questions do not exist in Kahoot's spreadsheet"
-    texts = KINDS[question.kind].texts(question.spec)
+    texts = [plain_text(text) for text in KINDS[question.kind].texts(question.spec)]
     if len(texts) > ANSWERS:
         return f"it has {len(texts)} answers; the template holds {ANSWERS}"
-    if len(question.text) > MAX_QUESTION_LENGTH:
+    if len(plain_text(question.text)) > MAX_QUESTION_LENGTH:
         return f"the question is longer than {MAX_QUESTION_LENGTH} characters"
     if any(len(text) > MAX_ANSWER_LENGTH for text in texts):
         return f"an answer is longer than {MAX_ANSWER_LENGTH} characters"
@@ -301,9 +302,10 @@ def write_kahoot_xlsx(questions: list[Question]) -> bytes:
         kind = KINDS[question.kind]
         texts = kind.texts(question.spec)
         sheet.cell(row=row, column=1, value=row - HEADER_ROW)
-        _string_cell(sheet, row, 2, question.text)
+        # Kahoot shows a cell as typed: the texts as they read, as the game's report writes them.
+        _string_cell(sheet, row, 2, plain_text(question.text))
         for offset, text in enumerate(texts):
-            _string_cell(sheet, row, 3 + offset, text)
+            _string_cell(sheet, row, 3 + offset, plain_text(text))
         sheet.cell(row=row, column=7, value=kahoot_time_limit(question.time_limit))
         correct = ",".join(str(index + 1) for index in kind.correct_ids(question.spec))
         _string_cell(sheet, row, 8, correct)

@@ -14,8 +14,11 @@ one of them move the game on. If no process is watching, the next connection cat
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import math
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -67,9 +70,43 @@ def personal_news(message: dict) -> dict[str, dict]:
     key = (message["game"], message["version"])
     news = _decoded_news.get(key)
     if news is None:
-        news = _decoded_news[key] = json.loads(message["personal"])
+        news = _decoded_news[key] = unpack_news(message["personal"])
         while len(_decoded_news) > 8:
             _decoded_news.popitem(last=False)
+    return news
+
+
+def _layout(news: dict) -> list:
+    """The keys of a player's news, with those of its one level of nested dicts ("result")."""
+    return [[key, list(value) if isinstance(value, dict) else None] for key, value in news.items()]
+
+
+def pack_news(personal: dict[str, dict]) -> str:
+    """Every player's news as JSON text, the keys they share written once.
+
+    A reveal's news for 2,000 players was 378 KB of the same dozen keys repeated; between it
+    being encoded and the group message being sent went a fifth to a quarter of the time from
+    a question's close to its last phone (docs/benchmarks.md, "Live quizzes"). As one layout
+    and a row of values per player it is 110 KB.
+    """
+    layout = _layout(next(iter(personal.values())))
+    if any(_layout(news) != layout for news in personal.values()):
+        return json.dumps({"news": personal}, separators=(",", ":"))
+    rows = {player: [value for key, nested in layout for value in
+                     ([news[key][inner] for inner in nested] if nested is not None else [news[key]])]
+            for player, news in personal.items()}
+    return json.dumps({"layout": layout, "rows": rows}, separators=(",", ":"))
+
+
+def unpack_news(text: str) -> dict[str, dict]:
+    packed = json.loads(text)
+    if "news" in packed:
+        return packed["news"]
+    news = {}
+    for player, row in packed["rows"].items():
+        values = iter(row)
+        news[player] = {key: {inner: next(values) for inner in nested} if nested is not None else next(values)
+                        for key, nested in packed["layout"]}
     return news
 
 
@@ -100,7 +137,7 @@ def _state_message(transition: services.Transition) -> dict:
     return {
         "type": "quiz.state", "game": transition.game_id, "version": transition.version,
         "deadline": transition.deadline_ms, "state": state_json(transition.public),
-        "personal": json.dumps(transition.personal, separators=(",", ":")) if transition.personal else None,
+        "personal": pack_news(transition.personal) if transition.personal else None,
     }
 
 
@@ -232,20 +269,27 @@ class Screens:
 
     # Group memberships vanish with a Redis restart: they are renewed this often.
     RENEW_SECONDS = 30
+    # A hall connecting at once joins the screens group once per this many seconds, not once per phone.
+    REJOIN_SECONDS = 5
 
     def __init__(self) -> None:
         self.players: dict[int, set] = {}
         self.hosts: dict[int, set] = {}
         self.channel: str | None = None
         self._tasks: list[asyncio.Task] = []
+        self._joined: dict[int, float] = {}  # game -> when this process last joined its screens group
 
     async def ensure(self, game_id: int) -> None:
         """Make sure this process hears of the game's changes (raises if the channel layer is down)."""
         layer = get_channel_layer()
         if self.channel is None:
             self.channel = await layer.new_channel()
+        tasks_alive = self._tasks and not any(task.done() for task in self._tasks)
+        if tasks_alive and time.monotonic() - self._joined.get(game_id, -math.inf) < self.REJOIN_SECONDS:
+            return
         await layer.group_add(screens_group(game_id), self.channel)
-        if not self._tasks or any(task.done() for task in self._tasks):
+        self._joined[game_id] = time.monotonic()
+        if not tasks_alive:
             for task in self._tasks:
                 task.cancel()
             loop = asyncio.get_running_loop()
@@ -253,6 +297,7 @@ class Screens:
 
     def add(self, game_id: int, consumer, *, host: bool) -> None:
         (self.hosts if host else self.players).setdefault(game_id, set()).add(consumer)
+        heap().connected()
 
     def discard(self, game_id: int, consumer) -> None:
         for registry in (self.players, self.hosts):
@@ -261,6 +306,8 @@ class Screens:
                 screens.discard(consumer)
                 if not screens:
                     del registry[game_id]
+        if not self.players and not self.hosts:
+            heap().all_gone()
 
     async def _listen(self) -> None:
         layer = get_channel_layer()
@@ -297,8 +344,50 @@ class Screens:
             for game_id in {*self.players, *self.hosts}:
                 try:
                     await layer.group_add(screens_group(game_id), self.channel)
+                    self._joined[game_id] = time.monotonic()
                 except Exception as error:
                     logger.warning("game %s: could not renew this process's news (%s)", game_id, error)
+
+
+class Heap:
+    """Keeps the garbage collector off a hall's connections while they play.
+
+    A thousand phones on a process are some 200,000 objects (protocols, consumers, scopes,
+    tasks: 478,000 were frozen in a 2,000-player run, the imported site's 269,000 included)
+    that live as long as the game, and a full collection walks all of them while every
+    connection of the process waits. Once connections stop arriving for a moment, what is
+    alive is frozen (`gc.freeze()`: the collector no longer walks it; memory freed by
+    reference counting still is); when the process has no screen left, it is unfrozen, so
+    that the hall's leftovers are collected between games (docs/benchmarks.md, "Live quizzes").
+    """
+
+    FREEZE_AFTER_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self._freezing: asyncio.TimerHandle | None = None
+
+    def connected(self) -> None:
+        if self._freezing is not None:
+            self._freezing.cancel()
+        self._freezing = asyncio.get_running_loop().call_later(self.FREEZE_AFTER_SECONDS, gc.freeze)
+
+    def all_gone(self) -> None:
+        if self._freezing is not None:
+            self._freezing.cancel()
+            self._freezing = None
+        gc.unfreeze()
+
+
+_heaps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heap] = weakref.WeakKeyDictionary()
+
+
+def heap() -> Heap:
+    """The heap keeper of the running event loop (one per process under uvicorn; one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _heaps.get(loop)
+    if found is None:
+        found = _heaps[loop] = Heap()
+    return found
 
 
 _screens: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Screens] = weakref.WeakKeyDictionary()

@@ -402,14 +402,12 @@ class _Standing:
 
 @dataclass
 class _Scored:
-    id: int
     player_id: int
     answer: Any
     fraction: float | None
-    base_points: int
     elapsed_ms: int
-    streak_bonus: int = 0
-    points: int = 0
+    streak_bonus: int
+    points: int
 
     @property
     def correct(self) -> bool:
@@ -421,32 +419,28 @@ def _close_question(game: Game, now: float) -> dict[str, dict]:
     game_question = game.game_questions.get(position=game.question_index)
     data = game_question.data
     kind = KINDS[data["kind"]]
+    # Each answer's points, streak bonus included, were set when it was stored (`_judge`): the
+    # close writes the players' totals only, in one statement.
     answers = {
-        row[1]: _Scored(*row) for row in game_question.answers.values_list(
-            "id", "player_id", "answer", "fraction", "base_points", "elapsed_ms")
+        row[0]: _Scored(*row) for row in game_question.answers.values_list(
+            "player_id", "answer", "fraction", "elapsed_ms", "streak_bonus", "points")
     }
     players = [_Standing(*row) for row in game.players.filter(kicked=False).values_list(
         "id", "score", "streak", "best_streak", "correct_count", "rank")]
-    streaks_count = kind.graded and data["points"] > 0
+    streaks_count = _streaks_count(data)
     for player in players:
         answer = answers.get(player.id)
         right = bool(answer and answer.correct)
         if kind.graded and right:
             player.correct_count += 1
-        bonus = 0
         if streaks_count:
             player.streak = player.streak + 1 if right else 0
             player.best_streak = max(player.best_streak, player.streak)
-            bonus = streak_bonus(player.streak) if right else 0
         if answer:
-            answer.streak_bonus = bonus
-            answer.points = answer.base_points + bonus
             player.score += answer.points
     _rank(players)
     _update_rows("quizzes_player", ("score", "streak", "best_streak", "correct_count", "rank", "previous_rank"),
                  [(p.id, p.score, p.streak, p.best_streak, p.correct_count, p.rank, p.previous_rank) for p in players])
-    _update_rows("quizzes_answer", ("streak_bonus", "points"),
-                 [(answer.id, answer.streak_bonus, answer.points) for answer in answers.values()])
     answered = list(answers.values())
     game_question.closed_at = _moment(now)
     game_question.tally = {
@@ -460,6 +454,11 @@ def _close_question(game: Game, now: float) -> dict[str, dict]:
     return {str(player.id): _news(game, player, answers.get(player.id)) for player in players}
 
 
+def _streaks_count(data: dict) -> bool:
+    """Whether the question counts in answer streaks: graded, and worth points."""
+    return KINDS[data["kind"]].graded and data["points"] > 0
+
+
 def _news(game: Game, player: _Standing, answer: _Scored | None) -> dict:
     """What changed for a player when a question closed (merged into what their phone knows)."""
     return {
@@ -468,9 +467,13 @@ def _news(game: Game, player: _Standing, answer: _Scored | None) -> dict:
     }
 
 
-def _result(answer) -> dict:
+def _result(answer, *, joined_later: bool = False) -> dict:
+    """A player's result on the question that closed last. `joined_later`: their seat was taken after it
+    closed, so they never had it to answer (not "no answer": a player who sat down during the reveal of
+    a question that closed early, when everyone seated had answered)."""
     return {
         "answered": answer is not None,
+        "joined_later": joined_later,
         "correct": answer.correct if answer else False,
         "fraction": answer.fraction if answer else 0,
         "points": answer.points if answer else 0,
@@ -487,7 +490,8 @@ def _update_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> Non
     Django's bulk_update builds a CASE with a branch per row, which the database evaluates
     for every row: O(rows²), over a second for 500 players. Joining a list is linear.
     PostgreSQL gets one array per column (a query with thousands of placeholders is slow to
-    prepare); SQLite, which has no arrays, gets a VALUES list.
+    prepare), written here as one text each: psycopg quoting 14,000 numbers one by one took
+    50 ms of a 2,000-player close. SQLite, which has no arrays, gets a VALUES list.
     """
     if not rows:
         return
@@ -499,7 +503,7 @@ def _update_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> Non
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) AS v (id, {names}) "  # noqa: S608 (constant names)
                 f"WHERE {table}.id = v.id",
-                [list(column) for column in zip(*rows, strict=True)],
+                [_integer_array(column) for column in zip(*rows, strict=True)],
             )
             return
         row_sql = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
@@ -510,6 +514,11 @@ def _update_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> Non
                 f"UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id",
                 [value for row in batch for value in row],
             )
+
+
+def _integer_array(values) -> str:
+    """A PostgreSQL array literal of integers (None is NULL): '{3,NULL,1}'."""
+    return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
 
 
 def _rank(players: list) -> None:
@@ -529,8 +538,10 @@ def _everyone(game: Game) -> dict[str, dict]:
     if index >= 0:
         answers = {answer.player_id: answer for answer in
                    Answer.objects.filter(game_question__game=game, game_question__position=index)}
+    closed_at = _closed_at(game)
     return {
-        str(player.pk): _personal(game, player, answers.get(player.pk), with_result=game.phase != Phase.QUESTION)
+        str(player.pk): _personal(game, player, answers.get(player.pk), with_result=game.phase != Phase.QUESTION,
+                                  question_closed_at=closed_at)
         for player in game.players.filter(kicked=False)
     }
 
@@ -610,12 +621,13 @@ def _game_for_answers(game_id: int):
         return cursor.fetchone()
 
 
-def _seats(game_id: int, player_ids: set[int]) -> dict[int, tuple[bool, float]]:
+def _seats(game_id: int, player_ids: set[int]) -> dict[int, tuple[bool, float, int]]:
+    """(kicked, time factor, answer streak so far) of each player."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, kicked, time_factor FROM quizzes_player WHERE game_id = %s "  # noqa: S608 (placeholders)
+            f"SELECT id, kicked, time_factor, streak FROM quizzes_player WHERE game_id = %s "  # noqa: S608
             f"AND id IN ({', '.join(['%s'] * len(player_ids))})", [game_id, *player_ids])
-        return {player_id: (bool(kicked), factor) for player_id, kicked, factor in cursor.fetchall()}
+        return {player_id: (bool(kicked), factor, streak) for player_id, kicked, factor, streak in cursor.fetchall()}
 
 
 _ANSWER_COLUMNS = ("player_id", "game_question_id", "answer", "received_at", "elapsed_ms", "fraction", "base_points",
@@ -628,9 +640,9 @@ def _insert_answers(rows: list[tuple]) -> set[int]:
         return set()
     ops = connection.ops
     values = []
-    for player_id, game_question_id, answer, received_at, elapsed_ms, fraction, base in rows:
+    for player_id, game_question_id, answer, received_at, elapsed_ms, fraction, base, bonus in rows:
         values += [player_id, game_question_id, ops.adapt_json_value(answer, None),
-                   ops.adapt_datetimefield_value(_moment(received_at)), elapsed_ms, fraction, base, 0, base]
+                   ops.adapt_datetimefield_value(_moment(received_at)), elapsed_ms, fraction, base, bonus, base + bonus]
     row_sql = "(" + ", ".join(["%s"] * len(_ANSWER_COLUMNS)) + ")"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -725,7 +737,12 @@ def _judge(request: AnswerRequest, seat, version, phase, index, finished_at, spe
         return _rejected("invalid", str(rejected))
     fraction = kind.grade(data["spec"], question["display"], answer)
     base = answer_points(data["points"], fraction, elapsed, time_limit, speed=bool(speed_points))
-    return (request.player_id, question["id"], answer, request.received_at, round(elapsed * 1000), fraction, base)
+    # The streak before this question is settled (it changes only when a question closes), so a
+    # right answer's streak bonus is known now: the close need not write the answers again.
+    right = fraction is not None and fraction >= 1.0
+    bonus = streak_bonus(seat[2] + 1) if right and _streaks_count(data) else 0
+    return (request.player_id, question["id"], answer, request.received_at, round(elapsed * 1000), fraction, base,
+            bonus)
 
 
 def answer_progress(game_id: int, version: int) -> tuple[int, int]:
@@ -885,7 +902,16 @@ def team_name(team: int | None) -> str | None:
     return None if team is None else f"Team {TEAM_NAMES[team % len(TEAM_NAMES)]}"
 
 
-def _personal(game: Game, player: Player, answer: Answer | None, *, with_result: bool) -> dict:
+def _closed_at(game: Game) -> datetime | None:
+    """When the current question closed, in the phases that show its result (else None)."""
+    if game.phase not in (Phase.REVEAL, Phase.SCOREBOARD, Phase.PODIUM) or game.question_index < 0:
+        return None
+    return GameQuestion.objects.filter(game=game, position=game.question_index).values_list(
+        "closed_at", flat=True).first()
+
+
+def _personal(game: Game, player: Player, answer: Answer | None, *, with_result: bool,
+              question_closed_at: datetime | None = None) -> dict:
     me = {
         "id": player.pk,
         "nickname": player.nickname,
@@ -899,7 +925,8 @@ def _personal(game: Game, player: Player, answer: Answer | None, *, with_result:
         "answered": answer is not None,
     }
     if with_result and game.phase in (Phase.REVEAL, Phase.SCOREBOARD, Phase.PODIUM) and game.question_index >= 0:
-        me["result"] = _result(answer)
+        joined_later = answer is None and question_closed_at is not None and player.joined_at > question_closed_at
+        me["result"] = _result(answer, joined_later=joined_later)
     return me
 
 
@@ -913,8 +940,8 @@ def player_snapshot(game_id: int, player_id: int) -> dict | None:
     if game.question_index >= 0:
         answer = Answer.objects.filter(player=player, game_question__game=game,
                                        game_question__position=game.question_index).first()
-    return {"type": "state", "state": public_state(game), "me": _personal(game, player, answer, with_result=True),
-            "kicked": player.kicked}
+    me = _personal(game, player, answer, with_result=True, question_closed_at=_closed_at(game))
+    return {"type": "state", "state": public_state(game), "me": me, "kicked": player.kicked}
 
 
 def host_snapshot(game_id: int) -> dict | None:

@@ -42,17 +42,38 @@ def _inline_text(token) -> str:
         return " "
     if token.type == "hardbreak":
         return "\n"
-    return ""  # the marks of emphasis, links and the like: their text is in the tokens between
+    return ""  # the marks of emphasis and the like: their text is in the tokens between
+
+
+def _inline_plain(children) -> str:
+    """An inline run as text; a link keeps its address after its words: `[paper](https://x)` is `paper (https://x)`."""
+    parts: list[str] = []
+    links: list[tuple[str, int]] = []  # (address, where the link's words start in parts)
+    for token in children:
+        if token.type == "link_open":
+            links.append((token.attrGet("href") or "", len(parts)))
+        elif token.type == "link_close" and links:
+            address, start = links.pop()
+            words = "".join(parts[start:]).strip()
+            # An autolink (<https://x>) or a link whose words are its address says it once.
+            if address and address not in (words, f"mailto:{words}"):
+                parts.append(f" ({address})" if words else address)
+        else:
+            parts.append(_inline_text(token))
+    return "".join(parts)
 
 
 def plain_text(markdown: str) -> str:
-    """Markdown as it reads without its formatting, for spreadsheets: `**BERT**` is `BERT`, math stays `$x^2$`."""
+    """Markdown as it reads without its formatting, for spreadsheets: `**BERT**` is `BERT`, math stays `$x^2$`,
+    a link keeps its address (`[paper](https://x)` is `paper (https://x)`)."""
     blocks = []
     for token in markdown_parser().parse(markdown or ""):
         if token.type == "inline":
-            blocks.append("".join(_inline_text(child) for child in token.children or []))
+            blocks.append(_inline_plain(token.children or []))
         elif token.type == "math_block":
             blocks.append(f"$${token.content.strip()}$$")
         elif token.type in ("fence", "code_block"):
             blocks.append(token.content.rstrip("\n"))
-    return "\n".join(block.strip() for block in blocks if block.strip())
+    text = "\n".join(block.strip() for block in blocks if block.strip())
+    # What Markdown reads as an empty block (`2017.` is an empty list item, `---` a rule) stays as typed.
+    return text or (markdown or "").strip()

@@ -27,23 +27,31 @@ def _redis():
         return _redis_client
 
 
-def allow(key: str, limit: int, window_seconds: int) -> bool:
-    """Count one event for `key` in the current window; False once more than `limit` happened."""
+def allow(key: str, limit: int, window_seconds: int, *more: tuple[str, int]) -> bool:
+    """Count one event for `key` in the current window; False once more than `limit` happened.
+
+    `more` are other (key, limit) counted at the same time in the same window (one trip to
+    Redis for all): False if any of them is over its limit.
+    """
     window = int(time.time() // window_seconds)
-    name = f"attentive:throttle:{key}:{window}"
+    limits = [(f"attentive:throttle:{name}:{window}", most) for name, most in ((key, limit), *more)]
     if settings.REDIS_URL:
-        pipe = _redis().pipeline()
-        pipe.incr(name)
-        pipe.expire(name, window_seconds * 2)
-        count = pipe.execute()[0]
-        return count <= limit
+        pipe = _redis().pipeline(transaction=False)
+        for name, _most in limits:
+            pipe.incr(name)
+            pipe.expire(name, window_seconds * 2)
+        counts = pipe.execute()[::2]
+        return all(count <= most for count, (_name, most) in zip(counts, limits, strict=True))
     with _local_lock:
-        count = _local_counts.get(name, (0, window))[0] + 1
-        _local_counts[name] = (count, window)
+        allowed = True
+        for name, most in limits:
+            count = _local_counts.get(name, (0, window))[0] + 1
+            _local_counts[name] = (count, window)
+            allowed = allowed and count <= most
         if len(_local_counts) > 10_000:
             for stale in [k for k, (_, w) in _local_counts.items() if w < window]:
                 del _local_counts[stale]
-    return count <= limit
+    return allowed
 
 
 class TokenBucket:

@@ -383,16 +383,17 @@ def _join_allowed(request) -> bool:
     if not request.session.session_key:
         request.session.save()
     address = lockout.client_address(request)
-    return throttle.allow(f"join-ip:{address}", settings.QUIZ_JOINS_PER_IP_PER_MINUTE, 60) and \
-        throttle.allow(f"join-session:{request.session.session_key}", settings.QUIZ_JOINS_PER_SESSION_PER_MINUTE, 60)
+    return throttle.allow(f"join-ip:{address}", settings.QUIZ_JOINS_PER_IP_PER_MINUTE, 60,
+                          (f"join-session:{request.session.session_key}", settings.QUIZ_JOINS_PER_SESSION_PER_MINUTE))
 
 
 def _pin_checks(request) -> list[tuple[lockout.Rule, str]]:
-    """Wrong PINs are counted per browser and per address, so that PINs cannot be walked."""
+    """Wrong PINs are counted per browser and per address, so that PINs cannot be walked. A browser
+    without a session has no failures to check yet: its session is made when one is counted."""
+    address = (lockout.rule("game-pin-address"), lockout.client_address(request))
     if not request.session.session_key:
-        request.session.save()
-    return [(lockout.rule("game-pin-session"), request.session.session_key),
-            (lockout.rule("game-pin-address"), lockout.client_address(request))]
+        return [address]
+    return [(lockout.rule("game-pin-session"), request.session.session_key), address]
 
 
 def _pin_refusal(request, pin: str, locked):
@@ -411,12 +412,14 @@ def _running_game_or_refusal(request, pin: str):
         game = services.running_game_by_pin(pin)
         if game and lockout.link_key_valid(key, "game", game.pk, game.pin):
             return game, None
-    checks = _pin_checks(request)
-    if locked := lockout.first_lock(checks):
+    if locked := lockout.first_lock(_pin_checks(request)):
         return None, _pin_refusal(request, pin, locked)
     game = services.running_game_by_pin(pin)
-    if game is None and (locked := lockout.record_failures(checks)):
-        return None, _pin_refusal(request, pin, locked)
+    if game is None:
+        if not request.session.session_key:
+            request.session.save()
+        if locked := lockout.record_failures(_pin_checks(request)):
+            return None, _pin_refusal(request, pin, locked)
     return game, None
 
 

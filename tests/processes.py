@@ -35,6 +35,21 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
 
 
+# `scripts/dev.py run` as `make run` starts it, with only the pip step left out: every later
+# step (migrate, collectstatic, demo_setup, serve) runs for real.
+RUN_WITHOUT_PIP = """
+import runpy, sys
+dev = runpy.run_path("scripts/dev.py", run_name="dev")
+dev["ensure_environment"].__globals__["ensure_environment"] = lambda requirements: None
+dev["command_run"](sys.argv[1:])
+"""
+
+
+def make_run_command(*args: str) -> list[str]:
+    """`scripts/dev.py run ARGS` without its pip step, to start from the project's root (cwd=ROOT)."""
+    return [sys.executable, "-c", RUN_WITHOUT_PIP, *args]
+
+
 def wait_until(condition, timeout: float, every: float = 0.05, what: str = "a condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -216,13 +216,15 @@ def test_the_projector_is_readable_from_the_back_of_the_hall(live_site, new_page
     ann.get_by_label("Nickname").fill("Ann")
     ann.get_by_role("button", name="Join").click()
     expect(host.locator(".lobby-players .nickname")).to_have_count(1)
-    check_readable(host, **{".join-code": 0.1, ".projector": LEGIBLE, ".lobby-player": 0.03, ".host-bar": 0.03})
+    check_readable(host, **{".join-code": 0.1, ".projector": LEGIBLE, ".lobby-player": LEGIBLE, ".host-bar": LEGIBLE,
+                            ".qr__figcaption": LEGIBLE})
     for number in range(6):
         services.join_game(game=game, nickname=f"Player {number + 2}")
 
     host.get_by_role("button", name="Start").click()
     expect(host.locator(".host-stage .timer")).to_be_visible()
-    check_readable(host, **{".host-question": 0.05, ".host-stage__.timer": 0.075})
+    check_readable(host, **{".host-question": 0.05, ".host-stage__.timer": 0.075, ".host-kind": LEGIBLE,
+                            ".host-bar": LEGIBLE})
     expect(host.locator(".answer-tile")).to_have_count(4, timeout=5000)
     check_readable(host, **{".host-question": 0.05, ".answer-tile": LEGIBLE, ".host-stage__.timer": 0.075,
                             ".answered": LEGIBLE})
@@ -277,12 +279,61 @@ def test_a_player_who_joins_while_a_question_is_open_plays_it_with_the_time_left
     expect(bob.get_by_role("button", name=re.compile("Encoder-only"))).to_be_visible()
     assert int(bob.locator(".player-stage .timer").inner_text()) <= 18  # the time that is left, not all of it
     expect(host.locator("[data-field=player-count]")).to_have_text("2")  # the projector heard of Bob
+    expect(host.locator("[data-field=answered]")).to_have_text("0 of 2 answered")  # and counts him in
     bob.get_by_role("button", name=re.compile("Encoder-only")).click()
     expect(big_message(bob)).to_have_text("Answer received")
     ann.get_by_role("button", name=re.compile("Decoder-only")).click()
     expect(big_message(bob)).to_have_text("Correct!")
     expect(big_message(ann)).to_have_text("Not quite")
     assert 0 < score(bob) < 1000
+
+
+def test_phones_seated_just_after_an_early_close_wait_for_the_next_question(live_site, new_page, cast):
+    # Issue 17, "A player who joins while a question is open lands on 'Time's up - No answer'":
+    # the join page is opened while the question is open, everyone seated answers, so the question
+    # closes at once, and the join is sent a moment later.
+    quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title="Kahoot time!")
+    add_question(quiz, "single", text="BERT is which kind of model?")
+    add_question(quiz, "true_false", text="Teacher forcing feeds the model its own predictions.")
+    host = new_page()
+    sign_in(host, "ines", PASSWORD)
+    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
+    host.get_by_role("link", name="Start a live game").click()
+    host.get_by_label("Reading time (seconds)").fill("2")
+    host.get_by_role("button", name="Open the lobby").click()
+    host.wait_for_url("**/host/")
+    game = Game.objects.get()
+    ann = new_page(viewport=PHONE)
+    ann.goto(game.join_path())
+    ann.get_by_label("Nickname").fill("Ann")
+    ann.get_by_role("button", name="Join").click()
+    expect(big_message(ann)).to_have_text("You're in!")
+    host.get_by_role("button", name="Start").click()
+    expect(big_message(ann)).to_have_text("Get ready…")
+    expect(ann.get_by_role("button", name=re.compile("Encoder-only"))).to_be_visible(timeout=5000)
+
+    bob = new_page(viewport=PHONE)  # through the QR code, with a nickname
+    bob.goto(game.join_path())
+    bob.get_by_label("Nickname").fill("Bob")
+    sara = new_page(viewport=PHONE)  # signed in, from her course account
+    sign_in(sara, "sara", PASSWORD)
+    sara.goto(game.join_path())
+    ann.get_by_role("button", name=re.compile("Encoder-only")).click()
+    expect(big_message(ann)).to_have_text("Correct!")  # everyone seated answered: closed early
+    bob.get_by_role("button", name="Join").click()
+    sara.get_by_role("button", name="Join as Sara").click()
+    for phone in (bob, sara):
+        expect(phone.locator(".player-stage")).to_contain_text("closed just before you joined")
+        expect(big_message(phone)).to_have_text("You're in!")
+        expect(phone.locator(".player-stage")).not_to_contain_text("Time's up")
+
+    host.get_by_role("button", name="Scoreboard").click()
+    host.get_by_role("button", name="Next question").click()
+    for phone in (ann, bob, sara):
+        expect(phone.get_by_role("button", name=re.compile("False"))).to_be_visible(timeout=5000)
+    expect(host.locator("[data-field=answered]")).to_have_text("0 of 3 answered")
+    bob.get_by_role("button", name=re.compile("False")).click()
+    expect(big_message(bob)).to_have_text("Answer received")
 
 
 # -- reconnecting ------------------------------------------------------------------------------

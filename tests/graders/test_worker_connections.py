@@ -39,6 +39,9 @@ def test_the_connection_outlives_a_task(worker_settings):
 
 def test_without_it_each_task_connects_anew(worker_settings):
     connection.settings_dict["CONN_MAX_AGE"] = 0
+    # Nor the web processes' pool, which would hand the same connection back (PostgreSQL).
+    connection.settings_dict["OPTIONS"] = {name: value for name, value in connection.settings_dict["OPTIONS"].items()
+                                           if name != "pool"}
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     first = connection.connection
@@ -62,3 +65,10 @@ def test_a_broken_connection_is_replaced_before_the_next_task(worker_settings, m
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     assert connection.connection is not first
+
+
+def test_a_worker_keeps_its_connection_without_the_web_processes_pool(worker_settings):
+    connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "pool": True}
+    worker.keep_connections()
+    assert "pool" not in connection.settings_dict["OPTIONS"]  # Django refuses a pool with kept connections
+    assert connection.settings_dict["CONN_MAX_AGE"] > 0

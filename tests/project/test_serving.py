@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.common import free_port
-from tests.processes import wait_until
+from tests.processes import make_run_command, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,16 +151,6 @@ def test_the_served_site_shows_no_url_list_and_serves_static_files(run_environme
         server.wait(timeout=30)
 
 
-# `scripts/dev.py run` as `make run` starts it, with only the pip step left out: every later
-# step (migrate, collectstatic, demo_setup, serve) runs for real, in a var/ folder of the test's.
-RUN_WITHOUT_PIP = """
-import runpy, sys
-dev = runpy.run_path("scripts/dev.py", run_name="dev")
-dev["ensure_environment"].__globals__["ensure_environment"] = lambda requirements: None
-dev["command_run"](sys.argv[1:])
-"""
-
-
 def sign_in(base: str, username: str, password: str) -> str:
     """Where the sign-in form leads: the home page when it worked, the form again when not."""
     import http.cookiejar
@@ -180,9 +170,8 @@ def test_make_run_sets_up_and_serves_the_demo_with_debug_off(run_environment, tm
     env = {name: value for name, value in os.environ.items()
            if name not in ("DEBUG", "HTTPS", "SECRET_KEY_FILE", "LAN_URL")}
     port = free_port()
-    popen = subprocess.Popen([sys.executable, "-c", RUN_WITHOUT_PIP, "--port", str(port), "--no-worker"], cwd=ROOT,
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+    popen = subprocess.Popen(make_run_command("--port", str(port), "--no-worker"), cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         def home_page():

@@ -84,3 +84,13 @@ def test_the_secret_key_file_is_never_readable_by_others(tmp_path, monkeypatch):
     assert modes == [0o600]
     assert stat.S_IMODE((tmp_path / "secret-key").stat().st_mode) == 0o600
     assert len(key) >= 32
+
+
+def test_on_postgresql_the_web_processes_take_connections_from_a_pool(tmp_path):
+    program = ("from django.conf import settings; database = settings.DATABASES['default']; "
+               "print(database['OPTIONS'].get('pool'), database['CONN_MAX_AGE'], database['CONN_HEALTH_CHECKS'])")
+    url = "postgres://attentive@127.0.0.1:5432/attentive"
+    pooled = manage("shell", "-c", program, DATABASE_URL=url, ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert pooled.stdout.split("\n")[-2] == "{'min_size': 2, 'max_size': 8, 'timeout': 5} 0 True", pooled.stderr
+    unpooled = manage("shell", "-c", program, DATABASE_URL=url, DB_POOL_MAX_SIZE="0", ATTENTIVE_VAR_DIR=str(tmp_path))
+    assert unpooled.stdout.split("\n")[-2] == "None 0 False", unpooled.stderr

@@ -1,9 +1,11 @@
 """Classroom mode (`make run LAN=1`): the address it picks, the settings it derives, and a phone on
-another network namespace joining a game through the address it printed."""
+another network namespace joining a game through the address it printed, and unable to sign in
+as the instructor with the published demo password."""
 
 import importlib.util
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from bench.common import free_port
 from quizzes import services
 from quizzes.models import Player
-from tests.processes import Process, database_url, wait_until
+from tests.processes import Process, database_url, make_run_command, wait_until
 from tests.quizzes.questions import add_question
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +153,10 @@ def read_until(process: subprocess.Popen, marker: str, timeout: float) -> tuple[
     raise AssertionError(f"no line with {marker!r} within {timeout} s; the output was:\n{seen}")
 
 
-def test_a_phone_on_the_rooms_network_joins_through_the_printed_address(transactional_db, cast, make_quiz):
+def test_a_phone_on_the_rooms_network_joins_through_the_printed_address(transactional_db, cast, make_quiz, tmp_path,
+                                                                        settings):
+    """`make run LAN=1` as a teacher runs it: `scripts/dev.py run --lan` (only its pip step left out),
+    DEBUG off, static files collected, the demo set up with a fresh password printed here."""
     quiz = make_quiz(())
     add_question(quiz, "single")
     game = services.create_game(quiz=quiz, host=cast.instructor)
@@ -161,16 +166,21 @@ def test_a_phone_on_the_rooms_network_joins_through_the_printed_address(transact
                          "_auth_user_hash": cast.instructor.get_session_auth_hash()})
     host_session.create()
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
-    for name in ("DJANGO_ALLOW_ASYNC_UNSAFE", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SITE_URL", "LAN_URL"):
+    # The server reads the test's database and signs sessions as the test does; its var/ folder
+    # (collected static files, the broker's folders) is the test's own.
+    env = {**os.environ, "DATABASE_URL": database_url(), "SECRET_KEY": settings.SECRET_KEY,
+           "ATTENTIVE_VAR_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    for name in ("DJANGO_ALLOW_ASYNC_UNSAFE", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SITE_URL", "LAN_URL", "DEBUG",
+                 "HTTPS", "SECRET_KEY_FILE", "STATIC_ROOT"):
         env.pop(name, None)
     with Namespace() as room:
-        command = [sys.executable, "scripts/dev.py", "serve", "--lan", "--port", str(port), "--no-worker"]
-        popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True, start_new_session=True)
+        popen = subprocess.Popen(make_run_command("--lan", "--port", str(port), "--no-worker"), cwd=ROOT, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         server = Process(popen, "classroom server")
         try:
-            line, _ = read_until(popen, "students join at", timeout=30)
+            line, printed = read_until(popen, "students join at", timeout=300)
+            password = re.search(r"Demo logins, for this session only \(password '([^']+)'", printed).group(1)
+            assert password != "attentive-demo"
             join_page = line.split("students join at", 1)[1].split()[0]
             base = join_page.removesuffix("/play/")
             assert base.startswith("http://")
@@ -190,7 +200,8 @@ def test_a_phone_on_the_rooms_network_joins_through_the_printed_address(transact
                 urllib.request.urlopen(f"{base}/no-such-page/", timeout=10)
             assert missing.value.code == 404
             assert "URLconf" not in missing.value.read().decode()
-            phone = room.run(sys.executable, str(ROOT / "tests" / "quizzes" / "lan_phone.py"), base, game.pin, "Ann")
+            phone = room.run(sys.executable, str(ROOT / "tests" / "quizzes" / "lan_phone.py"), base, game.pin, "Ann",
+                             "teacher", "attentive-demo", "teacher", password)
             assert phone.returncode == 0, phone.stderr
             seen = json.loads(phone.stdout)
             assert (seen["form"], seen["joined"]) == (200, 200)
@@ -198,6 +209,12 @@ def test_a_phone_on_the_rooms_network_joins_through_the_printed_address(transact
             assert seen["state"]["state"]["phase"] == "lobby"
             assert seen["state"]["me"]["nickname"] == "Ann"
             assert Player.objects.get(game=game).nickname == "Ann"
+            # DEBUG off: the page names the collected, hashed stylesheet, and WhiteNoise serves it.
+            stylesheet, status = seen["stylesheet"]
+            assert re.fullmatch(r"/static/css/site\.[0-9a-f]{12}\.css", stylesheet), stylesheet
+            assert status == 200
+            # A student in the room cannot be the instructor with the README's password; the printed one works.
+            assert seen["sign_ins"] == [["teacher", "attentive-demo", "/accounts/login/"], ["teacher", password, "/"]]
 
             # The projector's join link and QR code carry the address given to the class.
             projector = urllib.request.Request(f"{base}/c/nlp/games/{game.pk}/host/",

@@ -85,8 +85,8 @@ async def test_a_full_game_through_every_phase(table):
         opened, _, _ = await everyone(projector, ann_phone, bob_phone, phase="answering")
         await projector.command("next", version=opened["state"]["version"])  # nobody answers: close now
         revealed, ann_reveal, _ = await everyone(projector, ann_phone, bob_phone, phase="reveal")
-        assert ann_reveal["me"]["result"] == {"answered": False, "correct": False, "fraction": 0, "points": 0,
-                                              "streak_bonus": 0}
+        assert ann_reveal["me"]["result"] == {"answered": False, "joined_later": False, "correct": False,
+                                              "fraction": 0, "points": 0, "streak_bonus": 0}
         await projector.command("next", version=revealed["state"]["version"])
         scoreboard, _, _ = await everyone(projector, ann_phone, bob_phone, phase="scoreboard")
 
@@ -458,6 +458,74 @@ async def test_a_player_who_joins_while_a_question_is_open_gets_it_with_the_time
     assert 860 <= revealed["me"]["result"]["points"] <= 875  # round(1000 * (1 - (5 / 20) / 2)) = 875
     for connection in (projector, late_phone):
         await connection.close()
+
+
+async def test_a_player_seated_after_an_early_close_is_not_told_they_missed_the_question(table):
+    # Issue 17: a phone opened the join page while the question was open; the players already
+    # seated all answered, so the question closed at once, and the phone, seated a moment later,
+    # was told "Time's up - No answer": its snapshot said "not answered" like a player who let the
+    # time run out.
+    game, (_ann, ann_phone), (_bob, bob_phone), projector = await table(("single", "single"))
+    lobby = await projector.connect()
+    await ann_phone.connect()
+    await bob_phone.connect()
+    await projector.command("start", version=lobby["state"]["version"])
+    opened = await ann_phone.phase("answering")
+    await ann_phone.answer(0, {"choice": shown_in(opened["state"], "Encoder-only")})
+    await bob_phone.answer(0, {"choice": shown_in(opened["state"], "Decoder-only")})
+    revealed = await projector.phase("reveal")  # everyone seated answered: closed early
+    assert revealed["state"]["reveal"]["players"] == 2
+
+    _late, late_session = await database_sync_to_async(seat)(game, "Late")
+    late_phone = Phone(game, late_session)
+    snapshot = await late_phone.connect()
+    assert snapshot["state"]["phase"] == "reveal"
+    assert snapshot["me"]["result"]["answered"] is False
+    assert snapshot["me"]["result"]["joined_later"] is True
+    assert (await ann_phone.another_tab().connect())["me"]["result"]["joined_later"] is False
+
+    await projector.command("next", version=revealed["state"]["version"])
+    board = await late_phone.phase("scoreboard")
+    assert board["state"]["question_index"] == 0
+    await projector.command("next", version=board["state"]["version"])
+    second = await late_phone.phase("answering")  # the next question is theirs
+    assert (await late_phone.answer(1, {"choice": shown_in(second["state"], "Encoder-only")}))["type"] == "ack"
+    for connection in (projector, ann_phone, bob_phone, late_phone):
+        await connection.close()
+
+
+async def test_a_seated_player_who_did_not_answer_is_told_so(table):
+    _game, (_ann, ann_phone), (_bob, _bob_phone), projector = await table(("single",))
+    lobby = await projector.connect()
+    await ann_phone.connect()
+    await projector.command("start", version=lobby["state"]["version"])
+    opened = await ann_phone.phase("answering")
+    await projector.command("next", version=opened["state"]["version"])  # the host stops the answers
+    revealed = await ann_phone.phase("reveal")
+    assert (revealed["me"]["result"]["answered"], revealed["me"]["result"]["joined_later"]) == (False, False)
+    again = await ann_phone.another_tab().connect()
+    assert (again["me"]["result"]["answered"], again["me"]["result"]["joined_later"]) == (False, False)
+    for connection in (projector, ann_phone):
+        await connection.close()
+
+
+async def test_frames_go_to_the_socket_without_the_session_wrapper(table, monkeypatch):
+    # Channels' wrapper checked the session on every frame sent, for nothing: a quarter of a reveal.
+    from channels.sessions import InstanceSessionWrapper
+
+    wrapped = []
+    real_send = InstanceSessionWrapper.send
+
+    async def send(self, message):
+        wrapped.append(message["type"])
+        await real_send(self, message)
+
+    monkeypatch.setattr(InstanceSessionWrapper, "send", send)
+    _game, (_ann, ann_phone), _bob, _projector = await table(("single",))
+    snapshot = await ann_phone.connect()
+    assert snapshot["me"]["nickname"] == "Ann"  # the session still found the seat
+    assert wrapped == []
+    await ann_phone.close()
 
 
 async def test_the_host_screen_can_be_reloaded_mid_game(table):

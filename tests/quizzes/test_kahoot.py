@@ -133,3 +133,22 @@ def test_exportable_says_why_a_question_is_left_out(db, cast):
     assert "longer than 120" in exportable(add_question(quiz, "true_false", text="x" * 121))
     assert exportable(add_question(quiz, "single")) is None
     assert Question.objects.count() == 4
+
+
+def test_export_writes_the_texts_as_they_read_not_their_markdown(db, cast):
+    quiz = Quiz.objects.create(course=cast.course, title="Markdown")
+    add_question(quiz, "single", {"choices": [{"text": "**Encoder**-only", "correct": True}, "*Decoder*-only",
+                                              "[seq2seq](https://arxiv.org/abs/1409.3215)"]},
+                 text="BERT (see [the paper](https://arxiv.org/abs/1810.04805)) is **which** family? $\\hat y$")
+    sheet = load_workbook(BytesIO(write_kahoot_xlsx(list(quiz.active_questions())))).active
+    assert [cell.value for cell in sheet[9]][1:5] == [
+        "BERT (see the paper (https://arxiv.org/abs/1810.04805)) is which family? $\\hat y$",
+        "Encoder-only", "Decoder-only", "seq2seq (https://arxiv.org/abs/1409.3215)"]
+
+
+def test_a_question_fits_the_template_by_its_text_as_exported(db, cast):
+    quiz = Quiz.objects.create(course=cast.course, title="Lengths")
+    question = add_question(quiz, "true_false", text="**" + "x" * 118 + "**")  # 122 typed, 118 exported
+    assert exportable(question) is None
+    sheet = load_workbook(BytesIO(write_kahoot_xlsx([question]))).active
+    assert sheet["B9"].value == "x" * 118

@@ -110,3 +110,28 @@ async def test_a_broadcast_goes_out_whole_even_if_its_caller_is_cancelled(monkey
     caller.cancel()  # the host closed the tab
     await asyncio.sleep(0.1)
     assert sent == ["players", "hosts"]
+
+
+async def test_a_halls_connections_are_kept_from_the_collector_while_they_play(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(live.Heap, "FREEZE_AFTER_SECONDS", 0.05)
+    screens, phones = live.screens(), [object() for _ in range(3)]
+    gc.unfreeze()
+    for phone in phones:
+        screens.add(7, phone, host=False)
+    assert gc.get_freeze_count() == 0  # not while phones are still arriving
+    await asyncio.sleep(0.2)
+    assert gc.get_freeze_count() > 0
+    for phone in phones:
+        screens.discard(7, phone)
+    assert gc.get_freeze_count() == 0  # the last one gone: what the hall left is collected again
+
+
+def test_a_reveals_news_travels_with_its_keys_written_once():
+    news = reveal_for(2000).personal
+    packed = live.pack_news(news)
+    assert live.unpack_news(packed) == news
+    assert len(packed) < len(json.dumps(news)) / 3
+    different = {"1": {"score": 3, "result": {"points": 3}}, "2": {"score": 0}}  # not one layout: sent as it is
+    assert live.unpack_news(live.pack_news(different)) == different

@@ -82,6 +82,26 @@ def test_the_streak_bonus_grows_by_100_from_the_second_right_answer_up_to_500(st
     assert services.streak_bonus(streak) == bonus
 
 
+def test_an_answer_is_stored_with_its_streak_bonus_and_points_before_the_question_closes(make_game, clock):
+    # The close of a 2,000-player question wrote every answer again; the streak before a question
+    # is settled when its answers arrive, so they are stored complete.
+    game = make_game(("single", "single"))
+    (ann,) = players(game, "Ann")
+    services.start_game(game.pk, game.version)
+    assert answer(game, ann, right(game), at=opened_at(game) + 2).accepted
+    next_phase(game)  # reveal
+    next_phase(game)  # scoreboard
+    next_phase(game)  # the second question
+    assert answer(game, ann, right(game), at=opened_at(game) + 4).accepted
+    stored = Answer.objects.get(player=ann, game_question__position=1)
+    assert (stored.base_points, stored.streak_bonus, stored.points) == (900, 100, 1000)
+    next_phase(game)  # the close changes nothing of it
+    stored.refresh_from_db()
+    assert (stored.base_points, stored.streak_bonus, stored.points) == (900, 100, 1000)
+    ann.refresh_from_db()
+    assert (ann.score, ann.streak) == (950 + 1000, 2)
+
+
 # -- a game ------------------------------------------------------------------------------------
 
 
@@ -112,7 +132,8 @@ def test_a_game_goes_through_every_phase_and_scores_on_the_servers_clock(make_ga
     assert {bar["label"]: bar["count"] for bar in bars} == {"Encoder-only": 2, "Decoder-only": 1, "Encoder-decoder": 0}
     assert [bar["label"] for bar in bars] == [choice["text"] for choice in revealed.public["question"]["choices"]]
     assert revealed.personal[str(ann.pk)]["result"] == {
-        "answered": True, "correct": True, "fraction": 1.0, "points": 950, "streak_bonus": 0}
+        "answered": True, "joined_later": False, "correct": True, "fraction": 1.0, "points": 950, "streak_bonus": 0,
+    }
     assert revealed.personal[str(cat.pk)]["result"]["points"] == 0
     assert [revealed.personal[str(p.pk)]["rank"] for p in (ann, bob, cat)] == [1, 2, 3]
 
@@ -130,7 +151,8 @@ def test_a_game_goes_through_every_phase_and_scores_on_the_servers_clock(make_ga
     revealed = next_phase(game)  # the host closes answers early
     ann.refresh_from_db()
     assert revealed.personal[str(ann.pk)]["result"] == {
-        "answered": True, "correct": True, "fraction": 1.0, "points": 600, "streak_bonus": 100}
+        "answered": True, "joined_later": False, "correct": True, "fraction": 1.0, "points": 600, "streak_bonus": 100,
+    }
     assert ann.score == 950 + 600
     assert ann.streak == 2
     bob.refresh_from_db()
@@ -169,7 +191,8 @@ def test_multiple_choice_scores_partial_points_and_breaks_the_streak(make_game, 
     assert answer(game, ann, {"choices": [shown(game, "T5")]}, at=opened_at(game)).accepted
     revealed = next_phase(game)
     assert revealed.personal[str(ann.pk)]["result"] == {
-        "answered": True, "correct": False, "fraction": 0.5, "points": 500, "streak_bonus": 0}
+        "answered": True, "joined_later": False, "correct": False, "fraction": 0.5, "points": 500, "streak_bonus": 0,
+    }
 
 
 def test_without_speed_points_every_right_answer_earns_the_full_points(make_game, clock):

@@ -540,3 +540,14 @@ def test_what_players_typed_is_shown_as_text_in_the_report(as_instructor, cast, 
     assert "(http://tracker.example/x.png" in page  # shown, as text
     assert 'src="http://tracker.example' not in page
     assert 'href="http://tracker.example' not in page
+
+
+def test_a_phones_join_costs_a_handful_of_queries(client, game, django_assert_max_num_queries):
+    # A hall joins within seconds: the form and the join are a GET and a POST each, and what they
+    # ask the database is most of a join's cost (docs/benchmarks.md, "Live quizzes"). The form
+    # made the new session twice (created, then saved again) and checked each lockout apart.
+    with django_assert_max_num_queries(7):  # lockouts, game, nickname suggestion, new session (with its savepoint)
+        assert client.get(url("play_join", game.pin)).status_code == 200
+    with django_assert_max_num_queries(9):  # session, lockouts, game, seat, session saved (with their savepoints)
+        assert client.post(url("play_join", game.pin), {"nickname": "Zoé"}).status_code == 302
+    assert Player.objects.get().nickname == "Zoé"

@@ -58,11 +58,11 @@
         break;
       case "player_joined":
         players.set(message.player.id, message.player);
-        renderPlayers();
+        playersChanged();
         break;
       case "player_left":
         players.delete(message.player);
-        renderPlayers();
+        playersChanged();
         break;
       case "player_changed":
         players.set(message.player.id, message.player);
@@ -171,6 +171,13 @@
         onclick: () => send({ type: "extra_time", player: player.id, on: !player.extra_time }),
       }, "+ time"),
     ])));
+  }
+
+  // A player who joins while a question is open plays it: "2 of 3 answered" counts them at once.
+  function playersChanged() {
+    answered = { ...answered, players: players.size };
+    renderPlayers();
+    renderAnswered();
   }
 
   function renderAnswered() {

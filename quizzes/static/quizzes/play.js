@@ -260,7 +260,12 @@
     const question = state.question;
     const result = me.result || {};
     const out = [progress()];
-    if (!question.graded) {
+    if (result.joined_later) {
+      // Seated after this question closed (it closes early once everyone seated has answered):
+      // they never had it, so no "Time's up".
+      out.push(h("p", { class: "big-message ok", text: "You're in!" }),
+        h("p", { text: "This question closed just before you joined: the next one is yours." }));
+    } else if (!question.graded) {
       out.push(h("p", { class: "big-message", text: result.answered ? "Thanks for your answer!" : "No answer this time" }));
     } else if (!result.answered) {
       out.push(h("p", { class: "big-message bad", text: "Time's up" }), h("p", { text: "No answer, no points." }));

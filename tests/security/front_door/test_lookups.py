@@ -190,3 +190,15 @@ def test_pin_lookups_work_again_after_the_pause(client, running_game, later):
 def test_right_pins_are_never_counted(client, running_game):
     for _ in range(30):
         assert client.get(reverse("play_join", args=[running_game.pin])).status_code == 200
+
+
+def test_checking_several_lockouts_is_one_query(cast, django_assert_num_queries):
+    checks = [(throttle.rule("join-code-account"), str(cast.outsider.pk)),
+              (throttle.rule("join-code-address"), "10.0.0.9")]
+    throttle.record_failure(*checks[1])
+    with django_assert_num_queries(1):
+        assert throttle.first_lock(checks) is None
+    for _ in range(throttle.rule("join-code-address").limit):
+        throttle.record_failure(*checks[1])
+    with django_assert_num_queries(1):
+        assert throttle.first_lock(checks)[0] == checks[1][0]

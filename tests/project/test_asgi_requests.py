@@ -1,0 +1,33 @@
+"""A page under ASGI: how often a request crosses between the event loop and its thread."""
+
+import pytest
+from asgiref.sync import SyncToAsync
+from asgiref.testing import ApplicationCommunicator
+
+pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+async def test_the_middlewares_run_in_the_requests_thread_not_one_trip_each(monkeypatch):
+    from attentive.asgi import django_application
+
+    trips = []
+    real_call = SyncToAsync.__call__
+
+    async def counted(self, *args, **kwargs):
+        trips.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted)
+    scope = {"type": "http", "method": "GET", "path": "/play/", "query_string": b"", "http_version": "1.1",
+             "scheme": "http", "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 50000)}
+    page = ApplicationCommunicator(django_application, scope)
+    await page.send_input({"type": "http.request", "body": b""})
+    assert (await page.receive_output(10))["status"] == 200
+    assert not [trip for trip in trips if trip.endswith((".process_request", ".process_response"))], trips
+    assert len(trips) <= 4, trips
