@@ -101,7 +101,8 @@ def test_serve_collects_nothing_when_the_collected_files_are_up_to_date(serve_co
     manifest = tmp_path / "staticfiles" / "staticfiles.json"
     manifest.parent.mkdir()
     manifest.write_text("{}")
-    later = max(path.stat().st_mtime for path in (ROOT / "static").rglob("*") if path.is_file()) + 60
+    sources = dev_script().static_sources()  # the site's static folder and each app's
+    later = max(path.stat().st_mtime for folder in sources for path in folder.rglob("*") if path.is_file()) + 60
     os.utime(manifest, (later, later))
     ran, _argv, env = serve_command([])
     assert env["DEBUG"] == "false"
