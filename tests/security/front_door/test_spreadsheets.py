@@ -105,7 +105,9 @@ def test_deeply_nested_xml_is_stopped_within_the_budget():
     assert len(data) < kahoot.MAX_FILE_BYTES
     message, seconds, peak = refusal(data)
     assert f"reading it took more than {kahoot.PARSE_SECONDS} s (or more than 256 MB of memory)" in message
-    assert seconds < kahoot.PARSE_SECONDS + 3  # the child's start, then the kill
+    # The child's start, the kill at PARSE_SECONDS + 2 s of wall time, and the reaping: on a machine
+    # loaded with other test runs, those took just over a second more.
+    assert seconds < kahoot.PARSE_SECONDS + 6
     assert peak < 5 * MB
 
 
