@@ -17,7 +17,8 @@ copied into the project). Prints JSON:
   finder does), one-word labels, and "Nothing unclear" against the annotators' "No Confusion";
 - seconds: finding the themes of a unit, and embedding + finding the themes of 300 answers
   drawn at random (as long as the real answers are on average) and of the 300 longest, wall
-  and CPU time, the median of --repeats runs, with the load average before and after.
+  and CPU time, the median of --repeats runs, with the load average before and after, and
+  whether the embedding ran in bfloat16 (on a CPU that multiplies it natively).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from reflections import clustering, evaluation
-from reflections.embeddings import embed, embedding_threads, load_embedding_model
+from reflections.embeddings import embed, embedding_threads, load_embedding_model, native_bfloat16
 
 TIMED_ANSWERS = 300
 SAMPLE_SEED = 12
@@ -183,6 +184,7 @@ def main() -> None:
         },
         "machine": {
             "cpus": os.cpu_count(), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M"),
+            "embedding_in_bfloat16": native_bfloat16(),
         },
     }
     print(json.dumps(report, indent=2))
