@@ -452,10 +452,18 @@ class Sandbox:
         ready, _, _ = select.select([self.status], [], [], 2.0)
         if ready:
             status = os.read(self.status, wire.EXIT_STATUS.size)
+        # End of file at once: the keeper exited without a report. (Nothing for 2 s: the sandbox
+        # lives on without its channel, which student code closing fd 3 does.)
+        keeper_silent = bool(ready) and not status
         # Read before the cgroup is removed with the sandbox: a SIGKILL at the cgroup's memory
         # limit is the student's memory use, not a kill from outside.
         out_of_memory = cgroup_oom_killed(self.uid) if self.pool.cgroups else False
         self.close()
+        if keeper_silent:
+            # The keeper reports every end of the sandbox before it exits itself, and student code
+            # cannot reach it (another PID namespace, another uid): no report means the keeper was
+            # killed (an operator, the host's OOM killer, a dying zygote), and the sandbox with it.
+            return Failure("killed", "the process running your code was killed from outside the sandbox")
         if len(status) != wire.EXIT_STATUS.size:
             return Failure("crash", "your code ended the Python process that runs it")
         wait_status, cpu_seconds = wire.EXIT_STATUS.unpack(status)
