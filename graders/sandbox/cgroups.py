@@ -35,6 +35,9 @@ CONTROLLERS = ("memory", "pids")
 HEADROOM_BYTES = 32 * 1024 * 1024
 REMOVE_TRIES = 50
 PARENT_PREFIX = "attentive-sandbox-"
+# On v1, how close to its limit a cgroup's peak usage must be to say the limit was reached
+# (charges come in batches of up to 64 pages).
+LIMIT_REACHED_SLACK_BYTES = 1024 * 1024
 
 _parents_made = itertools.count()
 _registry: dict[int, list[Path]] = {}
@@ -144,7 +147,8 @@ def cgroup_oom_killed(sandbox_uid: int) -> bool:
     memory limit, not a crash. An OOM kill alone is not enough: the kernel counts in `oom_kill`
     every OOM kill of the cgroup's processes, the host's (a machine out of memory) included, and
     that one is a kill from outside, ours to absorb. The cgroup's own limit leaves its mark
-    beside it: `oom` in memory.events (v2), `failcnt` (v1). False for a sandbox without cgroups.
+    beside it: `oom` in memory.events on v2; on v1 (whose failcnt some kernels leave at 0), a
+    peak usage at the limit. False for a sandbox without cgroups.
     """
     with _registry_lock:
         paths = list(_registry.get(sandbox_uid, []))
@@ -155,7 +159,9 @@ def cgroup_oom_killed(sandbox_uid: int) -> bool:
                 return True
             continue
         counters = _counters(path / "memory.oom_control")  # v1
-        if counters.get("oom_kill", 0) > 0 and _number(path / "memory.failcnt") > 0:
+        if counters.get("oom_kill", 0) > 0 and _number(path / "memory.max_usage_in_bytes") >= _number(
+            path / "memory.limit_in_bytes"
+        ) - LIMIT_REACHED_SLACK_BYTES:
             return True
     return False
 
