@@ -210,3 +210,21 @@ def test_the_hosts_oom_killer_takes_a_sandbox_first_then_the_zygote_never_the_wo
         assert oom_score_adj(own_pool.zygote.pid) == 500
         assert oom_score_adj(os.getpid()) < 500
 
+
+
+def test_a_dead_zygote_is_replaced_while_the_pool_is_idle(own_pool, caplog):
+    first = own_pool.zygote
+    first.kill()
+    first.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        warm = own_pool.warm_sandboxes()
+        if own_pool.zygote is not first and own_pool.problem() == "" and warm and all(s.is_running() for s in warm):
+            break
+        time.sleep(0.1)
+    assert own_pool.zygote is not first
+    assert own_pool.zygote.poll() is None
+    assert own_pool.problem() == ""
+    assert "replaced the sandbox zygote" in caplog.text
+    # No submission had to find the dead zygote: the next one is graded from a warm sandbox.
+    assert (verdict := grade_code(EXERCISE, CORRECT, own_pool)).score == 4.0, verdict
