@@ -202,7 +202,7 @@ def regrade(exercise: Exercise, by, submissions=None) -> Regrade:
         )
         now = timezone.now()
         Submission.objects.filter(pk__in=[row["pk"] for row in rows]).update(
-            status=Submission.Status.QUEUED, attempts=0, regrade=job, enqueued_at=now
+            status=Submission.Status.QUEUED, attempts=0, infrastructure_retries=0, regrade=job, enqueued_at=now
         )
         for row in rows:
             grading.enqueue(Submission(pk=row["pk"]))
