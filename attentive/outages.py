@@ -104,7 +104,7 @@ class ServiceProbe:
         loop = asyncio.get_running_loop()
         checks = [loop.run_in_executor(None, probe) for probe in (probe_database, probe_redis)]
         try:
-            answers = await asyncio.wait_for(asyncio.gather(*checks), PROBE_TIMEOUT_SECONDS + 0.5)
+            answers = await asyncio.wait_for(asyncio.gather(*checks), PROBE_TIMEOUT_SECONDS)
         except TimeoutError:
             answers = ["the database or Redis did not answer a probe in time"]
         self.answer = "; ".join(answer for answer in answers if answer)

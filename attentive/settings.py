@@ -200,7 +200,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 WEB_DB_STATEMENT_TIMEOUT_MS = envint("WEB_DB_STATEMENT_TIMEOUT_MS", 4_000)
 # A request that has not begun its answer after this many seconds, while the database or Redis
 # does not answer a probe, gets the 503 page (attentive/outages.py, ASGI only).
-# With the probe's 1.5 s at most, such a request is answered within 5 s.
+# With the probe's 1 s at most, such a request is answered within about 4 s.
 REQUEST_DEADLINE_SECONDS = envint("REQUEST_DEADLINE_SECONDS", 3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envint("DB_POOL_MAX_SIZE", 8):
     # A pool of connections per process (psycopg-pool), checked before each use: under ASGI every
