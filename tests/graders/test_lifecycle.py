@@ -383,3 +383,24 @@ def test_a_database_programming_error_is_not_retried(monkeypatch):
 
     monkeypatch.setattr(services, "grade", broken_query)
     assert tasks.grade_submission.run(7) == "database-error"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_doorbell_rings_after_commit_without_holding_the_students_request(cast, code_exercise, monkeypatch):
+    import threading
+    import time
+
+    rung = []
+    done = threading.Event()
+
+    def slow_broker(submission_id):  # a frozen Redis costs its socket timeouts, try after try
+        time.sleep(2)
+        rung.append(submission_id)
+        done.set()
+
+    monkeypatch.setattr("graders.tasks.grade_submission.delay", slow_broker)
+    started = time.monotonic()
+    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+    assert time.monotonic() - started < 1
+    assert done.wait(10)
+    assert rung == [submission.pk]
