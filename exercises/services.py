@@ -78,7 +78,7 @@ def submit(user, exercise: Exercise, answer: str, *, staff_test: bool = False, n
     with transaction.atomic():
         # One submission at a time per student and course, so two quick clicks cannot both
         # slip under the attempt limit or the cooldown.
-        Membership.objects.select_for_update().filter(user=user, course=exercise.course).first()
+        Membership.objects.select_for_update().filter(user=user, course_id=exercise.course_id).first()
         previous = Submission.objects.filter(exercise=exercise, user=user)
         if not staff_test:
             check_policies(exercise, user, now)
