@@ -166,7 +166,7 @@ def grade(submission_id: int) -> str:
         log.exception("grading submission %s raised", submission.pk)
         verdict = grading_failed(error)
     if verdict.status == "error" and verdict.infrastructure:
-        return delay(submission, verdict)
+        return requeue_after_our_failure(submission, verdict)
     if verdict.status == "error" and submission.attempts < settings.GRADING_MAX_ATTEMPTS:
         # A platform failure, not the student's: try again soon with a fresh sandbox.
         log.warning("grading submission %s failed (%s); it will be retried", submission.pk, verdict.message)
@@ -185,7 +185,7 @@ def infrastructure_backoff(retries: int) -> int:
     return min(2 ** min(retries, 30), settings.GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS)
 
 
-def delay(submission: Submission, verdict: Verdict) -> str:
+def requeue_after_our_failure(submission: Submission, verdict: Verdict) -> str:
     """A grading that failed on our side: given back to the queue with backoff, no attempt spent.
 
     The doorbell rings after the backoff, and `enqueued_at` is set to that moment so that the
