@@ -330,7 +330,7 @@ def test_the_sweeper_has_a_queue_that_no_grading_backlog_can_block():
 
 
 @pytest.mark.parametrize("outage", ["OperationalError", "InterfaceError"])
-def test_a_database_outage_during_grading_sends_the_message_again_with_backoff(monkeypatch, outage):
+def test_a_database_outage_during_grading_sends_the_message_again_with_backoff(db, monkeypatch, outage):
     from celery.exceptions import Retry
     from django import db
 
@@ -357,7 +357,7 @@ def test_a_database_outage_during_grading_sends_the_message_again_with_backoff(m
     assert countdowns == [1, 2, 4]
 
 
-def test_a_database_outage_that_lasts_drops_the_message_after_a_bound(monkeypatch):
+def test_a_database_outage_that_lasts_drops_the_message_after_a_bound(db, monkeypatch):
     from django.db import OperationalError
 
     from graders import tasks
@@ -373,7 +373,7 @@ def test_a_database_outage_that_lasts_drops_the_message_after_a_bound(monkeypatc
         tasks.grade_submission.pop_request()
 
 
-def test_a_database_programming_error_is_not_retried(monkeypatch):
+def test_a_database_programming_error_is_not_retried(db, monkeypatch):
     from django.db import ProgrammingError
 
     from graders import tasks
