@@ -7,17 +7,21 @@ it may already have detached (`'NoneType' object has no attribute 'hostname'`): 
 not one of the connection errors Celery ignores there, so the worker logs "Unrecoverable error"
 and exits, and every queued submission waits for someone to restart it (seen in
 tests/graders/test_faults.py with Redis restarted mid-queue, about one run in three on a loaded
-machine).
+machine). The same happens a moment later, after the consumer has reconnected, when the grading
+that held the message ends and acknowledges it on the channel of the dead connection.
 
-Handing those messages back is only a shortcut: the submission's row is the truth and the
-sweeper rings again for any submission queued or running without a heartbeat. So a hand-back
-that fails is logged and skipped, and the consumer reconnects as it does for any lost connection.
+Both are only bookkeeping: the submission's row is the truth, the claim lets a submission be
+graded once, and the sweeper rings again for any submission queued or running without a
+heartbeat. So a channel whose connection is gone raises a connection error, which Celery logs
+and survives, and a hand-back that fails is logged and skipped; the consumer reconnects as it
+does for any lost connection.
 """
 
 from __future__ import annotations
 
 import logging
 
+import redis as redis_py
 from kombu.transport import redis
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,12 @@ class QoS(redis.QoS):
 
 class Channel(redis.Channel):
     QoS = QoS
+
+    def _connparams(self, asynchronous=False):
+        # Where kombu would read the address from a connection that is gone (AttributeError).
+        if self.connection is None or self.connection.client is None:
+            raise redis_py.exceptions.ConnectionError("this broker channel's connection is closed")
+        return super()._connparams(asynchronous=asynchronous)
 
 
 class Transport(redis.Transport):
