@@ -75,6 +75,18 @@ def collapse_into_huge_pages() -> int:
     return collapsed
 
 
+def forget_platform_modules() -> None:
+    """Drop the platform's own modules from sys.modules, once for every sandbox to come.
+
+    Their files are not in a sandbox's filesystem view, so once forgotten they cannot be imported
+    by a submission (the objects stay alive where the zygote holds them). Done here rather than
+    in each sandbox before it loads a submission: there it cost 4.5-9 ms per verdict, mostly in
+    copies of the pages those deletions wrote.
+    """
+    for name in [name for name in sys.modules if name == "graders" or name.startswith("graders.")]:
+        del sys.modules[name]
+
+
 def memory_size() -> int:
     with open("/proc/self/status") as handle:
         for line in handle:
@@ -100,6 +112,7 @@ def main() -> None:
         syscall_filter = syscalls.build_filter()
         limits_filter = syscalls.build_limits_filter()
         exec_filter = syscalls.build_exec_filter()
+        forget_platform_modules()
         baseline = memory_size()
         mode = isolation_mode()
         threads = len(os.listdir("/proc/self/task"))
