@@ -226,7 +226,7 @@ class Zygote:
                     self.drop_rule_zygote(rule)
                     rule_zygote = None
             if rule_zygote is None:
-                rule_zygote = self.start_rule_zygote(rule, request["unavailable"])
+                rule_zygote = self.start_rule_zygote(rule, request["unavailable"], fds)
                 socket.send_fds(rule_zygote, [message], fds)
             self.rule_zygotes.move_to_end(rule)
             reply, reply_fds, _, _ = socket.recv_fds(rule_zygote, 4096, 1)
@@ -248,7 +248,9 @@ class Zygote:
         if dropped is not None:
             dropped.close()
 
-    def start_rule_zygote(self, rule: str, unavailable: dict) -> socket.socket:
+    def start_rule_zygote(self, rule: str, unavailable: dict, pending: list[int]) -> socket.socket:
+        """Fork the rule's zygote. `pending`: the descriptors of the request being answered, which it
+        must not keep (a sandbox's pool sees it end by the end of its channel and pipes)."""
         while len(self.rule_zygotes) >= RULE_ZYGOTES_KEPT:
             self.rule_zygotes.popitem(last=False)[1].close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -258,6 +260,8 @@ class Zygote:
             try:
                 ours.close()
                 self.close_sockets()
+                for fd in pending:
+                    os.close(fd)
                 become_rule_zygote(theirs, self, rule, unavailable)
             finally:
                 os._exit(1)

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from graders.sandbox import Limits
+from graders.sandbox import Limits, SandboxPool
 from graders.sandbox.ready_made import ALL, ATTENTION, LOSSES, SOFTMAX
 from tests.sandbox.conftest import run
 
@@ -160,3 +160,14 @@ def test_a_rules_zygote_that_ended_is_replaced_at_the_next_request(pool):
         outcome = sandbox.call("main")
     assert outcome.failure is not None
     assert outcome.failure.kind == "forbidden", outcome
+
+
+def test_the_first_sandbox_of_a_rule_that_ends_is_seen_to_end_at_once():
+    # The rule's zygote is forked while the first request's descriptors are open: it must not keep
+    # them, or the pool would see no end of that sandbox's channel and wait for the time limit.
+    with SandboxPool(size=0) as fresh, fresh.acquire(unavailable=LOSSES) as sandbox:
+        started = time.monotonic()
+        loaded = sandbox.load("import os\nos._exit(3)\n", Limits(wall_seconds=10), unavailable=LOSSES)
+        assert loaded.failure is not None
+        assert loaded.failure.kind == "crash", loaded.failure
+        assert time.monotonic() - started < 5
