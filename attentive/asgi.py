@@ -17,6 +17,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attentive.settings")
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 django_application = get_asgi_application()
 
+from attentive.outages import AnswerWithinDeadline, limit_web_statements  # noqa: E402
+
+limit_web_statements()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.apps import apps  # noqa: E402
 
@@ -38,8 +42,9 @@ def websocket_urlpatterns() -> list:
 
 application = ProtocolTypeRouter(
     {
-        # Bodies over MAX_REQUEST_MB are refused before Django spools them.
-        "http": RequestBodyLimit(django_application),
+        # Bodies over MAX_REQUEST_MB are refused before Django spools them. A request stuck
+        # behind a frozen database or Redis gets the 503 page after REQUEST_DEADLINE_SECONDS.
+        "http": AnswerWithinDeadline(RequestBodyLimit(django_application)),
         # A socket is accepted only from a page of this site: same scheme, host and port.
         # Cookies, session and user as Channels' AuthMiddlewareStack gives them (frontdoor/asgi.py).
         "websocket": SameOriginWebSocketValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns()))),

@@ -185,10 +185,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that is down or frozen must not hold a page for long: give up connecting after
     # a few seconds (pages then answer 503), and cut statements that run away.
+    # TCP keepalives find a server whose host went away. A server that is frozen (its host
+    # still acknowledges) answers no statement at all: the web's answer to that is the request
+    # deadline (attentive/outages.py). Web processes cut statements at WEB_DB_STATEMENT_TIMEOUT_MS
+    # (attentive/asgi.py, wsgi.py); workers and commands keep DB_STATEMENT_TIMEOUT_MS.
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": envint("DB_CONNECT_TIMEOUT_SECONDS", 3),
         "options": f"-c statement_timeout={envint('DB_STATEMENT_TIMEOUT_MS', 30_000)}",
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
     }
+WEB_DB_STATEMENT_TIMEOUT_MS = envint("WEB_DB_STATEMENT_TIMEOUT_MS", 4_000)
+# A request that has not begun its answer after this many seconds, while the database or Redis
+# does not answer a probe, gets the 503 page (attentive/outages.py, ASGI only).
+# With the probe's 1 s at most, such a request is answered within about 4 s.
+REQUEST_DEADLINE_SECONDS = envint("REQUEST_DEADLINE_SECONDS", 3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envint("DB_POOL_MAX_SIZE", 8):
     # A pool of connections per process (psycopg-pool), checked before each use: under ASGI every
     # request runs in a thread of its own, and without a pool each one opened a PostgreSQL
@@ -304,23 +317,40 @@ MAX_REQUEST_BYTES = MAX_REQUEST_MB * 1024 * 1024
 # embedded path still grades in a separate worker process with no server to install.
 REDIS_URL = env("REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"
+# A Redis that is frozen (SIGSTOP, a hung host) still accepts connections and never answers:
+# every client gives up on a command or a connection after these many seconds, so that Submit
+# answers (the submission is saved; the sweeper rings for it later) instead of hanging.
+# Above kombu's 1 s BRPOP, which a worker waits on while the queue is empty.
+REDIS_SOCKET_TIMEOUT_SECONDS = envint("REDIS_SOCKET_TIMEOUT_SECONDS", 2)
+REDIS_CONNECT_TIMEOUT_SECONDS = envint("REDIS_CONNECT_TIMEOUT_SECONDS", 2)
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than any task's hard time limit, so Redis never redelivers a task that a
+    # live worker is still grading.
+    "visibility_timeout": 3600,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+    "socket_keepalive": True,
+}
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    # Longer than any task's hard time limit, so Redis never redelivers a task that a
-    # live worker is still grading.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+    CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT_SECONDS
+    CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT_SECONDS
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT_SECONDS
     # redis-py 8 changed two defaults that channels-redis 4.3 was built on; restore redis-py 7's:
     # - reads time out after 5 s, the length of channels-redis's blocking BZPOPMIN, so an idle
     #   consumer crashed with "Timeout reading from" (django/channels_redis#422), and a finite
     #   timeout lets a closing consumer's cancelled receive be retried forever. No read timeout.
     # - an asyncio pool refuses a 101st connection, which a lecture hall connecting at once
     #   exceeds ("Too many connections"). Redis's own client limit instead.
+    # Connecting gives up after REDIS_CONNECT_TIMEOUT_SECONDS all the same.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 10_000}],
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 10_000,
+                           "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS, "socket_keepalive": True}],
                 "capacity": 1500,
                 "expiry": 30,
             },
@@ -349,6 +379,9 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message that could not be sent is tried once more at once (a connection a Redis restart
+# broke is replaced), not four times: with a frozen Redis, each try costs a socket timeout.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # Celery closes the database connections around every task unless this is set; then it only
 # recycles them every so many tasks, and graders.tasks.refresh_connection applies Django's
 # rule (CONN_MAX_AGE, which graders.worker raises for grading workers, and errors) before each.
@@ -374,6 +407,11 @@ GRADING_HEARTBEAT_SECONDS = 2
 GRADING_STALE_SECONDS = envint("GRADING_STALE_SECONDS", 15)
 GRADING_REQUEUE_AFTER_SECONDS = envint("GRADING_REQUEUE_AFTER_SECONDS", 30)
 GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 3)
+# Gradings that failed on our side are retried after 2, 4, 8 ... s (at most
+# GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS), this many times, then marked `error` for staff:
+# with the defaults, about 20 minutes of a broken grader.
+GRADING_MAX_INFRASTRUCTURE_RETRIES = envint("GRADING_MAX_INFRASTRUCTURE_RETRIES", 10)
+GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS = envint("GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS", 300)
 
 LOGGING = {
     "version": 1,

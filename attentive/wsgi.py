@@ -7,3 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attentive.settings")
 
 application = get_wsgi_application()
+
+from attentive.outages import limit_web_statements  # noqa: E402
+
+limit_web_statements()

@@ -8,23 +8,37 @@ database on the server at 5432), a private Redis, and the layout of docker-compo
 grading worker (`--queues grading,default --concurrency 2`) and the beat worker apart
 (`--beat --queues maintenance --pool solo`).
 
-Each drill submits N softmax submissions (correct and wrong answers mixed, each answer's score
-measured once before any fault), injects its fault when about half of the first half is graded,
-submits the rest, waits for the queue to drain and prints ONE JSON object: `drill`, `submitted`,
-`graded_once`, `lost` (never finished), `doubled` (more than one verdict written), `wrong` (a
-status or score other than the expected one), `drain_s` (from the fault to the last verdict).
+Each drill submits N submissions to three exercises of the demo pack (softmax, cross-entropy,
+attention; correct and wrong answers mixed, each answer's score measured once before any fault),
+injects its fault when about half of the first half is graded, submits the rest, waits for the
+queue to drain and prints ONE JSON object: `drill`, `submitted`, `graded_once`, `lost` (never
+finished), `doubled` (more than one verdict written), `wrong` (a status or score other than the
+expected one), `drain_s` (from the fault to the last verdict), `injected` (false: the fault found
+nothing to hit, and the drill proves nothing).
+
+    zygote, sandbox, keeper, sandbox_storm   SIGKILL a zygote; busy sandboxes; the keepers of busy
+                                             sandboxes; every sandbox of a zygote for a while
+    worker_child, worker                     SIGKILL a worker child; the whole worker, restarted
+    redis, postgres                          restarted (down --outage-s)
+    redis_frozen, postgres_frozen            SIGSTOP for --frozen-s, then SIGCONT: meanwhile the
+                                             drill submits (`submit_s_max`, at most 5 s) and asks a
+                                             uvicorn server for pages (`pages`: status and seconds
+                                             each, at most 5 s, 503 when the service is needed)
 The live-quiz drills (`live_uvicorn`, `live_redis`, `live_postgres`, `--players` phones on two
 uvicorn processes; bench/live_drills.py says how) use the same PostgreSQL and Redis, and no worker.
-`--quick` runs the zygote and sandbox kills with 20 submissions each (about two minutes) and
-exits 1 if any drill reports lost, doubled or wrong submissions, so CI can call it.
+`--quick` runs the zygote, sandbox, keeper and frozen-PostgreSQL drills with 20 submissions each
+(under three minutes) and exits 1 if any drill reports lost, doubled or wrong submissions, a page
+or a submit slower than 5 s, or `injected: false`, so CI can call it.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import subprocess
@@ -33,6 +47,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,14 +58,31 @@ from bench.common import free_port, percentile  # noqa: E402 (needs the project 
 from tests.processes import Process, start_redis, wait_until  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DRILLS = ("zygote", "sandbox", "sandbox_storm", "worker_child", "worker", "redis", "postgres", *live_drills.DRILLS)
-QUICK = ("zygote", "sandbox", "sandbox_storm")
+DRILLS = ("zygote", "sandbox", "keeper", "sandbox_storm", "worker_child", "worker", "redis", "postgres",
+          "redis_frozen", "postgres_frozen", *live_drills.DRILLS)
+QUICK = ("zygote", "sandbox", "keeper", "postgres_frozen")
+# What a person waits at most for any page or a Submit during an outage.
+ANSWER_WITHIN_S = 5.0
 # The sweeper's clock, shortened from the defaults (10 s, 15 s, 30 s) so that drills that rely on
 # it (a dead worker, a lost doorbell) finish in seconds; the mechanism is the same.
 SWEEP_ENV = {"GRADING_SWEEP_SECONDS": "2", "GRADING_STALE_SECONDS": "8", "GRADING_REQUEUE_AFTER_SECONDS": "10"}
 
-# Answers to the softmax exercise, right and wrong in different ways; each one's score is measured
-# once, without faults, before the drills (so the drills do not depend on the exercise's points).
+# Answers, right and wrong in different ways; each one's score is measured once, without faults,
+# before the drills (so the drills do not depend on the exercises' points). Every exercise gets its
+# solution.py ("correct") and its starter.py ("unfinished"); the others are edits of solution.py.
+EXERCISES = ("01-transformers/exercises/01-softmax", "01-transformers/exercises/02-cross-entropy",
+             "01-transformers/exercises/08-attention")
+EDITS = {
+    "01-softmax": {},  # ANSWERS below
+    "02-cross-entropy": {
+        "unshifted": ("shifted = logits - logits.amax(dim=-1, keepdim=True)", "shifted = logits"),
+        "padding_counted": ("return token_losses[kept].sum() / kept.sum()", "return token_losses.mean()"),
+    },
+    "08-attention": {
+        "unscaled": (" / math.sqrt(query.shape[-1])", ""),
+        "no_causal_mask": ("allowed = allowed.tril()", "allowed = allowed"),
+    },
+}
 ANSWERS = {
     "correct": None,  # the exercise's own solution.py
     "naive": (
@@ -107,6 +140,11 @@ class PrivatePostgres:
     @property
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def pids(self) -> list[int]:
+        """The postmaster and every backend: all of them, to freeze the server."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        return [postmaster, *descendants(processes(), postmaster)]
 
     def destroy(self) -> None:
         try:
@@ -205,6 +243,88 @@ def kill(pid: int) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# A student's browser: pages and Submit over HTTP, through a uvicorn process serving the site.
+
+
+class Browser:
+    """One signed-in student's cookies (a session made in the database, a CSRF token) and timed requests."""
+
+    def __init__(self, user, port: int) -> None:
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.contrib.sessions.backends.db import SessionStore
+
+        session = SessionStore()
+        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                        HASH_SESSION_KEY: user.get_session_auth_hash()})
+        session.create()
+        self.port = port
+        # An unmasked CSRF secret in the cookie and the header: what Django checks one against the other.
+        self.csrf = secrets.token_hex(16)
+        self.cookie = f"sessionid={session.session_key}; csrftoken={self.csrf}"
+
+    def request(self, method: str, path: str, form: dict | None = None, timeout: float = 30) -> dict:
+        """{"status": HTTP status or None (no answer), "s": seconds}."""
+        headers = {"Cookie": self.cookie, "HX-Request": "true"}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers.update({"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": self.csrf})
+        started = time.monotonic()
+        status = None
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+            connection.close()
+        except (OSError, http.client.HTTPException):
+            pass
+        return {"status": status, "s": round(time.monotonic() - started, 3)}
+
+
+class Web:
+    """One uvicorn process serving the site with the drills' database and Redis (started on first use)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.servers = None
+        self.browser: Browser | None = None
+        self.exercise = None
+
+    def start(self, user, exercise) -> None:
+        if self.servers is not None:
+            return
+        self.servers = self.stack.start_servers(1)
+        self.browser = Browser(user, self.servers.ports[0])
+        self.exercise = exercise
+        answer = self.page()
+        if answer["status"] != 200:
+            raise RuntimeError(f"the drill's web server does not serve the exercise page: {answer}")
+
+    def page(self) -> dict:
+        course = self.exercise.course.slug
+        return {"what": "page", **self.browser.request("GET", f"/c/{course}/exercises/{self.exercise.slug}/")}
+
+    def submit(self) -> dict:
+        course = self.exercise.course.slug
+        path = f"/c/{course}/exercises/{self.exercise.slug}/submit/"
+        return {"what": "submit", **self.browser.request("POST", path, {"code": self.exercise.files["solution.py"]})}
+
+    def pages_during(self, seconds: float, drill: str) -> list[dict]:
+        """A page and a Submit, again and again, for `seconds`; each with its status and time."""
+        until = time.monotonic() + seconds
+        answers = []
+        while time.monotonic() < until:
+            answers += [self.page(), self.submit()]
+        return answers
+
+    def stop(self) -> None:
+        if self.servers is not None:
+            self.servers.stop()
+
+
+# ---------------------------------------------------------------------------------------------
 # The drills.
 
 
@@ -222,6 +342,7 @@ class Stack:
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.worker: Process | None = None
         self.beat: Process | None = None
+        self.web = Web(self)
 
     def start_worker(self) -> None:
         from django.utils import timezone
@@ -239,19 +360,33 @@ class Stack:
                                           str(self.workdir / "celerybeat-schedule")], self.env,
                                  self.workdir / "beat.log")
 
+    def start_servers(self, count: int):
+        """`count` uvicorn processes serving the site (live_quiz.Servers) with this stack's database and Redis."""
+        from django.conf import settings
+
+        from bench import live_quiz
+
+        # This process's secret key: the sessions it makes for its students (Browser) are signed with it.
+        env = {**live_quiz.server_environment(SimpleNamespace(url=self.env["DATABASE_URL"]), self.workdir),
+               "REDIS_URL": self.redis_url, "SECRET_KEY": settings.SECRET_KEY}
+        live_quiz.manage(env, "collectstatic", "--no-input", "-v", "0")
+        return live_quiz.Servers(env, count, self.workdir)
+
     def restart_redis(self, outage_s: float) -> None:
         self.redis.kill()
         time.sleep(outage_s)
         self.redis, _ = start_redis(self.redis_port)
 
     def stop(self) -> None:
+        self.web.stop()
         for process in (self.worker, self.beat):
             if process is not None:
                 process.stop(timeout=10)
         self.redis.kill()
 
 
-def setup_exercise():
+def setup_exercises():
+    """The drill's student, course and three exercises; returns (user, [(exercise, {answer name: text})])."""
     from django.contrib.auth import get_user_model
 
     from courses.models import Course, Lesson, Membership
@@ -259,21 +394,29 @@ def setup_exercise():
     from graders import engine
     from graders.code import exercise_files
 
-    folder = ROOT / "content" / "nlp2llm" / "lessons" / "01-transformers" / "exercises" / "01-softmax"
-    if not folder.is_dir():
-        folder = ROOT / "tests" / "security" / "softmax_exercise"
-    files = exercise_files(folder)
-    info = engine.inspect(files)
     user = get_user_model().objects.create_user("drills", password="drills-password-not-secret")
     course = Course.objects.create(title="Drills", slug="drills")
     lesson = Lesson.objects.create(course=course, title="Drills", slug="drills")
     Membership.objects.create(user=user, course=course, role="student")
-    exercise = Exercise.objects.create(
-        course=course, lesson=lesson, pack_id="drills-softmax", slug="softmax", title="Softmax", kind=info.kind,
-        max_score=info.max_score, files=files, version=info.version,
-    )
-    answers = {name: text if text is not None else files["solution.py"] for name, text in ANSWERS.items()}
-    return user, exercise, answers
+    made = []
+    for path in EXERCISES:
+        folder = ROOT / "content" / "nlp2llm" / "lessons" / path
+        name = folder.name
+        files = exercise_files(folder)
+        info = engine.inspect(files)
+        exercise = Exercise.objects.create(
+            course=course, lesson=lesson, pack_id=f"drills-{name}", slug=name, title=name, kind=info.kind,
+            max_score=info.max_score, files=files, version=info.version,
+        )
+        answers = {"correct": files["solution.py"], "unfinished": files["starter.py"]}
+        if name == "01-softmax":
+            answers.update({key: text for key, text in ANSWERS.items() if text is not None})
+        for key, (before, after) in EDITS[name].items():
+            if before not in files["solution.py"]:
+                raise RuntimeError(f"{name}/solution.py changed: the {key!r} answer cannot be made from it")
+            answers[key] = files["solution.py"].replace(before, after)
+        made.append((exercise, answers))
+    return user, made
 
 
 def database_call(function, timeout: float = 60):
@@ -297,21 +440,26 @@ def finished_count(ids: list[int]) -> int:
     return database_call(lambda: Submission.objects.filter(pk__in=ids, status__in=Submission.FINISHED).count())
 
 
-def calibrate(user, exercise, answers: dict[str, str], timeout: float) -> dict[str, float]:
-    """Each answer's score, graded once by the workers before any fault."""
+def calibrate(user, exercises: list, timeout: float) -> dict[tuple[int, str], float]:
+    """Each answer's score, graded once by the workers before any fault: {(exercise id, answer): score}."""
     from exercises import services
     from exercises.models import Submission
 
-    ids = {name: services.submit(user, exercise, text, staff_test=True).pk for name, text in answers.items()}
+    ids = {(exercise.pk, name): services.submit(user, exercise, text, staff_test=True).pk
+           for exercise, answers in exercises for name, text in answers.items()}
     wait_until(lambda: finished_count(list(ids.values())) == len(ids), timeout, every=0.1, what="the calibration")
     expected = {}
-    for name, pk in ids.items():
+    for key, pk in ids.items():
         submission = Submission.objects.get(pk=pk)
         if submission.status != Submission.Status.GRADED:
-            raise RuntimeError(f"the {name!r} answer was not graded without any fault: {submission.verdict}")
-        expected[name] = submission.score
-    if expected["correct"] != exercise.max_score:
-        raise RuntimeError(f"the exercise's solution scored {expected['correct']}/{exercise.max_score}")
+            raise RuntimeError(f"the {key!r} answer was not graded without any fault: {submission.verdict}")
+        expected[key] = submission.score
+    for exercise, _answers in exercises:
+        if expected[(exercise.pk, "correct")] != exercise.max_score:
+            raise RuntimeError(f"{exercise.slug}'s solution scored {expected[(exercise.pk, 'correct')]}/"
+                               f"{exercise.max_score}")
+    if len(set(expected.values())) < 3:
+        raise RuntimeError(f"the answers do not score differently enough to catch a wrong verdict: {expected}")
     return expected
 
 
@@ -327,6 +475,17 @@ def inject(drill: str, stack: Stack, options) -> dict:
             found = busy_sandbox(stack.worker, timeout=10)
             if found is not None and kill(found[0]):
                 killed.append(found[0])
+            time.sleep(0.3)
+        return {"killed": killed}
+    if drill == "keeper":
+        # The keeper of a busy sandbox (the host's OOM killer could pick it): the sandbox dies with it,
+        # and no exit status is reported. The test runs again in a fresh sandbox.
+        killed = []
+        for _ in range(options.sandbox_kills):
+            found = busy_sandbox(stack.worker, timeout=10)
+            keeper = processes().get(found[0], (None,))[0] if found is not None else None
+            if keeper is not None and kill(keeper):
+                killed.append(keeper)
             time.sleep(0.3)
         return {"killed": killed}
     if drill == "sandbox_storm":
@@ -359,6 +518,17 @@ def inject(drill: str, stack: Stack, options) -> dict:
         time.sleep(options.outage_s)
         stack.postgres.start()
         return {"down_s": options.outage_s}
+    if drill in ("redis_frozen", "postgres_frozen"):
+        frozen = [stack.redis.popen.pid] if drill == "redis_frozen" else stack.postgres.pids()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            # Meanwhile, what a student meets: a page of the site and a Submit, each timed.
+            pages = stack.web.pages_during(options.frozen_s, drill)
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        return {"killed": frozen, "frozen_s": options.frozen_s, "pages": pages}
     raise ValueError(drill)
 
 
@@ -394,22 +564,31 @@ def failed_tests(submission_id: int) -> dict:
     }
 
 
-def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str], expected: dict[str, float],
+def run_drill(drill: str, stack: Stack, user, exercises: list, expected: dict[tuple[int, str], float],
               options) -> dict:
     from exercises import services
     from exercises.models import Submission
 
-    names = list(answers)
-    plan = [names[index % len(names)] for index in range(options.submissions)]
+    # Every answer of every exercise in turn, the exercises interleaved.
+    longest = max(len(answers) for _, answers in exercises)
+    choices = [(exercise, list(answers)[index]) for index in range(longest) for exercise, answers in exercises
+               if index < len(answers)]
+    plan = [choices[index % len(choices)] for index in range(options.submissions)]
+    texts = {(exercise.pk, name): text for exercise, answers in exercises for name, text in answers.items()}
     half = len(plan) // 2
-    ids: dict[int, str] = {}
+    ids: dict[int, tuple[int, str]] = {}
+    submit_seconds: list[float] = []
 
-    def submit(batch: list[str]) -> None:
-        for name in batch:
+    def submit(batch: list) -> None:
+        for exercise, name in batch:
             # Paced as a class submits, so that grading goes on while the fault is injected.
             time.sleep(options.pace_s)
-            text = answers[name]
-            ids[database_call(lambda text=text: services.submit(user, exercise, text, staff_test=True).pk)] = name
+            text = texts[(exercise.pk, name)]
+            started = time.monotonic()
+            pk = database_call(lambda text=text, exercise=exercise: services.submit(
+                user, exercise, text, staff_test=True).pk)
+            submit_seconds.append(time.monotonic() - started)
+            ids[pk] = (exercise.pk, name)
 
     submit(plan[:half])
     first = list(ids)
@@ -454,7 +633,7 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
         "doubled": sum(1 for row in rows if row[3] > 1),
         "wrong": len(wrong),
         "errors": sum(1 for row in finished if row[1] == Submission.Status.ERROR),
-        "wrong_examples": [{"id": row[0], "answer": ids[row[0]], "status": row[1], "score": row[2],
+        "wrong_examples": [{"id": row[0], "answer": ids[row[0]][1], "status": row[1], "score": row[2],
                             "expected": expected[ids[row[0]]], **failed_tests(row[0])} for row in wrong[:3]],
         "max_attempts": max((row[4] for row in rows), default=0),
         # A test re-run in a fresh sandbox shows here: the slowest grading against the median.
@@ -462,6 +641,9 @@ def run_drill(drill: str, stack: Stack, user, exercise, answers: dict[str, str],
         "grading_ms_max": max((row[6] for row in finished if row[6] is not None), default=None),
         "drain_s": round(time.monotonic() - fault_at, 1),
         "total_s": round((last - first_submitted).total_seconds(), 1) if last and first_submitted else None,
+        "exercises": len({key[0] for key in ids.values()}),
+        # The slowest submit (the view's work, without HTTP): a frozen broker must not hold it.
+        "submit_s_max": round(max(submit_seconds), 2),
         "fault": done,
         # False when the fault found nothing to hit (no busy sandbox in time): the drill proved nothing.
         "injected": bool(done.get("killed", True)),
@@ -475,6 +657,7 @@ def main() -> int:
     parser.add_argument("--drills", default=",".join(DRILLS), help=f"comma-separated, of: {', '.join(DRILLS)}")
     parser.add_argument("--submissions", type=int, default=40, help="submissions per drill")
     parser.add_argument("--outage-s", type=float, default=3.0, help="how long a stopped piece stays down")
+    parser.add_argument("--frozen-s", type=float, default=6.0, help="how long a frozen service stays frozen")
     parser.add_argument("--sandbox-kills", type=int, default=3, help="busy sandboxes killed in the sandbox drill")
     parser.add_argument("--pace-s", type=float, default=0.1, help="pause between two submissions")
     parser.add_argument("--storm-s", type=float, default=2.0, help="how long the sandbox storm kills")
@@ -490,65 +673,93 @@ def main() -> int:
         parser.error(f"unknown drills: {', '.join(sorted(unknown))}; choose from {', '.join(DRILLS)}")
 
     workdir = Path(tempfile.mkdtemp(prefix="attentive-faults-"))
-    postgres = None
-    try:
-        postgres = PrivatePostgres()
-        database_url = postgres.url
-    except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as error:
-        for drill in [name for name in drills if name in ("postgres", "live_postgres")]:
+    postgres, database_url = private_database(workdir)
+    if postgres is None:
+        for drill in [name for name in drills if name in ("postgres", "live_postgres", "postgres_frozen")]:
             print(json.dumps({"drill": drill, "skipped": True,
-                              "reason": f"cannot start a private PostgreSQL ({error}); the restart drill "
-                                        "needs one it may stop"}), flush=True)
+                              "reason": "cannot start a private PostgreSQL; the drill needs one it may stop"}),
+                  flush=True)
             drills.remove(drill)
-        print(f"faults: no private PostgreSQL ({error}); using SQLite in {workdir}", file=sys.stderr)
-        database_url = f"sqlite:///{workdir / 'drills.sqlite3'}"
     stack = None
     failed = False
     redis = None
     try:
-        # Before Django reads its settings: this process rings the same broker as the workers.
         redis = start_redis()
-        os.environ.update({"DATABASE_URL": database_url, "ATTENTIVE_VAR_DIR": str(workdir), "REDIS_URL": redis[1],
-                           "DJANGO_SETTINGS_MODULE": "attentive.settings"})
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        stack = Stack(workdir, postgres, database_url, redis)
+        stack = prepare_stack(workdir, postgres, database_url, redis)
         expected = None
         if any(drill not in live_drills.DRILLS for drill in drills):
             # The live drills need neither the grading worker nor the exercise.
             stack.start_beat()
             stack.start_worker()
-            user, exercise, answers = setup_exercise()
-            expected = calibrate(user, exercise, answers, timeout=90)
+            user, exercises = setup_exercises()
+            expected = calibrate(user, exercises, timeout=120)
+            if any(drill.endswith("_frozen") for drill in drills):
+                stack.web.start(user, exercises[0][0])
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        print(json.dumps({"calibration": expected, "database": database_url.split(":", 1)[0], "machine": machine,
+        calibration = {f"{key[0]}:{key[1]}": score for key, score in (expected or {}).items()}
+        print(json.dumps({"calibration": calibration, "database": database_url.split(":", 1)[0], "machine": machine,
                           "load_average": [round(value, 2) for value in os.getloadavg()]}), flush=True)
         for drill in drills:
             if drill in live_drills.DRILLS:
                 result = live_drills.run(drill, stack, options)
             else:
-                result = run_drill(drill, stack, user, exercise, answers, expected, options)
+                result = run_drill(drill, stack, user, exercises, expected, options)
             result["load_average"] = [round(value, 2) for value in os.getloadavg()]
             print(json.dumps(result), flush=True)
             failed |= bool(result["lost"] or result["doubled"] or result["wrong"])
+            slow = [page for page in result.get("fault", {}).get("pages", [])
+                    if page["status"] is None or page["s"] > ANSWER_WITHIN_S]
+            # This process submits as the view does; with the database frozen it waits like the view's
+            # thread (the page's deadline is the web's answer), with Redis frozen it must not wait.
+            if slow or (drill == "redis_frozen" and result["submit_s_max"] > ANSWER_WITHIN_S):
+                print(f"faults: during the {drill} drill a page or a submit took over {ANSWER_WITHIN_S:g} s: "
+                      f"{slow or result['submit_s_max']}", file=sys.stderr)
+                failed = True
             if not result["injected"]:
                 print(f"faults: the {drill} drill found nothing to kill; its counts prove nothing", file=sys.stderr)
+                failed = True
     finally:
-        if stack is not None:
-            stack.stop()
-        elif redis is not None:
-            redis[0].kill()
+        tear_down(workdir, stack, postgres, redis)
+    return 1 if failed else 0
+
+
+def private_database(workdir: Path) -> tuple[PrivatePostgres | None, str]:
+    """A private PostgreSQL and its URL, or (None, a SQLite file's URL) where none can start."""
+    try:
+        postgres = PrivatePostgres()
+        return postgres, postgres.url
+    except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as error:
+        print(f"faults: no private PostgreSQL ({error}); using SQLite in {workdir}", file=sys.stderr)
+        return None, f"sqlite:///{workdir / 'drills.sqlite3'}"
+
+
+def prepare_stack(workdir: Path, postgres: PrivatePostgres | None, database_url: str,
+                  redis: tuple[Process, str]) -> Stack:
+    """Point this process's Django at the private services (so it rings the workers' broker), migrate."""
+    os.environ.update({"DATABASE_URL": database_url, "ATTENTIVE_VAR_DIR": str(workdir), "REDIS_URL": redis[1],
+                       "DJANGO_SETTINGS_MODULE": "attentive.settings"})
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return Stack(workdir, postgres, database_url, redis)
+
+
+def tear_down(workdir: Path, stack: Stack | None, postgres: PrivatePostgres | None,
+              redis: tuple[Process, str] | None) -> None:
+    if stack is not None:
+        stack.stop()
+    elif redis is not None:
+        redis[0].kill()
+    if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
         from django.db import connections
 
         connections.close_all()
-        if postgres is not None:
-            postgres.destroy()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failed else 0
+    if postgres is not None:
+        postgres.destroy()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

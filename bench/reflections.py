@@ -1,6 +1,6 @@
 """The theme finder against human themes on every real dev unit, with its baselines, and its time for 300 answers.
 
-    .venv/bin/python bench/reflections.py [--data FOLDER] [--repeats 5]
+    .venv/bin/python bench/reflections.py [--data FOLDER] [--repeats 5] [--float32]
 
 Reads the real reflections where they lie: --data, else $REFLECTIONS_REAL_DATA, else
 ../shared/data/reflectsumm-dev beside the checkout (the ReflectSumm development set; never
@@ -17,7 +17,9 @@ copied into the project). Prints JSON:
   finder does), one-word labels, and "Nothing unclear" against the annotators' "No Confusion";
 - seconds: finding the themes of a unit, and embedding + finding the themes of 300 answers
   drawn at random (as long as the real answers are on average) and of the 300 longest, wall
-  and CPU time, the median of --repeats runs, with the load average before and after.
+  and CPU time, the median of --repeats runs, with the load average before and after, and
+  whether the embedding ran in bfloat16 (on a CPU that multiplies it natively; --float32
+  turns it off, to compare).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from reflections import clustering, evaluation
+from reflections import clustering, embeddings, evaluation
 from reflections.embeddings import embed, embedding_threads, load_embedding_model
 
 TIMED_ANSWERS = 300
@@ -125,7 +127,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="folder of unit_*.csv files "
                         "(default: $REFLECTIONS_REAL_DATA, else ../shared/data/reflectsumm-dev beside the checkout)")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each 300-answer timing (default 5)")
+    parser.add_argument("--float32", action="store_true",
+                        help="embed in float32 even on a CPU that multiplies bfloat16 natively (to compare)")
     args = parser.parse_args()
+    if args.float32:
+        embeddings.native_bfloat16 = lambda: False
 
     folder = args.data or evaluation.real_data_folder()
     units = evaluation.load_units(folder)
@@ -183,6 +189,7 @@ def main() -> None:
         },
         "machine": {
             "cpus": os.cpu_count(), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M"),
+            "embedding_in_bfloat16": embeddings.native_bfloat16(),
         },
     }
     print(json.dumps(report, indent=2))

@@ -1,9 +1,8 @@
 """Who may see what: every course page goes through these, and outsiders get a 404, not a hint."""
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
-from .models import Course, Membership
+from .models import Membership
 
 
 def membership_or_404(user, course_slug: str, *, staff: bool = False, instructor: bool = False) -> Membership:
@@ -14,8 +13,8 @@ def membership_or_404(user, course_slug: str, *, staff: bool = False, instructor
     """
     if not user.is_authenticated:
         raise Http404("No such course.")
-    course = get_object_or_404(Course, slug=course_slug)
-    membership = Membership.objects.filter(user=user, course=course).select_related("course").first()
+    # One query, not two (the course, then the membership): every course page starts here.
+    membership = Membership.objects.filter(user=user, course__slug=course_slug).select_related("course").first()
     if membership is None:
         raise Http404("No such course.")
     if instructor and not membership.is_instructor:

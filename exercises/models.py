@@ -91,6 +91,10 @@ class Submission(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     # How many times a worker claimed it; the sweeper gives up after GRADING_MAX_ATTEMPTS.
     attempts = models.PositiveIntegerField(default=0)
+    # Gradings in a row that failed on our side (no sandbox, one killed from outside): they spend
+    # no attempt; each waits twice as long as the last, and after GRADING_MAX_INFRASTRUCTURE_RETRIES
+    # the submission is marked `error` for staff to regrade.
+    infrastructure_retries = models.PositiveIntegerField(default=0)
     # How many verdicts were written: an audit that grading happens exactly once (regrades add one).
     verdicts_written = models.PositiveIntegerField(default=0)
     submitted_at = models.DateTimeField(default=timezone.now)

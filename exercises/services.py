@@ -78,7 +78,7 @@ def submit(user, exercise: Exercise, answer: str, *, staff_test: bool = False, n
     with transaction.atomic():
         # One submission at a time per student and course, so two quick clicks cannot both
         # slip under the attempt limit or the cooldown.
-        Membership.objects.select_for_update().filter(user=user, course=exercise.course).first()
+        Membership.objects.select_for_update().filter(user=user, course_id=exercise.course_id).first()
         previous = Submission.objects.filter(exercise=exercise, user=user)
         if not staff_test:
             check_policies(exercise, user, now)
@@ -202,7 +202,7 @@ def regrade(exercise: Exercise, by, submissions=None) -> Regrade:
         )
         now = timezone.now()
         Submission.objects.filter(pk__in=[row["pk"] for row in rows]).update(
-            status=Submission.Status.QUEUED, attempts=0, regrade=job, enqueued_at=now
+            status=Submission.Status.QUEUED, attempts=0, infrastructure_retries=0, regrade=job, enqueued_at=now
         )
         for row in rows:
             grading.enqueue(Submission(pk=row["pk"]))

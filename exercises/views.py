@@ -31,9 +31,11 @@ def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _exercise(request, course_slug: str, exercise_slug: str, *, staff: bool = False):
+def _exercise(request, course_slug: str, exercise_slug: str, *, staff: bool = False, defer: tuple[str, ...] = ()):
     membership = membership_or_404(request.user, course_slug, staff=staff)
-    exercise = Exercise.objects.filter(course=membership.course, slug=exercise_slug, archived=False).first()
+    exercise = (
+        Exercise.objects.filter(course=membership.course, slug=exercise_slug, archived=False).defer(*defer).first()
+    )
     if exercise is None:
         raise Http404("No such exercise.")
     return membership, exercise
@@ -106,7 +108,10 @@ def exercise_detail(request, course_slug: str, exercise_slug: str):
 @login_required
 @require_POST
 def exercise_submit(request, course_slug: str, exercise_slug: str):
-    membership, exercise = _exercise(request, course_slug, exercise_slug)
+    # The submit path does the least it can (validate, save, ring after commit): a class submits at
+    # once. A code answer needs none of the exercise's files (its tests are the worker's) nor its text.
+    membership, exercise = _exercise(request, course_slug, exercise_slug,
+                                     defer=("files", "statement", "statement_html", "starter_code"))
     answer = request.POST.get("code", "") if exercise.kind == Exercise.Kind.CODE else ""
     try:
         if exercise.kind != Exercise.Kind.CODE:

@@ -9,6 +9,8 @@ missing heartbeat and its submission graded again by someone else.
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 from datetime import timedelta
 
@@ -25,25 +27,54 @@ from .verdict import Verdict
 log = logging.getLogger(__name__)
 
 Status = Submission.Status
-# How long a submission whose grading hit a fault of ours waits before it is tried again.
-INFRASTRUCTURE_RETRY_SECONDS = 5
 
 
 def enqueue(submission: Submission) -> None:
-    """Ring the doorbell once the submission row is committed."""
+    """Ring the doorbell once the submission row is committed, without making the request wait for it.
+
+    The ring goes through a thread of the process (or inline where tasks run eagerly, as in
+    tests): a broker that is slow, away or frozen (each try then costs its socket timeouts)
+    must not hold the student's Submit, whose work is done once the row is committed.
+    """
     from .tasks import grade_submission
 
     submission_id = submission.pk
+    if grade_submission.app.conf.task_always_eager:
+        transaction.on_commit(lambda: ring(submission_id))
+    else:
+        transaction.on_commit(lambda: doorbell().put(submission_id))
 
-    def ring() -> None:
-        # Best effort: the row is committed, so a broker that is away loses nothing; the sweeper
-        # rings again after GRADING_REQUEUE_AFTER_SECONDS. The student's request must not fail.
-        try:
-            grade_submission.delay(submission_id)
-        except Exception:
-            log.exception("could not enqueue submission %s; the sweeper will ring again", submission_id)
 
-    transaction.on_commit(ring)
+def ring(submission_id: int) -> None:
+    """Send the grading task; best effort: the row is committed, so a broker that is away loses
+    nothing, and the sweeper rings again after GRADING_REQUEUE_AFTER_SECONDS."""
+    from .tasks import grade_submission
+
+    try:
+        grade_submission.delay(submission_id)
+    except Exception:
+        log.exception("could not enqueue submission %s; the sweeper will ring again", submission_id)
+
+
+_doorbell_lock = threading.Lock()
+_doorbell: tuple[int, queue.SimpleQueue[int]] | None = None
+
+
+def doorbell() -> queue.SimpleQueue[int]:
+    """This process's queue of submissions to ring for, and the thread that rings (made on first use)."""
+    global _doorbell
+    with _doorbell_lock:
+        # A forked process inherits the variable, not the thread.
+        if _doorbell is None or _doorbell[0] != os.getpid():
+            waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
+            threading.Thread(target=_ring_forever, args=(waiting,), name="grading-doorbell", daemon=True).start()
+            _doorbell = (os.getpid(), waiting)
+        return _doorbell[1]
+
+
+def _ring_forever(waiting: queue.SimpleQueue[int]) -> None:
+    while True:
+        ring(waiting.get())
 
 
 def claim(submission_id: int) -> Submission | None:
@@ -135,14 +166,7 @@ def grade(submission_id: int) -> str:
         log.exception("grading submission %s raised", submission.pk)
         verdict = grading_failed(error)
     if verdict.status == "error" and verdict.infrastructure:
-        # Our fault (no sandbox, one killed from outside): the attempt is given back and the
-        # submission waits, as long as it takes, with a backoff that the pool's own recovery sets.
-        log.warning("grading submission %s is delayed: %s", submission.pk, verdict.message)
-        if release(submission):
-            from .tasks import grade_submission
-
-            grade_submission.apply_async(args=[submission.pk], countdown=INFRASTRUCTURE_RETRY_SECONDS)
-        return "delayed"
+        return requeue_after_our_failure(submission, verdict)
     if verdict.status == "error" and submission.attempts < settings.GRADING_MAX_ATTEMPTS:
         # A platform failure, not the student's: try again soon with a fresh sandbox.
         log.warning("grading submission %s failed (%s); it will be retried", submission.pk, verdict.message)
@@ -154,6 +178,53 @@ def grade(submission_id: int) -> str:
             grade_submission.apply_async(args=[submission.pk], countdown=1)
         return "retry"
     return "recorded" if record(submission, verdict) else "lost-claim"
+
+
+def infrastructure_backoff(retries: int) -> int:
+    """Seconds before the `retries`-th try after failures of ours: 2, 4, 8 ... up to the cap."""
+    return min(2 ** min(retries, 30), settings.GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS)
+
+
+def requeue_after_our_failure(submission: Submission, verdict: Verdict) -> str:
+    """A grading that failed on our side: given back to the queue with backoff, no attempt spent.
+
+    The doorbell rings after the backoff, and `enqueued_at` is set to that moment so that the
+    sweeper, which rings for what waited GRADING_REQUEUE_AFTER_SECONDS since its doorbell, does
+    not ring early. If both ring anyway, the claim lets one of them grade.
+    After GRADING_MAX_INFRASTRUCTURE_RETRIES in a row, the submission is marked `error`, which
+    counts against no attempt limit, with a message saying so, and staff can regrade it.
+    """
+    from .tasks import grade_submission
+
+    retries = submission.infrastructure_retries + 1
+    claimed = Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts)
+    now = timezone.now()
+    if retries > settings.GRADING_MAX_INFRASTRUCTURE_RETRIES:
+        log.error("grading submission %s failed on our side %d times in a row; marked error for staff: %s",
+                  submission.pk, retries, verdict.message)
+        given_up = Verdict(
+            status="error", score=0, max_score=verdict.max_score, infrastructure=True,
+            message=(f"This submission could not be graded: the grader failed on our side {retries} times in a "
+                     "row. This is not your fault and it does not count as one of your attempts. Your "
+                     "instructor can see it and have it graded again."),
+        ).bounded()
+        if claimed.update(
+            status=Status.ERROR, attempts=F("attempts") - 1, infrastructure_retries=retries, score=None,
+            max_score=given_up.max_score, verdict=given_up.to_dict(), graded_at=now, heartbeat_at=None,
+        ):
+            signals.send_submission_changed(submission.pk, Status.ERROR)
+        return "gave-up"
+    countdown = infrastructure_backoff(retries)
+    log.warning("grading submission %s is delayed %d s (failure %d of ours in a row): %s",
+                submission.pk, countdown, retries, verdict.message)
+    if claimed.update(status=Status.QUEUED, attempts=F("attempts") - 1, infrastructure_retries=retries,
+                      heartbeat_at=None, enqueued_at=now + timedelta(seconds=countdown)):
+        signals.send_submission_changed(submission.pk, Status.QUEUED)
+        try:
+            grade_submission.apply_async(args=[submission.pk], countdown=countdown)
+        except Exception:  # the broker is away: the sweeper rings once the backoff is over
+            log.exception("could not re-enqueue submission %s; the sweeper will ring again", submission.pk)
+    return "delayed"
 
 
 def grading_failed(error: BaseException) -> Verdict:
@@ -214,7 +285,8 @@ def sweep(now=None) -> dict[str, int]:
 def retry(submission: Submission) -> None:
     """Staff: grade a submission that ended in `error` again, from scratch."""
     Submission.objects.filter(pk=submission.pk, status=Status.ERROR).update(
-        status=Status.QUEUED, attempts=0, verdict=None, score=None, graded_at=None, enqueued_at=timezone.now()
+        status=Status.QUEUED, attempts=0, infrastructure_retries=0, verdict=None, score=None, graded_at=None,
+        enqueued_at=timezone.now(),
     )
     enqueue(submission)
     signals.send_submission_changed(submission.pk, Status.QUEUED)

@@ -1,19 +1,19 @@
 """Celery tasks of the grading engine: they only call graders.services."""
 
 import logging
-import time
 
 from celery import shared_task
-from celery.exceptions import Reject
 from celery.signals import task_prerun, worker_process_init, worker_process_shutdown
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 
 from . import services, worker
 
 log = logging.getLogger(__name__)
-# Pause before handing back a message whose grading met a database outage, so that a worker
-# does not spin through the whole queue while the database is away.
-DATABASE_RETRY_PAUSE_SECONDS = 2.0
+# A grading that met a database outage (OperationalError, InterfaceError) is sent again after
+# 1, 2, 4 ... 60 s, this many times (about five minutes); then the message is dropped and the
+# row, still queued or running, is the sweeper's to ring for once the database is back.
+DATABASE_MAX_RETRIES = 8
+DATABASE_BACKOFF_MAX_SECONDS = 60
 
 
 @worker_process_init.connect
@@ -38,17 +38,29 @@ def shut_down(**_kwargs) -> None:
     worker.stop()
 
 
-@shared_task(name="graders.grade_submission", acks_late=True, ignore_result=True)
-def grade_submission(submission_id: int) -> str:
+@shared_task(name="graders.grade_submission", bind=True, acks_late=True, ignore_result=True,
+             max_retries=DATABASE_MAX_RETRIES)
+def grade_submission(self, submission_id: int) -> str:
     try:
         return services.grade(submission_id)
-    except DatabaseError as error:
-        # The row is the truth and the database is away: keep the doorbell. The message goes back
-        # to the broker (it was dropped before, and the worker then sat idle until the sweeper).
-        log.warning("database error while grading submission %s (%s); the message is requeued", submission_id, error)
+    except (OperationalError, InterfaceError) as error:
+        # The database is away and the row is the truth: keep the doorbell, with backoff, so a
+        # worker neither drops the queue (and sits idle until the sweeper) nor spins through it.
         close_old_connections()
-        time.sleep(DATABASE_RETRY_PAUSE_SECONDS)
-        raise Reject(f"database error: {error}", requeue=True) from error
+        retries = self.request.retries
+        if retries >= DATABASE_MAX_RETRIES:
+            log.error("database error while grading submission %s (%s), %d times: the message is dropped, "
+                      "the sweeper rings again", submission_id, error, retries + 1)
+            return "database-unavailable"
+        countdown = min(2 ** retries, DATABASE_BACKOFF_MAX_SECONDS)
+        log.warning("database error while grading submission %s (%s); the message is requeued in %d s",
+                    submission_id, error, countdown)
+        raise self.retry(countdown=countdown) from error
+    except DatabaseError:
+        # Not an outage (a programming or integrity error): another try would fail the same way.
+        # A claimed row is taken back by the sweeper, which gives up after GRADING_MAX_ATTEMPTS.
+        log.exception("database error while grading submission %s; not retried", submission_id)
+        return "database-error"
 
 
 # Routed to a queue of its own (settings.CELERY_TASK_ROUTES), served by a process that grades

@@ -4,9 +4,11 @@ whether it can grade (pages show students when no worker can)."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
+import time
 
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
@@ -16,6 +18,8 @@ from . import engine
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_SECONDS = 15
+# How often the pool's state is looked at between beats: a change is recorded at once.
+PROBLEM_CHECK_EVERY_SECONDS = 1
 # A grading worker keeps its database connection between tasks: opening one per verdict (the
 # default, CONN_MAX_AGE = 0, which suits the web process) cost a PostgreSQL connection and its
 # session settings every time. The health check (one `SELECT 1` before a task's first query)
@@ -66,8 +70,8 @@ def commit_without_waiting(sender, connection, **_kwargs) -> None:
             cursor.execute("SET synchronous_commit TO off")
 
 
-def _run() -> None:
-    stop = threading.Event()
+def _run(stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
     pool = None
     problem = ""
     try:
@@ -75,17 +79,22 @@ def _run() -> None:
     except engine.GradingUnavailable as unavailable:
         problem = str(unavailable)
         log.error("this worker cannot sandbox student code and will not grade: %s", problem)
+    recorded: str | None = None
+    last_beat = -math.inf
     while True:
         if pool is not None:
-            # A pool replacing its zygote says so: pages then tell students that grading is delayed.
+            # A pool replacing its zygote says so at once: pages then tell students that grading
+            # is delayed, and why, instead of waiting for the next regular beat.
             problem = pool.problem()
-        try:
-            record_heartbeat(ready=not problem, problem=problem)
-        except Exception:  # the database may be briefly away; the next beat tries again
-            log.exception("could not record the worker heartbeat")
-        finally:
-            connection.close()
-        if stop.wait(HEARTBEAT_EVERY_SECONDS):
+        if problem != recorded or time.monotonic() - last_beat >= HEARTBEAT_EVERY_SECONDS:
+            try:
+                record_heartbeat(ready=not problem, problem=problem)
+                recorded, last_beat = problem, time.monotonic()
+            except Exception:  # the database may be briefly away; the next beat tries again
+                log.exception("could not record the worker heartbeat")
+            finally:
+                connection.close()
+        if stop.wait(PROBLEM_CHECK_EVERY_SECONDS):
             return
 
 

@@ -35,6 +35,9 @@ CONTROLLERS = ("memory", "pids")
 HEADROOM_BYTES = 32 * 1024 * 1024
 REMOVE_TRIES = 50
 PARENT_PREFIX = "attentive-sandbox-"
+# On v1, how close to its limit a cgroup's peak usage must be to say the limit was reached
+# (charges come in batches of up to 64 pages).
+LIMIT_REACHED_SLACK_BYTES = 1024 * 1024
 
 _parents_made = itertools.count()
 _registry: dict[int, list[Path]] = {}
@@ -138,24 +141,51 @@ def limit_cgroup_memory(sandbox_uid: int, memory_mb: int) -> None:
 
 
 def cgroup_oom_killed(sandbox_uid: int) -> bool:
-    """True if the kernel's OOM killer killed a process of this sandbox at its cgroup memory limit.
+    """True if the kernel killed a process of this sandbox because it reached its own cgroup's memory limit.
 
     For `Sandbox._death_failure`, before the sandbox is reaped: a SIGKILL with this True is the
-    memory limit, not a crash. False for a sandbox without cgroups.
+    memory limit, not a crash. An OOM kill alone is not enough: the kernel counts in `oom_kill`
+    every OOM kill of the cgroup's processes, the host's (a machine out of memory) included, and
+    that one is a kill from outside, ours to absorb. The cgroup's own limit leaves its mark
+    beside it: `oom` in memory.events on v2; on v1 (whose failcnt some kernels leave at 0), a
+    peak usage at the limit. False for a sandbox without cgroups.
     """
     with _registry_lock:
         paths = list(_registry.get(sandbox_uid, []))
     for path in paths:
-        for file in ("memory.events", "memory.oom_control"):  # v2, then v1
-            try:
-                text = (path / file).read_text()
-            except OSError:
-                continue
-            for line in text.splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill" and value.strip().isdigit() and int(value) > 0:
-                    return True
+        counters = _counters(path / "memory.events")  # v2
+        if counters:
+            if counters.get("oom_kill", 0) > 0 and counters.get("oom", 0) > 0:
+                return True
+            continue
+        counters = _counters(path / "memory.oom_control")  # v1
+        if counters.get("oom_kill", 0) > 0 and _number(path / "memory.max_usage_in_bytes") >= _number(
+            path / "memory.limit_in_bytes"
+        ) - LIMIT_REACHED_SLACK_BYTES:
+            return True
     return False
+
+
+def _counters(file: Path) -> dict[str, int]:
+    """A cgroup file of `key value` lines, as numbers; {} if it cannot be read."""
+    try:
+        text = file.read_text()
+    except OSError:
+        return {}
+    counters = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().isdigit():
+            counters[key] = int(value)
+    return counters
+
+
+def _number(file: Path) -> int:
+    try:
+        text = file.read_text().strip()
+    except OSError:
+        return 0
+    return int(text) if text.isdigit() else 0
 
 
 def _own_cgroups() -> dict[str, str]:

@@ -43,6 +43,11 @@ READY_TIMEOUT = 30.0
 SPAWN_ANSWER_TIMEOUT = 15.0
 # Waits between attempts to replace a zygote that died or hung (the last one repeats).
 ZYGOTE_RESTART_BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
+# A zygote that served this long before it died starts the backoff afresh; one that dies sooner
+# (something on the machine keeps killing it) waits longer each time.
+ZYGOTE_STABLE_SECONDS = 60.0
+# How often the supervisor looks at the zygote while no sandbox is asked for.
+SUPERVISE_EVERY_SECONDS = 0.5
 # "Build it yourself" rules a pool keeps a warm sandbox for, the most recently asked for first.
 RULES_KEPT_WARM = 4
 # Without a memory cgroup, memory is bounded per process (RLIMIT_AS): a sandbox of N processes
@@ -452,10 +457,18 @@ class Sandbox:
         ready, _, _ = select.select([self.status], [], [], 2.0)
         if ready:
             status = os.read(self.status, wire.EXIT_STATUS.size)
+        # End of file at once: the keeper exited without a report. (Nothing for 2 s: the sandbox
+        # lives on without its channel, which student code closing fd 3 does.)
+        keeper_silent = bool(ready) and not status
         # Read before the cgroup is removed with the sandbox: a SIGKILL at the cgroup's memory
         # limit is the student's memory use, not a kill from outside.
         out_of_memory = cgroup_oom_killed(self.uid) if self.pool.cgroups else False
         self.close()
+        if keeper_silent:
+            # The keeper reports every end of the sandbox before it exits itself, and student code
+            # cannot reach it (another PID namespace, another uid): no report means the keeper was
+            # killed (an operator, the host's OOM killer, a dying zygote), and the sandbox with it.
+            return Failure("killed", "the process running your code was killed from outside the sandbox")
         if len(status) != wire.EXIT_STATUS.size:
             return Failure("crash", "your code ended the Python process that runs it")
         wait_status, cpu_seconds = wire.EXIT_STATUS.unpack(status)
@@ -564,7 +577,10 @@ class SandboxPool:
         self.zygote_down = ""
         self.zygote_restarts = 0
         self.zygote_failed_at = -math.inf
+        self.zygote_started_at = -math.inf
         self.closed = False
+        self.stopping = threading.Event()
+        self.supervisor: threading.Thread | None = None
         self.refiller: threading.Thread | None = None
         self.ended: queue.SimpleQueue[Sandbox | None] = queue.SimpleQueue()
         self.reaper: threading.Thread | None = None
@@ -590,6 +606,8 @@ class SandboxPool:
         self.warm.append(first)
         self.refiller = threading.Thread(target=self._refill, name="sandbox-pool-refill", daemon=True)
         self.refiller.start()
+        self.supervisor = threading.Thread(target=self._supervise, name="sandbox-pool-supervisor", daemon=True)
+        self.supervisor.start()
         return self
 
     def _start_cgroups(self) -> None:
@@ -649,6 +667,16 @@ class SandboxPool:
         if not reply.get("ready"):
             raise SandboxUnavailable(f"the sandbox zygote did not start: {reply.get('error')}")
         self.mode = reply["mode"]
+        self.zygote_started_at = time.monotonic()
+
+    def _zygote_lost(self, reason: str) -> None:
+        """Take the zygote out of service (zygote_lock held); the supervisor or the next spawn replaces it."""
+        now = time.monotonic()
+        if now - self.zygote_started_at > ZYGOTE_STABLE_SECONDS:
+            self.zygote_restarts = 0
+        self.zygote_down = reason
+        self.zygote_failed_at = now
+        log.warning("%s; it will be replaced", reason)
 
     def _replace_zygote(self) -> None:
         """Start a new zygote in place of one that died or hung (zygote_lock held), with backoff."""
@@ -668,9 +696,38 @@ class SandboxPool:
             self.zygote_down = f"a new sandbox zygote did not start ({error})"
             log.error("%s", self.zygote_down)
             raise SandboxUnavailable(self.zygote_down) from None
-        log.warning("replaced the sandbox zygote (%d replacements so far)", self.zygote_restarts)
+        log.warning("replaced the sandbox zygote (%d replacements in a row)", self.zygote_restarts)
         self.zygote_down = ""
-        self.zygote_restarts = 0
+
+    def _supervise(self) -> None:
+        """Notice a zygote that died while nobody asked for a sandbox, and replace it before the next one is.
+
+        Its warm sandboxes died with it (their keepers' parent-death signal): they are dropped,
+        and the refiller makes new ones from the new zygote.
+        """
+        while not self.stopping.wait(SUPERVISE_EVERY_SECONDS):
+            with self.zygote_lock:
+                if self.closed or self.control is None:
+                    return
+                if not self.zygote_down and self.zygote is not None and self.zygote.poll() is not None:
+                    self._zygote_lost(f"the sandbox zygote exited ({self._zygote_stderr()})")
+                if not self.zygote_down:
+                    continue
+                try:
+                    self._replace_zygote()
+                except SandboxUnavailable:
+                    continue  # waiting out the backoff, or the new one did not start: try again later
+            self._drop_dead_warm_sandboxes()
+
+    def _drop_dead_warm_sandboxes(self) -> None:
+        with self.condition:
+            for warm in (self.warm, *self.warm_for_rule.values()):
+                dead = [sandbox for sandbox in warm if not sandbox.is_running()]
+                for sandbox in dead:
+                    warm.remove(sandbox)
+                    sandbox.close()
+            self.failure = None
+            self.condition.notify_all()
 
     def problem(self) -> str:
         """Why this pool cannot hand out sandboxes right now, or "" when it can."""
@@ -724,8 +781,7 @@ class SandboxPool:
                 except OSError:  # the zygote is gone, or hung past the control socket's timeout
                     message, fds = b"", []
                 if not message:
-                    self.zygote_down = f"the sandbox zygote stopped answering ({self._zygote_stderr()})"
-                    log.warning("%s; it will be replaced", self.zygote_down)
+                    self._zygote_lost(f"the sandbox zygote stopped answering ({self._zygote_stderr()})")
         finally:
             child_channel.close()
             os.close(output_write)
@@ -844,13 +900,15 @@ class SandboxPool:
 
     def close(self) -> None:
         """Stop refilling, end every warm sandbox and the zygote."""
+        self.stopping.set()
         with self.condition:
             self.closed = True
             self.condition.notify_all()
             warm = [*self.warm, *(sandbox for kept in self.warm_for_rule.values() for sandbox in kept)]
             self.warm, self.warm_for_rule = collections.deque(), collections.OrderedDict()
-        if self.refiller is not None and self.refiller is not threading.current_thread():
-            self.refiller.join(timeout=30)
+        for thread in (self.refiller, self.supervisor):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=30)
         for sandbox in warm:
             sandbox.close()
         if self.reaper is not None:

@@ -40,6 +40,12 @@ MADV_COLLAPSE = 25
 RULE_ZYGOTES_KEPT = 8
 RULE_ZYGOTE_ANSWER_TIMEOUT = 10.0
 HUGE_PAGE = 2 * 1024 * 1024
+# Whom the host's OOM killer takes first when the machine runs out of memory (oom_score_adj, from
+# -1000 to 1000; the worker keeps its own, 0 by default): a sandbox, then its zygote, never the
+# worker that would lose every grading in progress. The kill of a sandbox is then ours to absorb:
+# its test runs again in a fresh one (graders/code.py).
+ZYGOTE_OOM_SCORE_ADJ = 500
+SANDBOX_OOM_SCORE_ADJ = 1000
 
 
 def warm_up() -> None:
@@ -107,8 +113,18 @@ def isolation_mode() -> str:
     return "userns"
 
 
+def set_oom_score_adj(value: int) -> None:
+    """Raise this process's oom_score_adj (raising needs no privilege); best effort."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write(str(value))
+    except OSError:
+        pass
+
+
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
+    set_oom_score_adj(ZYGOTE_OOM_SCORE_ADJ)
     try:
         warm_up()
         preloaded = models.import_model_modules(sys.argv[2:])
@@ -323,6 +339,8 @@ def keep_sandbox(
     """
     channel, output, status = fds
     try:
+        # Before the namespaces, while /proc is the host's; the sandbox inherits it.
+        set_oom_score_adj(SANDBOX_OOM_SCORE_ADJ)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # SIGTERM, not SIGKILL: when the zygote dies, the handler below still kills the sandbox
         # (whose own parent-death signal student code can clear).

@@ -157,12 +157,104 @@ def test_an_infrastructure_failure_never_spends_the_students_attempts(cast, code
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
     outcomes = [services.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS + 2)]
     assert outcomes == ["delayed"] * (settings.GRADING_MAX_ATTEMPTS + 2)
-    assert [kwargs["countdown"] for kwargs in requeued] == [services.INFRASTRUCTURE_RETRY_SECONDS] * len(outcomes)
+    assert [kwargs["countdown"] for kwargs in requeued] == [2, 4, 8, 16, 32][: len(outcomes)]
     submission.refresh_from_db()
     assert (submission.status, submission.attempts, submission.verdict) == ("queued", 0, None)
     services.sweep(timezone.now())
     submission.refresh_from_db()
     assert submission.status == "queued"  # the sweeper does not give up on a submission that waits for us
+
+
+def test_infrastructure_retries_back_off_exponentially_up_to_a_cap(settings):
+    settings.GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS = 300
+    assert [services.infrastructure_backoff(n) for n in range(1, 11)] == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    assert services.infrastructure_backoff(10_000) == 300
+
+
+def test_after_too_many_failures_of_ours_the_submission_is_an_error_for_staff_not_a_spent_attempt(
+        cast, code_exercise, monkeypatch, settings, django_capture_on_commit_callbacks):
+    def delayed(files, answer):
+        return Verdict("error", 0, 4, message="Grading is delayed: the sandbox was killed", infrastructure=True)
+
+    settings.GRADING_MAX_INFRASTRUCTURE_RETRIES = 3
+    monkeypatch.setattr(engine, "grade_answer", delayed)
+    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    code_exercise.max_attempts = 1
+    code_exercise.save()
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    outcomes = [services.grade(submission.pk) for _ in range(4)]
+    assert outcomes == ["delayed", "delayed", "delayed", "gave-up"]
+    assert services.grade(submission.pk) == "not-claimed"
+    submission.refresh_from_db()
+    assert (submission.status, submission.attempts, submission.score) == ("error", 0, None)
+    verdict = submission.verdict_object
+    assert verdict.infrastructure
+    assert "failed on our side 4 times" in verdict.message
+    assert "does not count as one of your attempts" in verdict.message
+    assert "instructor can see it" in verdict.message
+    # Not counted against the exercise's one attempt: the student may submit again.
+    assert exercise_services.attempts_used(code_exercise, cast.student) == 0
+    # Staff regrade it from scratch, retries counted afresh.
+    with django_capture_on_commit_callbacks(execute=False):
+        services.retry(submission)
+    submission.refresh_from_db()
+    assert (submission.status, submission.infrastructure_retries) == ("queued", 0)
+
+
+def test_the_sweeper_does_not_ring_for_a_delayed_submission_before_its_backoff_is_over(
+        cast, code_exercise, monkeypatch, settings, django_capture_on_commit_callbacks):
+    def delayed(files, answer):
+        return Verdict("error", 0, 4, message="Grading is delayed", infrastructure=True)
+
+    rung = []
+    monkeypatch.setattr(engine, "grade_answer", delayed)
+    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    monkeypatch.setattr("graders.tasks.grade_submission.delay", lambda *args: rung.append(args))
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    for _ in range(5):  # the fifth try waits 32 s, longer than GRADING_REQUEUE_AFTER_SECONDS
+        services.grade(submission.pk)
+    now = timezone.now()
+    settings.GRADING_REQUEUE_AFTER_SECONDS = 30
+    assert services.sweep(now + timedelta(seconds=31))["rung"] == 0
+    assert services.sweep(now + timedelta(seconds=32 + 31))["rung"] == 1
+    assert rung == [(submission.pk,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_doorbells_at_once_for_one_submission_grade_it_once(cast, code_exercise, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    gradings = []
+
+    def slow_grade(files, answer):
+        gradings.append(answer)
+        threading.Event().wait(0.3)
+        return Verdict("graded", 4, 4)
+
+    monkeypatch.setattr(engine, "grade_answer", slow_grade)
+    monkeypatch.setattr("graders.tasks.grade_submission.delay", lambda *args: None)
+    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+    outcomes = []
+    start = threading.Barrier(2)
+
+    def ring() -> None:  # the sweeper's doorbell and the retry's, delivered to two worker processes
+        try:
+            start.wait()
+            outcomes.append(services.grade(submission.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ring) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["not-claimed", "recorded"]
+    assert len(gradings) == 1
+    submission.refresh_from_db()
+    assert (submission.status, submission.attempts, submission.verdicts_written) == ("graded", 1, 1)
 
 
 def test_a_grading_that_raises_anything_becomes_a_readable_error_and_the_task_returns(
@@ -237,8 +329,35 @@ def test_the_sweeper_has_a_queue_that_no_grading_backlog_can_block():
     assert router.route({}, grade_submission.name)["queue"].name == "grading"
 
 
-def test_a_database_outage_during_grading_hands_the_message_back(monkeypatch):
-    from celery.exceptions import Reject
+@pytest.mark.parametrize("outage", ["OperationalError", "InterfaceError"])
+def test_a_database_outage_during_grading_sends_the_message_again_with_backoff(db, monkeypatch, outage):
+    from celery.exceptions import Retry
+    from django import db
+
+    from graders import tasks
+
+    def database_away(submission_id):
+        raise getattr(db, outage)("connection refused")
+
+    monkeypatch.setattr(services, "grade", database_away)
+    countdowns = []
+
+    def retry(countdown):  # what Task.retry sends: the same message, `countdown` seconds later
+        countdowns.append(countdown)
+        return Retry(when=countdown)
+
+    monkeypatch.setattr(tasks.grade_submission, "retry", retry)
+    for retries in range(3):
+        tasks.grade_submission.push_request(retries=retries)
+        try:
+            with pytest.raises(Retry):
+                tasks.grade_submission.run(7)
+        finally:
+            tasks.grade_submission.pop_request()
+    assert countdowns == [1, 2, 4]
+
+
+def test_a_database_outage_that_lasts_drops_the_message_after_a_bound(db, monkeypatch):
     from django.db import OperationalError
 
     from graders import tasks
@@ -247,7 +366,41 @@ def test_a_database_outage_during_grading_hands_the_message_back(monkeypatch):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(services, "grade", database_away)
-    monkeypatch.setattr(tasks, "DATABASE_RETRY_PAUSE_SECONDS", 0)
-    with pytest.raises(Reject) as rejected:
-        tasks.grade_submission.run(7)
-    assert rejected.value.requeue is True
+    tasks.grade_submission.push_request(retries=tasks.DATABASE_MAX_RETRIES)
+    try:
+        assert tasks.grade_submission.run(7) == "database-unavailable"
+    finally:
+        tasks.grade_submission.pop_request()
+
+
+def test_a_database_programming_error_is_not_retried(db, monkeypatch):
+    from django.db import ProgrammingError
+
+    from graders import tasks
+
+    def broken_query(submission_id):
+        raise ProgrammingError('column "answer" does not exist')
+
+    monkeypatch.setattr(services, "grade", broken_query)
+    assert tasks.grade_submission.run(7) == "database-error"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_doorbell_rings_after_commit_without_holding_the_students_request(cast, code_exercise, monkeypatch):
+    import threading
+    import time
+
+    rung = []
+    done = threading.Event()
+
+    def slow_broker(submission_id):  # a frozen Redis costs its socket timeouts, try after try
+        time.sleep(2)
+        rung.append(submission_id)
+        done.set()
+
+    monkeypatch.setattr("graders.tasks.grade_submission.delay", slow_broker)
+    started = time.monotonic()
+    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+    assert time.monotonic() - started < 1
+    assert done.wait(10)
+    assert rung == [submission.pk]

@@ -81,3 +81,45 @@ def test_answers_are_cut_to_the_length_the_model_was_trained_on():
     assert model.max_seq_length == embeddings.MAX_TOKENS == 128
     essay = "attention " * 400
     assert np.allclose(embeddings.embed([essay]), embeddings.embed([essay + " softmax"]), atol=1e-6)
+
+
+def test_the_vectors_are_the_models_own_in_float32_and_within_a_hair_of_them_in_bfloat16(monkeypatch):
+    texts = ["I did not get why the keys are scaled by the square root of d_k", "none", "BPE merges",
+             "the difference between teacher forcing and feeding back the model's own predictions " * 3]
+    reference = embeddings.load_embedding_model().encode(texts, normalize_embeddings=True)
+    monkeypatch.setattr(embeddings, "native_bfloat16", lambda: False)
+    assert np.allclose(embeddings.embed(texts), reference, atol=1e-5)
+    monkeypatch.setattr(embeddings, "native_bfloat16", lambda: True)
+    # The stored embeddings of answers embedded in float32 stay comparable with new ones.
+    assert (embeddings.embed(texts) * reference).sum(axis=1).min() > 0.9995
+
+
+class RecordingModel:
+    """The real model, recording each batch's padded length and its answers' own lengths."""
+
+    def __init__(self):
+        self.model = embeddings.load_embedding_model()
+        self.tokenizer = self.model.tokenizer
+        self.batches = []
+
+    def __call__(self, features):
+        mask = features["attention_mask"]
+        self.batches.append((mask.shape[1], mask.sum(dim=1).tolist()))
+        return self.model(features)
+
+
+def test_answers_are_batched_by_their_number_of_word_pieces():
+    short = [f"softmax {n}" for n in range(embeddings.BATCH_SIZE)]
+    long = [f"why the decoder gets the ground truth tokens during training, case {n}, with teacher forcing"
+            for n in range(embeddings.BATCH_SIZE)]
+    mixed = [text for pair in zip(short, long, strict=True) for text in pair]
+    recorder = RecordingModel()
+    vectors = embeddings._embed_by_length(recorder, mixed, None)
+    # Two batches, each padded to no more than its own answers need: no short answer pays for a long one.
+    assert len(recorder.batches) == 2
+    for padded, lengths in recorder.batches:
+        assert padded == max(lengths)
+        assert max(lengths) - min(lengths) <= 2
+    # And every vector is back in its answer's row.
+    alone = embeddings.embed(mixed[:2])
+    assert (vectors[:2] * alone).sum(axis=1).min() > 0.999

@@ -72,6 +72,30 @@ def test_a_computation_groups_the_answers_and_reports_progress(prompts, struggle
         assert 1 <= len(theme.representative_ids) <= 3
 
 
+def test_a_recomputation_embeds_only_the_answers_that_are_new_or_edited(prompts, struggles, monkeypatch):
+    from reflections import embeddings
+
+    run(prompts.struggled)
+    embedded = []
+    real_embed = embeddings.embed
+
+    def recording_embed(texts, progress=None):
+        embedded.extend(texts)
+        return real_embed(texts, progress)
+
+    monkeypatch.setattr(embeddings, "embed", recording_embed)
+    new = add(prompts.struggled, ["what the decoder start token is for"])[0]
+    edited = struggles["tokenization"][0]
+    edited.text, edited.embedding = "how the tokenizer decides where to split a word", None
+    edited.save()
+    run(prompts.struggled)
+    assert sorted(embedded) == sorted([new.text, edited.text])
+    embedded.clear()
+    run(prompts.struggled)  # the instructor asks again, nothing changed: nothing to embed
+    assert embedded == []
+    assert not ReflectionAnswer.objects.filter(prompt=prompts.struggled, embedding=None).exists()
+
+
 def test_new_answers_are_debounced_into_one_run(prompts, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         services.request_theme_update(prompts.struggled)

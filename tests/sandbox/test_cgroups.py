@@ -217,3 +217,31 @@ def test_on_cgroup_v2_the_limits_and_oom_kills_use_the_v2_files(tmp_path, monkey
     (parent / "cgroup.subtree_control").unlink()
     started.close()
     assert not parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("files", "at_its_limit"),
+    [
+        ({"memory.events": "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\n"}, True),
+        # The host's OOM killer took a process of the cgroup: counted in oom_kill, not in oom.
+        ({"memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\n"}, False),
+        ({"memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+          "memory.max_usage_in_bytes": str(96 << 20), "memory.limit_in_bytes": str(96 << 20)}, True),
+        ({"memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+          "memory.max_usage_in_bytes": str(20 << 20), "memory.limit_in_bytes": str(96 << 20)}, False),
+        ({"memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+          "memory.max_usage_in_bytes": str(96 << 20), "memory.limit_in_bytes": str(96 << 20)}, False),
+    ],
+    ids=["v2-own-limit", "v2-host-oom-killer", "v1-own-limit", "v1-host-oom-killer", "v1-no-kill"],
+)
+def test_only_a_kill_at_the_sandboxs_own_memory_limit_is_the_students_memory_use(tmp_path, files, at_its_limit):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    uid = 987_654_321
+    with cgroups._registry_lock:
+        cgroups._registry[uid] = [tmp_path]
+    try:
+        assert cgroup_oom_killed(uid) is at_its_limit
+    finally:
+        with cgroups._registry_lock:
+            cgroups._registry.pop(uid)

@@ -149,3 +149,82 @@ def test_a_sandbox_killed_while_loading_the_code_again_is_an_infrastructure_erro
         killer.join()
     assert verdict.status == "error", verdict
     assert verdict.infrastructure
+
+
+def keeper_pids(pool) -> list[int]:
+    """The keepers (children of the pool's zygote), each the parent of one sandbox."""
+    return [pid for pid in (_parent_of(sandbox) for sandbox in sandbox_pids(pool)) if pid]
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return 0
+
+
+def kill_keepers(pool, rounds: int, every: float, stop: threading.Event) -> None:
+    """SIGKILL every sandbox's keeper (not the sandbox itself), `rounds` times, `every` seconds apart."""
+    for _ in range(rounds):
+        if stop.wait(every):
+            return
+        for pid in keeper_pids(pool):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def grade_while_killing_keepers(pool, source: str, *, rounds: int, every: float):
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_keepers, args=(pool, rounds, every, stop))
+    killer.start()
+    try:
+        return grade_code(EXERCISE, source, pool)
+    finally:
+        stop.set()
+        killer.join()
+
+
+def test_a_sandbox_whose_keeper_was_killed_runs_its_test_again_and_costs_the_student_nothing(own_pool):
+    verdict = grade_while_killing_keepers(own_pool, SLOW, rounds=1, every=0.5)
+    assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
+
+
+def test_keepers_killed_every_time_make_an_infrastructure_error_not_a_crash(own_pool):
+    verdict = grade_while_killing_keepers(own_pool, SLOW, rounds=100, every=0.1)
+    assert verdict.status == "error", verdict
+    assert verdict.infrastructure
+    assert "killed from outside the sandbox" in verdict.message
+
+
+def test_the_hosts_oom_killer_takes_a_sandbox_first_then_the_zygote_never_the_worker_first(own_pool):
+    def oom_score_adj(pid: int) -> int:
+        return int((Path("/proc") / str(pid) / "oom_score_adj").read_text())
+
+    with own_pool.acquire() as sandbox:
+        sandbox.load(CORRECT)
+        sandboxes = sandbox_pids(own_pool)
+        assert sandboxes
+        assert {oom_score_adj(pid) for pid in sandboxes} == {1000}
+        assert oom_score_adj(own_pool.zygote.pid) == 500
+        assert oom_score_adj(os.getpid()) < 500
+
+
+
+def test_a_dead_zygote_is_replaced_while_the_pool_is_idle(own_pool, caplog):
+    first = own_pool.zygote
+    first.kill()
+    first.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        warm = own_pool.warm_sandboxes()
+        if own_pool.zygote is not first and own_pool.problem() == "" and warm and all(s.is_running() for s in warm):
+            break
+        time.sleep(0.1)
+    assert own_pool.zygote is not first
+    assert own_pool.zygote.poll() is None
+    assert own_pool.problem() == ""
+    assert "replaced the sandbox zygote" in caplog.text
+    # No submission had to find the dead zygote: the next one is graded from a warm sandbox.
+    assert (verdict := grade_code(EXERCISE, CORRECT, own_pool)).score == 4.0, verdict
