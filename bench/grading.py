@@ -7,7 +7,10 @@ server answers on 5432, else SQLite, and a Celery grading worker), then measures
 - paced: one submission every 1/rate seconds, submit-to-verdict latency (p50/p95/p99);
 - burst: `burst` submissions queued at once, sustained verdicts per second, and the CPU
   milliseconds per verdict (the worker's and all its descendants' CPU time over the burst,
-  sandboxes included, divided by the verdicts): the figure that says how many cores a class needs;
+  sandboxes included, divided by the verdicts): the figure that says how many cores a class needs.
+  As root, the worker's tree is counted by a cpuacct cgroup of its own: the zygote lets the
+  kernel reap its keepers, so their CPU (and their sandboxes') reaches no parent's `cutime`
+  and a count from /proc alone (the fallback) misses it;
 - cold: the same grading with a cold interpreter per submission (a new sandbox pool that
   imports torch from scratch), the baseline for `speedup`.
 Prints one JSON object. Stops everything it started, and gives up after --timeout seconds.
@@ -30,9 +33,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile, proc_table, subtree, tree_cpu_seconds  # noqa: E402 (needs the project root on the path)
+from bench.verdict_cpu import cpu_counter  # noqa: E402
 
 
 def postgres_available() -> bool:
@@ -73,6 +78,7 @@ def main() -> None:
                         help="profile the worker and its descendants with py-spy during the burst, into DIR")
     options = parser.parse_args()
     started = time.monotonic()
+    os.environ["BENCH_LOAD_AT_START"] = " ".join(f"{load:.2f}" for load in os.getloadavg())
 
     workdir = Path(tempfile.mkdtemp(prefix="attentive-bench-"))
     database_name = f"attentive_bench_{os.getpid()}"
@@ -98,6 +104,7 @@ def main() -> None:
     finally:
         if worker is not None:
             worker.stop()
+        remove_worker_cgroup()
         redis.kill()
         if use_postgres:
             from django.db import connections
@@ -173,13 +180,15 @@ def run(options, started: float, workdir: Path, redis_pid: int):
     latencies = finished_latencies(paced_ids)
 
     # Burst: a whole class submits at the bell.
+    cgroup = worker_cgroup(worker.popen.pid)
     spy = profile(worker.popen.pid, options.py_spy)
-    cpu_before = cpu_by_role(worker.popen.pid, redis_pid)
+    cpu_before = cpu_by_role(worker.popen.pid, redis_pid, cgroup)
     burst_started = time.monotonic()
     burst_ids = [services.submit(user, exercise, solution, staff_test=True).pk for _ in range(options.burst)]
     queued_s = time.monotonic() - burst_started
     wait_until(lambda: all_done(burst_ids), min(180, remaining()), every=0.02, what="the burst verdicts")
-    cpu_after = cpu_by_role(worker.popen.pid, redis_pid)
+    time.sleep(0.5)  # the last sandboxes' keepers end and the refill after the last verdict
+    cpu_after = cpu_by_role(worker.popen.pid, redis_pid, cgroup)
     burst_cpu = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
     burst_cpu_s = burst_cpu["trusted"] + burst_cpu["sandboxes"]
     if spy is not None:
@@ -221,6 +230,7 @@ def run(options, started: float, workdir: Path, redis_pid: int):
         "burst_s": round(burst_elapsed, 2),
         "verdicts_per_s": round(options.burst / burst_elapsed, 1),
         "cpu_ms_per_verdict": round(burst_cpu_s * 1000 / options.burst, 1),
+        "cpu_counted_by": "cgroup" if cgroup is not None else "/proc (keepers and sandboxes missed)",
         # Where that CPU went, and what the database server and Redis spent beside it (the
         # database's share includes this script's own submissions).
         "cpu_ms_per_verdict_by_part": {role: round(seconds * 1000 / options.burst, 1)
@@ -232,6 +242,9 @@ def run(options, started: float, workdir: Path, redis_pid: int):
         "cold_p50_ms": round(statistics.median(cold), 1),
         "speedup": round(statistics.median(cold) / p50, 1),
         "elapsed_s": round(time.monotonic() - started, 1),
+        # Other work on the machine shows here: compare runs of similar load, or alternate them.
+        "load_average": {"start": os.environ["BENCH_LOAD_AT_START"],
+                         "end": " ".join(f"{load:.2f}" for load in os.getloadavg())},
     }
     print(json.dumps(result))
     return worker
@@ -250,17 +263,48 @@ def burst_timeline(submissions, concurrency: int) -> dict:
     }
 
 
-def cpu_by_role(worker_pid: int, redis_pid: int) -> dict[str, float]:
-    """CPU seconds so far: the worker's trusted processes, its sandboxes (the zygotes and every
-    sandbox they started), the PostgreSQL server's processes and the private Redis."""
+def worker_cgroup(worker_pid: int) -> Path | None:
+    """A cpuacct cgroup holding the (warm) worker and every descendant, or None where there is none.
+
+    Processes forked later (keepers, sandboxes) are born in it, and it counts their CPU when the
+    kernel reaps them unwaited, which no /proc `cutime` does.
+    """
+    if os.geteuid() != 0 or not (CPUACCT / "cpuacct.usage").exists():
+        return None
+    cgroup = CPUACCT / f"attentive-bench-grading-{os.getpid()}"
+    cgroup.mkdir()
+    for pid in sorted(subtree(proc_table(), worker_pid)):
+        try:
+            (cgroup / "cgroup.procs").write_text(str(pid))
+        except OSError:  # ended meanwhile
+            pass
+    return cgroup
+
+
+def remove_worker_cgroup() -> None:
+    cgroup = CPUACCT / f"attentive-bench-grading-{os.getpid()}"
+    for _ in range(50):  # empty once the worker's last processes are gone
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+def cpu_by_role(worker_pid: int, redis_pid: int, cgroup: Path | None) -> dict[str, float]:
+    """CPU seconds so far: the worker's trusted processes, its sandboxes (the zygotes, keepers and
+    every sandbox they started), the PostgreSQL server's processes and the private Redis."""
     table = proc_table()
     worker = tree_cpu_seconds(worker_pid, table)
     zygotes = [pid for pid in subtree(table, worker_pid) if table[pid][1].startswith("python") and
                "graders.sandbox.zygote" in _command(pid)]
-    sandboxes = sum(tree_cpu_seconds(pid, table) for pid in zygotes)
+    trusted = worker - sum(tree_cpu_seconds(pid, table) for pid in zygotes)
+    whole = cpu_counter(cgroup) if cgroup is not None else worker
     return {
-        "trusted": worker - sandboxes,
-        "sandboxes": sandboxes,
+        "trusted": trusted,
+        "sandboxes": whole - trusted,
         "postgres": sum(cpu for _ppid, name, cpu in table.values() if name.startswith("postgres")),
         "redis": table.get(redis_pid, (0, "", 0.0))[2],
     }

