@@ -32,12 +32,12 @@ CASES = sorted(ATTACKS.glob("*/*.py"))
 def test_torchs_ready_made_piece_fails_the_rules_test_however_it_is_reached(pool, attack):
     folder, rule_test = EXERCISES[attack.parent.name]
     source = attack.read_text()
-    ran, _, alternative = source.splitlines()[0].removeprefix("# ran: ").partition(", or the time limit")
+    ran, may_time_out, _ = source.splitlines()[0].removeprefix("# ran: ").partition(", or the time limit")
     verdict = grade_code(COURSE / folder, source, pool)
     assert verdict.status == "graded", verdict.message
     outcome = next(test for test in verdict.tests if test.name == rule_test)
     assert not outcome.passed
-    if not (alternative and outcome.message.startswith("Time limit of 2 s exceeded in test")):
+    if not (may_time_out and outcome.message.startswith("Time limit of 2 s exceeded in test")):
         assert outcome.message.startswith(f"Your code ran `{ran}`. That is torch's"), outcome.message
     assert verdict.score <= verdict.max_score - outcome.max_points
     assert settled(pool)
