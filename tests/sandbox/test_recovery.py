@@ -57,10 +57,10 @@ def kill_busy_sandboxes(pool, times: int, stop: threading.Event) -> None:
                 pass
 
 
-def grade_while_killing(pool, source: str, *, kills: int):
-    """Grade `source` while up to `kills` of its busy sandboxes are SIGKILLed from outside."""
+def grade_while(killing, pool, source: str, *args):
+    """Grade `source` while `killing(pool, *args, stop)` kills from outside, until the grading ends."""
     stop = threading.Event()
-    killer = threading.Thread(target=kill_busy_sandboxes, args=(pool, kills, stop))
+    killer = threading.Thread(target=killing, args=(pool, *args, stop))
     killer.start()
     try:
         return grade_code(EXERCISE, source, pool)
@@ -102,12 +102,12 @@ def test_while_the_zygote_is_down_the_pool_says_why_and_grading_is_delayed_not_f
 
 
 def test_a_sandbox_killed_from_outside_once_costs_the_student_nothing(own_pool):
-    verdict = grade_while_killing(own_pool, SLOW, kills=1)
+    verdict = grade_while(kill_busy_sandboxes, own_pool, SLOW, 1)
     assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
 
 
 def test_a_sandbox_killed_from_outside_every_time_is_an_infrastructure_error(own_pool):
-    verdict = grade_while_killing(own_pool, SLOW, kills=20)
+    verdict = grade_while(kill_busy_sandboxes, own_pool, SLOW, 20)
     assert verdict.status == "error"
     assert verdict.infrastructure
     assert "killed from outside the sandbox" in verdict.message
@@ -175,24 +175,13 @@ def kill_keepers(pool, rounds: int, every: float, stop: threading.Event) -> None
                 pass
 
 
-def grade_while_killing_keepers(pool, source: str, *, rounds: int, every: float):
-    stop = threading.Event()
-    killer = threading.Thread(target=kill_keepers, args=(pool, rounds, every, stop))
-    killer.start()
-    try:
-        return grade_code(EXERCISE, source, pool)
-    finally:
-        stop.set()
-        killer.join()
-
-
 def test_a_sandbox_whose_keeper_was_killed_runs_its_test_again_and_costs_the_student_nothing(own_pool):
-    verdict = grade_while_killing_keepers(own_pool, SLOW, rounds=1, every=0.5)
+    verdict = grade_while(kill_keepers, own_pool, SLOW, 1, 0.5)
     assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
 
 
 def test_keepers_killed_every_time_make_an_infrastructure_error_not_a_crash(own_pool):
-    verdict = grade_while_killing_keepers(own_pool, SLOW, rounds=100, every=0.1)
+    verdict = grade_while(kill_keepers, own_pool, SLOW, 100, 0.1)
     assert verdict.status == "error", verdict
     assert verdict.infrastructure
     assert "killed from outside the sandbox" in verdict.message
