@@ -69,6 +69,9 @@ def read_first_sheet(data: bytes, limits: SheetLimits) -> list[list]:
     if not isinstance(answer, dict):
         if finished.returncode < 0 and -finished.returncode in (_signal("SIGXCPU"), _signal("SIGKILL")):
             raise SheetRefused(_stopped(limits))
+        if finished.stderr.rstrip().endswith(b"MemoryError"):
+            # Out of memory again while handling it (its message needs memory too): the limit, not damage.
+            raise SheetRefused(_too_big(limits))
         raise SheetUnreadable("the reader stopped without an answer")
     if "refused" in answer:
         raise SheetRefused(str(answer["refused"]))
@@ -100,8 +103,8 @@ def _stopped(limits: SheetLimits) -> str:
 # -- the child --------------------------------------------------------------------------------
 
 
-class _TimeUp(Exception):
-    pass
+class _TimeUp(BaseException):
+    """Not an Exception: openpyxl's own `except Exception` must not turn it into a damaged file."""
 
 
 def _limit_self(limits: SheetLimits) -> None:

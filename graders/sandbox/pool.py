@@ -422,9 +422,7 @@ class Sandbox:
                 self.close()
                 return Failure("time", f"time limit of {seconds or limits.wall_seconds:g} s exceeded")
             readable = [self.channel, self.output]
-            ready_read, ready_write, _ = select.select(
-                readable, [self.channel] if want_write else [], [], remaining
-            )
+            ready_read, ready_write = wait_for(readable, [self.channel] if want_write else [], remaining)
             if self.output in ready_read and self._drain_output(limits):
                 return Failure("output", f"output limit of {limits.output_kb} KB exceeded")
             if (self.channel in ready_read and not want_write) or ready_write:
@@ -454,7 +452,7 @@ class Sandbox:
     def _death_failure(self) -> Failure:
         """Why the sandbox ended by itself, from the status its keeper reports."""
         status = b""
-        ready, _, _ = select.select([self.status], [], [], 2.0)
+        ready, _ = wait_for([self.status], [], 2.0)
         if ready:
             status = os.read(self.status, wire.EXIT_STATUS.size)
         # End of file at once: the keeper exited without a report. (Nothing for 2 s: the sandbox
@@ -508,12 +506,12 @@ class Sandbox:
     def wait_ended(self) -> None:
         """Wait until the keeper is gone (SIGKILL if it lingers), then free the last descriptors."""
         if self.pidfd is not None:
-            if not select.select([self.pidfd], [], [], 1.0)[0]:
+            if not wait_for([self.pidfd], [], 1.0)[0]:
                 try:
                     signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-                select.select([self.pidfd], [], [], 5.0)
+                wait_for([self.pidfd], [], 5.0)
             os.close(self.pidfd)
         os.close(self.status)
         self.pool.uids.give_back(self.uid)
@@ -522,8 +520,35 @@ class Sandbox:
         """True if the sandbox process is still there and has not said anything unasked."""
         if not self.alive or self.pidfd is None:
             return False
-        ready, _, _ = select.select([self.pidfd, self.channel], [], [], 0)
+        ready, _ = wait_for([self.pidfd, self.channel], [], 0)
         return not ready
+
+
+# What poll reports for a descriptor that select would call readable (data, end of file, an
+# error, a process ended for a pidfd) or writable.
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR | select.POLLNVAL
+_WRITABLE = select.POLLOUT | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+def wait_for(read: list, write: list, timeout: float) -> tuple[list, list]:
+    """select() for files and descriptor numbers, by poll: select refuses any descriptor numbered
+    1,024 or above, which a long-lived worker (or a test process) can reach."""
+    poller = select.poll()
+    masks: dict[int, int] = {}
+    for item in read:
+        number = item if isinstance(item, int) else item.fileno()
+        masks[number] = masks.get(number, 0) | select.POLLIN | select.POLLPRI
+    for item in write:
+        number = item if isinstance(item, int) else item.fileno()
+        masks[number] = masks.get(number, 0) | select.POLLOUT
+    for number, mask in masks.items():
+        poller.register(number, mask)
+    events = dict(poller.poll(max(0.0, timeout) * 1000))
+
+    def fired(item, wanted: int) -> bool:
+        return bool(events.get(item if isinstance(item, int) else item.fileno(), 0) & wanted)
+
+    return [item for item in read if fired(item, _READABLE)], [item for item in write if fired(item, _WRITABLE)]
 
 
 def _protocol_failure(category: str) -> Failure:

@@ -354,12 +354,14 @@ class EquivalenceWorker:
         assert self._process.stdout is not None
         deadline = time.monotonic() + timeout
         descriptor = self._process.stdout.fileno()
+        # poll, not select: select refuses descriptors numbered 1,024 or above.
+        poller = select.poll()
+        poller.register(descriptor, select.POLLIN | select.POLLHUP | select.POLLERR)
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            readable, _, _ = select.select([descriptor], [], [], remaining)
-            if readable:
+            if poller.poll(remaining * 1000):
                 chunk = os.read(descriptor, 65536)
                 if not chunk:
                     return b""
