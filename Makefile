@@ -10,7 +10,7 @@ run:            ## serve the embedded site on http://127.0.0.1:8000 with a gradi
 	$(PYTHON) scripts/dev.py run $(LAN_FLAG)
 
 test:           ## run the whole test suite
-	$(PYTHON) scripts/dev.py test
+	$(PYTHON) scripts/dev.py test $(PYTEST_ARGS)
 
 lint:
 	.venv/bin/ruff check .
