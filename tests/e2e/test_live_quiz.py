@@ -39,6 +39,25 @@ def big_message(page):
     return page.locator(".player-stage .big-message").first
 
 
+def open_lobby(host, quiz, *, reading_seconds: int) -> Game:
+    """The instructor signs in and opens a live game's lobby from the quiz's page."""
+    sign_in(host, "ines", PASSWORD)
+    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
+    host.get_by_role("link", name="Start a live game").click()
+    host.get_by_label("Reading time (seconds)").fill(str(reading_seconds))
+    host.get_by_role("button", name="Open the lobby").click()
+    host.wait_for_url("**/host/")
+    return Game.objects.get()
+
+
+def join_by_link(phone, game, nickname: str):
+    """A phone follows the join link (the QR code) and joins with `nickname`."""
+    phone.goto(game.join_path())
+    phone.get_by_label("Nickname").fill(nickname)
+    phone.get_by_role("button", name="Join").click()
+    return phone
+
+
 # live_site comes first so that the test database exists before the browser starts.
 def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast, tmp_path):
     quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title="Kahoot time!")
@@ -47,13 +66,7 @@ def test_a_host_and_three_players_play_a_whole_game(live_site, new_page, cast, t
     add_question(quiz, "type_answer", {"accepted": ["cher"]}, text="*teacher* = `tea` + …?")
 
     host = new_page()
-    sign_in(host, "ines", PASSWORD)
-    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
-    host.get_by_role("link", name="Start a live game").click()
-    host.get_by_label("Reading time (seconds)").fill("1")
-    host.get_by_role("button", name="Open the lobby").click()
-    host.wait_for_url("**/host/")
-    game = Game.objects.get()
+    game = open_lobby(host, quiz, reading_seconds=1)
     expect(host.locator(".join-code")).to_have_text(game.pin)
     expect(host.locator(".qr svg")).to_be_visible()
 
@@ -204,17 +217,8 @@ def test_the_projector_is_readable_from_the_back_of_the_hall(live_site, new_page
                                                 {"text": "MarianMT", "correct": True}, "BERT", "GPT-2",
                                                 "RoBERTa"]}, text="Select **every** encoder-decoder (seq2seq) model.")
     host = new_page(viewport=screen)
-    sign_in(host, "ines", PASSWORD)
-    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
-    host.get_by_role("link", name="Start a live game").click()
-    host.get_by_label("Reading time (seconds)").fill("1")
-    host.get_by_role("button", name="Open the lobby").click()
-    host.wait_for_url("**/host/")
-    game = Game.objects.get()
-    ann = new_page(viewport=PHONE)
-    ann.goto(game.join_path())
-    ann.get_by_label("Nickname").fill("Ann")
-    ann.get_by_role("button", name="Join").click()
+    game = open_lobby(host, quiz, reading_seconds=1)
+    ann = join_by_link(new_page(viewport=PHONE), game, "Ann")
     expect(host.locator(".lobby-players .nickname")).to_have_count(1)
     check_readable(host, **{".join-code": 0.1, ".projector": LEGIBLE, ".lobby-player": LEGIBLE, ".host-bar": LEGIBLE,
                             ".qr__figcaption": LEGIBLE})
@@ -256,26 +260,15 @@ def test_a_player_who_joins_while_a_question_is_open_plays_it_with_the_time_left
     quiz = Quiz.objects.create(course=cast.course, lesson=cast.lesson, title="Kahoot time!")
     add_question(quiz, "single", text="BERT is which kind of model?")
     host = new_page()
-    sign_in(host, "ines", PASSWORD)
-    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
-    host.get_by_role("link", name="Start a live game").click()
-    host.get_by_label("Reading time (seconds)").fill("0")
-    host.get_by_role("button", name="Open the lobby").click()
-    host.wait_for_url("**/host/")
-    game = Game.objects.get()
-    ann = new_page(viewport=PHONE)
-    ann.goto(game.join_path())
-    ann.get_by_label("Nickname").fill("Ann")
-    ann.get_by_role("button", name="Join").click()
+    game = open_lobby(host, quiz, reading_seconds=0)
+    ann = join_by_link(new_page(viewport=PHONE), game, "Ann")
     expect(big_message(ann)).to_have_text("You're in!")
     host.get_by_role("button", name="Start").click()
     expect(ann.get_by_role("button", name=re.compile("Encoder-only"))).to_be_visible(timeout=5000)
 
     bob = new_page(viewport=PHONE)
     bob.wait_for_timeout(2000)  # two seconds into the question
-    bob.goto(game.join_path())
-    bob.get_by_label("Nickname").fill("Bob")
-    bob.get_by_role("button", name="Join").click()
+    join_by_link(bob, game, "Bob")
     expect(bob.get_by_role("button", name=re.compile("Encoder-only"))).to_be_visible()
     assert int(bob.locator(".player-stage .timer").inner_text()) <= 18  # the time that is left, not all of it
     expect(host.locator("[data-field=player-count]")).to_have_text("2")  # the projector heard of Bob
@@ -296,17 +289,8 @@ def test_phones_seated_just_after_an_early_close_wait_for_the_next_question(live
     add_question(quiz, "single", text="BERT is which kind of model?")
     add_question(quiz, "true_false", text="Teacher forcing feeds the model its own predictions.")
     host = new_page()
-    sign_in(host, "ines", PASSWORD)
-    host.goto(f"/c/nlp/quizzes/{quiz.pk}/")
-    host.get_by_role("link", name="Start a live game").click()
-    host.get_by_label("Reading time (seconds)").fill("2")
-    host.get_by_role("button", name="Open the lobby").click()
-    host.wait_for_url("**/host/")
-    game = Game.objects.get()
-    ann = new_page(viewport=PHONE)
-    ann.goto(game.join_path())
-    ann.get_by_label("Nickname").fill("Ann")
-    ann.get_by_role("button", name="Join").click()
+    game = open_lobby(host, quiz, reading_seconds=2)
+    ann = join_by_link(new_page(viewport=PHONE), game, "Ann")
     expect(big_message(ann)).to_have_text("You're in!")
     host.get_by_role("button", name="Start").click()
     expect(big_message(ann)).to_have_text("Get ready…")
