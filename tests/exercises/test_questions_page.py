@@ -1,23 +1,6 @@
 """The page of a questions exercise: each part tells the student how its answer is judged."""
 
-import pytest
-
-from exercises.models import Exercise
-from graders import engine
-from tests.project.test_readme import blocks
-
 PAGE = "/c/nlp/exercises/questions/"
-
-
-@pytest.fixture
-def questions_exercise(cast):
-    toml = next(block for block in blocks("toml", "id = ") if 'kind = "questions"' in block)
-    files = {"exercise.toml": toml, "statement.md": "Four parts."}
-    info = engine.inspect(files)
-    return Exercise.objects.create(
-        course=cast.course, lesson=cast.lesson, pack_id="ex-questions", slug="questions", title="Questions",
-        kind="questions", max_score=info.max_score, files=files, version=info.version,
-    )
 
 
 def test_each_part_shows_its_float_policy_and_tolerance_under_the_answer_box(client, cast, questions_exercise):
