@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from attentive.refusals import Refused
 from courses.gradebook import person_key
 
 from .models import (
@@ -24,8 +25,8 @@ from .models import (
 )
 
 
-class Refused(Exception):
-    """The change is not allowed now; the message says why and what to do."""
+class ComparisonRefused(Refused):
+    """The change is not allowed now in this homework; the message says why and what to do."""
 
 
 # Phase 1: criteria ----------------------------------------------------------------------------
@@ -34,7 +35,7 @@ class Refused(Exception):
 def propose_criterion(homework: ComparisonHomework, author, *, name: str, definition: str,
                       how_to_measure: str) -> CriterionProposal:
     if homework.phase != ComparisonHomework.Phase.CRITERIA:
-        raise Refused("The criteria are final: proposals are closed.")
+        raise ComparisonRefused("The criteria are final: proposals are closed.")
     return CriterionProposal.objects.create(
         homework=homework, author=author, name=name.strip(), definition=definition.strip(),
         how_to_measure=how_to_measure.strip(),
@@ -43,9 +44,9 @@ def propose_criterion(homework: ComparisonHomework, author, *, name: str, defini
 
 def withdraw_proposal(proposal: CriterionProposal) -> None:
     if proposal.homework.phase != ComparisonHomework.Phase.CRITERIA:
-        raise Refused("The criteria are final: proposals can no longer be withdrawn.")
+        raise ComparisonRefused("The criteria are final: proposals can no longer be withdrawn.")
     if proposal.merged_into_id:
-        raise Refused("Your instructor already used this proposal in the final list.")
+        raise ComparisonRefused("Your instructor already used this proposal in the final list.")
     proposal.delete()
 
 
@@ -69,7 +70,7 @@ def make_criterion(homework: ComparisonHomework, *, proposals: list[CriterionPro
         suggestions = [*suggestions, keep]
     sources = [*proposals, *suggestions]
     if not sources and not name.strip():
-        raise Refused("Select the proposals to merge, or give the criterion a name.")
+        raise ComparisonRefused("Select the proposals to merge, or give the criterion a name.")
     kept = keep or fullest(sources)
     position = (homework.criteria.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     criterion = Criterion.objects.create(
@@ -93,7 +94,7 @@ def add_to_criterion(criterion: Criterion, *, proposals: list[CriterionProposal]
 
 def update_criterion(criterion: Criterion, *, name: str, definition: str, how_to_measure: str) -> Criterion:
     if not name.strip():
-        raise Refused("A criterion needs a name.")
+        raise ComparisonRefused("A criterion needs a name.")
     criterion.name, criterion.definition, criterion.how_to_measure = name.strip()[:120], definition.strip(), \
         how_to_measure.strip()
     criterion.save()
@@ -103,7 +104,8 @@ def update_criterion(criterion: Criterion, *, name: str, definition: str, how_to
 def delete_criterion(criterion: Criterion) -> None:
     filled = criterion.entries.count()
     if filled:
-        raise Refused(f"{filled} students already filled in “{criterion.name}”: rename it instead of deleting it.")
+        raise ComparisonRefused(
+            f"{filled} students already filled in “{criterion.name}”: rename it instead of deleting it.")
     criterion.delete()
 
 
@@ -122,16 +124,16 @@ def move_criterion(criterion: Criterion, offset: int) -> None:
 
 def start_table(homework: ComparisonHomework) -> None:
     if not homework.criteria.exists():
-        raise Refused("Make the final criteria list first: the table needs at least one criterion.")
+        raise ComparisonRefused("Make the final criteria list first: the table needs at least one criterion.")
     if not homework.active_models().exists():
-        raise Refused("Add at least one model to compare.")
+        raise ComparisonRefused("Add at least one model to compare.")
     homework.phase = ComparisonHomework.Phase.TABLE
     homework.save(update_fields=["phase", "updated_at"])
 
 
 def back_to_criteria(homework: ComparisonHomework) -> None:
     if TableEntry.objects.filter(pick__homework=homework).exists():
-        raise Refused("Students have started filling in the table: the criteria can still be edited, "
+        raise ComparisonRefused("Students have started filling in the table: the criteria can still be edited, "
                       "but proposals cannot be reopened.")
     homework.phase = ComparisonHomework.Phase.CRITERIA
     homework.save(update_fields=["phase", "updated_at"])
@@ -167,17 +169,18 @@ def pick_model(homework: ComparisonHomework, student, model: ComparedModel) -> M
         ComparisonHomework.objects.select_for_update().filter(pk=homework.pk).first()
         homework.refresh_from_db(fields=["phase", "deadline"])
         if not homework.table_open_for_students():
-            raise Refused("The table is not open for picks now.")
+            raise ComparisonRefused("The table is not open for picks now.")
         current = ModelPick.objects.filter(homework=homework, student=student).first()
         if current and current.model_id == model.pk:
             return current
         if current and current.entries.exists():
-            raise Refused(f"You already filled in values for {current.model.name}: clear them before changing model.")
+            raise ComparisonRefused(
+                f"You already filled in values for {current.model.name}: clear them before changing model.")
         choice = next((c for c in model_choices(homework, student) if c.model.pk == model.pk), None)
         if choice is None:
-            raise Refused("That model is not on the list.")
+            raise ComparisonRefused("That model is not on the list.")
         if not choice.available:
-            raise Refused(f"{model.name} already has more students than other models: choose one of the "
+            raise ComparisonRefused(f"{model.name} already has more students than other models: choose one of the "
                           "models that nobody (or fewest people) researches yet, so every model is covered.")
         if current:
             current.model = model
@@ -200,7 +203,7 @@ def save_row(pick: ModelPick, cells: dict[int, tuple[str, str]]) -> RowReport:
     """
     homework = pick.homework
     if not homework.table_open_for_students():
-        raise Refused("The deadline has passed: the table is read-only now." if homework.past_deadline()
+        raise ComparisonRefused("The deadline has passed: the table is read-only now." if homework.past_deadline()
                       else "The table is not open yet.")
     report = RowReport()
     existing = {entry.criterion_id: entry for entry in pick.entries.all()}
@@ -232,7 +235,7 @@ def save_row(pick: ModelPick, cells: dict[int, tuple[str, str]]) -> RowReport:
 
 def review_entry(entry: TableEntry, *, by, status: str, comment: str) -> TableEntry:
     if status not in TableEntry.Status.values:
-        raise Refused("Unknown review status.")
+        raise ComparisonRefused("Unknown review status.")
     entry.status, entry.comment = status, comment.strip()
     entry.reviewed_by, entry.reviewed_at = by, timezone.now()
     entry.save(update_fields=["status", "comment", "reviewed_by", "reviewed_at", "updated_at"])
@@ -248,7 +251,7 @@ def verify_row(pick: ModelPick, *, by) -> int:
 
 def grade(homework: ComparisonHomework, student, *, by, points: Decimal, feedback: str) -> HomeworkGrade:
     if points < 0 or points > homework.max_points:
-        raise Refused(f"Give between 0 and {homework.max_points_text} points.")
+        raise ComparisonRefused(f"Give between 0 and {homework.max_points_text} points.")
     graded, _ = HomeworkGrade.objects.update_or_create(
         homework=homework, student=student, defaults={"points": points, "feedback": feedback.strip(), "graded_by": by}
     )

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from attentive.refusals import Refused
 from courses.access import membership_or_404
 from courses.gradebook import person_key
 from courses.models import Membership
@@ -99,7 +100,7 @@ def propose(request, course_slug: str, homework_id: int):
         return _student_detail(request, membership, homework, proposal_form=form, status=400)
     try:
         services.propose_criterion(homework, request.user, **form.cleaned_data)
-    except services.Refused as refused:
+    except Refused as refused:
         messages.error(request, str(refused))
     else:
         messages.success(request, f"Thank you! “{form.cleaned_data['name']}” is proposed.")
@@ -113,7 +114,7 @@ def withdraw(request, course_slug: str, homework_id: int, proposal_id: int):
     proposal = get_object_or_404(CriterionProposal, pk=proposal_id, homework=homework, author=request.user)
     try:
         services.withdraw_proposal(proposal)
-    except services.Refused as refused:
+    except Refused as refused:
         messages.error(request, str(refused))
     else:
         messages.success(request, f"“{proposal.name}” is withdrawn.")
@@ -132,7 +133,7 @@ def pick(request, course_slug: str, homework_id: int):
         return redirect(homework)
     try:
         services.pick_model(homework, request.user, model)
-    except services.Refused as refused:
+    except Refused as refused:
         messages.error(request, str(refused))
     else:
         messages.success(request, f"You research {model.name}. Fill in its row below.")
@@ -153,7 +154,7 @@ def save_row(request, course_slug: str, homework_id: int):
         return _student_detail(request, membership, homework, row_form=form, status=400)
     try:
         report = services.save_row(student_pick, form.cells())
-    except services.Refused as refused:
+    except Refused as refused:
         messages.error(request, str(refused))
     else:
         messages.success(request, f"Saved: {report.saved} cell{'s' if report.saved != 1 else ''} changed"
@@ -207,7 +208,7 @@ def _criteria_action(request, homework):
                              + (f", merging {merged} proposal{'s' if merged != 1 else ''}." if merged else "."))
         elif action == "add" and criterion:
             if not proposals and not suggestions:
-                raise services.Refused("Select the proposals to add to this criterion.")
+                raise services.ComparisonRefused("Select the proposals to add to this criterion.")
             services.add_to_criterion(criterion, proposals=proposals, suggestions=suggestions)
             merged = len(proposals) + len(suggestions)
             messages.success(request, f"Merged {merged} proposal{'s' if merged != 1 else ''} into “{criterion.name}”.")
@@ -222,7 +223,7 @@ def _criteria_action(request, homework):
             services.move_criterion(criterion, -1 if action == "up" else 1)
         else:
             messages.error(request, "Unknown action; nothing changed.")
-    except services.Refused as refused:
+    except Refused as refused:
         messages.error(request, str(refused))
 
 
@@ -249,10 +250,10 @@ def homework_settings(request, course_slug: str, homework_id: int):
         elif action == "add_model":
             form = ModelForm(request.POST)
             if not form.is_valid():
-                raise services.Refused("Give the model a name.")
+                raise services.ComparisonRefused("Give the model a name.")
             position = homework.compared_models.count() + 1
             if homework.compared_models.filter(name__iexact=form.cleaned_data["name"], archived=False).exists():
-                raise services.Refused(f"{form.cleaned_data['name']} is already on the list.")
+                raise services.ComparisonRefused(f"{form.cleaned_data['name']} is already on the list.")
             ComparedModel.objects.create(homework=homework, position=position, **form.cleaned_data)
             messages.success(request, f"{form.cleaned_data['name']} is added to the list.")
         elif action in ("archive_model", "restore_model"):
@@ -263,7 +264,7 @@ def homework_settings(request, course_slug: str, homework_id: int):
                              + (" (students who picked it keep their work)." if model.archived else "."))
         else:
             messages.error(request, "Unknown action; nothing changed.")
-    except services.Refused as refused:
+    except Refused as refused:
         messages.error(request, str(refused))
     return redirect(homework)
 
@@ -292,7 +293,7 @@ def student_row(request, course_slug: str, homework_id: int, user_id: int):
         if form.is_valid():
             try:
                 services.grade(homework, student, by=request.user, **form.cleaned_data)
-            except services.Refused as refused:
+            except Refused as refused:
                 messages.error(request, str(refused))
             else:
                 messages.success(request, f"Grade saved for {student.get_full_name() or student.username}.")

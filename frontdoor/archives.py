@@ -16,10 +16,12 @@ import zipfile
 from dataclasses import dataclass
 from io import BytesIO
 
+from attentive.refusals import Refused
+
 MB = 1024 * 1024
 
 
-class ArchiveRefused(ValueError):
+class ArchiveRefused(Refused, ValueError):
     """The archive was refused before unpacking; the message says why and what to do."""
 
 

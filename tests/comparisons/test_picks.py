@@ -51,16 +51,16 @@ def test_a_student_may_change_model_until_they_filled_in_values(cast, table_open
     pick.refresh_from_db()
     assert pick.model == table_open.models[2]
     TableEntry.objects.create(pick=pick, criterion=table_open.criteria[0], value="128k", source_url="https://a.b/c")
-    with pytest.raises(services.Refused, match="clear them before changing model"):
+    with pytest.raises(services.ComparisonRefused, match="clear them before changing model"):
         services.pick_model(table_open.homework, cast.student, table_open.models[1])
 
 
 def test_no_picks_before_the_table_opens_or_after_the_deadline(cast, homework):
-    with pytest.raises(services.Refused):
+    with pytest.raises(services.ComparisonRefused):
         services.pick_model(homework.homework, cast.student, homework.models[0])
     homework.homework.phase = "table"
     past_deadline(homework.homework)
-    with pytest.raises(services.Refused):
+    with pytest.raises(services.ComparisonRefused):
         services.pick_model(homework.homework, cast.student, homework.models[0])
 
 
