@@ -14,7 +14,6 @@ import hmac
 import numpy as np
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Course, Lesson
@@ -258,6 +257,3 @@ class ThemeComputation(models.Model):
             "busy": self.state in (self.State.SCHEDULED, self.State.RUNNING),
         }
 
-
-def review_url(lesson: Lesson) -> str:
-    return reverse("reflection_review", args=[lesson.course.slug, lesson.slug])
