@@ -23,6 +23,7 @@ from courses.gradebook import person_key
 from courses.models import Membership
 from courses.panels import CourseLink, Panel
 
+from . import services
 from .models import Exercise, Submission
 from .services import best_of
 
@@ -169,9 +170,20 @@ def class_summary(exercise: Exercise, students: dict[int, object]) -> ClassSumma
     )
 
 
-def lesson_exercises(request, lesson, membership) -> Panel | None:
-    from .views import student_summary
+def student_summary(exercise: Exercise, user) -> dict:
+    """Status, counted submission and number of tries of one exercise for one student (the lesson list)."""
+    submissions = list(Submission.objects.filter(exercise=exercise, user=user, is_staff_test=False))
+    counted = services.counted_submission(exercise, user)
+    if any(s.solved for s in submissions):
+        status = "solved"
+    elif submissions:
+        status = "attempted"
+    else:
+        status = "not started"
+    return {"exercise": exercise, "status": status, "counted": counted, "count": len(submissions)}
 
+
+def lesson_exercises(request, lesson, membership) -> Panel | None:
     exercises = list(lesson.exercises.filter(archived=False).order_by("position", "id"))
     if not exercises:
         return None

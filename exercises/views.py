@@ -414,17 +414,3 @@ def _posted_reviews(data, verdict, rubrics) -> dict[str, Review]:
         ):
             reviews[test.name] = Review(points=float(points))
     return reviews
-
-
-def student_summary(exercise: Exercise, user) -> dict:
-    """Status, best score and due date of one exercise for one student (the lesson list)."""
-    submissions = list(Submission.objects.filter(exercise=exercise, user=user, is_staff_test=False))
-    counted = services.counted_submission(exercise, user)
-    if any(s.solved for s in submissions):
-        status = "solved"
-    elif submissions:
-        status = "attempted"
-    else:
-        status = "not started"
-    return {"exercise": exercise, "status": status, "counted": counted, "count": len(submissions)}
-
