@@ -95,6 +95,7 @@ from graders.sandbox.models import build_model, import_model_modules
 from graders.sandbox.pool import PROTOCOL_CATEGORIES
 from graders.sandbox.ready_made import ReadyMade
 from graders.sandbox.wire import GARBLED, TOO_LARGE
+from graders.spec import ExerciseError, exercise_files, exercise_version
 from graders.verdict import TestOutcome, Verdict
 
 # Failures that are resource limits: the verdict's message names them and the test.
@@ -186,10 +187,6 @@ class StudentCodeFailed(Exception):
         self.failure = failure
 
 
-class ExerciseError(Exception):
-    """The exercise itself is broken (bad exercise.toml, tests.py that does not run...)."""
-
-
 @dataclass
 class Exercise:
     """An exercise loaded in the trusted process."""
@@ -198,28 +195,6 @@ class Exercise:
     limits: Limits
     tests: list[TestSpec]
     solution: types.ModuleType
-
-
-def exercise_files(exercise: Mapping[str, str] | str | Path) -> dict[str, str]:
-    """File name -> text, from a mapping or from a folder's top-level files."""
-    if isinstance(exercise, Mapping):
-        return dict(exercise)
-    folder = Path(exercise)
-    return {
-        path.name: path.read_text()
-        for path in sorted(folder.iterdir())
-        if path.is_file() and not path.name.startswith(".")
-    }
-
-
-def exercise_version(files: Mapping[str, str]) -> str:
-    """A hash of every file, so a verdict says which version of the exercise graded it."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        for part in (name, files[name]):
-            encoded = part.encode()
-            digest.update(len(encoded).to_bytes(8, "big") + encoded)
-    return digest.hexdigest()[:16]
 
 
 def load_exercise(files: Mapping[str, str]) -> Exercise:
