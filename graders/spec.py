@@ -9,6 +9,7 @@ command-line tools.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from collections.abc import Mapping
@@ -57,19 +58,15 @@ def read_settings(files: Mapping[str, str]) -> dict[str, Any]:
         raise ExerciseError(f"exercise.toml is not valid TOML: {error}") from None
 
 
-_questions_cache: dict[str, QuestionsSpec] = {}
-
-
 def questions_spec(files: Mapping[str, str]) -> QuestionsSpec:
-    """The parsed questions of a folder, cached by version (the web asks on every keystroke)."""
-    version = exercise_version(files)
-    spec = _questions_cache.get(version)
-    if spec is None:
-        spec = load_questions(read_settings(files))
-        if len(_questions_cache) > 256:
-            _questions_cache.clear()
-        _questions_cache[version] = spec
-    return spec
+    """The parsed questions of a folder, kept for the 256 exercise.toml read last (the web asks on every keystroke)."""
+    return _parsed_questions(files.get("exercise.toml", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_questions(exercise_toml: str) -> QuestionsSpec:
+    # The questions depend on exercise.toml alone, so its text is the key.
+    return load_questions(read_settings({"exercise.toml": exercise_toml}))
 
 
 @dataclass

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import collections
 import threading
 import tomllib
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 from graders.sandbox import Limits
 from graders.spec import ExerciseError, exercise_version
@@ -63,7 +64,7 @@ def _run_author_file(files: Mapping[str, str], name: str) -> types.ModuleType:
 # more than some of the tests. The author's modules are read-only to a grading (a test gets its
 # own seeded `t`), so one loaded copy serves every verdict of its version.
 LOADED_EXERCISES_KEPT = 64
-_loaded_exercises: collections.OrderedDict[str, Exercise] = collections.OrderedDict()
+_loaded_exercises: LRUCache[str, Exercise] = LRUCache(maxsize=LOADED_EXERCISES_KEPT)
 _loaded_lock = threading.Lock()
 
 
@@ -71,12 +72,8 @@ def loaded_exercise(files: Mapping[str, str], version: str) -> Exercise:
     """`load_exercise(files)`, kept for the LOADED_EXERCISES_KEPT versions used last."""
     with _loaded_lock:
         loaded = _loaded_exercises.get(version)
-        if loaded is not None:
-            _loaded_exercises.move_to_end(version)
-            return loaded
-    loaded = load_exercise(files)
-    with _loaded_lock:
-        _loaded_exercises[version] = loaded
-        while len(_loaded_exercises) > LOADED_EXERCISES_KEPT:
-            _loaded_exercises.popitem(last=False)
+    if loaded is None:
+        loaded = load_exercise(files)
+        with _loaded_lock:
+            _loaded_exercises[version] = loaded
     return loaded
