@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .problems import Problem
 from .questions import (
     ChoicePart,
     NumericPart,
@@ -54,16 +55,6 @@ __all__ = [
 
 class GradingUnavailable(Exception):
     """This process cannot grade safely (no sandbox); it must not try."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with an exercise folder, for the course-pack loader to report."""
-
-    file: str
-    message: str
-    line: int | None = None
-    key_path: tuple = ()
 
 
 @dataclass
@@ -103,8 +94,7 @@ def inspect(files: Mapping[str, str]) -> ExerciseInfo:
         try:
             spec = load_questions(settings)
         except QuestionsError as error:
-            problems = [Problem("exercise.toml", message, key_path=tuple(path)) for path, message in error.problems]
-            return ExerciseInfo(kind, 0.0, version, problems)
+            return ExerciseInfo(kind, 0.0, version, error.problems)
         return ExerciseInfo(kind, sum(part.points for part in spec.parts), version)
     return ExerciseInfo(kind, 0.0, version, [Problem("exercise.toml", f"kind must be one of {', '.join(KINDS)}",
                                                      key_path=("kind",))])

@@ -82,14 +82,14 @@ from .authoring import TestContext, TestSpec, test
 from .comparison import compare_values
 from .failures import StudentCodeFailed, TestFailed
 from .grading import Grading, grade_code, validate_exercise
-from .loading import Exercise, load_exercise, loaded_exercise
+from .loading import LoadedExercise, load_exercise, loaded_exercise
 from .wording import CHANNEL_BROKEN
 
 __all__ = [
     "CHANNEL_BROKEN",
-    "Exercise",
     "ExerciseError",
     "Grading",
+    "LoadedExercise",
     "StudentCodeFailed",
     "TestContext",
     "TestFailed",

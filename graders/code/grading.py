@@ -26,7 +26,7 @@ from .failures import (
     StudentCodeFailed,
     TestFailed,
 )
-from .loading import Exercise, loaded_exercise
+from .loading import LoadedExercise, loaded_exercise
 from .wording import (
     BUDGET_SPENT,
     CHANNEL_BROKEN,
@@ -93,7 +93,7 @@ class Grading:
     which grades it as if there were no rule.
     """
 
-    def __init__(self, exercise: Exercise, source: str, pool: SandboxPool) -> None:
+    def __init__(self, exercise: LoadedExercise, source: str, pool: SandboxPool) -> None:
         self.exercise = exercise
         self.source = source
         self.pool = pool

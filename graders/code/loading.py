@@ -17,8 +17,8 @@ from .authoring import TestSpec
 
 
 @dataclass
-class Exercise:
-    """An exercise loaded in the trusted process."""
+class LoadedExercise:
+    """An exercise folder loaded in the trusted process (not the exercises.Exercise row that stores it)."""
 
     version: str
     limits: Limits
@@ -26,7 +26,7 @@ class Exercise:
     solution: types.ModuleType
 
 
-def load_exercise(files: Mapping[str, str]) -> Exercise:
+def load_exercise(files: Mapping[str, str]) -> LoadedExercise:
     """Read the limits, run solution.py and tests.py here (trusted), and collect the tests."""
     for name in ("solution.py", "tests.py"):
         if name not in files:
@@ -46,7 +46,7 @@ def load_exercise(files: Mapping[str, str]) -> Exercise:
     names = [spec.name for spec in tests]
     if len(set(names)) != len(names):
         raise ExerciseError("two tests share a name")
-    return Exercise(exercise_version(files), limits, tests, solution)
+    return LoadedExercise(exercise_version(files), limits, tests, solution)
 
 
 def _run_author_file(files: Mapping[str, str], name: str) -> types.ModuleType:
@@ -64,11 +64,11 @@ def _run_author_file(files: Mapping[str, str], name: str) -> types.ModuleType:
 # more than some of the tests. The author's modules are read-only to a grading (a test gets its
 # own seeded `t`), so one loaded copy serves every verdict of its version.
 LOADED_EXERCISES_KEPT = 64
-_loaded_exercises: LRUCache[str, Exercise] = LRUCache(maxsize=LOADED_EXERCISES_KEPT)
+_loaded_exercises: LRUCache[str, LoadedExercise] = LRUCache(maxsize=LOADED_EXERCISES_KEPT)
 _loaded_lock = threading.Lock()
 
 
-def loaded_exercise(files: Mapping[str, str], version: str) -> Exercise:
+def loaded_exercise(files: Mapping[str, str], version: str) -> LoadedExercise:
     """`load_exercise(files)`, kept for the LOADED_EXERCISES_KEPT versions used last."""
     with _loaded_lock:
         loaded = _loaded_exercises.get(version)
