@@ -81,7 +81,7 @@ from graders.spec import ExerciseError, exercise_files, exercise_version
 from .authoring import TestContext, TestSpec, test
 from .comparison import compare_values
 from .failures import StudentCodeFailed, TestFailed
-from .grading import Grading, grade_code, validate_exercise
+from .grading import Grading, grade_code
 from .loading import LoadedExercise, load_exercise, loaded_exercise
 from .wording import CHANNEL_BROKEN
 
@@ -101,5 +101,4 @@ __all__ = [
     "load_exercise",
     "loaded_exercise",
     "test",
-    "validate_exercise",
 ]

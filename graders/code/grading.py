@@ -72,12 +72,6 @@ def grade_code(exercise: Mapping[str, str] | str | Path, student_source: str, po
     return verdict
 
 
-def validate_exercise(exercise: Mapping[str, str] | str | Path, pool: SandboxPool) -> Verdict:
-    """Grade the exercise's own solution.py as a submission: an author's check that it gets full marks."""
-    files = exercise_files(exercise)
-    return grade_code(files, files.get("solution.py", ""), pool)
-
-
 # What one grading reads from its sandboxes in all, whatever the number of calls and restarts.
 MAX_REPLY_BYTES_PER_GRADING = 256 * 1024 * 1024
 
@@ -277,7 +271,7 @@ class Grading:
             raise
         except Exception as error:
             # The author's code failed on what the student returned (a bug in tests.py shows up
-            # in validate_exercise, which grades the solution itself).
+            # when engine.test_the_tests grades the solution itself).
             return _outcome(
                 spec,
                 False,
