@@ -403,8 +403,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-throttles": {"task": "frontdoor.prune_throttles", "schedule": 3600.0},
 }
 
-# Grading. Warm sandboxes kept ready per worker process, and the sweeper's patience.
-GRADER_POOL_SIZE = envint("GRADER_POOL_SIZE", 2)
+# Grading: the sweeper's patience. (GRADER_POOL_SIZE, the warm sandboxes kept ready per worker
+# process, is read from the environment by graders.engine, which reads no Django settings.)
 GRADING_HEARTBEAT_SECONDS = 2
 GRADING_STALE_SECONDS = envint("GRADING_STALE_SECONDS", 15)
 GRADING_REQUEUE_AFTER_SECONDS = envint("GRADING_REQUEUE_AFTER_SECONDS", 30)

@@ -28,6 +28,8 @@ from typing import Any, ClassVar
 from django.db import models, transaction
 from django.utils.text import slugify
 
+from graders.problems import KeyPath, Problem
+
 # A pack is checked as a whole before any file is parsed: a folder of a million files, a
 # gigabyte of lesson text or a link to a file outside the pack is refused up front.
 MAX_PACK_FILES = 5000
@@ -39,26 +41,12 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MISSING = object()
 
 
-@dataclass(frozen=True)
-class PackProblem:
-    path: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
-
-
 class PackInvalid(Exception):
     """The pack was refused; nothing was written."""
 
-    def __init__(self, problems: list[PackProblem]):
+    def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(problem) for problem in problems))
-
-
-KeyPath = tuple[str | int, ...]
 
 
 class TomlFile:
@@ -138,7 +126,7 @@ class PackReader:
 
     def __init__(self, root: Path):
         self.root = root
-        self.problems: list[PackProblem] = []
+        self.problems: list[Problem] = []
         self._ids: dict[str, str] = {}
 
     def relative(self, path: Path) -> str:
@@ -152,7 +140,7 @@ class PackReader:
             where = where.path
         elif isinstance(where, Path):
             where = self.relative(where)
-        self.problems.append(PackProblem(where, line, message))
+        self.problems.append(Problem(where, message, line))
 
     def key_problem(self, toml: TomlFile, key_path: KeyPath | str, message: str) -> None:
         self.problem(toml, message, toml.line_of(key_path))
@@ -314,7 +302,7 @@ def read_pack(root: Path, *, verify: bool = True) -> CourseSource:
     root = Path(root)
     reader = PackReader(root)
     if not root.is_dir():
-        raise PackInvalid([PackProblem(str(root), None, "is not a folder")])
+        raise PackInvalid([Problem(str(root), "is not a folder")])
     check_pack_size(reader)
     course_toml = reader.read_toml(root / "course.toml")
     course = None
@@ -457,8 +445,8 @@ def load_pack(root: Path, *, check_only: bool = False, owner: Any = None, verify
 
     taken = Course.objects.filter(slug=source.slug).exclude(pack_id=source.pack_id).first()
     if taken:
-        raise PackInvalid([PackProblem("course.toml", None, f"slug {source.slug!r} is taken by the course "
-                                       f"{taken.title!r}; choose another slug")])
+        raise PackInvalid([Problem("course.toml", f"slug {source.slug!r} is taken by the course "
+                                             f"{taken.title!r}; choose another slug")])
     with transaction.atomic():
         course, state = upsert(
             Course,

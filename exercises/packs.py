@@ -21,6 +21,7 @@ from django.utils.text import slugify
 
 from courses.packs import SLUG_PATTERN, ItemKind, PackReader, TomlFile, upsert
 from graders import engine
+from graders.problems import Problem
 
 from .models import Exercise
 
@@ -44,7 +45,7 @@ class ExerciseSource:
     toml: TomlFile
 
 
-def report(reader: PackReader, folder: Path, toml: TomlFile, problem: engine.Problem) -> None:
+def report(reader: PackReader, folder: Path, toml: TomlFile, problem: Problem) -> None:
     line = problem.line
     if line is None and problem.key_path and problem.file == "exercise.toml":
         line = toml.line_of(problem.key_path)

@@ -6,8 +6,8 @@ from typing import Any
 
 from courses.markdown import render_markdown
 from courses.text import normalized_line_endings
-from graders.engine import questions_spec
 from graders.questions import ChoicePart, NumericPart, SymbolicPart, TextPart, shuffled_options
+from graders.spec import questions_spec
 
 from .models import Exercise
 from .services import SubmissionRefused

@@ -166,7 +166,7 @@ def override_score(submission: Submission, score: float | None, reason: str, by)
 
 def review(submission: Submission, reviews: dict[str, Review], comment: str, by) -> None:
     """Staff: grade the parts of an answer that wait for a person (rubric marks or points), with a comment."""
-    from graders.engine import questions_spec
+    from graders.spec import questions_spec
 
     try:
         verdict = apply_review(questions_spec(submission.exercise.files), submission.verdict_object, reviews)

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from courses.access import membership_or_404
-from graders import engine
 from graders import services as grading
+from graders import spec
 from graders.questions import Review
 
 from . import services
@@ -178,7 +178,7 @@ def exercise_interpret(request, course_slug: str, exercise_slug: str):
     _membership, exercise = _exercise(request, course_slug, exercise_slug)
     part_id = request.GET.get("part", "")
     text = request.GET.get(f"part-{part_id}", "")
-    preview = engine.interpret(exercise.files, part_id, text)
+    preview = spec.interpret(exercise.files, part_id, text)
     return render(request, "exercises/_interpretation.html", {"preview": preview})
 
 
@@ -373,7 +373,7 @@ def submission_review(request, course_slug: str, submission_id: int):
     if not membership.is_staff or submission.exercise.kind != Exercise.Kind.QUESTIONS or not submission.verdict:
         raise Http404("No such page.")
     verdict = submission.verdict_object
-    rubrics = engine.rubrics(submission.exercise.files)
+    rubrics = spec.rubrics(submission.exercise.files)
     if request.method == "POST":
         try:
             reviews = _posted_reviews(request.POST, verdict, rubrics)

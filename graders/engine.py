@@ -1,7 +1,9 @@
 """One entry point for every kind of exercise folder: inspect it, test its tests, grade an answer.
 
-The web process, the grading worker, `load_course` and `manage.py grade` all come through
-here. Student code only ever runs in this process's sandbox pool, and only the worker and
+The grading worker, `load_course` and `manage.py grade` come through here; the web process
+reads exercises through `graders.spec` (whose readers this module re-exports) and imports this
+module only to queue work, so the grading machinery (graders.code, the sandbox, torch) loads on
+first use. Student code only ever runs in this process's sandbox pool, and only the worker and
 the command-line tools create one: the web process never grades.
 """
 
@@ -12,44 +14,47 @@ import json
 import os
 import threading
 import time
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from .code import ExerciseError, exercise_version, grade_code, load_exercise
+from .problems import Problem
 from .questions import (
     ChoicePart,
     NumericPart,
     QuestionsError,
-    QuestionsSpec,
     SymbolicPart,
     TextPart,
     grade_questions,
     load_questions,
 )
-from .sandbox import SandboxPool, SandboxUnavailable, check_isolation
-from .symbolic import MathInputError, student_spec
-from .symbolic import interpret as interpret_math
+from .spec import KINDS, ExerciseError, Preview, exercise_version, interpret, questions_spec, read_settings, rubrics
 from .verdict import Verdict
 
-KINDS = ("code", "questions")
+if TYPE_CHECKING:
+    from .sandbox import SandboxPool
+
+__all__ = [
+    "KINDS",
+    "ExerciseInfo",
+    "GradingUnavailable",
+    "Preview",
+    "Problem",
+    "close_sandbox_pool",
+    "grade_answer",
+    "grade_code",
+    "inspect",
+    "interpret",
+    "questions_spec",
+    "read_settings",
+    "rubrics",
+    "sandbox_pool",
+    "test_the_tests",
+]
 
 
 class GradingUnavailable(Exception):
     """This process cannot grade safely (no sandbox); it must not try."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with an exercise folder, for the course-pack loader to report."""
-
-    file: str
-    message: str
-    line: int | None = None
-    key_path: tuple = ()
 
 
 @dataclass
@@ -60,26 +65,13 @@ class ExerciseInfo:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_settings(files: Mapping[str, str]) -> dict[str, Any]:
-    try:
-        return tomllib.loads(files.get("exercise.toml", ""))
-    except tomllib.TOMLDecodeError as error:
-        raise ExerciseError(f"exercise.toml is not valid TOML: {error}") from None
+# The grading machinery (graders.code, the sandbox, torch) loads on first use: the web process
+# imports this module through the grading services and never grades, and a cold torch costs it
+# ~1.8 s and hundreds of MB.
+def grade_code(files: Mapping[str, str], answer: str, pool: SandboxPool) -> Verdict:
+    from .code import grade_code
 
-
-_questions_cache: dict[str, QuestionsSpec] = {}
-
-
-def questions_spec(files: Mapping[str, str]) -> QuestionsSpec:
-    """The parsed questions of a folder, cached by version (the web asks on every keystroke)."""
-    version = exercise_version(files)
-    spec = _questions_cache.get(version)
-    if spec is None:
-        spec = load_questions(read_settings(files))
-        if len(_questions_cache) > 256:
-            _questions_cache.clear()
-        _questions_cache[version] = spec
-    return spec
+    return grade_code(files, answer, pool)
 
 
 def inspect(files: Mapping[str, str]) -> ExerciseInfo:
@@ -91,6 +83,8 @@ def inspect(files: Mapping[str, str]) -> ExerciseInfo:
         return ExerciseInfo("", 0.0, version, [Problem("exercise.toml", str(error))])
     kind = settings.get("kind", "")
     if kind == "code":
+        from .code import load_exercise
+
         try:
             exercise = load_exercise(files)
         except ExerciseError as error:
@@ -100,8 +94,7 @@ def inspect(files: Mapping[str, str]) -> ExerciseInfo:
         try:
             spec = load_questions(settings)
         except QuestionsError as error:
-            problems = [Problem("exercise.toml", message, key_path=tuple(path)) for path, message in error.problems]
-            return ExerciseInfo(kind, 0.0, version, problems)
+            return ExerciseInfo(kind, 0.0, version, error.problems)
         return ExerciseInfo(kind, sum(part.points for part in spec.parts), version)
     return ExerciseInfo(kind, 0.0, version, [Problem("exercise.toml", f"kind must be one of {', '.join(KINDS)}",
                                                      key_path=("kind",))])
@@ -216,42 +209,6 @@ def grade_answer(files: Mapping[str, str], answer: str) -> Verdict:
     return verdict
 
 
-@dataclass
-class Preview:
-    latex: str = ""
-    error: str = ""
-
-
-def interpret(files: Mapping[str, str], part_id: str, text: str) -> Preview:
-    """How a math answer was understood, for the live preview under the input."""
-    if not text.strip():
-        return Preview()
-    try:
-        part = questions_spec(files).part(part_id)
-    except (QuestionsError, KeyError, ExerciseError):
-        return Preview(error="This part cannot be previewed.")
-    if not isinstance(part, SymbolicPart):
-        return Preview(error="This part is not a formula.")
-    try:
-        # The answer test may allow names the part does not declare (a constant C).
-        return Preview(latex=interpret_math(text, student_spec(text, part.math, part.test)))
-    except MathInputError as error:
-        return Preview(error=str(error))
-
-
-def rubrics(files: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Each text part's rubric, for the person who grades it."""
-    try:
-        spec = questions_spec(files)
-    except (QuestionsError, ExerciseError):
-        return {}
-    return {
-        part.id: [{"id": c.id, "description": c.criterion, "points": c.points} for c in part.rubric]
-        for part in spec.parts
-        if isinstance(part, TextPart)
-    }
-
-
 _pool: SandboxPool | None = None
 _pool_lock = threading.Lock()
 
@@ -263,6 +220,10 @@ def sandbox_pool() -> SandboxPool:
         if _pool is None:
             # This process grades from now on: its own torch work is the reference's small tensors,
             # where intra-op threads only contend with the sandboxes (5-10x slower on a busy machine).
+            import torch
+
+            from .sandbox import SandboxPool, SandboxUnavailable, check_isolation
+
             torch.set_num_threads(1)
             pool = SandboxPool(size=int(os.environ.get("GRADER_POOL_SIZE", "2")))
             try:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from graders.problems import KeyPath, Problem
 from graders.questions.numeric import UnitError, parse_unit
 from graders.symbolic import (
     FLOAT_POLICIES,
@@ -19,9 +20,6 @@ from graders.symbolic import (
     parse,
     spec_problems,
 )
-
-KeyPath = tuple[str | int, ...]
-Problem = tuple[KeyPath, str]
 
 PART_TYPES = ("symbolic", "numeric", "choice", "text")
 # A part with neither tolerance gets this one: students round.
@@ -160,11 +158,13 @@ class QuestionsSpec:
 
 
 class QuestionsError(ValueError):
-    """An invalid questions exercise; `problems` lists every (key path, message) found."""
+    """An invalid questions exercise; `problems` lists every problem found, each at its key path in exercise.toml."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__("; ".join(f"{'.'.join(map(str, path))}: {message}" for path, message in problems))
+        super().__init__(
+            "; ".join(f"{'.'.join(map(str, problem.key_path))}: {problem.message}" for problem in problems)
+        )
 
 
 _COMMON_KEYS = {"id", "type", "prompt", "points", "title"}
@@ -186,7 +186,7 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, path: KeyPath, message: str) -> None:
-        self.problems.append((path, message))
+        self.problems.append(Problem("exercise.toml", message, key_path=tuple(path)))
 
     def unknown_keys(self, table: dict, allowed: set[str], path: KeyPath) -> None:
         for key in table:

@@ -17,7 +17,7 @@ def seed_data():
 def problems_of(data):
     with pytest.raises(QuestionsError) as error:
         load_questions(data)
-    return dict(error.value.problems)
+    return {problem.key_path: problem.message for problem in error.value.problems}
 
 
 def minimal(**part):

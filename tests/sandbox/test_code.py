@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from graders.code import exercise_files, exercise_version, grade_code, validate_exercise
+from graders.code import exercise_files, exercise_version, grade_code
 from graders.sandbox import SandboxPool
 
 SOLUTION = """
@@ -68,7 +68,7 @@ def by_name(verdict):
 
 
 def test_the_solution_gets_full_marks(pool):
-    verdict = validate_exercise(FILES, pool)
+    verdict = grade_code(FILES, FILES["solution.py"], pool)
     assert (verdict.status, verdict.score, verdict.max_score) == ("graded", 6.0, 6.0)
     assert verdict.exercise_version == exercise_version(FILES)
 

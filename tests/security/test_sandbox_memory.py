@@ -204,7 +204,7 @@ def rule_of(folder: str) -> ReadyMade | None:
 
 def reference(case: Case):
     solution = load_exercise(exercise_files(EXERCISES / case.folder)).solution
-    from graders.code import _prepared
+    from graders.code.authoring import _prepared
 
     args = [_prepared(arg) for arg in case.args]
     kwargs = {key: _prepared(value) for key, value in case.kwargs.items()}
