@@ -8,7 +8,7 @@ from .images import ALLOWED, ImageInvalid, check_image, check_image_file
 from .kinds import KINDS, MAX_CHOICES, SpecProblem
 from .models import MAX_TIME_LIMIT, MIN_TIME_LIMIT, Points, Question, Quiz
 from .nicknames import MAX_NICKNAME_LENGTH, NicknameInvalid, clean_nickname
-from .services import MAX_TEAMS
+from .services.teams import MAX_TEAMS
 
 
 class QuizForm(forms.ModelForm):

@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 
 from .kinds import KINDS
 from .models import Answer, Game
-from .services import team_name
+from .services.teams import team_name
 from .text import plain_text
 
 

@@ -7,6 +7,7 @@ from courses.models import Membership
 from quizzes import services
 from quizzes.models import Answer, Game, Player
 from quizzes.nicknames import NicknameInvalid
+from quizzes.services import games
 from tests.conftest import make_user
 from tests.quizzes.questions import shown
 
@@ -407,7 +408,7 @@ def test_a_malformed_answer_is_refused_with_a_reason(make_game, clock):
 
 def test_running_games_never_share_a_pin(make_game, monkeypatch):
     pins = iter(["111111", "111111", "222222"])
-    monkeypatch.setattr(services, "new_pin", lambda: next(pins))
+    monkeypatch.setattr(games, "new_pin", lambda: next(pins))
     assert make_game().pin == "111111"
     assert make_game().pin == "222222"
 
