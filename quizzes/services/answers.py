@@ -57,8 +57,6 @@ def _open_question(game_id: int, version: int, position: int) -> dict:
     }
     with _cache_lock:
         _question_cache[key] = value
-        while len(_question_cache) > 256:
-            _question_cache.popitem(last=False)
     return value
 
 

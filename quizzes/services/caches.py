@@ -1,13 +1,19 @@
-"""What this process caches per game version: immutable for a version, so never stale, only bounded."""
+"""What this process caches per game version: immutable for a version, so never stale, only bounded.
+
+The least recently used entry goes first (cachetools.LRUCache). The consumers' database threads and
+the views' threads share these caches, and an LRU cache changes on every read, so every use holds
+`_cache_lock`.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
-_question_cache: OrderedDict[tuple[int, int], dict] = OrderedDict()
+from cachetools import LRUCache
+
+_question_cache: LRUCache[tuple[int, int], dict] = LRUCache(maxsize=256)
 _cache_lock = threading.Lock()
-_public_cache: OrderedDict[tuple[int, int], dict] = OrderedDict()
+_public_cache: LRUCache[tuple[int, int], dict] = LRUCache(maxsize=256)
 
 
 def clear_caches() -> None:

@@ -34,8 +34,6 @@ def public_state(game: Game) -> dict:
     state = _build_public_state(game)
     with _cache_lock:
         _public_cache[key] = state
-        while len(_public_cache) > 256:
-            _public_cache.popitem(last=False)
     return state
 
 
