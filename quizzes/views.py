@@ -262,7 +262,7 @@ def game_create(request, course_slug: str, quiz_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             game = services.create_game(quiz=quiz, host=request.user, **form.cleaned_data)
-        except services.GameError as error:
+        except services.GameRefused as error:
             messages.error(request, str(error))
             return redirect(quiz)
         return redirect(game)

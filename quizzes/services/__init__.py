@@ -26,7 +26,7 @@ The names below are the package's interface: `services.start_game`, `services.jo
 
 from .answers import REJECTIONS, AnswerOutcome, AnswerRequest, answer_progress, submit_answer, submit_answers
 from .caches import clear_caches
-from .games import GameError, create_game, new_pin, running_game_by_pin
+from .games import GameRefused, create_game, new_pin, running_game_by_pin
 from .phases import (
     REVEAL_SECONDS,
     SCOREBOARD_SECONDS,
@@ -56,7 +56,7 @@ from .teams import MAX_TEAMS, team_name
 
 __all__ = [
     "MAX_TEAMS", "REJECTIONS", "REVEAL_SECONDS", "SCOREBOARD_SECONDS", "SEATS_SESSION_KEY", "AnswerOutcome",
-    "AnswerRequest", "GameError", "JoinRefused", "Transition", "advance", "advance_if_due", "answer_points",
+    "AnswerRequest", "GameRefused", "JoinRefused", "Transition", "advance", "advance_if_due", "answer_points",
     "answer_progress", "clear_caches", "close_if_all_answered", "create_game", "end_game", "host_player",
     "host_snapshot", "join_game", "kick", "may_host", "new_pin", "player_snapshot", "public_question",
     "public_state", "remember_seat", "reveal", "running_game_by_pin", "seat_in_session", "session_mark",

@@ -7,6 +7,8 @@ import secrets
 
 from django.db import IntegrityError, transaction
 
+from attentive.refusals import Refused
+
 from .. import timing
 from ..models import POINTS_VALUE, Game, GameQuestion, Quiz
 from .moments import _moment
@@ -15,8 +17,8 @@ from .teams import MAX_TEAMS
 PIN_DIGITS = 6
 
 
-class GameError(Exception):
-    """Something a person asked for cannot be done; the message says why and what to do."""
+class GameRefused(Refused):
+    """A game cannot be started or joined as asked; the message says why and what to do."""
 
 
 def new_pin() -> str:
@@ -38,9 +40,9 @@ def create_game(
     """A new game in its lobby, with a PIN no other running game has and a copy of the quiz's questions."""
     questions = list(quiz.active_questions().select_related("image"))
     if not questions:
-        raise GameError("This quiz has no questions yet: add one before starting a game.")
+        raise GameRefused("This quiz has no questions yet: add one before starting a game.")
     if team_mode and not 2 <= team_count <= MAX_TEAMS:
-        raise GameError(f"Choose 2 to {MAX_TEAMS} teams.")
+        raise GameRefused(f"Choose 2 to {MAX_TEAMS} teams.")
     rng = random.Random(secrets.randbits(64))  # noqa: S311 (shuffles what is shown, not a secret)
     for _attempt in range(20):
         try:
@@ -60,7 +62,7 @@ def create_game(
             return game
         except IntegrityError:
             continue  # the PIN was taken a moment ago; draw another
-    raise GameError("Could not find a free game PIN; try again.")
+    raise GameRefused("Could not find a free game PIN; try again.")
 
 
 def _frozen(question) -> dict:

@@ -10,15 +10,15 @@ from courses.models import Membership
 
 from ..models import Game, GameQuestion, Player
 from ..nicknames import NicknameInvalid, clean_nickname, nickname_key, random_nickname
-from .games import GameError
+from .games import GameRefused
 from .moments import _moment, _seconds
 from .teams import _team_for_late_joiner
 
 Phase = Game.Phase
 
 
-class JoinRefused(GameError):
-    pass
+class JoinRefused(GameRefused):
+    """A seat in the game is refused: it is over, the host removed this player, or it is for the course's members."""
 
 
 def session_mark(session_key: str | None) -> str:
