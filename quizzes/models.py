@@ -115,10 +115,6 @@ class Question(models.Model):
     def kind_handler(self):
         return KINDS[self.kind]
 
-    @property
-    def points_value(self) -> int:
-        return POINTS_VALUE[self.points]
-
 
 def new_seat_token() -> str:
     return secrets.token_urlsafe(24)

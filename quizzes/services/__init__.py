@@ -26,10 +26,9 @@ The names below are the package's interface: `services.start_game`, `services.jo
 
 from .answers import REJECTIONS, AnswerOutcome, AnswerRequest, answer_progress, submit_answer, submit_answers
 from .caches import clear_caches
-from .games import GameRefused, create_game, new_pin, running_game_by_pin
+from .games import GameRefused, create_game, running_game_by_pin
 from .phases import (
     REVEAL_SECONDS,
-    SCOREBOARD_SECONDS,
     Transition,
     advance,
     advance_if_due,
@@ -47,19 +46,16 @@ from .seats import (
     may_host,
     remember_seat,
     seat_in_session,
-    session_mark,
     set_extra_time,
     suggest_nickname,
 )
-from .snapshots import host_player, host_snapshot, player_snapshot, public_question, public_state, reveal
-from .teams import MAX_TEAMS, team_name
+from .snapshots import host_player, host_snapshot, player_snapshot, public_question
 
 __all__ = [
-    "MAX_TEAMS", "REJECTIONS", "REVEAL_SECONDS", "SCOREBOARD_SECONDS", "SEATS_SESSION_KEY", "AnswerOutcome",
-    "AnswerRequest", "GameRefused", "JoinRefused", "Transition", "advance", "advance_if_due", "answer_points",
-    "answer_progress", "clear_caches", "close_if_all_answered", "create_game", "end_game", "host_player",
-    "host_snapshot", "join_game", "kick", "may_host", "new_pin", "player_snapshot", "public_question",
-    "public_state", "remember_seat", "reveal", "running_game_by_pin", "seat_in_session", "session_mark",
+    "REJECTIONS", "REVEAL_SECONDS", "SEATS_SESSION_KEY", "AnswerOutcome", "AnswerRequest", "GameRefused",
+    "JoinRefused", "Transition", "advance", "advance_if_due", "answer_points", "answer_progress", "clear_caches",
+    "close_if_all_answered", "create_game", "end_game", "host_player", "host_snapshot", "join_game", "kick",
+    "may_host", "player_snapshot", "public_question", "remember_seat", "running_game_by_pin", "seat_in_session",
     "set_auto_advance", "set_extra_time", "start_game", "streak_bonus", "submit_answer", "submit_answers",
-    "suggest_nickname", "team_name",
+    "suggest_nickname",
 ]
