@@ -113,6 +113,7 @@ class Question(models.Model):
 
     @property
     def kind_handler(self):
+        """The QuestionKind that checks, shows and grades this question (`kind` is its name)."""
         return KINDS[self.kind]
 
 
@@ -215,7 +216,8 @@ class GameQuestion(models.Model):
         return f"{self.game} #{self.position + 1}"
 
     @property
-    def kind(self):
+    def kind_handler(self):
+        """The QuestionKind of the question as it was played (`data["kind"]` is its name)."""
         return KINDS[self.data["kind"]]
 
 

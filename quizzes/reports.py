@@ -98,7 +98,7 @@ def game_report(game: Game) -> GameReport:
             answer = answers.get((player.pk, game_question.position))
             report.points.append(answer.points if answer else None)
             report.answers.append(
-                game_question.kind.describe(game_question.data["spec"], game_question.display, answer.answer)
+                game_question.kind_handler.describe(game_question.data["spec"], game_question.display, answer.answer)
                 if answer else ""
             )
             report.answered += answer is not None
