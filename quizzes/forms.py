@@ -8,7 +8,7 @@ from .images import ALLOWED, ImageInvalid, check_image, check_image_file
 from .kinds import KINDS, MAX_CHOICES, SpecProblem
 from .models import MAX_TIME_LIMIT, MIN_TIME_LIMIT, Points, Question, Quiz
 from .nicknames import MAX_NICKNAME_LENGTH, NicknameInvalid, clean_nickname
-from .services import MAX_TEAMS
+from .services.teams import MAX_TEAMS
 
 
 class QuizForm(forms.ModelForm):
@@ -60,7 +60,7 @@ class QuestionForm(forms.Form):
     slider_unit = forms.CharField(label="Unit (optional)", required=False, max_length=20)
 
     def __init__(self, *args, kind: str, question: Question | None = None, **kwargs):
-        self.kind = KINDS[kind]
+        self.kind_handler = KINDS[kind]
         if question is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from(question)
         super().__init__(*args, **kwargs)
@@ -92,15 +92,15 @@ class QuestionForm(forms.Form):
 
     @property
     def uses_choices(self) -> bool:
-        return self.kind.name in ("single", "multiple", "poll", "ordering")
+        return self.kind_handler.name in ("single", "multiple", "poll", "ordering")
 
     @property
     def marks_correct(self) -> bool:
-        return self.kind.name in ("single", "multiple")
+        return self.kind_handler.name in ("single", "multiple")
 
     @property
     def shuffles_choices(self) -> bool:
-        return self.kind.name in ("single", "multiple", "poll")
+        return self.kind_handler.name in ("single", "multiple", "poll")
 
     def choice_rows(self) -> list[tuple]:
         return [(self[f"choice_{number}"], self[f"correct_{number}"]) for number in range(1, MAX_CHOICES + 1)]
@@ -117,7 +117,7 @@ class QuestionForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        name = self.kind.name
+        name = self.kind_handler.name
         if name in ("single", "multiple", "poll"):
             raw = {"choices": [
                 {"text": cleaned.get(f"choice_{number}", ""), "correct": bool(cleaned.get(f"correct_{number}"))}
@@ -137,7 +137,7 @@ class QuestionForm(forms.Form):
         else:
             raw = {}
         try:
-            self.spec = self.kind.clean(raw)
+            self.spec = self.kind_handler.clean(raw)
         except SpecProblem as problem:
             if name == "slider":
                 field = f"slider_{problem.field}"

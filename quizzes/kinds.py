@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .text import normalize_answer, plain_text, render_inline
@@ -43,12 +42,6 @@ class SpecProblem(ValueError):
 
 class AnswerRejected(ValueError):
     """A player's payload is not an answer to this question."""
-
-
-@dataclass
-class Choice:
-    text: str
-    correct: bool = False
 
 
 class QuestionKind:

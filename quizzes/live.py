@@ -18,12 +18,13 @@ import gc
 import json
 import logging
 import math
+import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from cachetools import LRUCache
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -57,22 +58,24 @@ def screens_group(game_id: int) -> str:
 def state_json(state: dict) -> str:
     """A phase's public state as JSON, encoded once per process and version for all who get it."""
     key = (state["game"], state["version"])
-    text = _encoded_states.get(key)
+    with _cache_lock:
+        text = _encoded_states.get(key)
     if text is None:
-        text = _encoded_states[key] = json.dumps(state, separators=(",", ":"))
-        while len(_encoded_states) > 64:
-            _encoded_states.popitem(last=False)
+        text = json.dumps(state, separators=(",", ":"))
+        with _cache_lock:
+            _encoded_states[key] = text
     return text
 
 
 def personal_news(message: dict) -> dict[str, dict]:
     """Every player's news from a broadcast, decoded once per process for all its consumers."""
     key = (message["game"], message["version"])
-    news = _decoded_news.get(key)
+    with _cache_lock:
+        news = _decoded_news.get(key)
     if news is None:
-        news = _decoded_news[key] = unpack_news(message["personal"])
-        while len(_decoded_news) > 8:
-            _decoded_news.popitem(last=False)
+        news = unpack_news(message["personal"])
+        with _cache_lock:
+            _decoded_news[key] = news
     return news
 
 
@@ -112,12 +115,15 @@ def unpack_news(text: str) -> dict[str, dict]:
 
 def clear_caches() -> None:
     """Forget encoded states and decoded news (for tests, whose rolled-back ids come back)."""
-    _encoded_states.clear()
-    _decoded_news.clear()
+    with _cache_lock:
+        _encoded_states.clear()
+        _decoded_news.clear()
 
 
-_encoded_states: OrderedDict[tuple[int, int], str] = OrderedDict()
-_decoded_news: OrderedDict[tuple[int, int], dict] = OrderedDict()
+# A view's thread (broadcast_after_commit) encodes states too, and an LRU cache changes on every read.
+_cache_lock = threading.Lock()
+_encoded_states: LRUCache[tuple[int, int], str] = LRUCache(maxsize=64)
+_decoded_news: LRUCache[tuple[int, int], dict] = LRUCache(maxsize=8)
 
 
 async def broadcast(transition: services.Transition | None) -> None:

@@ -113,11 +113,8 @@ class Question(models.Model):
 
     @property
     def kind_handler(self):
+        """The QuestionKind that checks, shows and grades this question (`kind` is its name)."""
         return KINDS[self.kind]
-
-    @property
-    def points_value(self) -> int:
-        return POINTS_VALUE[self.points]
 
 
 def new_seat_token() -> str:
@@ -219,7 +216,8 @@ class GameQuestion(models.Model):
         return f"{self.game} #{self.position + 1}"
 
     @property
-    def kind(self):
+    def kind_handler(self):
+        """The QuestionKind of the question as it was played (`data["kind"]` is its name)."""
         return KINDS[self.data["kind"]]
 
 

@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 
 from .kinds import KINDS
 from .models import Answer, Game
-from .services import team_name
+from .services.teams import team_name
 from .text import plain_text
 
 
@@ -98,7 +98,7 @@ def game_report(game: Game) -> GameReport:
             answer = answers.get((player.pk, game_question.position))
             report.points.append(answer.points if answer else None)
             report.answers.append(
-                game_question.kind.describe(game_question.data["spec"], game_question.display, answer.answer)
+                game_question.kind_handler.describe(game_question.data["spec"], game_question.display, answer.answer)
                 if answer else ""
             )
             report.answered += answer is not None

@@ -8,7 +8,6 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,9 +19,8 @@ from courses.access import membership_or_404
 from courses.models import Membership
 from frontdoor import throttle as lockout
 
-from . import live, reports, services, throttle
+from . import bank, live, reports, services, throttle
 from .forms import GameOptionsForm, KahootImportForm, NicknameForm, PinForm, QuestionForm, QuizForm
-from .images import store_image
 from .kahoot import SpreadsheetUnreadable, check_file_size, exportable, read_kahoot_xlsx, write_kahoot_xlsx
 from .kinds import KINDS
 from .models import Game, Player, Question, Quiz, QuizImage
@@ -39,8 +37,10 @@ def _staff_quiz(request, course_slug: str, quiz_id: int):
 
 def _read_only(request, quiz: Quiz) -> HttpResponse | None:
     """Pack quizzes are edited in their files: a web edit would be undone by the next pack load."""
-    if quiz.from_pack:
-        messages.error(request, "This quiz comes from the course pack: edit its file, or duplicate it to edit here.")
+    try:
+        bank.check_editable(quiz)
+    except bank.QuizReadOnly as refused:
+        messages.error(request, str(refused))
         return redirect(quiz)
     return None
 
@@ -112,14 +112,7 @@ def quiz_detail(request, course_slug: str, quiz_id: int):
 @require_POST
 def quiz_duplicate(request, course_slug: str, quiz_id: int):
     _membership, quiz = _staff_quiz(request, course_slug, quiz_id)
-    with transaction.atomic():
-        copy = Quiz.objects.create(course=quiz.course, lesson=quiz.lesson, title=f"{quiz.title} (copy)",
-                                   description=quiz.description, created_by=request.user)
-        Question.objects.bulk_create(
-            Question(quiz=copy, position=question.position, kind=question.kind, text=question.text,
-                     time_limit=question.time_limit, points=question.points, image=question.image, spec=question.spec)
-            for question in quiz.active_questions()
-        )
+    copy = bank.duplicate_quiz(quiz, by=request.user)
     messages.success(request, "This is your copy: edit it here. The original stays as the pack has it.")
     return redirect(copy)
 
@@ -130,8 +123,7 @@ def quiz_archive(request, course_slug: str, quiz_id: int):
     _membership, quiz = _staff_quiz(request, course_slug, quiz_id)
     if refusal := _read_only(request, quiz):
         return refusal
-    quiz.archived = True
-    quiz.save(update_fields=["archived", "updated_at"])
+    bank.archive_quiz(quiz)
     messages.success(request, f"“{quiz.title}” was archived. Its games and reports are kept.")
     return redirect("quiz_list", quiz.course.slug)
 
@@ -161,17 +153,12 @@ def quiz_import(request, course_slug: str):
         form.add_error("file", str(unreadable))
         return render(request, "quizzes/quiz_import.html", context, status=400)
     context["problems"] = result.problems
-    if not result.questions:
-        form.add_error("file", "No question could be imported: fix the rows listed below and upload the file again.")
-        return render(request, "quizzes/quiz_import.html", context, status=400)
     title = form.cleaned_data["title"] or Path(upload.name).stem.replace("_", " ").strip() or "Imported quiz"
-    with transaction.atomic():
-        quiz = Quiz.objects.create(course=course, title=title[:200], created_by=request.user)
-        Question.objects.bulk_create(
-            Question(quiz=quiz, position=position, kind=draft.kind, text=draft.text, time_limit=draft.time_limit,
-                     spec=draft.spec)
-            for position, draft in enumerate(result.questions, start=1)
-        )
+    try:
+        quiz = bank.import_quiz(course, title=title, drafts=result.questions, by=request.user)
+    except bank.NothingToImport as nothing:
+        form.add_error("file", str(nothing))
+        return render(request, "quizzes/quiz_import.html", context, status=400)
     context.update(quiz=quiz, imported=len(result.questions))
     if result.problems:
         # The good rows are kept; the page lists the others by row and column.
@@ -183,17 +170,10 @@ def quiz_import(request, course_slug: str):
 # -- questions ----------------------------------------------------------------------------------
 
 
-def _save_question(form: QuestionForm, question: Question) -> None:
+def _question_fields(form: QuestionForm) -> dict:
     data = form.cleaned_data
-    question.text = data["text"].strip()
-    question.time_limit = data["time_limit"]
-    question.points = data["points"]
-    question.spec = form.spec
-    if data.get("image"):
-        question.image = store_image(data["image"])
-    elif data.get("remove_image"):
-        question.image = None
-    question.save()
+    return {"text": data["text"], "time_limit": data["time_limit"], "points": data["points"], "spec": form.spec,
+            "image": data.get("image")}
 
 
 @login_required
@@ -205,8 +185,7 @@ def question_create(request, course_slug: str, quiz_id: int, kind: str):
         raise Http404("No such kind of question.")
     form = QuestionForm(request.POST or None, request.FILES or None, kind=kind)
     if request.method == "POST" and form.is_valid():
-        position = (quiz.questions.aggregate(last=Max("position"))["last"] or 0) + 1
-        _save_question(form, Question(quiz=quiz, kind=kind, position=position))
+        bank.add_question(quiz, kind=kind, **_question_fields(form))
         messages.success(request, "Question added.")
         if "add_another" in request.POST:
             return redirect("question_create", quiz.course.slug, quiz.pk, kind)
@@ -225,7 +204,7 @@ def question_edit(request, course_slug: str, quiz_id: int, question_id: int):
     question = get_object_or_404(Question, pk=question_id, quiz=quiz, archived=False)
     form = QuestionForm(request.POST or None, request.FILES or None, kind=question.kind, question=question)
     if request.method == "POST" and form.is_valid():
-        _save_question(form, question)
+        bank.save_question(question, **_question_fields(form), remove_image=bool(form.cleaned_data.get("remove_image")))
         messages.success(request, "Question saved.")
         return redirect(quiz)
     return render(request, "quizzes/question_form.html", {
@@ -240,16 +219,10 @@ def question_move(request, course_slug: str, quiz_id: int, question_id: int):
     _membership, quiz = _staff_quiz(request, course_slug, quiz_id)
     if refusal := _read_only(request, quiz):
         return refusal
-    questions = list(quiz.active_questions())
-    index = next((i for i, question in enumerate(questions) if question.pk == question_id), None)
-    if index is None:
-        raise Http404("No such question.")
-    other = index - 1 if request.POST.get("direction") == "up" else index + 1
-    if 0 <= other < len(questions):
-        questions[index], questions[other] = questions[other], questions[index]
-        for position, question in enumerate(questions, start=1):
-            question.position = position
-        Question.objects.bulk_update(questions, ["position"])
+    try:
+        bank.move_question(quiz, question_id, up=request.POST.get("direction") == "up")
+    except Question.DoesNotExist:
+        raise Http404("No such question.") from None
     return redirect(reverse("quiz_detail", args=[quiz.course.slug, quiz.pk]) + f"#question-{question_id}")
 
 
@@ -259,9 +232,10 @@ def question_delete(request, course_slug: str, quiz_id: int, question_id: int):
     _membership, quiz = _staff_quiz(request, course_slug, quiz_id)
     if refusal := _read_only(request, quiz):
         return refusal
-    updated = Question.objects.filter(pk=question_id, quiz=quiz).update(archived=True)
-    if not updated:
-        raise Http404("No such question.")
+    try:
+        bank.remove_question(quiz, question_id)
+    except Question.DoesNotExist:
+        raise Http404("No such question.") from None
     messages.success(request, "Question removed. Games already played keep it in their reports.")
     return redirect(quiz)
 
@@ -288,7 +262,7 @@ def game_create(request, course_slug: str, quiz_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             game = services.create_game(quiz=quiz, host=request.user, **form.cleaned_data)
-        except services.GameError as error:
+        except services.GameRefused as error:
             messages.error(request, str(error))
             return redirect(quiz)
         return redirect(game)

@@ -9,7 +9,7 @@ from django.test import Client
 
 from attentive.asgi import application
 from quizzes import services
-from quizzes.models import Quiz
+from quizzes.models import Game, Quiz
 from tests.quizzes.questions import add_question
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -28,7 +28,7 @@ def make_quiz(cast):
 
 @pytest.fixture
 def make_game(cast, make_quiz):
-    def make(kinds=("single",), **options) -> services.Game:
+    def make(kinds=("single",), **options) -> Game:
         options.setdefault("reading_seconds", 0)
         return services.create_game(quiz=make_quiz(kinds), host=cast.instructor, **options)
 

@@ -6,8 +6,9 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
-from quizzes import consumers, services
-from quizzes.models import Answer, Player
+from quizzes import consumers, services, timing
+from quizzes.models import Answer, Game, Player
+from quizzes.services import phases
 from tests.quizzes.conftest import Phone, Projector, communicator, login_session, seat
 from tests.quizzes.questions import shown_in
 
@@ -119,8 +120,8 @@ async def test_the_reading_time_and_the_answering_time_end_by_the_servers_clock(
 
 
 async def test_auto_advance_moves_from_the_reveal_to_the_next_question(table, monkeypatch):
-    monkeypatch.setattr(services, "REVEAL_SECONDS", 0.2)
-    monkeypatch.setattr(services, "SCOREBOARD_SECONDS", 0.2)
+    monkeypatch.setattr(phases, "REVEAL_SECONDS", 0.2)
+    monkeypatch.setattr(phases, "SCOREBOARD_SECONDS", 0.2)
     _game, (_ann, ann_phone), _, projector = await table(("single", "single"), auto_advance=True)
     lobby = await projector.connect()
     await ann_phone.connect()
@@ -255,7 +256,7 @@ async def test_no_answer_after_the_deadline_even_if_the_close_is_late(table, mon
     await ann_phone.connect()
     await projector.command("start", version=lobby["state"]["version"])
     await ann_phone.phase("answering")
-    real_now = services.timing.now
+    real_now = timing.now
     # The phone's message reaches the server 21 s after the question opened (T = 20 s).
     monkeypatch.setattr("quizzes.consumers.timing.now", lambda: real_now() + 21)
     assert (await ann_phone.answer(0, {"choice": 0}))["code"] == "closed"
@@ -318,7 +319,7 @@ async def test_players_cannot_run_the_game_and_students_cannot_host(table, cast)
         projector = await projector_for(game, user)
         assert (await projector.connection.connect())[0]
         assert (await projector.receive())["code"] == "not-host"
-    state = await database_sync_to_async(lambda: services.Game.objects.get(pk=game.pk).phase)()
+    state = await database_sync_to_async(lambda: Game.objects.get(pk=game.pk).phase)()
     assert state == "lobby"
     await ann_phone.close()
 
@@ -439,7 +440,7 @@ async def test_a_player_who_joins_while_a_question_is_open_gets_it_with_the_time
     lobby = await projector.connect()
     await projector.command("start", version=lobby["state"]["version"])
     opened = await projector.phase("answering")
-    real_now = services.timing.now
+    real_now = timing.now
     monkeypatch.setattr("quizzes.timing.now", lambda: real_now() + 5)  # five seconds into the question
     _late, late_session = await database_sync_to_async(seat)(game, "Late")
     late_phone = Phone(game, late_session)
@@ -448,7 +449,7 @@ async def test_a_player_who_joins_while_a_question_is_open_gets_it_with_the_time
     assert (state["phase"], state["question_index"], snapshot["me"]["answered"]) == ("answering", 0, False)
     assert "result" not in snapshot["me"]
     assert state["question"]["choices"] == opened["state"]["question"]["choices"]
-    left_ms = state["deadline"] - services.timing.to_ms(services.timing.now())
+    left_ms = state["deadline"] - timing.to_ms(timing.now())
     assert 14_000 < left_ms <= 15_000
     ack = await late_phone.answer(0, {"choice": shown_in(state, "Encoder-only")})
     assert ack["type"] == "ack"
@@ -550,7 +551,7 @@ async def test_the_host_screen_can_be_reloaded_mid_game(table):
 async def test_a_deadline_that_passed_while_nobody_watched_is_caught_up_on_connect(table, monkeypatch):
     game, (_ann, ann_phone), *_ = await table(("single",))
     await database_sync_to_async(services.start_game)(game.pk)
-    real_now = services.timing.now
+    real_now = timing.now
     monkeypatch.setattr("quizzes.timing.now", lambda: real_now() + 60)
     snapshot = await ann_phone.connect()
     assert snapshot["state"]["phase"] == "answering"
@@ -565,7 +566,7 @@ async def test_phones_and_the_projector_measure_their_clock_against_the_servers(
         await screen.send({"type": "ping", "ref": 1234})
         pong = await screen.receive()
         assert (pong["type"], pong["ref"]) == ("pong", 1234)
-        assert abs(pong["now"] - services.timing.to_ms(services.timing.now())) < 5_000
+        assert abs(pong["now"] - timing.to_ms(timing.now())) < 5_000
         await screen.close()
 
 
@@ -580,7 +581,7 @@ async def test_a_screen_that_missed_a_change_asks_for_the_state_and_catches_up(t
         await screen.send({"type": "sync"})
         assert (await screen.receive())["state"]["phase"] == "question"
     # Its reading time ran out unnoticed too: asking again moves the game on for everyone.
-    real_now = services.timing.now
+    real_now = timing.now
     monkeypatch.setattr("quizzes.timing.now", lambda: real_now() + 60)
     await ann_phone.send({"type": "sync"})
     assert (await ann_phone.receive())["state"]["phase"] == "question"

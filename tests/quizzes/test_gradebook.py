@@ -1,6 +1,6 @@
 """Live games as gradebook columns: finished games, course accounts only, the final points."""
 
-from quizzes import services
+from quizzes import services, timing
 from quizzes.gradebook import GradebookColumn, gradebook_columns
 from quizzes.models import Game
 from tests.quizzes.questions import shown_choice
@@ -9,7 +9,7 @@ from tests.quizzes.questions import shown_choice
 def play(game, answers: dict) -> Game:
     """Start the game, give the answers {player: the author's choice number} to its one question, and end it."""
     services.start_game(game.pk)
-    now = services.timing.now()
+    now = timing.now()
     for player, choice in answers.items():
         services.submit_answer(game.pk, player.pk, 0, {"choice": shown_choice(game, choice)}, now)
     services.end_game(game.pk)

@@ -3,10 +3,12 @@
 import pytest
 from django.db import IntegrityError
 
+from attentive.refusals import Refused
 from courses.models import Membership
 from quizzes import services
 from quizzes.models import Answer, Game, Player
 from quizzes.nicknames import NicknameInvalid
+from quizzes.services import games
 from tests.conftest import make_user
 from tests.quizzes.questions import shown
 
@@ -407,14 +409,23 @@ def test_a_malformed_answer_is_refused_with_a_reason(make_game, clock):
 
 def test_running_games_never_share_a_pin(make_game, monkeypatch):
     pins = iter(["111111", "111111", "222222"])
-    monkeypatch.setattr(services, "new_pin", lambda: next(pins))
+    monkeypatch.setattr(games, "new_pin", lambda: next(pins))
     assert make_game().pin == "111111"
     assert make_game().pin == "222222"
 
 
 def test_a_quiz_without_questions_cannot_be_played(make_quiz, cast):
-    with pytest.raises(services.GameError, match="no questions yet"):
+    with pytest.raises(services.GameRefused, match="no questions yet"):
         services.create_game(quiz=make_quiz(kinds=()), host=cast.instructor)
+
+
+def test_a_finished_game_refuses_a_seat_as_every_refusal_does(make_game):
+    game = make_game()
+    services.end_game(game.pk)
+    game.refresh_from_db()
+    with pytest.raises(Refused, match="This game is over") as refused:
+        services.join_game(game=game, nickname="Late")
+    assert isinstance(refused.value, services.JoinRefused)
 
 
 def test_nicknames_are_unique_ignoring_case_and_accents(make_game):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from courses.packs import load_pack
-from quizzes import services
+from quizzes import services, timing
 from quizzes.models import Game, Player, Question, Quiz, QuizImage
 from quizzes.services import SEATS_SESSION_KEY
 from tests.quizzes.questions import add_question, shown_choice
@@ -458,14 +458,14 @@ def played(cast, make_game):
     sneaky = services.join_game(game=game, nickname="=HYPERLINK(1)")
     services.start_game(game.pk)
     game.refresh_from_db()
-    now = services.timing.now()
+    now = timing.now()
     services.submit_answer(game.pk, sara.pk, 0, {"choice": shown_choice(game, 0)}, now)
     services.submit_answer(game.pk, sneaky.pk, 0, {"choice": shown_choice(game, 2)}, now)
     for _ in range(3):
         game.refresh_from_db()
         services.advance(game.pk, game.version)
     game.refresh_from_db()
-    services.submit_answer(game.pk, sara.pk, 1, {"choice": shown_choice(game, 1)}, services.timing.now())
+    services.submit_answer(game.pk, sara.pk, 1, {"choice": shown_choice(game, 1)}, timing.now())
     services.end_game(game.pk)
     return Game.objects.get(pk=game.pk)
 
@@ -500,7 +500,7 @@ def test_the_reports_spreadsheets_carry_plain_text_not_markdown(as_instructor, c
     game = services.create_game(quiz=quiz, host=cast.instructor, reading_seconds=0)
     ann = services.join_game(game=game, nickname="Ann")
     services.start_game(game.pk)
-    services.submit_answer(game.pk, ann.pk, 0, {"choice": shown_choice(game, 0)}, services.timing.now())
+    services.submit_answer(game.pk, ann.pk, 0, {"choice": shown_choice(game, 0)}, timing.now())
     services.end_game(game.pk)
     workbook = load_workbook(BytesIO(as_instructor.get(url("game_report_xlsx", "nlp", game.pk)).content))
     question = list(workbook["Questions"].values)[1]
@@ -534,7 +534,7 @@ def test_what_players_typed_is_shown_as_text_in_the_report(as_instructor, cast, 
     player = services.join_game(game=game, nickname="Ann")
     services.start_game(game.pk)
     services.submit_answer(game.pk, player.pk, 0, {"text": "a ![x](http://tracker.example/x.png) b"},
-                           services.timing.now())
+                           timing.now())
     services.end_game(game.pk)
     page = as_instructor.get(url("game_report", "nlp", game.pk)).content.decode()
     assert "(http://tracker.example/x.png" in page  # shown, as text

@@ -12,7 +12,7 @@
 
   let state = null;
   let me = {};
-  let notice = null; // {text, kind} shown under the current screen, e.g. a refusal
+  let notice = null; // {text, tone} shown under the current screen, e.g. a refusal; tone is its CSS class
   let draft = null; // this question's unsent answer (multiple choice, ordering, slider)
   let answeredQuestion = null; // the index of the question this phone's answer was received for
 
@@ -63,13 +63,13 @@
       render();
     } else if (message.type === "rejected") {
       if (message.code === "duplicate") answeredQuestion = message.question;
-      notice = { text: message.message, kind: "bad" };
+      notice = { text: message.message, tone: "bad" };
       render();
     } else if (message.type === "pong") {
       clock.pong(message);
       render();
     } else if (message.type === "throttled") {
-      notice = { text: message.message, kind: "warn" };
+      notice = { text: message.message, tone: "warn" };
       render();
     } else if (message.type === "error") {
       if (message.code === "no-seat") {
@@ -83,11 +83,11 @@
 
   function answer(payload) {
     if (!live.send({ type: "answer", question: state.question_index, answer: payload })) {
-      notice = { text: "Not connected: your answer was not sent. Try again in a moment.", kind: "bad" };
+      notice = { text: "Not connected: your answer was not sent. Try again in a moment.", tone: "bad" };
       render();
       return;
     }
-    notice = { text: "Sending…", kind: "" };
+    notice = { text: "Sending…", tone: "" };
     render();
   }
 
@@ -113,7 +113,7 @@
     header();
     const screens = { lobby, question: reading, answering, reveal, scoreboard, podium };
     const children = (screens[state.phase] || lobby)();
-    if (notice) children.push(h("p", { class: `notice-line ${notice.kind}`, role: "alert", text: notice.text }));
+    if (notice) children.push(h("p", { class: `notice-line ${notice.tone}`, role: "alert", text: notice.text }));
     stage.replaceChildren(...children.filter(Boolean));
     stage.dataset.phase = state.phase;
     typeset(stage);
