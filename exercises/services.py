@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from attentive.refusals import Refused
 from courses.models import Membership
 from courses.text import normalized_line_endings
 from graders import services as grading
@@ -23,7 +24,7 @@ from .models import Draft, Exercise, Regrade, Submission
 MAX_ANSWER_CHARS = 100_000
 
 
-class SubmissionRefused(Exception):
+class SubmissionRefused(Refused):
     """The submission was not accepted; the message tells the student why and what to do."""
 
 

@@ -27,6 +27,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from attentive.refusals import Refused
+
 from . import clustering
 from .csvfiles import AnswerRow
 from .models import (
@@ -48,7 +50,7 @@ LOST_MESSAGE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 
 
-class ReflectionClosed(Exception):
+class ReflectionRefused(Refused):
     """Students may not answer now; the message says why."""
 
 
@@ -127,7 +129,7 @@ def save_reflection(lesson, student, texts: dict[int, str]) -> SaveReport:
     """Create, update or remove the student's answers (texts by prompt id) while the window is open."""
     window = window_of(lesson)
     if not window.is_open():
-        raise ReflectionClosed(closed_message(window))
+        raise ReflectionRefused(closed_message(window))
     report = SaveReport()
     changed_prompts = []
     with transaction.atomic():
