@@ -19,10 +19,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from exercises.models import Exercise, Submission
+from graders.verdict import Verdict
 
-from . import engine, signals
-from .verdict import Verdict
+from . import signals
+from .models import Exercise, Submission
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,10 @@ def grade(submission_id: int) -> str:
     submission = claim(submission_id)
     if submission is None:
         return "not-claimed"
+    # The engine (and torch) only where a submission is graded: the web process enqueues
+    # through this module and has no use for them.
+    from graders import engine
+
     exercise: Exercise = submission.exercise
     try:
         with Heartbeat(submission, settings.GRADING_HEARTBEAT_SECONDS):

@@ -14,7 +14,7 @@ from django.db import connection, connections
 from django.db.backends.signals import connection_created
 from django.utils import timezone
 
-from . import engine
+from graders import engine
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_SECONDS = 15
@@ -32,7 +32,7 @@ def worker_name() -> str:
 
 
 def record_heartbeat(ready: bool, problem: str = "") -> None:
-    from exercises.models import WorkerHeartbeat
+    from .models import WorkerHeartbeat
 
     WorkerHeartbeat.objects.update_or_create(
         name=worker_name(), defaults={"seen_at": timezone.now(), "ready": ready, "problem": problem}
@@ -41,7 +41,7 @@ def record_heartbeat(ready: bool, problem: str = "") -> None:
 
 def start() -> None:
     """Warm the pool in the background and keep the heartbeat going while the process lives."""
-    connection_created.connect(commit_without_waiting, dispatch_uid="graders.commit_without_waiting")
+    connection_created.connect(commit_without_waiting, dispatch_uid="exercises.commit_without_waiting")
     keep_connections()
     threading.Thread(target=_run, name="grader-heartbeat", daemon=True).start()
 
@@ -99,7 +99,7 @@ def _run(stop: threading.Event | None = None) -> None:
 
 
 def stop() -> None:
-    from exercises.models import WorkerHeartbeat
+    from .models import WorkerHeartbeat
 
     WorkerHeartbeat.objects.filter(name=worker_name()).delete()
     engine.close_sandbox_pool()
