@@ -140,7 +140,11 @@ class Heartbeat:
     def _beat(self) -> None:
         try:
             while not self.stop.wait(self.every):
-                self.job.beat(self.key, self.attempts)
+                try:
+                    self.job.beat(self.key, self.attempts)
+                except Exception as error:  # the database briefly away (or SQLite locked): beat again next time
+                    log.warning("could not beat for the %s %s (%s); trying again in %g s",
+                                self.job.name, self.key, error, self.every)
         finally:
             connection.close()
 

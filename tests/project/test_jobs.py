@@ -2,11 +2,14 @@
 
 import dataclasses
 import socket
+import threading
 
 import pytest
 from celery import Celery
+from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
 
+from attentive.jobs import DurableJob
 from exercises import grading
 
 
@@ -42,3 +45,20 @@ def test_a_ring_that_the_broker_refuses_is_logged_and_raises_nothing(unreachable
     assert job.ring(12345) is False
     assert job.ring(12345, countdown=5) is False
     assert "could not enqueue the submission 12345; the sweeper will ring again" in caplog.text
+
+
+def test_a_heartbeat_that_meets_a_database_error_beats_again(monkeypatch):
+    beats = []
+    second_beat = threading.Event()
+
+    def flaky_beat(job, key, attempts=None, **also):
+        beats.append((key, attempts))
+        if len(beats) == 1:
+            raise DatabaseOperationalError("the database system is starting up")
+        second_beat.set()
+        return True
+
+    monkeypatch.setattr(DurableJob, "beat", flaky_beat)
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=0.01):
+        assert second_beat.wait(5)
+    assert beats[:2] == [(7, 1), (7, 1)]
