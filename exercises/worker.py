@@ -14,8 +14,6 @@ from django.db import connection, connections
 from django.db.backends.signals import connection_created
 from django.utils import timezone
 
-from graders import engine
-
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_SECONDS = 15
 # How often the pool's state is looked at between beats: a change is recorded at once.
@@ -71,6 +69,10 @@ def commit_without_waiting(sender, connection, **_kwargs) -> None:
 
 
 def _run(stop: threading.Event | None = None) -> None:
+    # The engine (and torch) is imported here, in the worker, not where this module is: a web
+    # process imports exercises.tasks to send a grading and has no use for it.
+    from graders import engine
+
     stop = stop or threading.Event()
     pool = None
     problem = ""
@@ -102,4 +104,6 @@ def stop() -> None:
     from .models import WorkerHeartbeat
 
     WorkerHeartbeat.objects.filter(name=worker_name()).delete()
+    from graders import engine
+
     engine.close_sandbox_pool()
