@@ -6,7 +6,7 @@ way (`QoS.restore_unacked_once`). That needs a new client, and kombu builds it f
 it may already have detached (`'NoneType' object has no attribute 'hostname'`): the exception is
 not one of the connection errors Celery ignores there, so the worker logs "Unrecoverable error"
 and exits, and every queued submission waits for someone to restart it (seen in
-tests/graders/test_faults.py with Redis restarted mid-queue, about one run in three on a loaded
+tests/exercises/test_faults.py with Redis restarted mid-queue, about one run in three on a loaded
 machine). The same happens a moment later, after the consumer has reconnected, when the grading
 that held the message ends and acknowledges it on the channel of the dead connection.
 

@@ -385,12 +385,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # broke is replaced), not four times: with a frozen Redis, each try costs a socket timeout.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # Celery closes the database connections around every task unless this is set; then it only
-# recycles them every so many tasks, and graders.tasks.refresh_connection applies Django's
-# rule (CONN_MAX_AGE, which graders.worker raises for grading workers, and errors) before each.
+# recycles them every so many tasks, and exercises.tasks.refresh_connection applies Django's
+# rule (CONN_MAX_AGE, which exercises.worker raises for grading workers, and errors) before each.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The sweeper has a queue of its own, served by a worker that grades nothing (`serve` starts
 # one; docker-compose's beat service is one): behind a backlog of submissions it would wait.
+# Routed by task name: the grading tasks live in exercises/tasks.py but keep their "graders."
+# names, so that messages already in the broker during a deploy still find their task.
 CELERY_TASK_ROUTES = {
     "graders.sweep_stuck_submissions": {"queue": "maintenance"},
     "graders.*": {"queue": "grading"},

@@ -1,1 +1,1 @@
-"""Exercises: definitions from course packs, students' submissions and drafts, staff pages."""
+"""Exercises: definitions from course packs, students' submissions and their grading lifecycle, drafts, staff pages."""

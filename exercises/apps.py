@@ -8,9 +8,9 @@ class ExercisesConfig(AppConfig):
         from courses.gradebook import register_gradebook_source
         from courses.packs import register_item_kind
         from courses.panels import register_course_links, register_lesson_panel
-        from graders.signals import submission_changed
 
         from . import consumers, gradebook, packs, panels
+        from .signals import submission_changed
 
         register_item_kind(packs.ExerciseKind())
         register_lesson_panel(panels.lesson_exercises)

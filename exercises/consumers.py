@@ -14,7 +14,7 @@ def group_name(submission_id: int) -> str:
 
 
 def announce_change(submission_id: int, status: str, **_kwargs) -> None:
-    """Receiver of graders.signals.submission_changed: tell the pages watching it."""
+    """Receiver of exercises.signals.submission_changed: tell the pages watching it."""
     group_send(group_name(submission_id), {"type": "submission.changed", "status": str(status)})
 
 

@@ -12,18 +12,19 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from attentive.refusals import Refused
 from courses.models import Membership
 from courses.text import normalized_line_endings
-from graders import services as grading
 from graders.questions import Review, ReviewError, apply_review
-from graders.signals import send_submission_changed
 
+from . import grading
 from .models import Draft, Exercise, Regrade, Submission
+from .signals import send_submission_changed
 
 MAX_ANSWER_CHARS = 100_000
 
 
-class SubmissionRefused(Exception):
+class SubmissionRefused(Refused):
     """The submission was not accepted; the message tells the student why and what to do."""
 
 

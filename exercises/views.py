@@ -18,11 +18,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from courses.access import membership_or_404
-from graders import services as grading
 from graders import spec
 from graders.questions import Review
 
-from . import services
+from . import grading, services
 from .models import Draft, Exercise, Regrade, Submission, WorkerHeartbeat
 from .questions import part_fields, read_part_answers
 

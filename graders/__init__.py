@@ -1,1 +1,2 @@
-"""The grading engine: sandbox, checkers, reference implementations and Celery tasks."""
+"""The grading library: takes an answer and an exercise, returns a verdict (sandbox, checkers, reference
+implementations). No models: the submission's life (queue, claim, record, sweep) lives in exercises/."""

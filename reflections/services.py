@@ -27,6 +27,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from attentive.jobs import DurableJob
+from attentive.refusals import Refused
+
 from . import clustering
 from .csvfiles import AnswerRow
 from .models import (
@@ -48,7 +51,22 @@ LOST_MESSAGE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 
 
-class ReflectionClosed(Exception):
+def _compute_themes_task():
+    from .tasks import compute_themes
+
+    return compute_themes
+
+
+# A theme computation is a durable job (attentive/jobs.py): scheduled -> running, rung for after
+# commit, claimed by a conditional update, kept alive by its progress reports, taken back by the sweep.
+THEME_COMPUTATIONS = DurableJob(
+    name="theme computation of prompt", model=ThemeComputation, task=_compute_themes_task, key="prompt_id",
+    state="state", waiting=ThemeComputation.State.SCHEDULED, running=ThemeComputation.State.RUNNING,
+    rung_at="run_after",
+)
+
+
+class ReflectionRefused(Refused):
     """Students may not answer now; the message says why."""
 
 
@@ -127,7 +145,7 @@ def save_reflection(lesson, student, texts: dict[int, str]) -> SaveReport:
     """Create, update or remove the student's answers (texts by prompt id) while the window is open."""
     window = window_of(lesson)
     if not window.is_open():
-        raise ReflectionClosed(closed_message(window))
+        raise ReflectionRefused(closed_message(window))
     report = SaveReport()
     changed_prompts = []
     with transaction.atomic():
@@ -215,10 +233,9 @@ def request_theme_update(prompt: ReflectionPrompt, *, delay: int | None = None) 
     """Ask for the prompt's themes to be recomputed, once, `delay` seconds after the commit.
 
     Debounced: while a run is scheduled, more answers change nothing (the run will read
-    them); while one is running, it is asked to run again when it is done.
+    them); while one is running, it is asked to run again when it is done. If the broker is
+    unreachable, the student's answer is saved all the same and the sweep starts the run later.
     """
-    from .tasks import compute_themes
-
     delay = theme_delay_seconds() if delay is None else delay
     run_after = timezone.now() + timedelta(seconds=delay)
     computation, _ = ThemeComputation.objects.get_or_create(prompt=prompt)
@@ -227,36 +244,23 @@ def request_theme_update(prompt: ReflectionPrompt, *, delay: int | None = None) 
         state=ThemeComputation.State.SCHEDULED, run_after=run_after, attempts=0, error="", stage="", done=0, total=0
     )
     if scheduled:
-        transaction.on_commit(lambda: _ring(compute_themes, prompt.pk, delay))
+        THEME_COMPUTATIONS.ring_after_commit(prompt.pk, countdown=delay)
         return
     ThemeComputation.objects.filter(pk=computation.pk, state=ThemeComputation.State.RUNNING).update(
         rerun_requested=True
     )
 
 
-def _ring(task, prompt_id: int, delay: int) -> None:
-    """Enqueue the run. The row is the truth and the broker only a doorbell: if the broker is
-    unreachable, the student's answer is saved all the same and the sweep starts the run later."""
-    try:
-        task.apply_async((prompt_id,), countdown=delay)
-    except Exception:
-        log.exception("could not enqueue the theme computation of prompt %s; the sweep will retry", prompt_id)
-
-
 def _report(prompt_id: int, stage: str, done: int = 0, total: int = 0) -> None:
-    ThemeComputation.objects.filter(prompt_id=prompt_id, state=ThemeComputation.State.RUNNING).update(
-        stage=stage, done=done, total=total, heartbeat_at=timezone.now()
-    )
+    THEME_COMPUTATIONS.beat(prompt_id, stage=stage, done=done, total=total)
 
 
 def run_theme_computation(prompt_id: int) -> bool:
     """Claim the prompt's scheduled run and do it; False if there was nothing to claim."""
     now = timezone.now()
-    claimed = ThemeComputation.objects.filter(prompt_id=prompt_id, state=ThemeComputation.State.SCHEDULED).update(
-        state=ThemeComputation.State.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1,
-        rerun_requested=False, stage="Starting", done=0, total=0, error="",
-    )
-    if not claimed:
+    if not THEME_COMPUTATIONS.claim(
+        prompt_id, now=now, started_at=now, rerun_requested=False, stage="Starting", done=0, total=0, error=""
+    ):
         return False
     try:
         _compute(prompt_id)
@@ -392,28 +396,21 @@ def refresh_themes(prompt: ReflectionPrompt, only: list[Theme] | None = None) ->
 
 def sweep_theme_computations() -> int:
     """Re-enqueue runs whose message was lost or whose worker died; fail them after MAX_ATTEMPTS."""
-    from .tasks import compute_themes
-
     now = timezone.now()
     resent = 0
-    lost = ThemeComputation.objects.filter(state=ThemeComputation.State.SCHEDULED, run_after__lt=now - LOST_MESSAGE)
-    for computation in lost:
-        compute_themes.delay(computation.prompt_id)
+    for computation in THEME_COMPUTATIONS.overdue(now, LOST_MESSAGE):
+        THEME_COMPUTATIONS.ring(computation.prompt_id)
         resent += 1
-    stale = ThemeComputation.objects.filter(state=ThemeComputation.State.RUNNING, heartbeat_at__lt=now - STALE_RUN)
-    for computation in stale:
+    for computation in THEME_COMPUTATIONS.stale(now, STALE_RUN):
         if computation.attempts >= MAX_ATTEMPTS:
-            ThemeComputation.objects.filter(pk=computation.pk, state=ThemeComputation.State.RUNNING).update(
+            THEME_COMPUTATIONS.claimed(computation.prompt_id).update(
                 state=ThemeComputation.State.FAILED, stage="", finished_at=now,
                 error=f"the computation stopped without finishing {computation.attempts} times; "
                 "use “Recompute themes” to try again",
             )
             continue
-        requeued = ThemeComputation.objects.filter(pk=computation.pk, state=ThemeComputation.State.RUNNING).update(
-            state=ThemeComputation.State.SCHEDULED, run_after=now
-        )
-        if requeued:
-            compute_themes.delay(computation.prompt_id)
+        if THEME_COMPUTATIONS.take_back(computation.prompt_id, computation.attempts, now):
+            THEME_COMPUTATIONS.ring(computation.prompt_id)
             resent += 1
     return resent
 

@@ -63,8 +63,8 @@ def answer(request, course_slug: str, lesson_slug: str):
         if form.is_valid():
             try:
                 report = services.save_reflection(lesson, request.user, form.texts())
-            except services.ReflectionClosed as closed:
-                messages.error(request, str(closed))
+            except services.ReflectionRefused as refused:
+                messages.error(request, str(refused))
                 return redirect(request.path)
             if report.saved or report.removed:
                 until = (

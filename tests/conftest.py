@@ -95,6 +95,19 @@ def celery_eager():
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
+@pytest.fixture
+def broker_away(monkeypatch):
+    """Every doorbell of a durable job meets a broker that refuses the connection, as kombu says it."""
+    from kombu.exceptions import OperationalError
+
+    def refused(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    for task in ("exercises.tasks.grade_submission", "reflections.tasks.compute_themes"):
+        monkeypatch.setattr(f"{task}.delay", refused)
+        monkeypatch.setattr(f"{task}.apply_async", refused)
+
+
 SOFTMAX_EXERCISE = ROOT / "tests" / "security" / "softmax_exercise"
 GOOD_SOFTMAX = (SOFTMAX_EXERCISE / "solution.py").read_text()
 NAIVE_SOFTMAX = "def softmax(x, dim=-1):\n    e = x.exp()\n    return e / e.sum(dim=dim, keepdim=True)\n"

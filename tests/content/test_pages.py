@@ -4,9 +4,9 @@ import json
 
 from courses.models import Membership
 from courses.packs import load_pack
+from exercises import grading as grading_services
 from exercises import services as exercise_services
 from exercises.models import Exercise
-from graders import services as grading_services
 from tests.conftest import DEMO_PACK, make_user
 from tests.content.test_softmax import NAIVE
 

@@ -160,10 +160,10 @@ def test_lines_about_grading_and_a_failed_sweep_stay_as_they_are(celery_lines):
 
 
 def test_a_sweep_that_found_something_says_so(caplog, monkeypatch):
-    from graders import services, tasks
+    from exercises import grading, tasks
 
-    monkeypatch.setattr(services, "sweep", lambda: {"requeued_running": 1, "gave_up": 0, "rung": 2})
-    with caplog.at_level(logging.INFO, logger="graders.tasks"):
+    monkeypatch.setattr(grading, "sweep", lambda: {"requeued_running": 1, "gave_up": 0, "rung": 2})
+    with caplog.at_level(logging.INFO, logger="exercises.tasks"):
         tasks.sweep_stuck_submissions()
     assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
         ("WARNING", "sweeper: 1 submissions taken back from a stopped worker, 2 sent again after a lost message, "

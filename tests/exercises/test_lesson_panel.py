@@ -8,9 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from courses.models import Membership
-from exercises import services
+from exercises import grading, services
 from exercises.models import Submission
-from graders import services as grading
 from tests.conftest import GOOD_SOFTMAX, NAIVE_SOFTMAX, make_user
 
 LESSON = "/c/nlp/lessons/transformers/"

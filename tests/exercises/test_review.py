@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from exercises import services
+from exercises import grading, services
 from exercises.models import Submission
-from graders import services as grading
 
 ANSWERS = {"dL_dz1": "yhat_1 - 1", "direction_z1": "dec", "speed": "0.0032 s",
            "why": "The decoder reads the target shifted right, so all positions train in one pass."}

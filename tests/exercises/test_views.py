@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from exercises import grading
 from exercises.models import Draft, Submission
-from graders import services
 from tests.conftest import GOOD_SOFTMAX, NAIVE_SOFTMAX, make_user
 
 PAGE = "/c/nlp/exercises/softmax/"
@@ -21,7 +21,7 @@ def post_submission(client, code, capture, htmx=False):
 
 def grade_all():
     for submission in Submission.objects.filter(status="queued"):
-        services.grade(submission.pk)
+        grading.grade(submission.pk)
 
 
 def test_the_page_shows_the_statement_and_the_starter_code(client, cast, code_exercise):

@@ -43,7 +43,7 @@ def test_a_submission_saved_while_the_broker_is_away_is_queued_not_failed(cast, 
     def broker_away(*args, **kwargs):
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("graders.tasks.grade_submission.delay", broker_away)
+    monkeypatch.setattr("exercises.tasks.grade_submission.delay", broker_away)
     client = Client(raise_request_exception=False)
     client.login(username=cast.student.username, password=PASSWORD)
     url = f"/c/{cast.course.slug}/exercises/{code_exercise.slug}/submit/"

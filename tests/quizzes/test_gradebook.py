@@ -65,8 +65,8 @@ def test_the_course_gradebook_shows_a_game_without_adding_its_points_to_the_tota
     import csv
     import io
 
+    from exercises import grading
     from exercises import services as exercise_services
-    from graders import services as grading
     from tests.conftest import GOOD_SOFTMAX
 
     with django_capture_on_commit_callbacks(execute=False):

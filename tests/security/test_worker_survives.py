@@ -9,8 +9,8 @@ import pytest
 from attentive.celery import app
 from exercises import services as exercise_services
 from exercises.models import Submission
-from graders.tasks import grade_submission
-from tests.graders.test_faults import all_finished, redis, submit_many, workers  # noqa: F401 - fixtures
+from exercises.tasks import grade_submission
+from tests.exercises.test_faults import all_finished, redis, submit_many, workers  # noqa: F401 - fixtures
 from tests.processes import wait_until
 from tests.security.test_trusted_side import CORRECT, forging, syntax_reply
 

@@ -28,9 +28,9 @@ class World:
 def build_world() -> World:
     from comparisons.models import ComparisonHomework, CriterionProposal, ModelPick, TableEntry
     from courses.packs import load_pack
+    from exercises import grading
     from exercises import services as exercise_services
     from exercises.models import Exercise, Regrade, Submission
-    from graders import services as grading
     from quizzes import services as quiz_services
     from quizzes.models import Question, Quiz, QuizImage
     from reflections.models import ReflectionAnswer, ReflectionPrompt, Theme

@@ -5,7 +5,7 @@ from celery.fixups.django import DjangoWorkerFixup
 from django.db import connection
 
 from attentive.celery import app
-from graders import tasks, worker
+from exercises import tasks, worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,8 +14,6 @@ from django.db import connection, connections
 from django.db.backends.signals import connection_created
 from django.utils import timezone
 
-from . import engine
-
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_SECONDS = 15
 # How often the pool's state is looked at between beats: a change is recorded at once.
@@ -32,7 +30,7 @@ def worker_name() -> str:
 
 
 def record_heartbeat(ready: bool, problem: str = "") -> None:
-    from exercises.models import WorkerHeartbeat
+    from .models import WorkerHeartbeat
 
     WorkerHeartbeat.objects.update_or_create(
         name=worker_name(), defaults={"seen_at": timezone.now(), "ready": ready, "problem": problem}
@@ -41,7 +39,7 @@ def record_heartbeat(ready: bool, problem: str = "") -> None:
 
 def start() -> None:
     """Warm the pool in the background and keep the heartbeat going while the process lives."""
-    connection_created.connect(commit_without_waiting, dispatch_uid="graders.commit_without_waiting")
+    connection_created.connect(commit_without_waiting, dispatch_uid="exercises.commit_without_waiting")
     keep_connections()
     threading.Thread(target=_run, name="grader-heartbeat", daemon=True).start()
 
@@ -71,6 +69,10 @@ def commit_without_waiting(sender, connection, **_kwargs) -> None:
 
 
 def _run(stop: threading.Event | None = None) -> None:
+    # The engine (and torch) is imported here, in the worker, not where this module is: a web
+    # process imports exercises.tasks to send a grading and has no use for it.
+    from graders import engine
+
     stop = stop or threading.Event()
     pool = None
     problem = ""
@@ -99,7 +101,9 @@ def _run(stop: threading.Event | None = None) -> None:
 
 
 def stop() -> None:
-    from exercises.models import WorkerHeartbeat
+    from .models import WorkerHeartbeat
 
     WorkerHeartbeat.objects.filter(name=worker_name()).delete()
+    from graders import engine
+
     engine.close_sandbox_pool()

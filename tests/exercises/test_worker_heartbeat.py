@@ -5,8 +5,9 @@ import time
 
 import pytest
 
+from exercises import worker
 from exercises.models import WorkerHeartbeat
-from graders import engine, worker
+from graders import engine
 
 
 class PoolReplacingItsZygote:

@@ -3,87 +3,54 @@
 The Submission row is the truth; the broker is only a doorbell. Every transition is a
 conditional UPDATE, so two workers can never both grade one submission, a second
 delivery of a task changes nothing, and a worker that dies mid-grade is noticed by its
-missing heartbeat and its submission graded again by someone else.
+missing heartbeat and its submission graded again by someone else. The claim, heartbeat,
+sweep and doorbell are attentive/jobs.py's, shared with the themes of reflections; what a
+grading does on its attempts and on failures of ours, and what the student reads, are here.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import queue
-import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from exercises.models import Exercise, Submission
+from attentive.jobs import DurableJob
+from graders.verdict import Verdict
 
-from . import engine, signals
-from .verdict import Verdict
+from . import signals
+from .models import Exercise, Submission
 
 log = logging.getLogger(__name__)
 
 Status = Submission.Status
 
 
+def _grade_submission_task():
+    from .tasks import grade_submission
+
+    return grade_submission
+
+
+# A submission is a durable job (attentive/jobs.py): queued -> running, rung for after commit,
+# claimed by a conditional update, kept alive by a heartbeat, taken back by the sweep.
+SUBMISSIONS = DurableJob(
+    name="submission", model=Submission, task=_grade_submission_task, key="pk",
+    state="status", waiting=Status.QUEUED, running=Status.RUNNING, rung_at="enqueued_at",
+)
+
+
 def enqueue(submission: Submission) -> None:
-    """Ring the doorbell once the submission row is committed, without making the request wait for it.
-
-    The ring goes through a thread of the process (or inline where tasks run eagerly, as in
-    tests): a broker that is slow, away or frozen (each try then costs its socket timeouts)
-    must not hold the student's Submit, whose work is done once the row is committed.
-    """
-    from .tasks import grade_submission
-
-    submission_id = submission.pk
-    if grade_submission.app.conf.task_always_eager:
-        transaction.on_commit(lambda: ring(submission_id))
-    else:
-        transaction.on_commit(lambda: doorbell().put(submission_id))
-
-
-def ring(submission_id: int) -> None:
-    """Send the grading task; best effort: the row is committed, so a broker that is away loses
-    nothing, and the sweeper rings again after GRADING_REQUEUE_AFTER_SECONDS."""
-    from .tasks import grade_submission
-
-    try:
-        grade_submission.delay(submission_id)
-    except Exception:
-        log.exception("could not enqueue submission %s; the sweeper will ring again", submission_id)
-
-
-_doorbell_lock = threading.Lock()
-_doorbell: tuple[int, queue.SimpleQueue[int]] | None = None
-
-
-def doorbell() -> queue.SimpleQueue[int]:
-    """This process's queue of submissions to ring for, and the thread that rings (made on first use)."""
-    global _doorbell
-    with _doorbell_lock:
-        # A forked process inherits the variable, not the thread.
-        if _doorbell is None or _doorbell[0] != os.getpid():
-            waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
-            threading.Thread(target=_ring_forever, args=(waiting,), name="grading-doorbell", daemon=True).start()
-            _doorbell = (os.getpid(), waiting)
-        return _doorbell[1]
-
-
-def _ring_forever(waiting: queue.SimpleQueue[int]) -> None:
-    while True:
-        ring(waiting.get())
+    """Ring the doorbell once the submission row is committed, without making the request wait for it."""
+    SUBMISSIONS.ring_after_commit(submission.pk)
 
 
 def claim(submission_id: int) -> Submission | None:
     """Take a queued submission for grading; None if it is not queued (someone has it, or it is done)."""
     now = timezone.now()
-    claimed = Submission.objects.filter(pk=submission_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, attempts=F("attempts") + 1, claimed_at=now, heartbeat_at=now
-    )
-    if not claimed:
+    if not SUBMISSIONS.claim(submission_id, now=now, claimed_at=now):
         return None
     signals.send_submission_changed(submission_id, Status.RUNNING)
     return Submission.objects.select_related("exercise").get(pk=submission_id)
@@ -93,9 +60,7 @@ def record(submission: Submission, verdict: Verdict) -> bool:
     """Write the verdict if this claim still holds; False if the submission was taken back meanwhile."""
     status = {"graded": Status.GRADED, "error": Status.ERROR, "needs_review": Status.NEEDS_REVIEW}[verdict.status]
     verdict = verdict.bounded()
-    written = Submission.objects.filter(
-        pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts
-    ).update(
+    written = SUBMISSIONS.claimed(submission.pk, submission.attempts).update(
         status=status,
         score=verdict.score if verdict.status != "error" else None,
         max_score=verdict.max_score,
@@ -113,39 +78,12 @@ def record(submission: Submission, verdict: Verdict) -> bool:
 
 def release(submission: Submission) -> bool:
     """Put a claimed submission back in the queue without spending an attempt (the worker cannot grade)."""
-    released = Submission.objects.filter(
-        pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts
-    ).update(status=Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None, enqueued_at=timezone.now())
+    released = SUBMISSIONS.claimed(submission.pk, submission.attempts).update(
+        status=Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None, enqueued_at=timezone.now()
+    )
     if released:
         signals.send_submission_changed(submission.pk, Status.QUEUED)
     return bool(released)
-
-
-class Heartbeat:
-    """Touches the claimed submission's heartbeat from a thread while the grading runs."""
-
-    def __init__(self, submission: Submission, every: float):
-        self.submission = submission
-        self.every = every
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{submission.pk}", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join()
-
-    def _beat(self) -> None:
-        try:
-            while not self.stop.wait(self.every):
-                Submission.objects.filter(
-                    pk=self.submission.pk, status=Status.RUNNING, attempts=self.submission.attempts
-                ).update(heartbeat_at=timezone.now())
-        finally:
-            connection.close()
 
 
 def grade(submission_id: int) -> str:
@@ -153,9 +91,13 @@ def grade(submission_id: int) -> str:
     submission = claim(submission_id)
     if submission is None:
         return "not-claimed"
+    # The engine (and torch) only where a submission is graded: the web process enqueues
+    # through this module and has no use for them.
+    from graders import engine
+
     exercise: Exercise = submission.exercise
     try:
-        with Heartbeat(submission, settings.GRADING_HEARTBEAT_SECONDS):
+        with SUBMISSIONS.heartbeat(submission.pk, submission.attempts, settings.GRADING_HEARTBEAT_SECONDS):
             verdict = engine.grade_answer(exercise.files, submission.answer)
     except engine.GradingUnavailable as unavailable:
         # Fail closed: never grade without a sandbox. The submission waits for a worker that can.
@@ -170,12 +112,10 @@ def grade(submission_id: int) -> str:
     if verdict.status == "error" and submission.attempts < settings.GRADING_MAX_ATTEMPTS:
         # A platform failure, not the student's: try again soon with a fresh sandbox.
         log.warning("grading submission %s failed (%s); it will be retried", submission.pk, verdict.message)
-        if Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts).update(
+        if SUBMISSIONS.claimed(submission.pk, submission.attempts).update(
             status=Status.QUEUED, heartbeat_at=None, enqueued_at=timezone.now()
         ):
-            from .tasks import grade_submission
-
-            grade_submission.apply_async(args=[submission.pk], countdown=1)
+            SUBMISSIONS.ring(submission.pk, countdown=1)
         return "retry"
     return "recorded" if record(submission, verdict) else "lost-claim"
 
@@ -194,10 +134,8 @@ def requeue_after_our_failure(submission: Submission, verdict: Verdict) -> str:
     After GRADING_MAX_INFRASTRUCTURE_RETRIES in a row, the submission is marked `error`, which
     counts against no attempt limit, with a message saying so, and staff can regrade it.
     """
-    from .tasks import grade_submission
-
     retries = submission.infrastructure_retries + 1
-    claimed = Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts)
+    claimed = SUBMISSIONS.claimed(submission.pk, submission.attempts)
     now = timezone.now()
     if retries > settings.GRADING_MAX_INFRASTRUCTURE_RETRIES:
         log.error("grading submission %s failed on our side %d times in a row; marked error for staff: %s",
@@ -220,10 +158,8 @@ def requeue_after_our_failure(submission: Submission, verdict: Verdict) -> str:
     if claimed.update(status=Status.QUEUED, attempts=F("attempts") - 1, infrastructure_retries=retries,
                       heartbeat_at=None, enqueued_at=now + timedelta(seconds=countdown)):
         signals.send_submission_changed(submission.pk, Status.QUEUED)
-        try:
-            grade_submission.apply_async(args=[submission.pk], countdown=countdown)
-        except Exception:  # the broker is away: the sweeper rings once the backoff is over
-            log.exception("could not re-enqueue submission %s; the sweeper will ring again", submission.pk)
+        # A broker that is away is logged: the sweeper rings once the backoff is over.
+        SUBMISSIONS.ring(submission.pk, countdown=countdown)
     return "delayed"
 
 
@@ -242,18 +178,13 @@ def grading_failed(error: BaseException) -> Verdict:
 
 def sweep(now=None) -> dict[str, int]:
     """Re-enqueue what is stuck; give up, readably, on what failed too often."""
-    from .tasks import grade_submission
-
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.GRADING_STALE_SECONDS)
     # A running submission whose worker stopped beating: take it back.
-    abandoned = Submission.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale)
-    taken_back = []
-    for submission in abandoned.only("pk", "attempts"):
-        if Submission.objects.filter(pk=submission.pk, status=Status.RUNNING, attempts=submission.attempts).update(
-            status=Status.QUEUED, heartbeat_at=None, enqueued_at=now
-        ):
-            taken_back.append(submission)
+    abandoned = SUBMISSIONS.stale(now, timedelta(seconds=settings.GRADING_STALE_SECONDS))
+    taken_back = [
+        submission for submission in abandoned.only("pk", "attempts")
+        if SUBMISSIONS.take_back(submission.pk, submission.attempts, now)
+    ]
     given_up = 0
     for submission in Submission.objects.filter(
         status=Status.QUEUED, attempts__gte=settings.GRADING_MAX_ATTEMPTS
@@ -269,15 +200,14 @@ def sweep(now=None) -> dict[str, int]:
         signals.send_submission_changed(submission.pk, Status.ERROR)
     for submission in taken_back:
         if submission.attempts < settings.GRADING_MAX_ATTEMPTS:
-            grade_submission.delay(submission.pk)
+            SUBMISSIONS.ring(submission.pk)
     # Queued for a while since its doorbell rang, and still not claimed: the ring may be lost.
-    waiting = list(Submission.objects.filter(
-        status=Status.QUEUED, enqueued_at__lt=now - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_SECONDS)
-    ).values_list("pk", flat=True))
+    waiting = list(SUBMISSIONS.overdue(now, timedelta(seconds=settings.GRADING_REQUEUE_AFTER_SECONDS))
+                   .values_list("pk", flat=True))
     Submission.objects.filter(pk__in=waiting, status=Status.QUEUED).update(enqueued_at=now)
     rung = 0
     for submission_id in waiting:
-        grade_submission.delay(submission_id)
+        SUBMISSIONS.ring(submission_id)
         rung += 1
     return {"requeued_running": len(taken_back), "gave_up": given_up, "rung": rung}
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from attentive.celery import app
 from exercises import services as exercise_services
 from exercises.models import Submission, WorkerHeartbeat
-from graders.tasks import grade_submission
+from exercises.tasks import grade_submission
 from tests.conftest import GOOD_SOFTMAX
 from tests.processes import start_redis, start_worker, wait_until
 

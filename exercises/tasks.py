@@ -1,4 +1,4 @@
-"""Celery tasks of the grading engine: they only call graders.services."""
+"""Celery tasks of the grading lifecycle: they only call exercises.grading."""
 
 import logging
 
@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.signals import task_prerun, worker_process_init, worker_process_shutdown
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 
-from . import services, worker
+from . import grading, worker
 
 log = logging.getLogger(__name__)
 # A grading that met a database outage (OperationalError, InterfaceError) is sent again after
@@ -38,11 +38,14 @@ def shut_down(**_kwargs) -> None:
     worker.stop()
 
 
+# The task names keep the "graders." prefix of the app these tasks lived in: messages already in
+# the broker during a deploy name their task that way and must still find it, and the routes in
+# settings.CELERY_TASK_ROUTES (the grading and maintenance queues) match on it.
 @shared_task(name="graders.grade_submission", bind=True, acks_late=True, ignore_result=True,
              max_retries=DATABASE_MAX_RETRIES)
 def grade_submission(self, submission_id: int) -> str:
     try:
-        return services.grade(submission_id)
+        return grading.grade(submission_id)
     except (OperationalError, InterfaceError) as error:
         # The database is away and the row is the truth: keep the doorbell, with backoff, so a
         # worker neither drops the queue (and sits idle until the sweeper) nor spins through it.
@@ -67,7 +70,7 @@ def grade_submission(self, submission_id: int) -> str:
 # nothing, so that a backlog of submissions never delays the sweep that rescues stuck ones.
 @shared_task(name="graders.sweep_stuck_submissions", ignore_result=True)
 def sweep_stuck_submissions() -> dict[str, int]:
-    counts = services.sweep()
+    counts = grading.sweep()
     # A sweep that found nothing is routine (Celery's lines about it are at DEBUG, see attentive/celery.py);
     # one that found something means a worker or a message was lost.
     if any(counts.values()):

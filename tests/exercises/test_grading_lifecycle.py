@@ -8,9 +8,10 @@ from channels.testing.websocket import WebsocketCommunicator
 from django.utils import timezone
 
 from attentive.asgi import application
+from exercises import grading
 from exercises import services as exercise_services
 from exercises.models import Submission
-from graders import engine, services
+from graders import engine
 from graders.verdict import Verdict
 from tests.conftest import GOOD_SOFTMAX, NAIVE_SOFTMAX
 
@@ -36,7 +37,7 @@ def test_a_submission_is_graded_through_the_task(cast, code_exercise, celery_eag
 def test_the_overflow_feedback_reaches_the_student_without_revealing_the_hidden_test(
         cast, code_exercise, django_capture_on_commit_callbacks):
     submission = submit(cast, code_exercise, NAIVE_SOFTMAX, django_capture_on_commit_callbacks)
-    assert services.grade(submission.pk) == "recorded"
+    assert grading.grade(submission.pk) == "recorded"
     submission.refresh_from_db()
     verdict = submission.verdict_object
     assert submission.score == 3
@@ -48,15 +49,15 @@ def test_the_overflow_feedback_reaches_the_student_without_revealing_the_hidden_
 
 def test_a_submission_is_claimed_once(cast, code_exercise, django_capture_on_commit_callbacks):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    assert services.claim(submission.pk) is not None
-    assert services.claim(submission.pk) is None
+    assert grading.claim(submission.pk) is not None
+    assert grading.claim(submission.pk) is None
 
 
 def test_a_second_delivery_changes_nothing(cast, code_exercise, django_capture_on_commit_callbacks):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    assert services.grade(submission.pk) == "recorded"
+    assert grading.grade(submission.pk) == "recorded"
     first = Submission.objects.get(pk=submission.pk)
-    assert services.grade(submission.pk) == "not-claimed"
+    assert grading.grade(submission.pk) == "not-claimed"
     again = Submission.objects.get(pk=submission.pk)
     assert (again.verdicts_written, again.graded_at, again.attempts) == (1, first.graded_at, 1)
 
@@ -64,12 +65,12 @@ def test_a_second_delivery_changes_nothing(cast, code_exercise, django_capture_o
 def test_a_verdict_from_a_claim_that_was_taken_back_is_dropped(cast, code_exercise,
                                                                  django_capture_on_commit_callbacks):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    stale_claim = services.claim(submission.pk)
+    stale_claim = grading.claim(submission.pk)
     # The sweeper decides the worker is dead and another worker claims it.
     Submission.objects.filter(pk=submission.pk).update(status="queued")
-    fresh_claim = services.claim(submission.pk)
-    assert not services.record(stale_claim, Verdict("graded", 0, 4))
-    assert services.record(fresh_claim, Verdict("graded", 4, 4))
+    fresh_claim = grading.claim(submission.pk)
+    assert not grading.record(stale_claim, Verdict("graded", 0, 4))
+    assert grading.record(fresh_claim, Verdict("graded", 4, 4))
     submission.refresh_from_db()
     assert (submission.score, submission.verdicts_written) == (4, 1)
 
@@ -77,9 +78,9 @@ def test_a_verdict_from_a_claim_that_was_taken_back_is_dropped(cast, code_exerci
 def test_the_sweeper_takes_back_work_from_a_dead_worker(cast, code_exercise, django_capture_on_commit_callbacks,
                                                         celery_eager):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    services.claim(submission.pk)
+    grading.claim(submission.pk)
     Submission.objects.filter(pk=submission.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
-    report = services.sweep()
+    report = grading.sweep()
     assert report["requeued_running"] == 1
     submission.refresh_from_db()
     # Requeued, rung, and graded (eagerly here) by the next worker.
@@ -90,8 +91,8 @@ def test_the_sweeper_takes_back_work_from_a_dead_worker(cast, code_exercise, dja
 
 def test_the_sweeper_leaves_live_work_alone(cast, code_exercise, django_capture_on_commit_callbacks):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    services.claim(submission.pk)
-    assert services.sweep() == {"requeued_running": 0, "gave_up": 0, "rung": 0}
+    grading.claim(submission.pk)
+    assert grading.sweep() == {"requeued_running": 0, "gave_up": 0, "rung": 0}
     assert Submission.objects.get(pk=submission.pk).status == "running"
 
 
@@ -99,7 +100,7 @@ def test_the_sweeper_gives_up_readably_after_too_many_attempts(cast, code_exerci
                                                                django_capture_on_commit_callbacks):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
     Submission.objects.filter(pk=submission.pk).update(attempts=settings.GRADING_MAX_ATTEMPTS)
-    assert services.sweep()["gave_up"] == 1
+    assert grading.sweep()["gave_up"] == 1
     submission.refresh_from_db()
     assert submission.status == "error"
     assert "This is our fault, not yours" in submission.verdict_object.message
@@ -110,7 +111,7 @@ def test_the_sweeper_rings_again_for_a_lost_doorbell(cast, code_exercise, django
                                                      celery_eager):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
     Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now() - timedelta(minutes=2))
-    assert services.sweep()["rung"] == 1
+    assert grading.sweep()["rung"] == 1
     assert Submission.objects.get(pk=submission.pk).status == "graded"
 
 
@@ -122,7 +123,7 @@ def test_a_worker_without_a_sandbox_refuses_and_spends_no_attempt(cast, code_exe
     monkeypatch.setattr(engine, "sandbox_pool", unavailable)
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
     with pytest.raises(engine.GradingUnavailable):
-        services.grade(submission.pk)
+        grading.grade(submission.pk)
     submission.refresh_from_db()
     assert (submission.status, submission.attempts, submission.verdict) == ("queued", 0, None)
 
@@ -136,9 +137,9 @@ def test_a_platform_failure_is_retried_then_reported(cast, code_exercise, monkey
         return Verdict("error", 0, 4, message="the sandbox crashed")
 
     monkeypatch.setattr(engine, "grade_answer", broken)
-    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    monkeypatch.setattr("exercises.tasks.grade_submission.apply_async", lambda **kwargs: None)
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    outcomes = [services.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS)]
+    outcomes = [grading.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS)]
     assert outcomes == ["retry"] * (settings.GRADING_MAX_ATTEMPTS - 1) + ["recorded"]
     submission.refresh_from_db()
     assert submission.status == "error"
@@ -153,22 +154,22 @@ def test_an_infrastructure_failure_never_spends_the_students_attempts(cast, code
 
     requeued = []
     monkeypatch.setattr(engine, "grade_answer", delayed)
-    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: requeued.append(kwargs))
+    monkeypatch.setattr("exercises.tasks.grade_submission.apply_async", lambda **kwargs: requeued.append(kwargs))
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    outcomes = [services.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS + 2)]
+    outcomes = [grading.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS + 2)]
     assert outcomes == ["delayed"] * (settings.GRADING_MAX_ATTEMPTS + 2)
     assert [kwargs["countdown"] for kwargs in requeued] == [2, 4, 8, 16, 32][: len(outcomes)]
     submission.refresh_from_db()
     assert (submission.status, submission.attempts, submission.verdict) == ("queued", 0, None)
-    services.sweep(timezone.now())
+    grading.sweep(timezone.now())
     submission.refresh_from_db()
     assert submission.status == "queued"  # the sweeper does not give up on a submission that waits for us
 
 
 def test_infrastructure_retries_back_off_exponentially_up_to_a_cap(settings):
     settings.GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS = 300
-    assert [services.infrastructure_backoff(n) for n in range(1, 11)] == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
-    assert services.infrastructure_backoff(10_000) == 300
+    assert [grading.infrastructure_backoff(n) for n in range(1, 11)] == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    assert grading.infrastructure_backoff(10_000) == 300
 
 
 def test_after_too_many_failures_of_ours_the_submission_is_an_error_for_staff_not_a_spent_attempt(
@@ -178,13 +179,13 @@ def test_after_too_many_failures_of_ours_the_submission_is_an_error_for_staff_no
 
     settings.GRADING_MAX_INFRASTRUCTURE_RETRIES = 3
     monkeypatch.setattr(engine, "grade_answer", delayed)
-    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    monkeypatch.setattr("exercises.tasks.grade_submission.apply_async", lambda **kwargs: None)
     code_exercise.max_attempts = 1
     code_exercise.save()
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    outcomes = [services.grade(submission.pk) for _ in range(4)]
+    outcomes = [grading.grade(submission.pk) for _ in range(4)]
     assert outcomes == ["delayed", "delayed", "delayed", "gave-up"]
-    assert services.grade(submission.pk) == "not-claimed"
+    assert grading.grade(submission.pk) == "not-claimed"
     submission.refresh_from_db()
     assert (submission.status, submission.attempts, submission.score) == ("error", 0, None)
     verdict = submission.verdict_object
@@ -196,7 +197,7 @@ def test_after_too_many_failures_of_ours_the_submission_is_an_error_for_staff_no
     assert exercise_services.attempts_used(code_exercise, cast.student) == 0
     # Staff regrade it from scratch, retries counted afresh.
     with django_capture_on_commit_callbacks(execute=False):
-        services.retry(submission)
+        grading.retry(submission)
     submission.refresh_from_db()
     assert (submission.status, submission.infrastructure_retries) == ("queued", 0)
 
@@ -208,15 +209,15 @@ def test_the_sweeper_does_not_ring_for_a_delayed_submission_before_its_backoff_i
 
     rung = []
     monkeypatch.setattr(engine, "grade_answer", delayed)
-    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
-    monkeypatch.setattr("graders.tasks.grade_submission.delay", lambda *args: rung.append(args))
+    monkeypatch.setattr("exercises.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    monkeypatch.setattr("exercises.tasks.grade_submission.delay", lambda *args: rung.append(args))
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
     for _ in range(5):  # the fifth try waits 32 s, longer than GRADING_REQUEUE_AFTER_SECONDS
-        services.grade(submission.pk)
+        grading.grade(submission.pk)
     now = timezone.now()
     settings.GRADING_REQUEUE_AFTER_SECONDS = 30
-    assert services.sweep(now + timedelta(seconds=31))["rung"] == 0
-    assert services.sweep(now + timedelta(seconds=32 + 31))["rung"] == 1
+    assert grading.sweep(now + timedelta(seconds=31))["rung"] == 0
+    assert grading.sweep(now + timedelta(seconds=32 + 31))["rung"] == 1
     assert rung == [(submission.pk,)]
 
 
@@ -234,7 +235,7 @@ def test_two_doorbells_at_once_for_one_submission_grade_it_once(cast, code_exerc
         return Verdict("graded", 4, 4)
 
     monkeypatch.setattr(engine, "grade_answer", slow_grade)
-    monkeypatch.setattr("graders.tasks.grade_submission.delay", lambda *args: None)
+    monkeypatch.setattr("exercises.tasks.grade_submission.delay", lambda *args: None)
     submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
     outcomes = []
     start = threading.Barrier(2)
@@ -242,7 +243,7 @@ def test_two_doorbells_at_once_for_one_submission_grade_it_once(cast, code_exerc
     def ring() -> None:  # the sweeper's doorbell and the retry's, delivered to two worker processes
         try:
             start.wait()
-            outcomes.append(services.grade(submission.pk))
+            outcomes.append(grading.grade(submission.pk))
         finally:
             connection.close()
 
@@ -264,9 +265,9 @@ def test_a_grading_that_raises_anything_becomes_a_readable_error_and_the_task_re
         raise MemoryError("a forged reply")
 
     monkeypatch.setattr(engine, "grade_answer", exploding)
-    monkeypatch.setattr("graders.tasks.grade_submission.apply_async", lambda **kwargs: None)
+    monkeypatch.setattr("exercises.tasks.grade_submission.apply_async", lambda **kwargs: None)
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
-    outcomes = [services.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS)]
+    outcomes = [grading.grade(submission.pk) for _ in range(settings.GRADING_MAX_ATTEMPTS)]
     assert outcomes[-1] == "recorded"
     submission.refresh_from_db()
     assert submission.status == "error"
@@ -277,7 +278,7 @@ def test_staff_can_retry_a_submission_in_error(cast, code_exercise, django_captu
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
     Submission.objects.filter(pk=submission.pk).update(status="error", attempts=3)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.retry(Submission.objects.get(pk=submission.pk))
+        grading.retry(Submission.objects.get(pk=submission.pk))
     assert len(callbacks) == 1
     submission.refresh_from_db()
     assert (submission.status, submission.attempts) == ("queued", 0)
@@ -296,7 +297,7 @@ def test_the_page_watching_a_submission_hears_each_change(cast, code_exercise):
         assert await communicator.receive_json_from() == {"id": submission.pk, "status": "queued"}
         from channels.db import database_sync_to_async
 
-        await database_sync_to_async(services.grade)(submission.pk)
+        await database_sync_to_async(grading.grade)(submission.pk)
         statuses = [(await communicator.receive_json_from(timeout=5))["status"] for _ in range(2)]
         await communicator.disconnect()
         return statuses
@@ -322,7 +323,7 @@ def test_another_student_cannot_watch_a_submission(cast, code_exercise):
 
 def test_the_sweeper_has_a_queue_that_no_grading_backlog_can_block():
     from attentive.celery import app
-    from graders.tasks import grade_submission, sweep_stuck_submissions
+    from exercises.tasks import grade_submission, sweep_stuck_submissions
 
     router = app.amqp.router
     assert router.route({}, sweep_stuck_submissions.name)["queue"].name == "maintenance"
@@ -334,12 +335,12 @@ def test_a_database_outage_during_grading_sends_the_message_again_with_backoff(d
     from celery.exceptions import Retry
     from django import db
 
-    from graders import tasks
+    from exercises import tasks
 
     def database_away(submission_id):
         raise getattr(db, outage)("connection refused")
 
-    monkeypatch.setattr(services, "grade", database_away)
+    monkeypatch.setattr(grading, "grade", database_away)
     countdowns = []
 
     def retry(countdown):  # what Task.retry sends: the same message, `countdown` seconds later
@@ -360,12 +361,12 @@ def test_a_database_outage_during_grading_sends_the_message_again_with_backoff(d
 def test_a_database_outage_that_lasts_drops_the_message_after_a_bound(db, monkeypatch):
     from django.db import OperationalError
 
-    from graders import tasks
+    from exercises import tasks
 
     def database_away(submission_id):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(services, "grade", database_away)
+    monkeypatch.setattr(grading, "grade", database_away)
     tasks.grade_submission.push_request(retries=tasks.DATABASE_MAX_RETRIES)
     try:
         assert tasks.grade_submission.run(7) == "database-unavailable"
@@ -376,12 +377,12 @@ def test_a_database_outage_that_lasts_drops_the_message_after_a_bound(db, monkey
 def test_a_database_programming_error_is_not_retried(db, monkeypatch):
     from django.db import ProgrammingError
 
-    from graders import tasks
+    from exercises import tasks
 
     def broken_query(submission_id):
         raise ProgrammingError('column "answer" does not exist')
 
-    monkeypatch.setattr(services, "grade", broken_query)
+    monkeypatch.setattr(grading, "grade", broken_query)
     assert tasks.grade_submission.run(7) == "database-error"
 
 
@@ -398,7 +399,7 @@ def test_the_doorbell_rings_after_commit_without_holding_the_students_request(ca
         rung.append(submission_id)
         done.set()
 
-    monkeypatch.setattr("graders.tasks.grade_submission.delay", slow_broker)
+    monkeypatch.setattr("exercises.tasks.grade_submission.delay", slow_broker)
     started = time.monotonic()
     submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
     assert time.monotonic() - started < 1

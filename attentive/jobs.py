@@ -1,0 +1,171 @@
+"""Durable jobs: the database row is the truth, the broker is only a doorbell.
+
+A durable job is a row with a state: waiting (a message may start it), running (claimed by one
+worker, which keeps beating), and whatever finished states its app gives it. Every transition
+is a conditional UPDATE on the state, and on the attempt number where a claim could have been
+taken back and claimed again, so two workers never run one job and a second delivery of a
+message changes nothing. The message is best effort: the row is committed first, ringing never
+raises (a broker that is away is logged), it never holds a person's request (it rings from a
+thread once the row is committed), and a periodic sweep takes back what a stopped worker held
+and rings again for what waited too long.
+
+Used by the grading of submissions (exercises/grading.py) and by the recomputation of a
+prompt's themes (reflections/services.py). What a job does, how many attempts it gets, its
+backoff and what a person reads when it gives up stay in those apps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DurableJob:
+    """Where one kind of job keeps its state, and the Celery task that works on it.
+
+    The model has `attempts` (claims so far) and `heartbeat_at` (the claimed job's worker was
+    alive then); the task takes one argument, the job's `key`.
+    """
+
+    name: str  # for the logs: "submission", "theme computation"
+    model: type[models.Model]
+    task: Callable[[], Any]  # the task, looked up when used: an app's tasks module imports its services
+    key: str  # the field that the task's argument names ("pk", "prompt_id")
+    state: str  # the field that holds the state
+    waiting: str
+    running: str
+    rung_at: str  # when the doorbell last rang, or is due to ring, for a waiting row
+
+    def rows(self, key: Any, **condition: Any) -> models.QuerySet:
+        return self.model.objects.filter(**{self.key: key}, **condition)
+
+    # The doorbell -------------------------------------------------------------------------
+
+    def ring(self, key: Any, *, countdown: float | None = None) -> bool:
+        """Send the task; False, logged, if the broker did not take it (the sweep rings again)."""
+        task = self.task()
+        try:
+            if countdown is None:
+                task.delay(key)
+            else:
+                task.apply_async(args=[key], countdown=countdown)
+        except Exception:  # kombu's OperationalError, a refused connection, a frozen socket's timeout ...
+            log.exception("could not enqueue the %s %s; the sweeper will ring again", self.name, key)
+            return False
+        return True
+
+    def ring_after_commit(self, key: Any, *, countdown: float | None = None) -> None:
+        """Ring once the row is committed, without making the request wait for the broker.
+
+        The ring goes through a thread of the process (or inline where tasks run eagerly, as in
+        tests): a broker that is slow, away or frozen (each try then costs its socket timeouts)
+        must not hold a request whose work is done once the row is committed.
+        """
+        if self.task().app.conf.task_always_eager:
+            transaction.on_commit(lambda: self.ring(key, countdown=countdown))
+        else:
+            transaction.on_commit(lambda: doorbell().put((self, key, countdown)))
+
+    # Claims -------------------------------------------------------------------------------
+
+    def claim(self, key: Any, *, now: datetime | None = None, **also: Any) -> bool:
+        """Take a waiting job (waiting -> running, one more attempt, a first beat); False if it was not waiting."""
+        now = now or timezone.now()
+        return bool(self.rows(key, **{self.state: self.waiting}).update(
+            **{self.state: self.running}, attempts=F("attempts") + 1, heartbeat_at=now, **also
+        ))
+
+    def claimed(self, key: Any, attempts: int | None = None) -> models.QuerySet:
+        """The job's row while a claim holds: running, and, given the claim's `attempts`, not taken
+        back and claimed again since."""
+        condition: dict[str, Any] = {self.state: self.running}
+        if attempts is not None:
+            condition["attempts"] = attempts
+        return self.rows(key, **condition)
+
+    def beat(self, key: Any, attempts: int | None = None, **also: Any) -> bool:
+        """Say the claim's worker is alive (and, in `also`, how far it got); False if the claim is gone."""
+        return bool(self.claimed(key, attempts).update(heartbeat_at=timezone.now(), **also))
+
+    def heartbeat(self, key: Any, attempts: int, every: float) -> Heartbeat:
+        """A context that beats for the claim from a thread while the work runs."""
+        return Heartbeat(self, key, attempts, every)
+
+    # The sweep ----------------------------------------------------------------------------
+
+    def stale(self, now: datetime, after: timedelta) -> models.QuerySet:
+        """Running jobs whose worker has not beaten for `after`: presumed dead."""
+        return self.model.objects.filter(**{self.state: self.running, "heartbeat_at__lt": now - after})
+
+    def take_back(self, key: Any, attempts: int, now: datetime, **also: Any) -> bool:
+        """Put a stale claim back to waiting, unless it was taken back or claimed again meanwhile."""
+        return bool(self.claimed(key, attempts).update(
+            **{self.state: self.waiting, self.rung_at: now}, heartbeat_at=None, **also
+        ))
+
+    def overdue(self, now: datetime, after: timedelta) -> models.QuerySet:
+        """Waiting jobs whose doorbell rang more than `after` ago and that nobody claimed: the ring may be lost."""
+        return self.model.objects.filter(**{self.state: self.waiting, f"{self.rung_at}__lt": now - after})
+
+
+class Heartbeat:
+    """Touches a claimed job's heartbeat from a thread while the work runs."""
+
+    def __init__(self, job: DurableJob, key: Any, attempts: int, every: float):
+        self.job, self.key, self.attempts, self.every = job, key, attempts, every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.name}-{key}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self.stop.wait(self.every):
+                try:
+                    self.job.beat(self.key, self.attempts)
+                except Exception as error:  # the database briefly away (or SQLite locked): beat again next time
+                    log.warning("could not beat for the %s %s (%s); trying again in %g s",
+                                self.job.name, self.key, error, self.every)
+        finally:
+            connection.close()
+
+
+_doorbell_lock = threading.Lock()
+_doorbell: tuple[int, queue.SimpleQueue] | None = None
+
+
+def doorbell() -> queue.SimpleQueue:
+    """This process's queue of (job, key, countdown) to ring for, and the thread that rings (made on first use)."""
+    global _doorbell
+    with _doorbell_lock:
+        # A forked process inherits the variable, not the thread.
+        if _doorbell is None or _doorbell[0] != os.getpid():
+            waiting: queue.SimpleQueue = queue.SimpleQueue()
+            threading.Thread(target=_ring_forever, args=(waiting,), name="job-doorbell", daemon=True).start()
+            _doorbell = (os.getpid(), waiting)
+        return _doorbell[1]
+
+
+def _ring_forever(waiting: queue.SimpleQueue) -> None:
+    while True:
+        job, key, countdown = waiting.get()
+        job.ring(key, countdown=countdown)

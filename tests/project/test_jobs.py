@@ -1,0 +1,64 @@
+"""attentive/jobs.py: ringing a durable job's doorbell never raises; the row is the truth."""
+
+import dataclasses
+import socket
+import threading
+
+import pytest
+from celery import Celery
+from django.db import OperationalError as DatabaseOperationalError
+from kombu.exceptions import OperationalError
+
+from attentive.jobs import DurableJob
+from exercises import grading
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unreachable_task():
+    """A task of a Celery app whose broker is a closed port."""
+    app = Celery("unreachable", broker=f"redis://127.0.0.1:{closed_port()}/0", set_as_current=False)
+    # Refused at once, not after kombu's retries (about 6 s each).
+    app.conf.update(task_publish_retry=False, broker_transport_options={"max_retries": 0})
+
+    @app.task(name="unreachable.grade_submission", shared=False)
+    def grade_submission(submission_id: int) -> None:
+        raise AssertionError("a task sent to a closed port never runs")
+
+    yield grade_submission
+    app.close()
+
+
+def test_the_unreachable_broker_refuses_a_message_sent_directly(unreachable_task):
+    with pytest.raises(OperationalError):
+        unreachable_task.delay(1)
+
+
+def test_a_ring_that_the_broker_refuses_is_logged_and_raises_nothing(unreachable_task, caplog):
+    job = dataclasses.replace(grading.SUBMISSIONS, task=lambda: unreachable_task)
+    assert job.ring(12345) is False
+    assert job.ring(12345, countdown=5) is False
+    assert "could not enqueue the submission 12345; the sweeper will ring again" in caplog.text
+
+
+def test_a_heartbeat_that_meets_a_database_error_beats_again(monkeypatch):
+    beats = []
+    second_beat = threading.Event()
+
+    def flaky_beat(job, key, attempts=None, **also):
+        beats.append((key, attempts))
+        if len(beats) == 1:
+            raise DatabaseOperationalError("the database system is starting up")
+        second_beat.set()
+        return True
+
+    monkeypatch.setattr(DurableJob, "beat", flaky_beat)
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=0.01):
+        assert second_beat.wait(5)
+    assert beats[:2] == [(7, 1), (7, 1)]
