@@ -136,6 +136,8 @@ def main() -> None:
         forget_platform_modules()
         baseline = memory_size()
         mode = isolation_mode()
+        # As root, the sandboxes' root is built once here; a keeper in a user namespace builds its own.
+        template = isolation.build_root_template(view) if mode == "root" else None
         threads = len(os.listdir("/proc/self/task"))
         if threads != 1:
             raise isolation.SandboxUnavailable(
@@ -153,7 +155,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     collapse_into_huge_pages()
-    Zygote(control, view, mode, baseline, (syscall_filter, limits_filter, exec_filter)).serve()
+    Zygote(control, view, mode, baseline, (syscall_filter, limits_filter, exec_filter), template=template).serve()
 
 
 class Zygote:
@@ -174,9 +176,11 @@ class Zygote:
         baseline: int,
         filters: tuple[bytes, bytes, bytes],
         taken_away: str = "",
+        template: isolation.RootTemplate | None = None,
     ) -> None:
         self.control = control
         self.view = view
+        self.template = template
         self.mode = mode
         self.baseline = baseline
         self.filters = filters
@@ -216,7 +220,8 @@ class Zygote:
             try:
                 self.close_sockets()
                 keep_sandbox(
-                    request, fds, self.view, self.mode, self.baseline, self.filters, bool(self.taken_away)
+                    request, fds, self.view, self.mode, self.baseline, self.filters, bool(self.taken_away),
+                    self.template,
                 )
             finally:
                 os._exit(1)
@@ -321,7 +326,8 @@ def become_rule_zygote(control: socket.socket, zygote: Zygote, rule: str, unavai
     control.send(json.dumps({"ready": True}).encode())
     gc.collect()
     gc.freeze()
-    Zygote(control, zygote.view, zygote.mode, zygote.baseline, zygote.filters, taken_away=rule).serve()
+    Zygote(control, zygote.view, zygote.mode, zygote.baseline, zygote.filters, taken_away=rule,
+           template=zygote.template).serve()
 
 
 def keep_sandbox(
@@ -332,10 +338,12 @@ def keep_sandbox(
     baseline: int,
     filters: tuple[bytes, bytes, bytes],
     taken_away: bool = False,
+    template: isolation.RootTemplate | None = None,
 ) -> None:
     """The keeper: enter the namespaces, fork the sandbox as their PID 1, report how it ended.
 
     `taken_away`: this process already took away the pieces of the request's rule (a rule's zygote).
+    `template`: the root the zygote built (isolation.build_root_template), or None to build one here.
     """
     channel, output, status = fds
     try:
@@ -351,7 +359,7 @@ def keep_sandbox(
         isolation.enter_namespaces(in_user_namespace)
         isolation.cap_ipc_namespace()
         owner = (0, 0) if in_user_namespace else (request["uid"], request["gid"])
-        isolation.build_root(view, owner)
+        isolation.build_root(view, owner, template)
         parent_alive_read, parent_alive_write = os.pipe()
         pid = os.fork()
     except BaseException as error:  # fail closed, with the reason
