@@ -104,7 +104,7 @@ def test_it_cannot_see_project_files_or_the_database(pool, tmp_path):
     database = tmp_path / "attentive.sqlite3"
     sqlite3.connect(database).close()
     paths = [
-        str(PROJECT_ROOT / "graders" / "code.py"),
+        str(PROJECT_ROOT / "graders" / "code" / "grading.py"),
         str(PROJECT_ROOT),
         str(database),
         "/work",
