@@ -16,6 +16,7 @@ from attentive.refusals import Refused
 from courses.models import Membership
 from courses.text import normalized_line_endings
 from graders.questions import Review, ReviewError, apply_review
+from graders.spec import questions_spec
 
 from . import grading
 from .models import Draft, Exercise, Regrade, Submission
@@ -167,8 +168,6 @@ def override_score(submission: Submission, score: float | None, reason: str, by)
 
 def review(submission: Submission, reviews: dict[str, Review], comment: str, by) -> None:
     """Staff: grade the parts of an answer that wait for a person (rubric marks or points), with a comment."""
-    from graders.spec import questions_spec
-
     try:
         verdict = apply_review(questions_spec(submission.exercise.files), submission.verdict_object, reviews)
     except ReviewError as error:
