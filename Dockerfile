@@ -16,4 +16,4 @@ COPY . .
 RUN DEBUG=false SECRET_KEY=build-only-not-used-at-run-time python manage.py collectstatic --no-input -v 0
 
 EXPOSE 8000
-CMD ["uvicorn", "attentive.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--proxy-headers", "--ws-per-message-deflate", "false"]
+CMD ["uvicorn", "attentive.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--proxy-headers"]

@@ -211,9 +211,7 @@ class Servers:
             self.processes.append(subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", f"live_quiz:{app}", "--factory",
                  "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
-                 "--no-access-log", "--lifespan", "off", "--log-level", "warning",
-                 # As the site's servers run (serve.py, docker-compose.yml): frames are not compressed.
-                 "--ws-per-message-deflate", "false"],
+                 "--no-access-log", "--lifespan", "off", "--log-level", "warning"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             ))
         deadline = time.monotonic() + 30

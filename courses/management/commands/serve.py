@@ -85,8 +85,7 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "-m", "uvicorn", "attentive.asgi:application", "--host", host, "--port", str(port),
-                    "--no-access-log", "--lifespan", "off", "--ws-max-size", "1048576",
-                    "--ws-per-message-deflate", "false"],
+                    "--no-access-log", "--lifespan", "off", "--ws-max-size", "1048576"],
         }
         if not no_worker:
             commands["worker"] = [
