@@ -9,13 +9,18 @@ import os
 import warnings
 from importlib import import_module
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attentive.settings")
 # WhiteNoise hands Django a file iterator that is synchronous; Django reads it in a thread
 # and warns each time. For static files of a few hundred KB that is fine.
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from frontdoor.asgi import OneTripASGIHandler  # noqa: E402 (needs the apps loaded)
+
+# Django's handler, its middlewares and views run in the request's thread in one trip (frontdoor/asgi.py).
+django_application = OneTripASGIHandler()
 
 from attentive.outages import AnswerWithinDeadline, limit_web_statements  # noqa: E402
 

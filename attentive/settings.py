@@ -262,6 +262,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Attentive <attentive@localhost>"
 # Security settings that `manage.py check --deploy` asks for; on by default over HTTPS.
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", HTTPS)
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", HTTPS)
+# Django's database sessions without the key's exists() query and the transaction around each
+# write: one statement per session written (frontdoor/sessions.py; docs/benchmarks.md, "Live quizzes").
+SESSION_ENGINE = "frontdoor.sessions"
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", HTTPS)
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)

@@ -1,18 +1,39 @@
-"""ASGI wrappers for the front door: the request body cap, the WebSocket origin check and session."""
+"""ASGI wrappers for the front door: Django's handler in one trip, the request body cap, the WebSocket
+origin check and session."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddleware
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
 from django.http.request import split_domain_port, validate_host
 
 from .limits import declared_length, security_headers, too_large_page
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class OneTripASGIHandler(ASGIHandler):
+    """Django's ASGI handler, with the middlewares and the view run in the request's thread in one trip.
+
+    Every view and middleware of the site is synchronous. Django's handler nevertheless ends its
+    chain in an asynchronous step, so the request's thread went back to the event loop
+    (`async_to_sync`) only to be sent on to the same thread for the view (`sync_to_async`): two
+    hand-overs per page, each a future, a wake-up of the loop and of the thread, GIL switches.
+    Here the chain is built synchronous and called once from the loop; an asynchronous view or
+    middleware, should one appear, is adapted by Django as under WSGI.
+    """
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
 
 class RequestBodyLimit:
