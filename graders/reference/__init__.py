@@ -1,12 +1,17 @@
 """Reference implementations of the course's Transformer pieces, used to grade students' code.
 
 Trusted side only: nothing here may be imported by the sandbox's zygote. What student code is
-given (the toy translator and its vocabulary) is in graders.provided, re-exported here for the
+given (the toy translator and its vocabulary) is in content.nlp2llm.provided, re-exported here for the
 trusted side's convenience.
 """
 
-from graders.provided import MultiHeadAttention, ToyTranslator, build_toy_translator, sinusoidal_positional_encoding
-from graders.provided.toy_translator import MODEL_FACTORIES
+from content.nlp2llm.provided import (
+    MultiHeadAttention,
+    ToyTranslator,
+    build_toy_translator,
+    sinusoidal_positional_encoding,
+)
+from content.nlp2llm.provided.toy_translator import MODEL_FACTORIES
 from graders.reference.batching import TeacherForcingBatch, pad_sequences, teacher_forcing_batch
 from graders.reference.decoding import greedy_decode, sample_decode, sample_next_token
 from graders.reference.functional import (

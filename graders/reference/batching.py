@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from graders.provided.vocabulary import EOS_ID, PAD_ID, START_ID
+from content.nlp2llm.provided.vocabulary import EOS_ID, PAD_ID, START_ID
 from graders.reference.functional import IGNORE_INDEX
 
 
