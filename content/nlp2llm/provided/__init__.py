@@ -2,7 +2,8 @@
 
 The zygote imports this package before it forks any sandbox, so everything here is readable by
 every submission (a `gc.get_objects()` finds it): it must hold no exercise's solution and no
-expected value. The reference solutions live in graders.reference, on the trusted side only.
+expected value. Each exercise's solution.py and the reference implementations
+(content.nlp2llm.reference) stay on the trusted side.
 
 It sits in the course pack it serves; `content/` and `content/nlp2llm/` are namespace packages
 (no `__init__.py`), so this is `content.nlp2llm.provided` and the pack holds no other Python

@@ -1,8 +1,10 @@
-"""Reference implementations of the course's Transformer pieces, used to grade students' code.
+"""Reference implementations of the course's Transformer pieces, checked against torch's own.
 
-Trusted side only: nothing here may be imported by the sandbox's zygote. What student code is
-given (the toy translator and its vocabulary) is in content.nlp2llm.provided, re-exported here for the
-trusted side's convenience.
+Trusted side only: nothing here may be imported by the sandbox's zygote, and no file of
+content/ is in a sandbox's view. Grading does not import it either: a submission is graded
+against its exercise's solution.py. What student code is given (the toy translator and its
+vocabulary) is in content.nlp2llm.provided, re-exported here for the trusted side's convenience.
+Its tests are tests/content/test_reference_*.py.
 """
 
 from content.nlp2llm.provided import (
@@ -12,9 +14,9 @@ from content.nlp2llm.provided import (
     sinusoidal_positional_encoding,
 )
 from content.nlp2llm.provided.toy_translator import MODEL_FACTORIES
-from graders.reference.batching import TeacherForcingBatch, pad_sequences, teacher_forcing_batch
-from graders.reference.decoding import greedy_decode, sample_decode, sample_next_token
-from graders.reference.functional import (
+from content.nlp2llm.reference.batching import TeacherForcingBatch, pad_sequences, teacher_forcing_batch
+from content.nlp2llm.reference.decoding import greedy_decode, sample_decode, sample_next_token
+from content.nlp2llm.reference.functional import (
     IGNORE_INDEX,
     attention_with_weights,
     causal_mask,
@@ -23,7 +25,7 @@ from graders.reference.functional import (
     scaled_dot_product_attention,
     softmax,
 )
-from graders.reference.vocabulary import (
+from content.nlp2llm.reference.vocabulary import (
     EOS_ID,
     PAD_ID,
     START_ID,
