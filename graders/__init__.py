@@ -1,2 +1,2 @@
-"""The grading library: takes an answer and an exercise, returns a verdict (sandbox, checkers, reference
-implementations). No models: the submission's life (queue, claim, record, sweep) lives in exercises/."""
+"""The grading library: takes an answer and an exercise, returns a verdict (sandbox, checkers).
+No models: the submission's life (queue, claim, record, sweep) lives in exercises/."""

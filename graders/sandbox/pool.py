@@ -29,7 +29,7 @@ from graders.sandbox.ready_made import ReadyMade
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_MODEL_MODULES = ("graders.provided",)
+DEFAULT_MODEL_MODULES = ("content.nlp2llm.provided",)
 # Above the 200,000-264,000 that fixed per-pool blocks used before, so a pool of either kind
 # running during an upgrade never meets a uid of the other.
 UID_BASE = 1_000_000

@@ -38,6 +38,8 @@ HIGH_FD = 10
 MADV_COLLAPSE = 25
 # Rules whose zygote is kept (the pool keeps sandboxes warm for its last 4: pool.RULES_KEPT_WARM).
 RULE_ZYGOTES_KEPT = 8
+# The project's own packages: the grader, and the course packs' provided code (content.<pack>.provided).
+PLATFORM_PACKAGES = ("graders", "content")
 RULE_ZYGOTE_ANSWER_TIMEOUT = 10.0
 HUGE_PAGE = 2 * 1024 * 1024
 # Whom the host's OOM killer takes first when the machine runs out of memory (oom_score_adj, from
@@ -94,7 +96,7 @@ def forget_platform_modules() -> None:
     in each sandbox before it loads a submission: there it cost 4.5-9 ms per verdict, mostly in
     copies of the pages those deletions wrote.
     """
-    for name in [name for name in sys.modules if name == "graders" or name.startswith("graders.")]:
+    for name in [name for name in sys.modules if name.partition(".")[0] in PLATFORM_PACKAGES]:
         del sys.modules[name]
 
 

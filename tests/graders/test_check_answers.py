@@ -122,7 +122,7 @@ def test_the_command_reports_an_unreadable_file(tmp_path):
 
 def test_the_checkers_import_without_django():
     code = (
-        "import sys, graders.symbolic, graders.questions, graders.reference; "
+        "import sys, graders.symbolic, graders.questions, content.nlp2llm.reference; "
         "assert not any(name.startswith('django') for name in sys.modules), 'django was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -16,7 +16,7 @@ def pool():
     with pytest.MonkeyPatch.context() as patch:
         for name, value in PLANTED_SECRETS.items():
             patch.setenv(name, value)
-        with SandboxPool(size=2, preload=("graders.provided", "tests.sandbox.registered_models")) as started:
+        with SandboxPool(size=2, preload=("content.nlp2llm.provided", "tests.sandbox.registered_models")) as started:
             yield started
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from graders.sandbox import check_isolation
 from graders.sandbox.pool import PROJECT_ROOT
+from graders.sandbox.wire import ModelRef
 from tests.sandbox.conftest import PLANTED_SECRETS, run
 
 
@@ -208,11 +209,33 @@ def test_a_submission_finds_none_of_the_platforms_modules_to_import(pool):
     # The zygote imported them (the models' registries); it forgets them before any sandbox forks.
     source = (
         "import sys\n"
-        "names = sorted(name for name in sys.modules if name.split('.')[0] == 'graders')\n"
+        "names = sorted(name for name in sys.modules if name.split('.')[0] in ('graders', 'content'))\n"
         "def main():\n"
-        "    return names + sorted(name for name in sys.modules if name.split('.')[0] == 'graders')\n"
+        "    return names + sorted(name for name in sys.modules if name.split('.')[0] in ('graders', 'content'))\n"
     )
     assert run(pool, source)[1].value == []
+
+
+def test_of_the_course_pack_a_submission_gets_the_provided_model_and_sees_no_file(pool):
+    # content/nlp2llm/provided reaches student code only as objects the zygote imported (the toy
+    # translator, built by name); no file of the pack is mounted: no solution.py, no tests.py.
+    pack = PROJECT_ROOT / "content" / "nlp2llm"
+    exercise = pack / "lessons" / "01-transformers" / "exercises" / "08-attention"
+    paths = [exercise / "solution.py", exercise / "tests.py", pack / "provided" / "__init__.py", pack]
+    assert all(path.exists() for path in paths)
+    source = (
+        "import os\n"
+        "def main(model, paths):\n"
+        "    try:\n"
+        "        import content.nlp2llm.provided\n"
+        "        imported = True\n"
+        "    except ImportError:\n"
+        "        imported = False\n"
+        "    return [type(model).__name__, imported, [path for path in paths if os.path.lexists(path)]]\n"
+    )
+    _loaded, outcome = run(pool, source, args=[ModelRef("toy_translator"), [str(path) for path in paths]])
+    assert outcome.failure is None, outcome.failure
+    assert outcome.value == ["ToyTranslator", False, []]
 
 
 def test_only_the_work_dir_is_writable(pool):

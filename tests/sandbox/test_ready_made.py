@@ -38,7 +38,7 @@ def test_a_rule_names_its_own_pieces_only():
     assert SOFTMAX.names("torch._refs.softmax")
     assert not SOFTMAX.names("aten::scaled_dot_product_attention")
     assert (SOFTMAX | ATTENTION).names("aten::scaled_dot_product_attention")
-    assert not ATTENTION.names("graders.provided.attention.MultiHeadAttention")
+    assert not ATTENTION.names("content.nlp2llm.provided.attention.MultiHeadAttention")
     assert not LOSSES.names("torch's secret 1.234")
 
 

@@ -363,9 +363,9 @@ CASES = [
         id="forge-a-reply-frame",
     ),
     pytest.param(
-        "from graders.reference import softmax\n",
+        "from content.nlp2llm.reference import softmax\n",
         0,
-        ["No module named 'graders'"],
+        ["No module named 'content'"],
         id="import-the-reference-implementations",
     ),
     pytest.param(

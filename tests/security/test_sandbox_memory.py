@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from content.nlp2llm.provided import EOS_ID, PAD_ID, START_ID, TOKEN_IDS
 from graders.code import exercise_files, load_exercise
-from graders.provided import EOS_ID, PAD_ID, START_ID, TOKEN_IDS
 from graders.sandbox import Limits, ModelRef
 from graders.sandbox.ready_made import ReadyMade
 from tests.conftest import ROOT

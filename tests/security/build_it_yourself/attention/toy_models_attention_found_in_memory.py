@@ -17,7 +17,7 @@ def allowed_pairs(query, key, key_padding_mask, causal):
 gc.unfreeze()
 TOY_ATTENTION = next(
     item for item in gc.get_objects()
-    if isinstance(item, type) and item.__name__ == 'MultiHeadAttention' and item.__module__.startswith('graders')
+    if isinstance(item, type) and item.__name__ == 'MultiHeadAttention' and item.__module__.startswith('content.')
 )
 
 

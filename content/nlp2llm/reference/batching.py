@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from graders.provided.vocabulary import EOS_ID, PAD_ID, START_ID
-from graders.reference.functional import IGNORE_INDEX
+from content.nlp2llm.provided.vocabulary import EOS_ID, PAD_ID, START_ID
+from content.nlp2llm.reference.functional import IGNORE_INDEX
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], padding_value: int = PAD_ID) -> torch.Tensor:

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.reference import MultiHeadAttention, causal_mask
+from content.nlp2llm.reference import MultiHeadAttention, causal_mask
 
 
 def copied_pair(d_model, num_heads, seed):

@@ -4,7 +4,7 @@ Part of the toy translator that student code is given, so it lives in every sand
 it computes attention with torch's own F.scaled_dot_product_attention and nothing of ours, so
 it gives a submission nothing torch does not already give it (and the attention exercise's
 "build it yourself" test takes that kernel away). The reference solution of the attention
-exercise (graders.reference.functional) must never be in the sandbox's memory.
+exercise (content.nlp2llm.reference.functional) must never be in the sandbox's memory.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.reference import (
+from content.nlp2llm.reference import (
     EOS_ID,
     IGNORE_INDEX,
     MODEL_FACTORIES,
@@ -27,7 +27,7 @@ from graders.reference import (
     teacher_forcing_batch,
     tokenize,
 )
-from graders.reference.vocabulary import CONTINUATION_PIECES, WORD_PIECES
+from content.nlp2llm.reference.vocabulary import CONTINUATION_PIECES, WORD_PIECES
 from graders.sandbox.models import build_model
 
 SOURCE = encode_text("I am a teacher")

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import torch
 
-from graders.provided import ToyTranslator
-from graders.provided.vocabulary import EOS_ID, START_ID
-from graders.reference.functional import softmax
+from content.nlp2llm.provided import ToyTranslator
+from content.nlp2llm.provided.vocabulary import EOS_ID, START_ID
+from content.nlp2llm.reference.functional import softmax
 
 
 def sample_next_token(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from graders.provided.vocabulary import (
+from content.nlp2llm.provided.vocabulary import (
     CONTINUATION_PIECES,
     EOS,
     EOS_ID,

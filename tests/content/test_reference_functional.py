@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.reference import (
+from content.nlp2llm.reference import (
     attention_with_weights,
     causal_mask,
     cross_entropy,

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from graders.provided.attention import MultiHeadAttention
-from graders.provided.vocabulary import PAD_ID, VOCABULARY
+from content.nlp2llm.provided.attention import MultiHeadAttention
+from content.nlp2llm.provided.vocabulary import PAD_ID, VOCABULARY
 from graders.sandbox.models import register_model
 
 

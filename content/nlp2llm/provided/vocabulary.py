@@ -1,7 +1,7 @@
 """The toy English/French subword vocabulary of the first lesson: its pieces and their ids.
 
 Provided to student code (the toy translator's embedding is sized by it); the tokenizer that
-the tokenize exercise asks for stays on the trusted side, in graders.reference.vocabulary.
+the tokenize exercise asks for stays on the trusted side, in content.nlp2llm.reference.vocabulary.
 """
 
 from __future__ import annotations
