@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from cachetools import LRUCache
+from cachetools import LRUCache, cached
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -55,28 +55,18 @@ def screens_group(game_id: int) -> str:
     return f"quiz-screens-{game_id}"
 
 
+# Locked: a view's thread (broadcast_after_commit) encodes states too, and an LRU cache changes
+# on every read. Looked up and stored under the lock, computed outside it (cachetools.cached).
+@cached(LRUCache(maxsize=64), key=lambda state: (state["game"], state["version"]), lock=threading.Lock())
 def state_json(state: dict) -> str:
     """A phase's public state as JSON, encoded once per process and version for all who get it."""
-    key = (state["game"], state["version"])
-    with _cache_lock:
-        text = _encoded_states.get(key)
-    if text is None:
-        text = json.dumps(state, separators=(",", ":"))
-        with _cache_lock:
-            _encoded_states[key] = text
-    return text
+    return json.dumps(state, separators=(",", ":"))
 
 
+@cached(LRUCache(maxsize=8), key=lambda message: (message["game"], message["version"]), lock=threading.Lock())
 def personal_news(message: dict) -> dict[str, dict]:
     """Every player's news from a broadcast, decoded once per process for all its consumers."""
-    key = (message["game"], message["version"])
-    with _cache_lock:
-        news = _decoded_news.get(key)
-    if news is None:
-        news = unpack_news(message["personal"])
-        with _cache_lock:
-            _decoded_news[key] = news
-    return news
+    return unpack_news(message["personal"])
 
 
 def _layout(news: dict) -> list:
@@ -115,15 +105,8 @@ def unpack_news(text: str) -> dict[str, dict]:
 
 def clear_caches() -> None:
     """Forget encoded states and decoded news (for tests, whose rolled-back ids come back)."""
-    with _cache_lock:
-        _encoded_states.clear()
-        _decoded_news.clear()
-
-
-# A view's thread (broadcast_after_commit) encodes states too, and an LRU cache changes on every read.
-_cache_lock = threading.Lock()
-_encoded_states: LRUCache[tuple[int, int], str] = LRUCache(maxsize=64)
-_decoded_news: LRUCache[tuple[int, int], dict] = LRUCache(maxsize=8)
+    state_json.cache_clear()
+    personal_news.cache_clear()
 
 
 async def broadcast(transition: services.Transition | None) -> None:

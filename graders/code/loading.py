@@ -8,7 +8,7 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cachetools import LRUCache
+from cachetools import LRUCache, cached
 
 from graders.sandbox import Limits
 from graders.spec import ExerciseError, exercise_version
@@ -64,16 +64,7 @@ def _run_author_file(files: Mapping[str, str], name: str) -> types.ModuleType:
 # more than some of the tests. The author's modules are read-only to a grading (a test gets its
 # own seeded `t`), so one loaded copy serves every verdict of its version.
 LOADED_EXERCISES_KEPT = 64
-_loaded_exercises: LRUCache[str, LoadedExercise] = LRUCache(maxsize=LOADED_EXERCISES_KEPT)
-_loaded_lock = threading.Lock()
-
-
+@cached(LRUCache(maxsize=LOADED_EXERCISES_KEPT), key=lambda files, version: version, lock=threading.Lock())
 def loaded_exercise(files: Mapping[str, str], version: str) -> LoadedExercise:
     """`load_exercise(files)`, kept for the LOADED_EXERCISES_KEPT versions used last."""
-    with _loaded_lock:
-        loaded = _loaded_exercises.get(version)
-    if loaded is None:
-        loaded = load_exercise(files)
-        with _loaded_lock:
-            _loaded_exercises[version] = loaded
-    return loaded
+    return load_exercise(files)

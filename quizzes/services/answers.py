@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import cached
 from django.db import connection, transaction
 
 from ..kinds import KINDS, AnswerRejected
 from ..models import Answer, Game, GameQuestion, Player
-from .caches import _cache_lock, _question_cache
+from .caches import cache_lock, open_questions
 from .moments import _moment, _seconds
 from .scoring import _streaks_count, answer_points, streak_bonus
 
@@ -43,21 +44,14 @@ def _rejected(code: str, message: str = "") -> AnswerOutcome:
     return AnswerOutcome(False, code, message or REJECTIONS[code])
 
 
+@cached(open_questions, key=lambda game_id, version, position: (game_id, version, position), lock=cache_lock)
 def _open_question(game_id: int, version: int, position: int) -> dict:
     """The open question's frozen data and times; immutable for a given game version, so cached."""
-    key = (game_id, version)
-    with _cache_lock:
-        cached = _question_cache.get(key)
-    if cached is not None and cached["position"] == position:
-        return cached
     game_question = GameQuestion.objects.get(game_id=game_id, position=position)
-    value = {
+    return {
         "id": game_question.pk, "position": position, "data": game_question.data,
         "display": game_question.display, "opened_at": _seconds(game_question.opened_at),
     }
-    with _cache_lock:
-        _question_cache[key] = value
-    return value
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cachetools import cached
 from django.db.models import F
 
 from .. import timing
 from ..kinds import KINDS
 from ..models import Answer, Game, GameQuestion, Player
 from .answers import answer_progress
-from .caches import _cache_lock, _public_cache
+from .caches import cache_lock, public_states
 from .moments import _seconds
 from .scoring import _result
 from .teams import team_name, team_standings
@@ -24,17 +25,10 @@ PODIUM_SIZE = 3
 Phase = Game.Phase
 
 
+@cached(public_states, key=lambda game: (game.pk, game.version), lock=cache_lock)
 def public_state(game: Game) -> dict:
     """What everyone may see of the game at this version. Before the reveal, never the answer."""
-    key = (game.pk, game.version)
-    with _cache_lock:
-        cached = _public_cache.get(key)
-    if cached is not None:
-        return cached
-    state = _build_public_state(game)
-    with _cache_lock:
-        _public_cache[key] = state
-    return state
+    return _build_public_state(game)
 
 
 def _build_public_state(game: Game) -> dict:
