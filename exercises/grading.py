@@ -112,9 +112,7 @@ def grade(submission_id: int) -> str:
     if verdict.status == "error" and submission.attempts < settings.GRADING_MAX_ATTEMPTS:
         # A platform failure, not the student's: try again soon with a fresh sandbox.
         log.warning("grading submission %s failed (%s); it will be retried", submission.pk, verdict.message)
-        if SUBMISSIONS.claimed(submission.pk, submission.attempts).update(
-            status=Status.QUEUED, heartbeat_at=None, enqueued_at=timezone.now()
-        ):
+        if SUBMISSIONS.take_back(submission.pk, submission.attempts, timezone.now()):
             SUBMISSIONS.ring(submission.pk, countdown=1)
         return "retry"
     return "recorded" if record(submission, verdict) else "lost-claim"
