@@ -48,6 +48,7 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,30 +207,36 @@ def zygotes(worker: Process) -> list[int]:
     return [pid for pid in descendants(table, worker.popen.pid) if "graders.sandbox.zygote" in table[pid][1]]
 
 
-def sandboxes(table: dict, worker: Process) -> list[tuple[int, int]]:
-    """The sandboxes themselves, with their zygote: its grandchildren (zygote -> keeper -> sandbox)."""
+class Sandbox(NamedTuple):
+    pid: int
+    keeper: int
+    zygote: int
+
+
+def sandboxes(table: dict, worker: Process) -> list[Sandbox]:
+    """The sandboxes themselves, with their keeper and zygote: the zygote's grandchildren
+    (zygote -> keeper -> sandbox), all read from the one `table`."""
     found = []
     for zygote in [pid for pid in descendants(table, worker.popen.pid) if "graders.sandbox.zygote" in table[pid][1]]:
         for keeper in [pid for pid, row in table.items() if row[0] == zygote]:
-            found.extend((pid, zygote) for pid, row in table.items() if row[0] == keeper)
+            found.extend(Sandbox(pid, keeper, zygote) for pid, row in table.items() if row[0] == keeper)
     return found
 
 
-def busy_sandbox(worker: Process, timeout: float, *, zygote: int | None = None,
-                 min_age: float = 0.15) -> tuple[int, int] | None:
-    """A sandbox that is running a submission, and its zygote: its CPU time grows (idle warm ones
-    wait on a socket) or it is running right now, and it is older than `min_age` (a fresh one sets itself up)."""
+def busy_sandbox(worker: Process, timeout: float, *, min_age: float = 0.15) -> Sandbox | None:
+    """A sandbox that is running a submission: its CPU time grows (idle warm ones wait on a socket)
+    or it is running right now, and it is older than `min_age` (a fresh one sets itself up). Its
+    keeper comes from the same reading of the process table: a busy sandbox lives for a few tens of
+    milliseconds, and a second reading would often find it gone."""
     deadline = time.monotonic() + timeout
     seen: dict[int, float] = {}
     while time.monotonic() < deadline:
         table = processes()
-        for pid, parent in sandboxes(table, worker):
-            if zygote is not None and parent != zygote:
-                continue
-            cpu, age, state = table[pid][3], table[pid][4], table[pid][5]
-            if age > min_age and (state == "R" or (pid in seen and cpu > seen[pid])):
-                return pid, parent
-            seen[pid] = cpu
+        for sandbox in sandboxes(table, worker):
+            cpu, age, state = table[sandbox.pid][3], table[sandbox.pid][4], table[sandbox.pid][5]
+            if age > min_age and (state == "R" or (sandbox.pid in seen and cpu > seen[sandbox.pid])):
+                return sandbox
+            seen[sandbox.pid] = cpu
         time.sleep(0.01)
     return None
 
@@ -473,8 +480,8 @@ def inject(drill: str, stack: Stack, options) -> dict:
         killed = []
         for _ in range(options.sandbox_kills):
             found = busy_sandbox(stack.worker, timeout=10)
-            if found is not None and kill(found[0]):
-                killed.append(found[0])
+            if found is not None and kill(found.pid):
+                killed.append(found.pid)
             time.sleep(0.3)
         return {"killed": killed}
     if drill == "keeper":
@@ -483,9 +490,8 @@ def inject(drill: str, stack: Stack, options) -> dict:
         killed = []
         for _ in range(options.sandbox_kills):
             found = busy_sandbox(stack.worker, timeout=10)
-            keeper = processes().get(found[0], (None,))[0] if found is not None else None
-            if keeper is not None and kill(keeper):
-                killed.append(keeper)
+            if found is not None and kill(found.keeper):
+                killed.append(found.keeper)
             time.sleep(0.3)
         return {"killed": killed}
     if drill == "sandbox_storm":
@@ -497,9 +503,9 @@ def inject(drill: str, stack: Stack, options) -> dict:
         if found is not None:
             until = time.monotonic() + options.storm_s
             while time.monotonic() < until:
-                for pid, parent in sandboxes(processes(), stack.worker):
-                    if parent == found[1] and pid not in killed and kill(pid):
-                        killed.append(pid)
+                for sandbox in sandboxes(processes(), stack.worker):
+                    if sandbox.zygote == found.zygote and sandbox.pid not in killed and kill(sandbox.pid):
+                        killed.append(sandbox.pid)
                 time.sleep(0.005)
         return {"killed": killed, "storm_s": options.storm_s}
     if drill == "worker_child":
