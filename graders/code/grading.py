@@ -120,7 +120,7 @@ class Grading:
                 # fail with that, and the others are graded in a plain sandbox.
                 self.home_load_failure = loaded.failure
                 self.sandboxes.pop(self.home).close()
-                self.sandboxes[None] = self.pool.acquire(timeout=max(self.remaining(), 0.1))
+                self._acquire(None)
                 loaded = self._first_load(None)
             if loaded.failure is not None and loaded.failure.kind == "protocol":
                 return self._channel_broken(ordered, max_score, loaded.failure, loaded.stdout)
@@ -201,8 +201,20 @@ class Grading:
         if old is not None:
             self.reply_bytes_before += old.received_bytes
             old.close()
-        self.sandboxes[rule] = self.pool.acquire(timeout=max(self.remaining(), 0.1), unavailable=rule)
+        self._acquire(rule)
         return self._load(rule)
+
+    def _acquire(self, rule: ReadyMade | None) -> None:
+        """Take a sandbox for `rule` mid-way, as a replacement or a second kind; the wait is given back.
+
+        Waiting for a sandbox is the platform's time, as it is before the first one (see `run`):
+        when the host kills sandboxes faster than the pool makes them, the wait for a replacement
+        must not use up the student's budget and leave tests unrun. A pool that has none within its
+        timeout raises SandboxUnavailable: the grading is delayed, not scored.
+        """
+        waiting_since = time.monotonic()
+        self.sandboxes[rule] = self.pool.acquire(unavailable=rule)
+        self.deadline += time.monotonic() - waiting_since
 
     def _run_test(self, spec: TestSpec, *, again: bool = False) -> TestOutcome:
         """One test's outcome; a test whose sandbox was killed from outside runs once more, afresh.

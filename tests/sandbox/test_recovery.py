@@ -217,3 +217,22 @@ def test_a_dead_zygote_is_replaced_while_the_pool_is_idle(own_pool, caplog):
     assert "replaced the sandbox zygote" in caplog.text
     # No submission had to find the dead zygote: the next one is graded from a warm sandbox.
     assert (verdict := grade_code(EXERCISE, CORRECT, own_pool)).score == 4.0, verdict
+
+
+def test_the_wait_for_a_replacement_sandbox_is_not_taken_from_the_students_budget(own_pool):
+    # The host kills a sandbox, and the replacement takes longer to come than the whole budget
+    # (3 x 1 s here), as when it kills them faster than the pool makes them: every test still runs.
+    acquired = []
+    acquire = own_pool.acquire
+
+    def slow_after_the_first(*args, **kwargs):
+        acquired.append(time.monotonic())
+        if len(acquired) > 1:
+            time.sleep(3.5)
+        return acquire(*args, **kwargs)
+
+    own_pool.acquire = slow_after_the_first
+    verdict = grade_while(kill_busy_sandboxes, own_pool, SLOW, 1)
+    assert len(acquired) == 2, acquired
+    assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
+    assert "used up" not in verdict.message
