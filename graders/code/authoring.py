@@ -19,7 +19,7 @@ from graders.sandbox.ready_made import ReadyMade
 from graders.spec import ExerciseError
 
 from .comparison import compare_values
-from .failures import RULE_FAILURES, BudgetSpent, FailedForTheRule, StudentCodeFailed, TestFailed
+from .failures import RULE_FAILURES, BudgetSpent, ChannelBroken, FailedForTheRule, StudentCodeFailed, TestFailed
 from .wording import LIMIT_KINDS, capitalized, expected_kind, kind_of, shape_words, short_text, spelled_lines
 
 if TYPE_CHECKING:
@@ -117,6 +117,11 @@ class TestContext:
         self.stdout = ""
         # id(value) -> how it was obtained, for messages; the values are kept alive with it.
         self.described: dict[int, tuple[object, str]] = {}
+        # What a call raised to end the test for a reason that is not the student's answer (a
+        # sandbox killed from outside, the budget spent, the rule's sandbox, a broken channel).
+        # A test may catch StudentCodeFailed, or any exception, to word its own feedback: the
+        # grading raises this again once the test function is over, whatever it did with it.
+        self.interrupted: BaseException | None = None
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         return torch.randn(*shape, generator=self.generator, dtype=dtype)
@@ -144,12 +149,14 @@ class TestContext:
         `grad_of` lists positions (or keyword names) of float tensor inputs; for a non-scalar output
         the backward pass uses a seeded random output gradient, the same one `reference` uses.
         """
+        if self.interrupted is not None:
+            raise self.interrupted
         description = self.describe_call(function, args, kwargs)
         grading = self.grading
         limit = self.spec.timeout or grading.exercise.limits.wall_seconds
         remaining = grading.remaining()
         if remaining <= 0:
-            raise BudgetSpent()
+            raise self._interrupt(BudgetSpent())
         outcome = grading.sandboxes[self.sandbox].call(
             function,
             args,
@@ -159,15 +166,20 @@ class TestContext:
             timeout=min(limit, remaining),
         )
         self.stdout += outcome.stdout
-        grading.account(outcome)
+        try:
+            grading.account(outcome)
+        except ChannelBroken as broken:
+            raise self._interrupt(broken) from None
         if outcome.failure is not None:
             if outcome.failure.kind == "time" and remaining < limit:
-                raise BudgetSpent()
+                raise self._interrupt(BudgetSpent())
             if self.spec.forbids is None and self.sandbox is not None and outcome.failure.kind in RULE_FAILURES:
-                raise FailedForTheRule()
+                raise self._interrupt(FailedForTheRule())
             if outcome.failure.kind == "forbidden":
                 raise TestFailed(grading.forbidden_message(self.spec, outcome.failure.message))
-            raise StudentCodeFailed(self._failure_message(description, outcome.failure), outcome.failure)
+            failed = StudentCodeFailed(self._failure_message(description, outcome.failure), outcome.failure)
+            # A kill from outside is ours: the test runs again in a fresh sandbox (Grading._run_test).
+            raise self._interrupt(failed) if outcome.failure.kind == "killed" else failed
         value = outcome.value
         if grad_of:
             returns = torch.Tensor
@@ -199,6 +211,12 @@ class TestContext:
                 raise StudentCodeFailed(f"The output of {description} does not depend on {label}.")
             self._remember(grad, f"the gradient of {description} with respect to {label}")
         return value, grads
+
+    def _interrupt(self, error: BaseException) -> BaseException:
+        """`error`, remembered as what ended the test (the first such), to be raised."""
+        if self.interrupted is None:
+            self.interrupted = error
+        return error
 
     def reference(self, function: str, *args: object, grad_of: tuple | list = (), **kwargs: object) -> object:
         """The solution's answer, computed here; with `grad_of`, (value, gradients) like `call`."""

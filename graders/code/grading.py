@@ -253,7 +253,7 @@ class Grading:
                         hidden_message="Not run: your code could not be loaded again.",
                     )
             context = TestContext(spec, self, key)
-            spec.function(context)
+            _run_to_its_end(spec, context)
         except FailedForTheRule:
             # A test without a rule, in the rule's sandbox: graded again where nothing is taken away.
             self.moved.add(spec.name)
@@ -312,6 +312,19 @@ class Grading:
         where = " Look at " + ", ".join(f"line {line} (`{word}`)" for line, word in lines) + "." if lines else ""
         when = " while loading" if while_loading else ""
         return f"Your code ran {shown}{when}. {spec.rule or 'This test does not allow it.'}{where}"
+
+
+def _run_to_its_end(spec: TestSpec, context: TestContext) -> None:
+    """Run the test function; what a call raised to end it (`context.interrupted`) ends it, even
+    if the test caught it and failed, raised something else or returned."""
+    try:
+        spec.function(context)
+    except BaseException:
+        if context.interrupted is not None:
+            raise context.interrupted from None
+        raise
+    if context.interrupted is not None:
+        raise context.interrupted
 
 
 def _outcome(

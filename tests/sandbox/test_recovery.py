@@ -5,10 +5,12 @@ import signal
 import threading
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from graders.code import grade_code
+from graders.code.grading import Grading
 from graders.sandbox import SandboxPool, SandboxUnavailable
 from tests.security.conftest import EXERCISE
 
@@ -236,3 +238,90 @@ def test_the_wait_for_a_replacement_sandbox_is_not_taken_from_the_students_budge
     assert len(acquired) == 2, acquired
     assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
     assert "used up" not in verdict.message
+
+
+# Tests that word their own feedback by catching what a call raises, as the demo pack's
+# cross-entropy, attention and sampling tests do.
+CATCHING_TESTS = '''
+from graders.code import StudentCodeFailed, test
+
+
+@test(title="Matches the reference", points=2)
+def matches_reference(t):
+    x = t.randn(4, 7)
+    try:
+        got = t.call("softmax", x, dim=-1)
+    except StudentCodeFailed as failed:
+        t.fail(f"{failed} (0 is not a valid index here)")
+    t.check_close(got, t.reference("softmax", x, dim=-1))
+
+
+@test(title="Rows sum to one", points=1)
+def rows_sum_to_one(t):
+    x = t.randn(3, 5)
+    try:
+        got = t.call("softmax", x, dim=-1)
+    except Exception:
+        return
+    t.check_close(got.sum(dim=-1), torch.ones(3))
+
+
+@test(title="Large logits", points=1)
+def large_logits(t):
+    x = t.randn(2, 6) * 1000
+    t.check_close(t.call("softmax", x, dim=-1), t.reference("softmax", x, dim=-1))
+'''
+
+
+@pytest.fixture
+def catching_exercise(tmp_path):
+    folder = tmp_path / "catching"
+    folder.mkdir()
+    for name in ("exercise.toml", "solution.py", "starter.py"):
+        (folder / name).write_text((EXERCISE / name).read_text())
+    (folder / "tests.py").write_text("import torch\n" + CATCHING_TESTS)
+    return folder
+
+
+
+def grade_with_kills_in(pool, exercise, title: str, *, every_run: bool = False):
+    """Grade SLOW (each call takes 0.3 s) while the keeper of the sandbox that runs the test titled
+    `title` is killed 0.15 s into the test: in its first run only, or in every run of it."""
+    run_test = Grading._run_test
+
+    def killing(self, spec, *, again=False):
+        if spec.title != title or (again and not every_run):
+            return run_test(self, spec, again=again)
+
+        def kill_its_keeper():
+            time.sleep(0.15)
+            sandbox = self.sandboxes.get(self.sandbox_for(spec))
+            if sandbox is not None and sandbox.keeper_pid is not None:
+                os.kill(sandbox.keeper_pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_its_keeper)
+        killer.start()
+        try:
+            return run_test(self, spec, again=again)
+        finally:
+            killer.join()
+
+    with mock.patch.object(Grading, "_run_test", killing):
+        return grade_code(exercise, SLOW, pool)
+
+
+@pytest.mark.parametrize("title", ["Matches the reference", "Rows sum to one"])
+def test_a_kill_from_outside_that_the_test_catches_still_runs_the_test_again(own_pool, catching_exercise, title):
+    # Caught as StudentCodeFailed and turned into a failed test, or swallowed by `except Exception`:
+    # either way the kill is ours, and the test runs again in a fresh sandbox.
+    verdict = grade_with_kills_in(own_pool, catching_exercise, title)
+    assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
+
+
+@pytest.mark.parametrize("title", ["Matches the reference", "Rows sum to one"])
+def test_kills_in_every_run_of_a_test_that_catches_them_make_an_infrastructure_error(
+        own_pool, catching_exercise, title):
+    verdict = grade_with_kills_in(own_pool, catching_exercise, title, every_run=True)
+    assert verdict.status == "error", verdict
+    assert verdict.infrastructure
+    assert "killed from outside the sandbox" in verdict.message
