@@ -26,8 +26,8 @@ nothing to hit, and the drill proves nothing).
                                              each, at most 5 s, 503 when the service is needed)
 The live-quiz drills (`live_uvicorn`, `live_redis`, `live_postgres`, `--players` phones on two
 uvicorn processes; bench/live_drills.py says how) use the same PostgreSQL and Redis, and no worker.
-`--quick` runs the zygote, sandbox, keeper and frozen-PostgreSQL drills with 20 submissions each
-(under three minutes) and exits 1 if any drill reports lost, doubled or wrong submissions, a page
+`--quick` runs the zygote, sandbox, keeper, sandbox storm and frozen-PostgreSQL drills with 20
+submissions each (under three minutes) and exits 1 if any drill reports lost, doubled or wrong submissions, a page
 or a submit slower than 5 s, or `injected: false`, so CI can call it.
 """
 
@@ -61,7 +61,7 @@ from tests.processes import Process, start_redis, wait_until  # noqa: E402
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DRILLS = ("zygote", "sandbox", "keeper", "sandbox_storm", "worker_child", "worker", "redis", "postgres",
           "redis_frozen", "postgres_frozen", *live_drills.DRILLS)
-QUICK = ("zygote", "sandbox", "keeper", "postgres_frozen")
+QUICK = ("zygote", "sandbox", "keeper", "sandbox_storm", "postgres_frozen")
 # What a person waits at most for any page or a Submit during an outage.
 ANSWER_WITHIN_S = 5.0
 # The sweeper's clock, shortened from the defaults (10 s, 15 s, 30 s) so that drills that rely on
