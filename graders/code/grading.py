@@ -253,7 +253,7 @@ class Grading:
                         hidden_message="Not run: your code could not be loaded again.",
                     )
             context = TestContext(spec, self, key)
-            _run_to_its_end(spec, context)
+            _run_to_its_end(context)
         except FailedForTheRule:
             # A test without a rule, in the rule's sandbox: graded again where nothing is taken away.
             self.moved.add(spec.name)
@@ -314,11 +314,11 @@ class Grading:
         return f"Your code ran {shown}{when}. {spec.rule or 'This test does not allow it.'}{where}"
 
 
-def _run_to_its_end(spec: TestSpec, context: TestContext) -> None:
+def _run_to_its_end(context: TestContext) -> None:
     """Run the test function; what a call raised to end it (`context.interrupted`) ends it, even
     if the test caught it and failed, raised something else or returned."""
     try:
-        spec.function(context)
+        context.spec.function(context)
     except BaseException:
         if context.interrupted is not None:
             raise context.interrupted from None

@@ -332,7 +332,7 @@ def become_rule_zygote(control: socket.socket, zygote: Zygote, rule: str, unavai
     # zygote, and the kernel split each of those huge pages into 512 small ones for this process:
     # without collapsing them again, each of the rule's sandboxes copied and tore down 45,000
     # page-table entries twice (4-5 ms more CPU than a plain sandbox, measured). The price is
-    # memory: the collapsed pages are this zygote's own, about 150 MB no longer shared with the
+    # memory: the collapsed pages are this zygote's own, about 140 MB no longer shared with the
     # zygote, once per rule kept (RULE_ZYGOTES_KEPT).
     collapse_into_huge_pages()
     Zygote(control, zygote.view, zygote.mode, zygote.baseline, zygote.filters, taken_away=rule,

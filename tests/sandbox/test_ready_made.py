@@ -179,7 +179,7 @@ def test_the_first_sandbox_of_a_rule_that_ends_is_seen_to_end_at_once():
 def _anonymous_kb(pid: int) -> tuple[int, int]:
     """(anonymous memory, the part of it on 2 MB pages) of a process, in KB."""
     with open(f"/proc/{pid}/smaps_rollup") as handle:
-        fields = dict(line.split(":", 1) for line in handle if ":" in line and not line[0].isdigit())
+        fields = dict(line.split(":", 1) for line in list(handle)[1:])  # after the address range's line
     return int(fields["Anonymous"].split()[0]), int(fields["AnonHugePages"].split()[0])
 
 

@@ -221,25 +221,6 @@ def test_a_dead_zygote_is_replaced_while_the_pool_is_idle(own_pool, caplog):
     assert (verdict := grade_code(EXERCISE, CORRECT, own_pool)).score == 4.0, verdict
 
 
-def test_the_wait_for_a_replacement_sandbox_is_not_taken_from_the_students_budget(own_pool):
-    # The host kills a sandbox, and the replacement takes longer to come than the whole budget
-    # (3 x 1 s here), as when it kills them faster than the pool makes them: every test still runs.
-    acquired = []
-    acquire = own_pool.acquire
-
-    def slow_after_the_first(*args, **kwargs):
-        acquired.append(time.monotonic())
-        if len(acquired) > 1:
-            time.sleep(3.5)
-        return acquire(*args, **kwargs)
-
-    own_pool.acquire = slow_after_the_first
-    verdict = grade_while(kill_busy_sandboxes, own_pool, SLOW, 1)
-    assert len(acquired) == 2, acquired
-    assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
-    assert "used up" not in verdict.message
-
-
 # Tests that word their own feedback by catching what a call raises, as the demo pack's
 # cross-entropy, attention and sampling tests do.
 CATCHING_TESTS = '''
@@ -283,7 +264,6 @@ def catching_exercise(tmp_path):
     return folder
 
 
-
 def grade_with_kills_in(pool, exercise, title: str, *, every_run: bool = False):
     """Grade SLOW (each call takes 0.3 s) while the keeper of the sandbox that runs the test titled
     `title` is killed 0.15 s into the test: in its first run only, or in every run of it."""
@@ -309,6 +289,25 @@ def grade_with_kills_in(pool, exercise, title: str, *, every_run: bool = False):
     with mock.patch.object(Grading, "_run_test", killing):
         return grade_code(exercise, SLOW, pool)
 
+
+
+def test_the_wait_for_a_replacement_sandbox_is_not_taken_from_the_students_budget(own_pool):
+    # The host kills a sandbox, and the replacement takes longer to come than the whole budget
+    # (3 x 1 s here), as when it kills them faster than the pool makes them: every test still runs.
+    acquired = []
+    acquire = own_pool.acquire
+
+    def slow_after_the_first(*args, **kwargs):
+        acquired.append(time.monotonic())
+        if len(acquired) > 1:
+            time.sleep(3.5)
+        return acquire(*args, **kwargs)
+
+    with mock.patch.object(own_pool, "acquire", slow_after_the_first):
+        verdict = grade_with_kills_in(own_pool, EXERCISE, "Matches the reference")
+    assert len(acquired) == 2, acquired
+    assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
+    assert "used up" not in verdict.message
 
 @pytest.mark.parametrize("title", ["Matches the reference", "Rows sum to one"])
 def test_a_kill_from_outside_that_the_test_catches_still_runs_the_test_again(own_pool, catching_exercise, title):
