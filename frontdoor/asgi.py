@@ -3,9 +3,11 @@ origin check and session."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from channels.auth import AuthMiddleware
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
@@ -29,11 +31,74 @@ class OneTripASGIHandler(ASGIHandler):
     middleware, should one appear, is adapted by Django as under WSGI.
     """
 
+    def __init__(self):
+        super().__init__()
+        self.threads = RequestThreads()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django serves HTTP, not {scope['type']}.")
+        thread = self.threads.take()
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            self.threads.give_back(thread)
+
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+class RequestThread(ThreadPoolExecutor):
+    """One thread that runs one request's synchronous work at a time, and knows whether it still is."""
+
+    def __init__(self):
+        super().__init__(max_workers=1, thread_name_prefix="request")
+        self.unfinished = 0
+        self._counting = threading.Lock()
+
+    def submit(self, function, /, *args, **kwargs):
+        with self._counting:
+            self.unfinished += 1
+
+        def counted():
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with self._counting:
+                    self.unfinished -= 1
+
+        return super().submit(counted)
+
+
+class RequestThreads:
+    """The threads of the requests, kept for the next ones.
+
+    Every request's middlewares and view run in a thread of their own (a thread-sensitive context,
+    as Django's handler gives each request), so that one request's blocking work never holds up
+    another's. asgiref starts that thread for the request and, at its end, one more to join it:
+    two threads started and ended per page, a fifth of a process's time while a lecture hall joins
+    a game (docs/benchmarks.md). Here a request takes an idle thread and gives it back when it is
+    done. A thread still busy when its request ends (the client went away while the view ran) is
+    not given back: it ends once its work is done. The event loop alone takes and gives back.
+    """
+
+    KEPT = 64
+
+    def __init__(self):
+        self._idle: list[RequestThread] = []
+
+    def take(self) -> RequestThread:
+        return self._idle.pop() if self._idle else RequestThread()
+
+    def give_back(self, thread: RequestThread) -> None:
+        if thread.unfinished or len(self._idle) >= self.KEPT:
+            thread.shutdown(wait=False)
+        else:
+            self._idle.append(thread)
 
 
 class RequestBodyLimit:
