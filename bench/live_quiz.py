@@ -134,8 +134,8 @@ def server_environment(database: Database, workdir: Path) -> dict:
     """Production settings (DEBUG off), on 127.0.0.1 without TLS.
 
     Database connections are not kept (DB_CONN_MAX_AGE stays 0, the default): under ASGI
-    every request runs in a thread of its own, so kept connections pile up until
-    PostgreSQL refuses more.
+    every request runs in a thread of its own (up to 64 kept per process), so kept connections
+    pile up until PostgreSQL refuses more.
     """
     return {
         **os.environ,
