@@ -1,5 +1,5 @@
-"""ASGI wrappers for the front door: Django's handler in one trip, the request body cap, the WebSocket
-origin check and session."""
+"""ASGI wrappers for the front door: Django's handler in one trip on kept threads, the request body cap,
+the WebSocket origin check and session."""
 
 from __future__ import annotations
 
@@ -80,8 +80,8 @@ class RequestThreads:
     Every request's middlewares and view run in a thread of their own (a thread-sensitive context,
     as Django's handler gives each request), so that one request's blocking work never holds up
     another's. asgiref starts that thread for the request and, at its end, one more to join it:
-    two threads started and ended per page, a fifth of a process's time while a lecture hall joins
-    a game (docs/benchmarks.md). Here a request takes an idle thread and gives it back when it is
+    two threads started and ended per page, about a tenth of the servers' time while a lecture hall
+    joins a game (docs/benchmarks.md). Here a request takes an idle thread and gives it back when it is
     done. A thread still busy when its request ends (the client went away while the view ran) is
     not given back: it ends once its work is done. The event loop alone takes and gives back.
     """
