@@ -290,7 +290,6 @@ def grade_with_kills_in(pool, exercise, title: str, *, every_run: bool = False):
         return grade_code(exercise, SLOW, pool)
 
 
-
 def test_the_wait_for_a_replacement_sandbox_is_not_taken_from_the_students_budget(own_pool):
     # The host kills a sandbox, and the replacement takes longer to come than the whole budget
     # (3 x 1 s here), as when it kills them faster than the pool makes them: every test still runs.
@@ -308,6 +307,7 @@ def test_the_wait_for_a_replacement_sandbox_is_not_taken_from_the_students_budge
     assert len(acquired) == 2, acquired
     assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
     assert "used up" not in verdict.message
+
 
 @pytest.mark.parametrize("title", ["Matches the reference", "Rows sum to one"])
 def test_a_kill_from_outside_that_the_test_catches_still_runs_the_test_again(own_pool, catching_exercise, title):
