@@ -363,6 +363,8 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # Kombu's, except that a worker never reads a message before it is whole (attentive/broker.py).
+    CELERY_BROKER_TRANSPORT = "attentive.broker.FilesystemTransport"
     for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
