@@ -74,17 +74,20 @@ def frozen_broker(frozen_server, settings):
     """The site's Celery app, sending to a frozen Redis with the settings' Redis timeouts."""
     from attentive.celery import app
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_connection_timeout,
-             app._pool, app.amqp._producer_pool)
+    saved = (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options,
+             app.conf.broker_connection_timeout, app._pool, app.amqp._producer_pool)
     app.conf.broker_url = f"redis://127.0.0.1:{frozen_server}/0"
+    # Without REDIS_URL the settings name the filesystem transport, which would win over the URL.
+    app.conf.broker_transport = "attentive.broker.Transport"
     app.conf.broker_transport_options = settings.REDIS_BROKER_TRANSPORT_OPTIONS
     app.conf.broker_connection_timeout = settings.REDIS_CONNECT_TIMEOUT_SECONDS
     app._pool = app.amqp._producer_pool = None
     yield
-    app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_connection_timeout = saved[:3]
+    (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options,
+     app.conf.broker_connection_timeout) = saved[:4]
     if app._pool is not None:
         app._pool.force_close_all()
-    app._pool, app.amqp._producer_pool = saved[3:]
+    app._pool, app.amqp._producer_pool = saved[4:]
 
 
 @pytest.mark.django_db(transaction=True)
