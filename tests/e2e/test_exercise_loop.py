@@ -58,6 +58,11 @@ def grading_worker(live_site, tmp_path):
         wait_until(lambda: WorkerHeartbeat.objects.filter(ready=True, seen_at__gte=since).exists(), 90,
                    what="the grading worker")
         yield worker
+        # A verdict that never came is the test's failure; why it never came is often here.
+        exited = worker.popen.poll()
+        if exited is not None:
+            tail = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+            pytest.fail(f"the grading worker exited (code {exited}) during the test; its log ends:\n{tail}")
     finally:
         worker.stop()
 
