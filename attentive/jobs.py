@@ -6,8 +6,9 @@ is a conditional UPDATE on the state, and on the attempt number where a claim co
 taken back and claimed again, so two workers never run one job and a second delivery of a
 message changes nothing. The message is best effort: the row is committed first, ringing never
 raises (a broker that is away is logged), it never holds a person's request (it rings from a
-thread once the row is committed), and a periodic sweep takes back what a stopped worker held
-and rings again for what waited too long.
+thread once the row is committed; a process that ends rings for what is left, for at most
+RING_AT_EXIT_SECONDS), and a periodic sweep takes back what a stopped worker held and rings
+again for what waited too long.
 
 Used by the grading of submissions (exercises/grading.py) and by the recomputation of a
 prompt's themes (reflections/services.py). What a job does, how many attempts it gets, its
@@ -16,6 +17,7 @@ backoff and what a person reads when it gives up stay in those apps.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -150,7 +152,12 @@ class Heartbeat:
 
 
 _doorbell_lock = threading.Lock()
-_doorbell: tuple[int, queue.SimpleQueue] | None = None
+_doorbell: tuple[int, queue.SimpleQueue, threading.Thread] | None = None
+# What the doorbell still holds when the process ends is rung before it ends, for at most this long:
+# a short-lived process (`manage.py shell -c`, a command) that committed a job must not leave
+# it for the sweeper (GRADING_REQUEUE_AFTER_SECONDS), nor hang on a broker that does not answer.
+RING_AT_EXIT_SECONDS = 5.0
+_STOP = object()
 
 
 def doorbell() -> queue.SimpleQueue:
@@ -160,12 +167,31 @@ def doorbell() -> queue.SimpleQueue:
         # A forked process inherits the variable, not the thread.
         if _doorbell is None or _doorbell[0] != os.getpid():
             waiting: queue.SimpleQueue = queue.SimpleQueue()
-            threading.Thread(target=_ring_forever, args=(waiting,), name="job-doorbell", daemon=True).start()
-            _doorbell = (os.getpid(), waiting)
+            thread = threading.Thread(target=_ring_forever, args=(waiting,), name="job-doorbell", daemon=True)
+            thread.start()
+            _doorbell = (os.getpid(), waiting, thread)
+            atexit.register(_ring_what_is_left)
         return _doorbell[1]
 
 
 def _ring_forever(waiting: queue.SimpleQueue) -> None:
     while True:
-        job, key, countdown = waiting.get()
+        item = waiting.get()
+        if item is _STOP:
+            return
+        job, key, countdown = item
         job.ring(key, countdown=countdown)
+
+
+def _ring_what_is_left() -> None:
+    """At exit: let the doorbell ring for what it holds, within RING_AT_EXIT_SECONDS (it is a daemon thread)."""
+    with _doorbell_lock:
+        current = _doorbell
+    if current is None or current[0] != os.getpid():
+        return
+    _, waiting, thread = current
+    waiting.put(_STOP)
+    thread.join(RING_AT_EXIT_SECONDS)
+    if thread.is_alive():
+        log.warning("exiting with jobs not yet rung for after %g s; the sweeper will ring for them",
+                    RING_AT_EXIT_SECONDS)

@@ -62,3 +62,54 @@ def test_a_heartbeat_that_meets_a_database_error_beats_again(monkeypatch):
     with grading.SUBMISSIONS.heartbeat(7, 1, every=0.01):
         assert second_beat.wait(5)
     assert beats[:2] == [(7, 1), (7, 1)]
+
+
+# A process that ends right after committing a job (`manage.py shell -c`, a command): the doorbell
+# is a daemon thread, and what it held was dropped at exit, so the job waited for the sweeper.
+ENDS_AT_ONCE = """
+import sys, time
+from attentive import jobs
+
+class Job:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def ring(self, key, countdown=None):
+        time.sleep(self.seconds)
+        with open(sys.argv[1], "a") as rung:
+            rung.write(f"{key}\\n")
+
+seconds = float(sys.argv[2])
+for key in range(3):
+    jobs.doorbell().put((Job(seconds), key, None))
+"""
+
+
+def run_ending_at_once(tmp_path, seconds: float):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    rung = tmp_path / "rung.txt"
+    started = time.monotonic()
+    ended = subprocess.run([sys.executable, "-c", ENDS_AT_ONCE, str(rung), str(seconds)], capture_output=True,
+                           text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    took = time.monotonic() - started
+    assert ended.returncode == 0, ended.stderr
+    return (rung.read_text().split() if rung.exists() else []), ended.stderr, took
+
+
+def test_a_process_that_ends_rings_for_what_its_doorbell_still_held(tmp_path):
+    rung, _, _ = run_ending_at_once(tmp_path, 0.2)
+    assert rung == ["0", "1", "2"]
+
+
+def test_a_process_that_ends_waits_for_its_doorbell_no_longer_than_its_limit(tmp_path):
+    from attentive.jobs import RING_AT_EXIT_SECONDS
+
+    # A broker that does not answer: each ring would take longer than the limit.
+    rung, stderr, took = run_ending_at_once(tmp_path, RING_AT_EXIT_SECONDS + 5)
+    assert rung == []
+    assert took < RING_AT_EXIT_SECONDS + 4
+    assert "the sweeper will ring for them" in stderr
