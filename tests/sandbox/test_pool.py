@@ -107,6 +107,15 @@ def test_nothing_survives_from_one_submission_to_the_next(pool):
     assert torch.equal(softmax, torch.tensor([0.5, 0.5]))
 
 
+def test_each_sandbox_draws_its_own_random_numbers_and_knows_its_own_pid(pool):
+    # The keeper and the sandbox are forked without os.fork's hooks (zygote.fork_bare): the sandbox
+    # reseeds `random` itself, so two submissions do not share the zygote's sequence.
+    drawing = "import os, random\ndef main():\n    return [random.getrandbits(64), os.getpid()]\n"
+    first, second = run(pool, drawing)[1].value, run(pool, drawing)[1].value
+    assert first[0] != second[0]
+    assert first[1] == second[1] == 1  # PID 1 of its own PID namespace
+
+
 def test_a_model_is_built_inside_the_sandbox_from_the_registry(pool):
     source = "import torch\ndef main(model, x):\n    return model(x)\n"
     x = torch.randn(4, 3)
