@@ -170,7 +170,6 @@ def doorbell() -> queue.SimpleQueue:
             thread = threading.Thread(target=_ring_forever, args=(waiting,), name="job-doorbell", daemon=True)
             thread.start()
             _doorbell = (os.getpid(), waiting, thread)
-            atexit.register(_ring_what_is_left)
         return _doorbell[1]
 
 
@@ -195,3 +194,6 @@ def _ring_what_is_left() -> None:
     if thread.is_alive():
         log.warning("exiting with jobs not yet rung for after %g s; the sweeper will ring for them",
                     RING_AT_EXIT_SECONDS)
+
+
+atexit.register(_ring_what_is_left)
