@@ -86,7 +86,17 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
+    # Not "**/": the sign-in page matches it too, and a goto racing the sign-in's own
+    # navigation can cancel it before the session cookie arrives.
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def fits_the_width(page) -> bool:
+    """Whether the page shows everything without scrolling sideways, measured once its
+    stylesheets have arrived: a browser paints nothing before them, but a script asking for
+    the layout earlier gets one without them (a textarea 40 columns wide, on a phone)."""
+    page.wait_for_load_state("load")
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def screenshot(page, name: str, tmp_path: Path, full_page: bool = True) -> Path:

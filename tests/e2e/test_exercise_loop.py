@@ -15,7 +15,7 @@ from courses.models import Membership
 from courses.packs import load_pack
 from exercises.models import Submission, WorkerHeartbeat
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import fits_the_width, screenshot, sign_in
 from tests.processes import start_worker, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -161,7 +161,7 @@ def test_the_lesson_page_never_scrolls_sideways_on_a_phone(new_page, demo_pack):
     page.goto("/c/nlp2llm/lessons/transformers/")
     page.wait_for_selector(".math.block .katex-display")
     assert page.locator(".prose table").count() >= 2
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fits_the_width(page)
     # A wide table scrolls in its own box, which the keyboard can reach.
     box = page.locator(".prose .table-wrap").first
     assert box.get_attribute("tabindex") == "0"

@@ -11,7 +11,7 @@ from courses.models import Membership
 from courses.packs import load_pack
 from reflections.models import ReflectionAnswer, Theme
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import fits_the_width, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -28,10 +28,6 @@ ANSWERS = [
     ("Softmax turns logits into probabilities", "teacher forcing vs feeding back our own predictions",
      "Positional encoding"),
 ]
-
-
-def phone_fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_five_students_answer_and_the_instructor_sees_themes(new_page, demo_pack, celery_eager, tmp_path):
@@ -57,7 +53,8 @@ def test_five_students_answer_and_the_instructor_sees_themes(new_page, demo_pack
         sign_in(phone, student.username, PASSWORD)
         phone.goto(f"/c/{course.slug}/")
         phone.get_by_role("link", name="Answer now").click()  # the banner: one tap to the form
-        assert phone_fits(phone)
+        phone.wait_for_url("**/lessons/transformers/reflection/")
+        assert fits_the_width(phone)
         phone.get_by_label("Write down something you understood well.").fill(understood)
         phone.get_by_label("Write down something you did not fully understand.").fill(struggled)
         phone.get_by_label("Write something you would like to know more about.").fill(curious)
@@ -118,7 +115,7 @@ def test_a_student_fills_a_row_and_the_instructor_verifies_it(new_page, demo_pac
     phone.get_by_label("Openness: Source link").fill("https://huggingface.co/deepseek-ai/DeepSeek-V3")
     phone.get_by_role("button", name="Save my row").click()
     phone.get_by_text("Saved: 2 cells changed.").wait_for()
-    assert phone_fits(phone)
+    assert fits_the_width(phone)
     assert TableEntry.objects.count() == 2
 
     instructor = new_page()
