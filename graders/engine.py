@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -107,20 +108,30 @@ def _code_problem(message: str) -> Problem:
     return Problem("tests.py", message)
 
 
-# Versions (hashes of every file) whose tests this process found sound. The check is the same
-# for the same files, and a pack is often read again unchanged (reloads, previews, test suites):
-# each re-read would grade every reference solution and starter again.
-_sound_versions: set[str] = set()
+# Versions (hashes of every file) whose tests this process found sound, the most recently used
+# last. The check is the same for the same files, and a pack is often read again unchanged
+# (reloads, previews, test suites): each re-read would grade every reference solution and starter
+# again. A long-lived web process sees a new version at every edit in the web editor, so only the
+# last SOUND_VERSIONS_KEPT are kept; one forgotten is checked again, which costs time, not truth.
+SOUND_VERSIONS_KEPT = 4096
+_sound_versions: OrderedDict[str, None] = OrderedDict()
+_sound_versions_lock = threading.Lock()
 
 
 def test_the_tests(files: Mapping[str, str]) -> list[Problem]:
     """The reference answer must score full marks and the starter code less, or the tests test nothing."""
     version = exercise_version(files)
-    if version in _sound_versions:
-        return []
+    with _sound_versions_lock:
+        if version in _sound_versions:
+            _sound_versions.move_to_end(version)
+            return []
     problems = _check_the_tests(files)
     if not problems:
-        _sound_versions.add(version)
+        with _sound_versions_lock:
+            _sound_versions[version] = None
+            _sound_versions.move_to_end(version)
+            while len(_sound_versions) > SOUND_VERSIONS_KEPT:
+                _sound_versions.popitem(last=False)
     return problems
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import inspect
 import types
 import uuid
+from collections import OrderedDict
 
 from courses.packs import load_pack
 from exercises.models import Exercise
@@ -42,7 +43,7 @@ def test_checking_the_demo_pack_grades_every_solution_and_starter_in_the_sandbox
         return verdict
 
     # Checked here from scratch, even if this process already found these versions sound.
-    monkeypatch.setattr(engine, "_sound_versions", set())
+    monkeypatch.setattr(engine, "_sound_versions", OrderedDict())
     monkeypatch.setattr(engine, "grade_code", recording_grade_code)
     report = load_pack(DEMO_PACK, check_only=True)
     assert report.counts["exercises"] == {"checked": 10}
