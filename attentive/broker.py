@@ -94,10 +94,16 @@ class FilesystemChannel(filesystem.Channel):
                 pass
             raise ChannelError(f"Cannot add file {final!r} to directory") from error
 
+    # A sender writes a message in well under a second; a ".part" file this old lost its sender
+    # (killed mid-write, a full disk) and would stay in the queue's folder for ever.
+    ABANDONED_PART_SECONDS = 600
+
     def _get(self, queue):
         wanted = f"{queue}.msg"
         for name in sorted(os.listdir(self.data_folder_in)):
             if name.partition(".")[2] != wanted:
+                if name.startswith(".") and name.endswith(".part"):
+                    self._remove_if_abandoned(os.path.join(self.data_folder_in, name))
                 continue
             queued = os.path.join(self.data_folder_in, name)
             claimed = os.path.join(self.processed_folder, name)
@@ -124,6 +130,16 @@ class FilesystemChannel(filesystem.Channel):
                 log.warning("skipped message file %s that is not a message (%s); the sweeper rings again for "
                             "its submission", name, error)
         raise Empty()
+
+    def _remove_if_abandoned(self, path: str) -> None:
+        try:
+            age = time.time() - os.stat(path).st_mtime
+            if age > self.ABANDONED_PART_SECONDS:
+                os.unlink(path)
+                log.warning("removed %s, a message its sender began %.0f s ago and never finished; the sweeper "
+                            "rings again for its submission", path, age)
+        except OSError:
+            pass  # renamed into place or removed by another worker meanwhile
 
 
 class FilesystemTransport(filesystem.Transport):

@@ -131,6 +131,26 @@ def test_a_message_being_written_is_not_taken_and_a_file_that_is_not_a_message_i
         assert [path.name for path in queue_folder.iterdir()] == [f".1_a.{name}.msg.part"]
 
 
+def test_a_message_its_sender_never_finished_is_removed_once_it_is_old(tmp_path):
+    options = folders(tmp_path / "broker")
+    queue_folder = Path(options["data_folder_in"])
+    name = fresh_queue()
+    abandoned = queue_folder / f".1_a.{name}.msg.part"
+    being_written = queue_folder / ".2_b.other-queue.msg.part"
+    for path in (abandoned, being_written):
+        path.write_bytes(b'{"body": ')
+    old = time.time() - broker.FilesystemChannel.ABANDONED_PART_SECONDS - 5
+    os.utime(abandoned, (old, old))
+    with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
+        queue = connection.SimpleQueue(name)
+        with mock.patch.object(broker.log, "warning") as warning, pytest.raises(queue.Empty):
+            queue.get(timeout=0.05)
+    assert [path.name for path in queue_folder.iterdir()] == [being_written.name]
+    [(text, *arguments)] = {call.args for call in warning.call_args_list}
+    assert str(abandoned) in arguments
+    assert "never finished" in text
+
+
 def test_messages_are_taken_in_the_order_they_were_sent_when_the_clock_gains_a_digit(tmp_path):
     options = folders(tmp_path / "broker")
     with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
