@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +13,8 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
+
+import pytest
 
 from bench.common import free_port
 from tests.processes import wait_until
@@ -31,12 +34,29 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_serve_grades_and_stops_cleanly_and_keeps_the_data(tmp_path):
-    env = embedded_env(tmp_path)
-    assert manage("migrate", "--no-input", env=env).returncode == 0
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory) -> tuple[Path, str]:
+    """A var folder with the demo set up as `make run` sets it up (migrate, demo_setup: about 20 s,
+    paid once for this module), and what demo_setup printed. Each test serves a copy of it."""
+    var = tmp_path_factory.mktemp("demo-site")
+    env = embedded_env(var)
+    migrated = manage("migrate", "--no-input", env=env)
+    assert migrated.returncode == 0, migrated.stderr
     setup = manage("demo_setup", env=env)
     assert setup.returncode == 0, setup.stderr
-    assert "instructor: teacher" in setup.stdout
+    return var, setup.stdout
+
+
+def copy_of(demo_site: tuple[Path, str], tmp_path: Path) -> Path:
+    var = tmp_path / "var"
+    shutil.copytree(demo_site[0], var)
+    return var
+
+
+def test_serve_grades_and_stops_cleanly_and_keeps_the_data(demo_site, tmp_path):
+    assert "instructor: teacher" in demo_site[1]
+    tmp_path = copy_of(demo_site, tmp_path)
+    env = embedded_env(tmp_path)
     port = free_port()
     server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -129,11 +149,10 @@ for _ in range(2):
 """
 
 
-def test_the_embedded_worker_grades_two_submissions_at_once(tmp_path):
+def test_the_embedded_worker_grades_two_submissions_at_once(demo_site, tmp_path):
     # One endless loop must not hold a class: `serve` runs its grading worker with two processes.
+    tmp_path = copy_of(demo_site, tmp_path)
     env = embedded_env(tmp_path)
-    assert manage("migrate", "--no-input", env=env).returncode == 0
-    assert manage("demo_setup", env=env).returncode == 0
     port = free_port()
     server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
