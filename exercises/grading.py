@@ -192,10 +192,11 @@ def sweep(now=None) -> dict[str, int]:
             message=(f"Grading failed {submission.attempts} times, so we stopped trying. This is our fault, not "
                      "yours: your instructor can see it and retry it."),
         )
-        given_up += Submission.objects.filter(
+        if Submission.objects.filter(
             pk=submission.pk, status=Status.QUEUED, attempts=submission.attempts
-        ).update(status=Status.ERROR, verdict=verdict.to_dict(), graded_at=now)
-        signals.send_submission_changed(submission.pk, Status.ERROR)
+        ).update(status=Status.ERROR, verdict=verdict.to_dict(), graded_at=now):
+            given_up += 1
+            signals.send_submission_changed(submission.pk, Status.ERROR)
     for submission in taken_back:
         if submission.attempts < settings.GRADING_MAX_ATTEMPTS:
             SUBMISSIONS.ring(submission.pk)

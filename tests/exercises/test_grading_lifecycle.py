@@ -107,6 +107,31 @@ def test_the_sweeper_gives_up_readably_after_too_many_attempts(cast, code_exerci
     assert "Grading failed 3 times" in submission.verdict_object.summary
 
 
+def test_a_submission_claimed_as_the_sweeper_gives_up_is_neither_failed_nor_announced_as_failed(
+        cast, code_exercise, settings, monkeypatch, django_capture_on_commit_callbacks):
+    from django.db import connection
+
+    submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
+    Submission.objects.filter(pk=submission.pk).update(attempts=settings.GRADING_MAX_ATTEMPTS)
+    announced = []
+    monkeypatch.setattr(grading.signals, "send_submission_changed",
+                        lambda submission_id, status: announced.append((submission_id, status)))
+    claimed = []
+
+    def a_worker_claims_it_first(execute, sql, params, many, context):
+        # The sweeper's give-up UPDATE comes after a worker's claim has committed.
+        if not claimed and sql.startswith('UPDATE "exercises_submission"'):
+            claimed.append(True)
+            Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.RUNNING)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(a_worker_claims_it_first):
+        assert grading.sweep()["gave_up"] == 0
+    assert claimed
+    assert Submission.objects.get(pk=submission.pk).status == "running"
+    assert announced == []
+
+
 def test_the_sweeper_rings_again_for_a_lost_doorbell(cast, code_exercise, django_capture_on_commit_callbacks,
                                                      celery_eager):
     submission = submit(cast, code_exercise, GOOD_SOFTMAX, django_capture_on_commit_callbacks)
