@@ -96,7 +96,7 @@ def fits_the_width(page) -> bool:
     stylesheets have arrived: a browser paints nothing before them, but a script asking for
     the layout earlier gets one without them (a textarea 40 columns wide, on a phone)."""
     page.wait_for_load_state("load")
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def screenshot(page, name: str, tmp_path: Path, full_page: bool = True) -> Path:

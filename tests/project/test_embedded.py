@@ -55,8 +55,8 @@ def copy_of(demo_site: tuple[Path, str], tmp_path: Path) -> Path:
 
 def test_serve_grades_and_stops_cleanly_and_keeps_the_data(demo_site, tmp_path):
     assert "instructor: teacher" in demo_site[1]
-    tmp_path = copy_of(demo_site, tmp_path)
-    env = embedded_env(tmp_path)
+    var = copy_of(demo_site, tmp_path)
+    env = embedded_env(var)
     port = free_port()
     server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -70,7 +70,7 @@ def test_serve_grades_and_stops_cleanly_and_keeps_the_data(demo_site, tmp_path):
                 return False
 
         wait_until(page_answers, 60, every=0.2, what="the embedded site")
-        database = tmp_path / "attentive.sqlite3"
+        database = var / "attentive.sqlite3"
 
         def worker_ready():
             with sqlite3.connect(database) as connection:
@@ -117,13 +117,13 @@ def test_serve_grades_and_stops_cleanly_and_keeps_the_data(demo_site, tmp_path):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     # Nothing it started is left running.
-    for pattern in (f"--port {port}", str(tmp_path / "celerybeat-schedule")):
+    for pattern in (f"--port {port}", str(var / "celerybeat-schedule")):
         leftover = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
         assert leftover == [], f"still running: {pattern}"
     # Running it again keeps the data.
     again = manage("demo_setup", env=env)
     assert again.returncode == 0, again.stderr
-    with sqlite3.connect(tmp_path / "attentive.sqlite3") as connection:
+    with sqlite3.connect(var / "attentive.sqlite3") as connection:
         assert connection.execute("select count(*) from exercises_submission").fetchone()[0] == 1
 
 
@@ -151,12 +151,12 @@ for _ in range(2):
 
 def test_the_embedded_worker_grades_two_submissions_at_once(demo_site, tmp_path):
     # One endless loop must not hold a class: `serve` runs its grading worker with two processes.
-    tmp_path = copy_of(demo_site, tmp_path)
-    env = embedded_env(tmp_path)
+    var = copy_of(demo_site, tmp_path)
+    env = embedded_env(var)
     port = free_port()
     server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    database = tmp_path / "attentive.sqlite3"
+    database = var / "attentive.sqlite3"
 
     def count(condition):
         with sqlite3.connect(database) as connection:

@@ -2,14 +2,18 @@
 
 import dataclasses
 import socket
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from celery import Celery
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
 
-from attentive.jobs import DurableJob
+from attentive.jobs import RING_AT_EXIT_SECONDS, DurableJob
 from exercises import grading
 
 
@@ -86,11 +90,6 @@ for key in range(3):
 
 
 def run_ending_at_once(tmp_path, seconds: float):
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
     rung = tmp_path / "rung.txt"
     started = time.monotonic()
     ended = subprocess.run([sys.executable, "-c", ENDS_AT_ONCE, str(rung), str(seconds)], capture_output=True,
@@ -106,8 +105,6 @@ def test_a_process_that_ends_rings_for_what_its_doorbell_still_held(tmp_path):
 
 
 def test_a_process_that_ends_waits_for_its_doorbell_no_longer_than_its_limit(tmp_path):
-    from attentive.jobs import RING_AT_EXIT_SECONDS
-
     # A broker that does not answer: each ring would take longer than the limit.
     rung, stderr, took = run_ending_at_once(tmp_path, RING_AT_EXIT_SECONDS + 5)
     assert rung == []
