@@ -17,7 +17,8 @@ expected one), `drain_s` (from the fault to the last verdict), `injected` (false
 nothing to hit, and the drill proves nothing).
 
     zygote, sandbox, keeper, sandbox_storm   SIGKILL a zygote; busy sandboxes; the keepers of busy
-                                             sandboxes; every sandbox of a zygote for a while
+                                             sandboxes (as root: rules' zygotes); every sandbox
+                                             of a zygote for a while
     worker_child, worker                     SIGKILL a worker child; the whole worker, restarted
     redis, postgres                          restarted (down --outage-s)
     redis_frozen, postgres_frozen            SIGSTOP for --frozen-s, then SIGCONT: meanwhile the
@@ -166,8 +167,9 @@ def start_celery(name: str, arguments: list[str], env: dict[str, str], log: Path
     return Process(popen, name)
 
 
-def processes() -> dict[int, tuple[int, str, int, float, float, str]]:
-    """Every process: pid -> (parent pid, command line, real uid, cpu seconds, age in seconds, state)."""
+def processes() -> dict[int, tuple[int, str, int, float, float, str, int]]:
+    """Every process: pid -> (parent pid, command line, real uid, cpu seconds, age in seconds, state,
+    pid in its own PID namespace: 1 for a sandbox)."""
     table = {}
     ticks = os.sysconf("SC_CLK_TCK")
     uptime = float(Path("/proc/uptime").read_text().split()[0])
@@ -177,13 +179,14 @@ def processes() -> dict[int, tuple[int, str, int, float, float, str]]:
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
             command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            uid = int(next(line for line in Path(f"/proc/{entry}/status").read_text().splitlines()
-                           if line.startswith("Uid:")).split()[1])
-        except (OSError, StopIteration, ValueError):
+            status = {line.split(":", 1)[0]: line.split(":", 1)[1].split()
+                      for line in Path(f"/proc/{entry}/status").read_text().splitlines() if ":" in line}
+            uid, innermost_pid = int(status["Uid"][0]), int(status["NSpid"][-1])
+        except (OSError, KeyError, IndexError, ValueError):
             continue
         fields = stat[stat.rindex(")") + 2:].split()
         table[int(entry)] = (int(fields[1]), command, uid, (int(fields[11]) + int(fields[12])) / ticks,
-                             uptime - int(fields[19]) / ticks, fields[0])
+                             uptime - int(fields[19]) / ticks, fields[0], innermost_pid)
     return table
 
 
@@ -209,30 +212,36 @@ def zygotes(worker: Process) -> list[int]:
 
 class Sandbox(NamedTuple):
     pid: int
-    keeper: int
+    keeper: int  # the process that waits for it: its keeper, or as root its zygote or rule's zygote
     zygote: int
 
 
 def sandboxes(table: dict, worker: Process) -> list[Sandbox]:
-    """The sandboxes themselves, with their keeper and zygote: the zygote's grandchildren
-    (zygote -> keeper -> sandbox), all read from the one `table`."""
+    """The sandboxes themselves, with their keeper and zygote, all read from the one `table`: the
+    zygote's descendants that are PID 1 of a PID namespace of their own (as root, children of the
+    zygote or of a rule's zygote; in a user namespace, of a keeper)."""
     found = []
-    for zygote in [pid for pid in descendants(table, worker.popen.pid) if "graders.sandbox.zygote" in table[pid][1]]:
-        for keeper in [pid for pid, row in table.items() if row[0] == zygote]:
-            found.extend(Sandbox(pid, keeper, zygote) for pid, row in table.items() if row[0] == keeper)
+    workers = descendants(table, worker.popen.pid)
+    zygotes = [pid for pid in workers if "graders.sandbox.zygote" in table[pid][1]]
+    for zygote in [pid for pid in zygotes if table[pid][0] not in zygotes]:  # a rule's zygote is below one
+        found.extend(Sandbox(pid, table[pid][0], zygote) for pid in descendants(table, zygote)
+                     if table[pid][6] == 1)
     return found
 
 
-def busy_sandbox(worker: Process, timeout: float, *, min_age: float = 0.15) -> Sandbox | None:
+def busy_sandbox(worker: Process, timeout: float, *, min_age: float = 0.15, kept: bool = False) -> Sandbox | None:
     """A sandbox that is running a submission: its CPU time grows (idle warm ones wait on a socket)
     or it is running right now, and it is older than `min_age` (a fresh one sets itself up). Its
     keeper comes from the same reading of the process table: a busy sandbox lives for a few tens of
-    milliseconds, and a second reading would often find it gone."""
+    milliseconds, and a second reading would often find it gone. `kept`: only a sandbox waited for
+    by another process than its zygote (a keeper, or as root a rule's zygote)."""
     deadline = time.monotonic() + timeout
     seen: dict[int, float] = {}
     while time.monotonic() < deadline:
         table = processes()
         for sandbox in sandboxes(table, worker):
+            if kept and sandbox.keeper == sandbox.zygote:
+                continue
             cpu, age, state = table[sandbox.pid][3], table[sandbox.pid][4], table[sandbox.pid][5]
             if age > min_age and (state == "R" or (sandbox.pid in seen and cpu > seen[sandbox.pid])):
                 return sandbox
@@ -485,11 +494,13 @@ def inject(drill: str, stack: Stack, options) -> dict:
             time.sleep(0.3)
         return {"killed": killed}
     if drill == "keeper":
-        # The keeper of a busy sandbox (the host's OOM killer could pick it): the sandbox dies with it,
-        # and no exit status is reported. The test runs again in a fresh sandbox.
+        # The process that waits for a busy sandbox, other than its zygote (the host's OOM killer
+        # could pick it): its keeper, or as root the rule's zygote of a "build it yourself" test's
+        # sandbox. The sandbox dies with it, and no exit status is reported. The test runs again
+        # in a fresh sandbox (as root, from a new rule's zygote).
         killed = []
         for _ in range(options.sandbox_kills):
-            found = busy_sandbox(stack.worker, timeout=10)
+            found = busy_sandbox(stack.worker, timeout=10, kept=True)
             if found is not None and kill(found.keeper):
                 killed.append(found.keeper)
             time.sleep(0.3)

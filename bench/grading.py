@@ -300,6 +300,8 @@ def cpu_by_role(worker_pid: int, redis_pid: int, cgroup: Path | None) -> dict[st
     worker = tree_cpu_seconds(worker_pid, table)
     zygotes = [pid for pid in subtree(table, worker_pid) if table[pid][1].startswith("python") and
                "graders.sandbox.zygote" in _command(pid)]
+    # A rule's zygote (a fork of a zygote, the same command line) is in its zygote's tree already.
+    zygotes = [pid for pid in zygotes if table[pid][0] not in zygotes]
     trusted = worker - sum(tree_cpu_seconds(pid, table) for pid in zygotes)
     whole = cpu_counter(cgroup) if cgroup is not None else worker
     return {

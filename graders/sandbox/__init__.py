@@ -10,7 +10,7 @@ Layers (each set up before any student code runs, or the sandbox refuses to star
 namespaces (mount, network, IPC, UTS, PID; user when not root), pivot_root into a read-only
 allow-list view, an unprivileged uid distinct per sandbox, no capabilities, no_new_privs,
 seccomp, rlimits that stay set, a scrubbed environment, only the protocol channel left open,
-death with its keeper; and for a "build it yourself" test, `pool.acquire(unavailable=rule)`:
+death with its zygote (or keeper); and for a "build it yourself" test, `pool.acquire(unavailable=rule)`:
 torch's ready-made pieces taken away (ready_made.py).
 """
 

@@ -4,8 +4,9 @@ RLIMIT_AS bounds a process's address space, not the memory it makes the kernel h
 (files in its tmpfs work dir, kernel buffers, pages of a child process): a memory cgroup
 counts all of it, and pids.max bounds every task in the sandbox whatever its uid. The pool
 makes the parent under its own cgroup (so every limit above it still applies), a child per
-sandbox on the refill path with the pool's ceiling, and removes the child once the sandbox's
-keeper is gone. The keeper moves the sandbox into its child before student code runs.
+sandbox on the refill path with the pool's ceiling, and removes the child once the sandbox
+(and its keeper, if it has one) is gone. The zygote (or the keeper) moves the sandbox into its child
+before student code runs.
 
 On cgroup v2 the parent goes below the pool's own cgroup, or, where that cgroup holds processes
 (cgroup v2 enables controllers only for a cgroup without them, the root aside), beside it in a
@@ -108,7 +109,7 @@ class SandboxCgroups:
         return limits
 
     def remove(self, uid: int) -> None:
-        """Remove the sandbox's child cgroups (its processes must be gone: the keeper has ended)."""
+        """Remove the sandbox's child cgroups (its processes must be gone: the sandbox has ended)."""
         with _registry_lock:
             made = _registry.pop(uid, [])
         _remove_all(made)

@@ -102,6 +102,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 libc.unshare.argtypes = [ctypes.c_int]
+libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
@@ -123,6 +124,10 @@ def _syscall_number(name: str) -> int:
 
 def unshare(flags: int, what: str) -> None:
     _check(libc.unshare(flags), f"unshare({what})")
+
+
+def setns(fd: int, flags: int, what: str) -> None:
+    _check(libc.setns(fd, flags), f"setns({what})")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
@@ -172,8 +177,12 @@ def root_view(preimported_paths: list[str]) -> RootView:
     return RootView(tuple(unique), tuple(dict.fromkeys(files)), tuple(symlinks))
 
 
-def enter_namespaces(use_user_namespace: bool) -> None:
-    """Unshare every namespace; with a user namespace, map the caller to root inside it."""
+def enter_namespaces(use_user_namespace: bool, pid: bool = True) -> None:
+    """Unshare every namespace; with a user namespace, map the caller to root inside it.
+
+    `pid`: unshare the PID namespace too (for the caller's children); False in a process that
+    was forked into a new PID namespace already (zygote.Zygote.spawn_direct).
+    """
     if use_user_namespace:
         outer_uid, outer_gid = os.geteuid(), os.getegid()
         unshare(CLONE_NEWUSER, "CLONE_NEWUSER")
@@ -189,10 +198,9 @@ def enter_namespaces(use_user_namespace: bool) -> None:
                 raise SandboxUnavailable(
                     f"writing /proc/self/{name} in the new user namespace failed: {error}"
                 ) from None
-    unshare(
-        CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID,
-        "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWPID",
-    )
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    unshare(flags | CLONE_NEWPID if pid else flags,
+            "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS" + ("|CLONE_NEWPID" if pid else ""))
     try:
         socket.sethostname("sandbox")
     except OSError as error:
@@ -204,8 +212,8 @@ def cap_ipc_namespace() -> None:
 
     SysV segments outlive the process that made them and are not counted in its RLIMIT_AS:
     without this, five 100 MB segments, filled and detached, hold 500 MB of the host's memory
-    under a 256 MB limit. The values are per IPC namespace, written by the keeper (still
-    privileged there) through the host's /proc before pivot_root.
+    under a 256 MB limit. The values are per IPC namespace, written by the sandbox (still
+    privileged there, as root; by its keeper in a user namespace) through the host's /proc before pivot_root.
     """
     for name, value in IPC_LIMITS.items():
         try:
@@ -239,10 +247,10 @@ def build_root_template(view: RootView) -> RootTemplate:
 
     For the zygote (root mode): it leaves the host's mount namespace for a copy of its own (a
     slave: later mounts on the host still show, none of its own goes out), and mounts there the
-    read-only tmpfs with every allow-listed path bound under it. Each keeper's new mount
+    read-only tmpfs with every allow-listed path bound under it. Each sandbox's new mount
     namespace is a copy of the zygote's, so it finds the whole tree ready and only pivots into
     it: about 60 mount calls, their directories and files, once per zygote instead of once per
-    sandbox (4.5 ms of a keeper's 10 before the sandbox starts, measured).
+    sandbox (4.5 ms of the 10 spent before a sandbox starts, measured).
     """
     unshare(CLONE_NEWNS, "CLONE_NEWNS")
     mount(None, "/", None, MS_REC | MS_SLAVE)

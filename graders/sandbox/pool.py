@@ -207,6 +207,8 @@ class Sandbox:
         # What a "build it yourself" rule took away in this sandbox before it was handed out.
         self.unavailable = unavailable
         self.keeper_pid: int | None = None
+        # Forked by its zygote itself (as root), without a keeper: keeper_pid is then the sandbox's own pid.
+        self.direct = False
         # Bytes of replies read from this sandbox, for the grader's per-submission cap.
         self.received_bytes = 0
         channel.setblocking(False)
@@ -450,12 +452,12 @@ class Sandbox:
                 return True
 
     def _death_failure(self) -> Failure:
-        """Why the sandbox ended by itself, from the status its keeper reports."""
+        """Why the sandbox ended by itself, from the status its keeper (or, as root, its zygote) reports."""
         status = b""
         ready, _ = wait_for([self.status], [], 2.0)
         if ready:
             status = os.read(self.status, wire.EXIT_STATUS.size)
-        # End of file at once: the keeper exited without a report. (Nothing for 2 s: the sandbox
+        # End of file at once: the keeper (or zygote) ended without a report. (Nothing for 2 s: the sandbox
         # lives on without its channel, which student code closing fd 3 does.)
         keeper_silent = bool(ready) and not status
         # Read before the cgroup is removed with the sandbox: a SIGKILL at the cgroup's memory
@@ -463,9 +465,9 @@ class Sandbox:
         out_of_memory = cgroup_oom_killed(self.uid) if self.pool.cgroups else False
         self.close()
         if keeper_silent:
-            # The keeper reports every end of the sandbox before it exits itself, and student code
-            # cannot reach it (another PID namespace, another uid): no report means the keeper was
-            # killed (an operator, the host's OOM killer, a dying zygote), and the sandbox with it.
+            # The keeper (or zygote) reports every end of the sandbox before it exits itself, and
+            # student code cannot reach it (another PID namespace, another uid): no report means it
+            # was killed (an operator, the host's OOM killer, a dying zygote), and the sandbox with it.
             return Failure("killed", "the process running your code was killed from outside the sandbox")
         if len(status) != wire.EXIT_STATUS.size:
             return Failure("crash", "your code ended the Python process that runs it")
@@ -495,8 +497,9 @@ class Sandbox:
         self.alive = False
         if self.pidfd is not None:
             try:
-                # The keeper answers SIGTERM by killing the sandbox's PID namespace.
-                signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
+                # A keeper answers SIGTERM by killing the sandbox's PID namespace; a sandbox forked
+                # by its zygote (as root) is that namespace's init, which takes SIGKILL only.
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL if self.direct else signal.SIGTERM)
             except ProcessLookupError:
                 pass
         self.channel.close()
@@ -820,8 +823,10 @@ class SandboxPool:
                 self.cgroups.remove(uid)
             raise SandboxUnavailable(self.zygote_down or "the sandbox zygote did not answer")
         sandbox = Sandbox(self, parent_channel, output_read, status_read, fds[0] if fds else None, uid, unavailable)
-        keeper = json.loads(message).get("pid") if message.startswith(b"{") else None
+        reply = json.loads(message) if message.startswith(b"{") else {}
+        keeper = reply.get("pid")
         sandbox.keeper_pid = keeper if type(keeper) is int else None
+        sandbox.direct = reply.get("direct") is True
         sandbox.wait_ready(READY_TIMEOUT)
         return sandbox
 

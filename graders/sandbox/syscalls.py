@@ -5,8 +5,8 @@ in the zygote, before it forks anything; each sandbox then installs the ready pr
 `seccomp(2)` call, so the pool's refill path pays no compilation. Everything is allowed except
 what only an escape or a resource dodge needs: new namespaces, mounts, keyrings, BPF, perf,
 io_uring, userfaultfd, tracing other processes, kernel modules and kexec, memory outside
-RLIMIT_AS (memfd), signals queued with a siginfo of the caller's making, and every socket
-family but AF_UNIX. Calls from another architecture (the
+RLIMIT_AS (memfd), signals queued with a siginfo of the caller's making, a new parent-death
+signal, and every socket family but AF_UNIX. Calls from another architecture (the
 32-bit entry points of x86_64) kill the process: libseccomp's default for a foreign arch.
 """
 
@@ -78,6 +78,7 @@ CLONE_NAMESPACE_FLAGS = (
 )
 
 SECCOMP_SET_MODE_FILTER = 1
+PR_SET_PDEATHSIG = 1
 SYSCALL_NUMBERS = {"x86_64": {"seccomp": 317}, "aarch64": {"seccomp": 277}}
 
 
@@ -107,6 +108,9 @@ def build_filter() -> bytes:
             rules.add_rule(deny, call, pyseccomp.Arg(0, pyseccomp.NE, socket.AF_UNIX))
         # The same forged siginfo through pidfd_send_signal; without one (NULL) it is a plain kill.
         rules.add_rule(deny, "pidfd_send_signal", pyseccomp.Arg(2, pyseccomp.NE, 0))
+        # The parent-death signal is what ends a sandbox with its zygote (which is its keeper):
+        # student code may not clear it.
+        rules.add_rule(deny, "prctl", pyseccomp.Arg(0, pyseccomp.EQ, PR_SET_PDEATHSIG))
         return _export(rules)
     except OSError as error:
         raise SandboxUnavailable(f"building the seccomp filter failed: {error}") from None

@@ -38,7 +38,7 @@ MAX_NPY_HEADER_BYTES = 10_000
 MAX_DIMENSION = 2**31
 MAX_ELEMENTS = 2**40
 HEADER = struct.Struct(">II")
-# How a sandbox ended (wait status, CPU seconds), sent by its keeper on the status pipe.
+# How a sandbox ended (wait status, CPU seconds), sent by its zygote (or keeper) on the status pipe.
 EXIT_STATUS = struct.Struct(">id")
 
 ARRAY_DTYPES = frozenset(

@@ -4,11 +4,16 @@ Started by the pool as `python -m graders.sandbox.zygote CONTROL_FD [MODULE...]`
 environment; it never imports Django or reads settings, so a sandbox reading its own memory (a
 copy of this process) finds nothing secret. Each spawn request on the control socket carries
 three descriptors (the sandbox's channel, the write end of its output pipe, the write end of its
-status pipe) and is answered with a pidfd of the sandbox's keeper process.
+status pipe) and is answered with a pidfd of the process that the pool ends to end the sandbox.
 
-Process tree: zygote -> keeper (root, in the new namespaces, waits and reports the exit status)
--> sandbox (PID 1 of its PID namespace, unprivileged, runs student code). A sandbox for a "build
-it yourself" rule has one more level above its keeper: zygote -> the rule's zygote -> keeper.
+Process tree as root: zygote -> sandbox (forked into a new PID namespace, whose PID 1 it is;
+it enters its other namespaces and drops to an unprivileged uid before it runs student code);
+the zygote moves it into its cgroups, reaps it and reports its exit status, and the pool ends it
+with SIGKILL through its pidfd. In a user namespace (a worker that is not root, or root in a user
+namespace of its own), a keeper sits between them: zygote -> keeper (privileged in the new
+namespaces, waits and reports the exit status) -> sandbox, and the pool ends the keeper with
+SIGTERM, which kills the sandbox. A sandbox for a "build it yourself" rule has one more level
+above: zygote -> the rule's zygote -> sandbox (or keeper).
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import io
 import json
 import os
 import random
+import select
 import signal
 import socket
 import sys
+from typing import NamedTuple
 
 import numpy
 import torch
@@ -140,6 +147,25 @@ def fork_bare() -> int:
     return pid
 
 
+class Child(NamedTuple):
+    """A child of a zygote: its pid, and for a sandbox it keeps, the pipes to the pool and to the sandbox."""
+
+    pid: int
+    status: int = -1
+    parent_alive: int = -1
+
+
+def own_pid_namespace() -> int:
+    """A descriptor of this process's PID namespace, if it may make it its children's again; else -1."""
+    fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        isolation.setns(fd, isolation.CLONE_NEWPID, "CLONE_NEWPID, its own")
+    except isolation.SandboxUnavailable:
+        os.close(fd)
+        return -1
+    return fd
+
+
 def set_oom_score_adj(value: int) -> None:
     """Raise this process's oom_score_adj (raising needs no privilege); best effort."""
     try:
@@ -174,8 +200,6 @@ def main() -> None:
         control.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
         return
     control.send(json.dumps({"ready": True, "mode": mode, "preloaded": preloaded}).encode())
-    # Keepers are reaped by the kernel; their exit status travels through the status pipe.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     # Everything imported so far lives as long as the zygote: freeze it out of the collector.
     # A full collection in a fresh fork would otherwise walk (and so copy, page by page) the
     # whole torch heap: half a second of CPU and 180 MB per sandbox, measured under load.
@@ -215,9 +239,23 @@ class Zygote:
         self.taken_away = taken_away
         # Rule's key -> control socket of that rule's zygote, the most recently used last.
         self.rule_zygotes: collections.OrderedDict[str, socket.socket] = collections.OrderedDict()
+        # This process's children (sandboxes, keepers, rules' zygotes), by a pidfd of each: reaped
+        # here when they end, a sandbox's end reported to the pool on its status pipe.
+        self.children: dict[int, Child] = {}
+        # As root, a sandbox is this process's own child, forked into a new PID namespace: the
+        # namespace for children is set before the fork and set back to this one after it. Root
+        # in a user namespace of its own may not set it back (the PID namespace belongs to the
+        # host's user namespace): its sandboxes have keepers, as a user namespace's do.
+        self.pid_namespace = own_pid_namespace() if mode == "root" else -1
 
     def serve(self) -> None:
         while True:
+            ready, _, _ = select.select([self.control, *self.children], [], [])
+            for pidfd in ready:
+                if pidfd in self.children:
+                    self.reap(pidfd)
+            if self.control not in ready:
+                continue
             message, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
             if not message:
                 return
@@ -238,6 +276,10 @@ class Zygote:
                 self.spawn(request, fds)
 
     def spawn(self, request: dict, fds: list[int]) -> None:
+        """Fork a keeper, which forks the sandbox (in a user namespace); as root, the sandbox itself."""
+        if self.pid_namespace >= 0:
+            self.spawn_direct(request, fds)
+            return
         # Objects the zygote made since the last fork are frozen too (see main).
         gc.freeze()
         pid = fork_bare()
@@ -254,13 +296,81 @@ class Zygote:
                 os._exit(1)
         for fd in fds:
             os.close(fd)
+        pidfd = os.pidfd_open(pid)
+        self.children[pidfd] = Child(pid)
+        socket.send_fds(self.control, [json.dumps({"pid": pid}).encode()], [pidfd])
+
+    def spawn_direct(self, request: dict, fds: list[int]) -> None:
+        """As root: fork the sandbox itself, as PID 1 of a new PID namespace; this process is its keeper.
+
+        One fork and one exit of this 280 MB process per sandbox instead of two (a keeper forked
+        here, which forked the sandbox): a fifth to two fifths less CPU per sandbox made and ended
+        (bench/verdict_cpu.py; docs/benchmarks.md). What the keeper did before its fork, the
+        sandbox does for itself before it drops its privileges; what it did after, this process
+        does: move the sandbox into its cgroups before it goes on, reap it, report how it ended. The pool ends such a
+        sandbox with SIGKILL through its pidfd (a PID namespace's init takes no other signal from
+        outside), and its parent-death signal, which student code may not clear
+        (syscalls.build_filter), ends it with this process.
+        """
+        channel, output, status = fds
         try:
-            pidfd = [os.pidfd_open(pid)]
-        except ProcessLookupError:
-            pidfd = []
-        socket.send_fds(self.control, [json.dumps({"pid": pid}).encode()], pidfd)
-        for fd in pidfd:
+            # Opened while the host's /sys is in view (a sandbox holding one could move processes).
+            cgroups = [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in request.get("cgroup_procs", [])]
+        except OSError as error:
+            _report_setup_failure(channel, error)
+            for fd in fds:
+                os.close(fd)
+            self.control.send(json.dumps({"error": f"opening the sandbox's cgroup failed: {error}"}).encode())
+            return
+        parent_alive_read, parent_alive_write = os.pipe()
+        # Objects the zygote made since the last fork are frozen too (see main).
+        gc.freeze()
+        isolation.unshare(isolation.CLONE_NEWPID, "CLONE_NEWPID")
+        try:
+            pid = fork_bare()
+        except BaseException:
+            self.own_pid_namespace_for_children()
+            raise
+        if pid == 0:
+            try:
+                self.close_sockets()
+                os.close(parent_alive_write)
+                os.close(status)
+                for fd in cgroups:
+                    os.close(fd)
+                set_oom_score_adj(SANDBOX_OOM_SCORE_ADJ)
+                isolation.enter_namespaces(False, pid=False)
+                isolation.cap_ipc_namespace()
+                isolation.build_root(self.view, (request["uid"], request["gid"]), self.template)
+            except BaseException as error:  # fail closed, with the reason
+                _report_setup_failure(channel, error)
+                os._exit(1)
+            become_sandbox(request, channel, output, parent_alive_read, self.mode, self.baseline, self.filters,
+                           bool(self.taken_away))
+        self.own_pid_namespace_for_children()
+        pidfd = os.pidfd_open(pid)
+        _move_into_cgroups(pid, cgroups, parent_alive_write)
+        for fd in (parent_alive_read, channel, output):
             os.close(fd)
+        self.children[pidfd] = Child(pid, status, parent_alive_write)
+        socket.send_fds(self.control, [json.dumps({"pid": pid, "direct": True}).encode()], [pidfd])
+
+    def own_pid_namespace_for_children(self) -> None:
+        """Children forked from now on are in this process's PID namespace again (not a sandbox's)."""
+        isolation.setns(self.pid_namespace, isolation.CLONE_NEWPID, "CLONE_NEWPID, back to the zygote's")
+
+    def reap(self, pidfd: int) -> None:
+        """A child ended: collect it; for a sandbox of this process, report how it ended."""
+        child = self.children.pop(pidfd)
+        _, wait_status, usage = os.wait4(child.pid, 0)
+        if child.status >= 0:
+            try:
+                os.write(child.status, wire.EXIT_STATUS.pack(wait_status, usage.ru_utime + usage.ru_stime))
+            except OSError:  # the pool let go of it already
+                pass
+        for fd in (pidfd, child.status, child.parent_alive):
+            if fd >= 0:
+                os.close(fd)
 
     def pass_on(self, rule: str, request: dict, message: bytes, fds: list[int]) -> None:
         """Have the rule's zygote (started if need be) answer this request, and relay its answer."""
@@ -314,6 +424,7 @@ class Zygote:
             finally:
                 os._exit(1)
         theirs.close()
+        self.children[os.pidfd_open(pid)] = Child(pid)
         ours.settimeout(RULE_ZYGOTE_ANSWER_TIMEOUT)
         try:
             first = json.loads(ours.recv(65536) or b"{}")
@@ -331,6 +442,14 @@ class Zygote:
         for rule_zygote in self.rule_zygotes.values():
             rule_zygote.close()
         self.rule_zygotes.clear()
+        for pidfd, child in self.children.items():
+            for fd in (pidfd, child.status, child.parent_alive):
+                if fd >= 0:
+                    os.close(fd)
+        self.children.clear()
+        if self.pid_namespace >= 0:
+            os.close(self.pid_namespace)
+            self.pid_namespace = -1
 
 
 def rule_key(unavailable: object) -> str:
@@ -421,14 +540,18 @@ def keep_sandbox(
 
 
 def _move_into_cgroups(pid: int, cgroups: list[int], go: int) -> None:
-    """Put the sandbox in its cgroups, then let it go on ("+"), or tell it why not ("-" and why)."""
+    """Put the sandbox in its cgroups, then let it go on ("+"), or tell it why not ("-" and why).
+
+    Closes the cgroups' descriptors either way (a zygote, unlike a keeper, lives on)."""
     try:
         for fd in cgroups:
             os.write(fd, str(pid).encode())
-            os.close(fd)
     except OSError as error:
         os.write(go, f"-moving the sandbox into its cgroup failed: {error}".encode()[:512])
         return
+    finally:
+        for fd in cgroups:
+            os.close(fd)
     os.write(go, b"+")
 
 
@@ -483,9 +606,11 @@ def become_sandbox(
             open_files=ceiling["open_files"],
         )
         isolation.drop_privileges(request["uid"], request["gid"], in_user_namespace=mode == "userns")
+        # After the privileges are dropped (a change of uid clears the parent-death signal),
+        # before the filter, which denies setting it.
+        isolation.die_with_parent(4)
         # After no_new_privs (set by drop_privileges), before anything the student controls.
         syscalls.install_filter(syscall_filter)
-        isolation.die_with_parent(4)
         os.environ.clear()
         os.environ.update(isolation.scrubbed_environment())
         os.chdir(isolation.WORK_DIR)

@@ -5,10 +5,11 @@ import errno
 import logging
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
-from graders.sandbox import Limits, SandboxPool, cgroups
+from graders.sandbox import Limits, SandboxPool, SandboxUnavailable, cgroups
 from graders.sandbox import pool as pool_module
 from graders.sandbox.cgroups import (
     HEADROOM_BYTES,
@@ -261,3 +262,19 @@ def test_only_a_kill_at_the_sandboxs_own_memory_limit_is_the_students_memory_use
     finally:
         with cgroups._registry_lock:
             cgroups._registry.pop(uid)
+
+
+def test_a_sandbox_that_cannot_be_moved_into_its_cgroup_never_starts_and_leaves_nothing_open(small_pool, monkeypatch):
+    # As root the zygote moves each sandbox into its cgroups, and lives on: a failed move must
+    # refuse the sandbox and close every descriptor the move used. /dev/full refuses the write.
+    prepare = small_pool.cgroups.prepare
+    monkeypatch.setattr(small_pool.cgroups, "prepare", lambda uid: [*prepare(uid), "/dev/full"])
+    zygote_fds = Path(f"/proc/{small_pool.zygote.pid}/fd")
+    open_before = len(list(zygote_fds.iterdir()))
+    for _ in range(3):
+        with pytest.raises(SandboxUnavailable, match="moving the sandbox into its cgroup failed"):
+            small_pool.spawn()
+    deadline = time.monotonic() + 5  # the zygote reaps the refused sandboxes in its own time
+    while len(list(zygote_fds.iterdir())) > open_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(list(zygote_fds.iterdir())) == open_before

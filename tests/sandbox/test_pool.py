@@ -1,6 +1,8 @@
 """The warm pool: single-use sandboxes, refilled in the background, failing closed without isolation."""
 
+import errno
 import os
+import signal
 import threading
 import time
 
@@ -8,6 +10,7 @@ import pytest
 import torch
 
 from graders.sandbox import SandboxPool, SandboxUnavailable, check_isolation
+from graders.sandbox.ready_made import LOSSES
 from graders.sandbox.wire import ModelRef
 from tests.sandbox.conftest import run
 from tests.sandbox.registered_models import linear_for_tests
@@ -150,14 +153,78 @@ def test_a_backward_pass_from_a_non_scalar_output_imports_nothing_in_the_sandbox
     assert outcome.value == []
 
 
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rpartition(")")[2].split()[1])
+
+
+def pids_by_namespace(pid: int) -> list[int]:
+    """The process's pid in its PID namespace and each one above it, innermost last (`NSpid`)."""
+    with open(f"/proc/{pid}/status") as handle:
+        line = next(line for line in handle if line.startswith("NSpid:"))
+    return [int(field) for field in line.split()[1:]]
+
+
+def test_as_root_each_sandbox_is_its_zygotes_own_child_and_pid_1_of_a_namespace(pool):
+    # No keeper between them (zygote.Zygote.spawn_direct): one fork and one exit per sandbox.
+    assert pool.mode == "root", "this test needs the worker's privileges: run the suite as root"
+    with pool.acquire() as plain, pool.acquire(unavailable=LOSSES) as ruled:
+        assert plain.direct
+        assert ruled.direct
+        assert parent_of(plain.keeper_pid) == pool.zygote.pid
+        depth = len(pids_by_namespace(pool.zygote.pid))
+        for sandbox in (plain, ruled):
+            assert len(pids_by_namespace(sandbox.keeper_pid)) == depth + 1
+            assert pids_by_namespace(sandbox.keeper_pid)[-1] == 1
+        # The rule's zygote, forked after sandboxes were, is in the zygote's PID namespace: the
+        # zygote set its children's namespace back after each sandbox.
+        rule_zygote = parent_of(ruled.keeper_pid)
+        assert parent_of(rule_zygote) == pool.zygote.pid
+        assert len(pids_by_namespace(rule_zygote)) == depth
+
+
+def test_a_sandbox_may_not_change_its_parent_death_signal(pool):
+    # Without a keeper, that signal is what ends a sandbox whose zygote died.
+    source = (
+        "import ctypes\n"
+        "def main():\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    cleared = libc.prctl(1, 0, 0, 0, 0)\n"
+        "    error = ctypes.get_errno()\n"
+        "    signal = ctypes.c_int(0)\n"
+        "    libc.prctl(2, ctypes.byref(signal), 0, 0, 0)\n"
+        "    return [cleared, error, signal.value]\n"
+    )
+    assert run(pool, source)[1].value == [-1, errno.EPERM, signal.SIGKILL]
+
+
 def test_the_pool_runs_without_root_through_a_user_namespace():
     # The zygote runs as uid 1000 with no capabilities, as on a machine where the worker is not root.
     as_user_1000 = ("unshare", "--user", "--map-user=1000", "--map-group=1000", "--")
     with SandboxPool(size=0, preload=(), launcher=as_user_1000) as unprivileged:
         assert unprivileged.mode == "userns"
         seen = check_isolation(unprivileged)
+        with unprivileged.acquire() as sandbox:
+            # A keeper of its own, which forked it as PID 1 of its namespace.
+            assert not sandbox.direct
+            assert parent_of(sandbox.keeper_pid) == unprivileged.zygote.pid
+            inside = processes_of_parent(sandbox.keeper_pid)
+            assert len(inside) == 1
+            assert pids_by_namespace(inside[0])[-1] == 1
     assert seen["capabilities"] == 0
     assert seen["sockets_created"] == []
+
+
+def processes_of_parent(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if parent_of(int(entry)) == parent:
+                    found.append(int(entry))
+            except (OSError, ValueError):
+                continue
+    return found
 
 
 def test_it_refuses_to_start_when_isolation_is_impossible():
@@ -195,7 +262,9 @@ def test_closing_the_pool_ends_even_a_sandbox_that_cleared_its_parent_death_sign
         sandbox.load(source)
         uid = sandbox.uid
         assert processes_of(uid)
-        small.zygote.kill()  # the zygote dies first: keepers get SIGTERM and take their sandbox along
+        # The zygote dies first: the sandbox's parent-death signal, which it tried to clear and may
+        # not, ends it (in a user namespace, its keeper's does, and the keeper kills it).
+        small.zygote.kill()
         small.zygote.wait()
         deadline = time.monotonic() + 5
         while processes_of(uid) and time.monotonic() < deadline:

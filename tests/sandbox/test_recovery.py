@@ -25,23 +25,35 @@ def own_pool():
         yield started
 
 
+@pytest.fixture
+def pool_with_keepers():
+    """A pool whose zygote runs as uid 1000 without capabilities (a worker that is not root): each
+    sandbox has a keeper. As root, the zygote keeps its sandboxes itself."""
+    as_user_1000 = ("unshare", "--user", "--map-user=1000", "--map-group=1000", "--")
+    with SandboxPool(size=1, preload=(), launcher=as_user_1000) as started:
+        assert started.mode == "userns"
+        yield started
+
+
 def sandbox_pids(pool) -> list[int]:
-    """The sandbox processes (children of the pool's keepers) that run right now."""
-    found = []
+    """The sandbox processes that run right now: the zygote's descendants that are PID 1 of a PID
+    namespace of their own (as root the zygote's or a rule's zygote's children, else a keeper's)."""
+    table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
         except OSError:
             continue
-        parent = int(fields[1])
-        try:
-            grandparent = int((Path("/proc") / str(parent) / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-        if grandparent == pool.zygote.pid:
-            found.append(int(entry.name))
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        table[int(entry.name)] = (int(fields["PPid"]), fields.get("NSpid", "").split())
+    found, frontier = [], [pool.zygote.pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _) in table.items() if ppid == parent]
+        frontier.extend(children)
+        found.extend(pid for pid in children if len(table[pid][1]) > 1 and table[pid][1][-1] == "1")
     return found
 
 
@@ -154,7 +166,7 @@ def test_a_sandbox_killed_while_loading_the_code_again_is_an_infrastructure_erro
 
 
 def keeper_pids(pool) -> list[int]:
-    """The keepers (children of the pool's zygote), each the parent of one sandbox."""
+    """The keepers (children of the pool's zygote or of a rule's zygote), each the parent of one sandbox."""
     return [pid for pid in (_parent_of(sandbox) for sandbox in sandbox_pids(pool)) if pid]
 
 
@@ -177,13 +189,13 @@ def kill_keepers(pool, rounds: int, every: float, stop: threading.Event) -> None
                 pass
 
 
-def test_a_sandbox_whose_keeper_was_killed_runs_its_test_again_and_costs_the_student_nothing(own_pool):
-    verdict = grade_while(kill_keepers, own_pool, SLOW, 1, 0.5)
+def test_a_sandbox_whose_keeper_was_killed_runs_its_test_again_and_costs_the_student_nothing(pool_with_keepers):
+    verdict = grade_while(kill_keepers, pool_with_keepers, SLOW, 1, 0.5)
     assert (verdict.status, verdict.score) == ("graded", 4.0), verdict
 
 
-def test_keepers_killed_every_time_make_an_infrastructure_error_not_a_crash(own_pool):
-    verdict = grade_while(kill_keepers, own_pool, SLOW, 100, 0.1)
+def test_keepers_killed_every_time_make_an_infrastructure_error_not_a_crash(pool_with_keepers):
+    verdict = grade_while(kill_keepers, pool_with_keepers, SLOW, 100, 0.1)
     assert verdict.status == "error", verdict
     assert verdict.infrastructure
     assert "killed from outside the sandbox" in verdict.message
@@ -266,7 +278,8 @@ def catching_exercise(tmp_path):
 
 def grade_with_kills_in(pool, exercise, title: str, *, every_run: bool = False):
     """Grade SLOW (each call takes 0.3 s) while the keeper of the sandbox that runs the test titled
-    `title` is killed 0.15 s into the test: in its first run only, or in every run of it."""
+    `title` (as root, where the sandbox has none, the sandbox itself) is killed 0.15 s into the
+    test: in its first run only, or in every run of it."""
     run_test = Grading._run_test
 
     def killing(self, spec, *, again=False):
