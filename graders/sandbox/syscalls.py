@@ -109,8 +109,9 @@ def build_filter() -> bytes:
         # The same forged siginfo through pidfd_send_signal; without one (NULL) it is a plain kill.
         rules.add_rule(deny, "pidfd_send_signal", pyseccomp.Arg(2, pyseccomp.NE, 0))
         # The parent-death signal is what ends a sandbox with its zygote (which is its keeper):
-        # student code may not clear it.
-        rules.add_rule(deny, "prctl", pyseccomp.Arg(0, pyseccomp.EQ, PR_SET_PDEATHSIG))
+        # student code may not clear it. The kernel reads prctl's option as an int, so only its
+        # low 32 bits are compared: 1 | 1 << 32 through syscall(2) is PR_SET_PDEATHSIG too.
+        rules.add_rule(deny, "prctl", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, 0xFFFFFFFF, PR_SET_PDEATHSIG))
         return _export(rules)
     except OSError as error:
         raise SandboxUnavailable(f"building the seccomp filter failed: {error}") from None
