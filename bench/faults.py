@@ -205,8 +205,9 @@ def pool_children(worker: Process) -> list[int]:
     return [pid for pid, (ppid, command, *_rest) in table.items() if ppid == worker.popen.pid and "celery" in command]
 
 
-def zygotes(worker: Process) -> list[int]:
-    table = processes()
+def zygotes(worker: Process, table: dict | None = None) -> list[int]:
+    """The worker's zygotes, rules' zygotes included (forks of a zygote: the same command line)."""
+    table = table if table is not None else processes()
     return [pid for pid in descendants(table, worker.popen.pid) if "graders.sandbox.zygote" in table[pid][1]]
 
 
@@ -221,9 +222,8 @@ def sandboxes(table: dict, worker: Process) -> list[Sandbox]:
     zygote's descendants that are PID 1 of a PID namespace of their own (as root, children of the
     zygote or of a rule's zygote; in a user namespace, of a keeper)."""
     found = []
-    workers = descendants(table, worker.popen.pid)
-    zygotes = [pid for pid in workers if "graders.sandbox.zygote" in table[pid][1]]
-    for zygote in [pid for pid in zygotes if table[pid][0] not in zygotes]:  # a rule's zygote is below one
+    found_zygotes = zygotes(worker, table)
+    for zygote in [pid for pid in found_zygotes if table[pid][0] not in found_zygotes]:  # not a rule's zygote
         found.extend(Sandbox(pid, table[pid][0], zygote) for pid in descendants(table, zygote)
                      if table[pid][6] == 1)
     return found

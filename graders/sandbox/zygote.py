@@ -154,6 +154,12 @@ class Child(NamedTuple):
     status: int = -1
     parent_alive: int = -1
 
+    def close(self, pidfd: int) -> None:
+        """Let go of the child's pidfd and of the pipes this process holds for it."""
+        for fd in (pidfd, self.status, self.parent_alive):
+            if fd >= 0:
+                os.close(fd)
+
 
 def own_pid_namespace() -> int:
     """A descriptor of this process's PID namespace, if it may make it its children's again; else -1."""
@@ -368,9 +374,7 @@ class Zygote:
                 os.write(child.status, wire.EXIT_STATUS.pack(wait_status, usage.ru_utime + usage.ru_stime))
             except OSError:  # the pool let go of it already
                 pass
-        for fd in (pidfd, child.status, child.parent_alive):
-            if fd >= 0:
-                os.close(fd)
+        child.close(pidfd)
 
     def pass_on(self, rule: str, request: dict, message: bytes, fds: list[int]) -> None:
         """Have the rule's zygote (started if need be) answer this request, and relay its answer."""
@@ -443,9 +447,7 @@ class Zygote:
             rule_zygote.close()
         self.rule_zygotes.clear()
         for pidfd, child in self.children.items():
-            for fd in (pidfd, child.status, child.parent_alive):
-                if fd >= 0:
-                    os.close(fd)
+            child.close(pidfd)
         self.children.clear()
         if self.pid_namespace >= 0:
             os.close(self.pid_namespace)

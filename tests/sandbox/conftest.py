@@ -11,6 +11,18 @@ PLANTED_SECRETS = {
 }
 
 
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rpartition(")")[2].split()[1])
+
+
+def pids_by_namespace(pid: int) -> list[int]:
+    """The process's pid in its PID namespace and each one above it, innermost last (`NSpid`)."""
+    with open(f"/proc/{pid}/status") as handle:
+        line = next(line for line in handle if line.startswith("NSpid:"))
+    return [int(field) for field in line.split()[1:]]
+
+
 @pytest.fixture(scope="session")
 def pool():
     with pytest.MonkeyPatch.context() as patch:

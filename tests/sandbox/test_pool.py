@@ -13,7 +13,7 @@ import torch
 from graders.sandbox import SandboxPool, SandboxUnavailable, check_isolation
 from graders.sandbox.ready_made import LOSSES
 from graders.sandbox.wire import ModelRef
-from tests.sandbox.conftest import run
+from tests.sandbox.conftest import parent_of, pids_by_namespace, run
 from tests.sandbox.registered_models import linear_for_tests
 from tests.sandbox.test_limits import processes_of
 
@@ -153,18 +153,6 @@ def test_a_backward_pass_from_a_non_scalar_output_imports_nothing_in_the_sandbox
     _loaded, outcome = run(pool, source, args=[torch.randn(3, 4)])
     assert outcome.failure is None
     assert outcome.value == []
-
-
-def parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as handle:
-        return int(handle.read().rpartition(")")[2].split()[1])
-
-
-def pids_by_namespace(pid: int) -> list[int]:
-    """The process's pid in its PID namespace and each one above it, innermost last (`NSpid`)."""
-    with open(f"/proc/{pid}/status") as handle:
-        line = next(line for line in handle if line.startswith("NSpid:"))
-    return [int(field) for field in line.split()[1:]]
 
 
 def test_as_root_each_sandbox_is_its_zygotes_own_child_and_pid_1_of_a_namespace(pool):

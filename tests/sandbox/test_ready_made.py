@@ -11,7 +11,7 @@ import torch
 
 from graders.sandbox import Limits, SandboxPool
 from graders.sandbox.ready_made import ALL, ATTENTION, LOSSES, SOFTMAX
-from tests.sandbox.conftest import run
+from tests.sandbox.conftest import parent_of, run
 
 # Operators named like a family's words that compute none of its answers.
 NOT_READY_MADE = {"aten::binary_cross_entropy", "aten::binary_cross_entropy_backward",
@@ -125,26 +125,21 @@ def test_the_pool_keeps_a_sandbox_warm_for_a_rule_once_asked(pool):
     assert all(sandbox.unavailable == rule for sandbox in pool.warm_for_rule[rule])
 
 
-def _parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as handle:
-        return int(handle.read().rpartition(")")[2].split()[1])
-
-
 def test_a_rules_pieces_are_taken_away_once_in_a_zygote_of_the_rule_that_forks_its_sandboxes(pool):
     rule = LOSSES | ATTENTION
     with pool.acquire(unavailable=rule) as first, pool.acquire(unavailable=rule) as second:
-        rule_zygote = _parent_of(first.keeper_pid)
-        assert _parent_of(second.keeper_pid) == rule_zygote
+        rule_zygote = parent_of(first.keeper_pid)
+        assert parent_of(second.keeper_pid) == rule_zygote
         assert rule_zygote != pool.zygote.pid
-        assert _parent_of(rule_zygote) == pool.zygote.pid
+        assert parent_of(rule_zygote) == pool.zygote.pid
     with pool.acquire() as plain:
-        assert _parent_of(plain.keeper_pid) == pool.zygote.pid
+        assert parent_of(plain.keeper_pid) == pool.zygote.pid
 
 
 def test_a_rules_zygote_that_ended_is_replaced_at_the_next_request(pool):
     rule = LOSSES | ATTENTION
     with pool.acquire(unavailable=rule) as sandbox:
-        rule_zygote = _parent_of(sandbox.keeper_pid)
+        rule_zygote = parent_of(sandbox.keeper_pid)
     os.kill(rule_zygote, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and os.path.exists(f"/proc/{rule_zygote}"):
@@ -156,9 +151,9 @@ def test_a_rules_zygote_that_ended_is_replaced_at_the_next_request(pool):
     )
     # A new sandbox, not a warm one: those the ended zygote made may still be on their way out.
     with pool.spawn(rule) as sandbox:
-        new_rule_zygote = _parent_of(sandbox.keeper_pid)
+        new_rule_zygote = parent_of(sandbox.keeper_pid)
         assert new_rule_zygote != rule_zygote
-        assert _parent_of(new_rule_zygote) == pool.zygote.pid
+        assert parent_of(new_rule_zygote) == pool.zygote.pid
         assert sandbox.load(source, Limits(), unavailable=rule).failure is None
         outcome = sandbox.call("main")
     assert outcome.failure is not None
@@ -187,7 +182,7 @@ def test_a_rules_zygote_keeps_its_memory_on_huge_pages_as_the_zygote_does(pool):
     # Each sandbox is two forks of its zygote: on small pages, their page tables cost a rule's
     # sandboxes several ms of CPU more than a plain one.
     with pool.acquire(unavailable=SOFTMAX) as sandbox:
-        rule_zygote = _parent_of(sandbox.keeper_pid)
+        rule_zygote = parent_of(sandbox.keeper_pid)
     anonymous, huge = _anonymous_kb(pool.zygote.pid)
     rule_anonymous, rule_huge = _anonymous_kb(rule_zygote)
     assert rule_anonymous >= anonymous * 0.9
