@@ -55,6 +55,69 @@ def test_encoding_refuses_anything_but_exact_plain_types(value):
         wire.encode(value)
 
 
+ARRAYS = [
+    *(np.arange(6).reshape(2, 3).astype(dtype) for dtype in sorted(wire.ARRAY_DTYPES, key=str)),
+    np.float64(2.5) * np.ones(()),
+    np.ones(5, dtype=np.float32),
+    np.zeros((0, 3), dtype=np.uint8),
+    np.ones((2, 3, 4, 1), dtype=bool),
+    np.ones([1] * 32, dtype=np.int8),
+]
+
+
+@pytest.mark.parametrize("array", ARRAYS, ids=lambda array: f"{array.dtype}-{array.shape}")
+def test_an_array_is_written_as_numpy_writes_it(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    assert wire._npy_bytes(array) == buffer.getvalue()
+    decoded = wire.decode(raw_frame({"ndarray": 0}, [wire._npy_bytes(array)]))
+    assert decoded.dtype == array.dtype
+    assert decoded.shape == array.shape
+    assert np.array_equal(decoded, array)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        np.frombuffer(b"\x01\x02\x03\x04", dtype=np.uint8),
+        np.arange(12.0).reshape(3, 4)[:, 1::2],
+    ],
+    ids=["fortran-order", "read-only", "strided"],
+)
+def test_arrays_in_any_layout_arrive_with_their_values(array):
+    decoded = wire.decode(body(wire.encode({"a": array})))["a"]
+    assert np.array_equal(decoded, array)
+    assert decoded.dtype == array.dtype.newbyteorder("=")
+    # numpy's own blob of it (Fortran order kept as such) is read the same way.
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    assert np.array_equal(wire.decode(raw_frame({"ndarray": 0}, [buffer.getvalue()])), array)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2*3,), }",
+        "{'shape': (6,), 'fortran_order': False, 'descr': '<f8', }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (6,), 'x': 1, }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (-6,), }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (\u0666,), }",
+        "{'descr': '<f8', 'fortran_order': 0, 'shape': (6,), }",
+        "{'descr': 'O', 'fortran_order': False, 'shape': (6,), }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (" + "1, " * 32 + "6), }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (6,), }\n\n",
+    ],
+    ids=["expression", "keys-reordered", "extra-key", "negative", "arabic-digit", "order-not-bool", "object",
+         "33-dimensions", "two-newlines"],
+)
+def test_an_array_header_is_matched_whole_or_refused(header):
+    text = header.encode("latin1", "replace") if header.isascii() else header.encode("utf-8")
+    blob = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + b"\0" * 48
+    with pytest.raises(wire.ProtocolError, match=wire.BAD_ARRAY):
+        wire.decode(raw_frame({"ndarray": 0}, [blob]))
+
+
 def test_decoding_refuses_a_pickled_array():
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"x": 1}], dtype=object), allow_pickle=True)
