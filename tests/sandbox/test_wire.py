@@ -227,3 +227,16 @@ def test_printed_output_never_reaches_the_channel(pool):
     outcome = run(pool, source)[1]
     assert outcome.value == "real"
     assert "fake" in outcome.stdout
+
+
+def test_requests_and_replies_of_every_size_cross_whole(pool):
+    """Sizes around the grader's reads (64 KB to 1 MB at a time) and a request larger than the
+    socket's buffer, which the grader must wait to send the rest of."""
+    source = "def main(x):\n    return x * 2\n"
+    with pool.acquire() as sandbox:
+        assert sandbox.load(source).failure is None
+        for elements in (1, 16 * 1024 - 30, 16 * 1024 + 30, 300_000, 1_500_000):
+            x = torch.arange(elements, dtype=torch.float32)
+            outcome = sandbox.call("main", [x])
+            assert outcome.failure is None, outcome.failure
+            assert torch.equal(outcome.value, x * 2)
