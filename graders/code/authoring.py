@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # `test` below is the authoring decorator, not a pytest test: its defaults are fine.
 # ruff: noqa: PT028
+import functools
 import hashlib
 import inspect
 from collections.abc import Callable, Iterable
@@ -112,7 +113,6 @@ class TestContext:
         self.source = grading.source
         self.seed = int.from_bytes(hashlib.sha256(spec.name.encode()).digest()[:4], "big")
         self.generator = torch.Generator().manual_seed(self.seed)
-        self.rng = np.random.default_rng(self.seed)
         self.grad_seed = (self.seed * 2654435761 + 1) % (1 << 31)
         self.stdout = ""
         # id(value) -> how it was obtained, for messages; the values are kept alive with it.
@@ -122,6 +122,11 @@ class TestContext:
         # A test may catch StudentCodeFailed, or any exception, to word its own feedback: the
         # grading raises this again once the test function is over, whatever it did with it.
         self.interrupted: BaseException | None = None
+
+    @functools.cached_property
+    def rng(self) -> np.random.Generator:
+        """A numpy generator seeded like `generator`, made for the few tests that use one."""
+        return np.random.default_rng(self.seed)
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         return torch.randn(*shape, generator=self.generator, dtype=dtype)
@@ -305,15 +310,12 @@ class TestContext:
         call = f"`{function}({', '.join(shown)})`"
         return call + (f" with {', '.join(shapes)}" if shapes else "")
 
-    def _parameter_names(self, function: str) -> list[str]:
+    def _parameter_names(self, function: str) -> tuple[str, ...]:
         solution_function = getattr(self.solution, function, None)
         try:
-            parameters = inspect.signature(solution_function).parameters.values()
-        except (TypeError, ValueError):
-            return []
-        return [
-            parameter.name for parameter in parameters if parameter.kind <= parameter.POSITIONAL_OR_KEYWORD
-        ]
+            return _positional_names(solution_function)
+        except TypeError:  # an unhashable callable: worked out every time
+            return _positional_names.__wrapped__(solution_function)
 
     def _failure_message(self, description: str, failure: Failure) -> str:
         if failure.kind == "exception":
@@ -332,6 +334,17 @@ class TestContext:
     def _description(self, value: object) -> str:
         remembered = self.described.get(id(value))
         return remembered[1] if remembered and remembered[0] is value else "the result"
+
+
+@functools.lru_cache(maxsize=1024)
+def _positional_names(function: object) -> tuple[str, ...]:
+    """The names of a solution function's positional parameters, worked out once per function
+    (the solution's module is loaded once per exercise version), not on every call of a test."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    return tuple(parameter.name for parameter in parameters if parameter.kind <= parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _prepared(value: object) -> object:
