@@ -83,6 +83,7 @@ def _run(stop: threading.Event | None = None) -> None:
         log.error("this worker cannot sandbox student code and will not grade: %s", problem)
     recorded: str | None = None
     last_beat = -math.inf
+    warmed = False
     while True:
         if pool is not None:
             # A pool replacing its zygote says so at once: pages then tell students that grading
@@ -96,8 +97,52 @@ def _run(stop: threading.Event | None = None) -> None:
                 log.exception("could not record the worker heartbeat")
             finally:
                 connection.close()
+        if pool is not None and not warmed:
+            warmed = True  # once, after the first beat has said this worker is ready
+            warm_rules_in_use(pool)
         if stop.wait(PROBLEM_CHECK_EVERY_SECONDS):
             return
+
+
+# How many code exercises, submitted to last, are looked at for the rules to keep warm.
+EXERCISES_LOOKED_AT = 20
+
+
+def warm_rules_in_use(pool) -> None:
+    """Have the pool keep sandboxes warm for the "build it yourself" rules of the code exercises
+    submitted to last (before any submission, the newest ones), as many as it keeps warm.
+
+    Otherwise the first submission of such an exercise that each worker process grades waits
+    while the rule's zygote starts (a fork, the pieces taken away, its memory put back on huge
+    pages: 0.25 s of CPU), and in a deadline's burst every worker started meanwhile pays it.
+    """
+    from graders.code.loading import loaded_exercise
+    from graders.sandbox.pool import RULES_KEPT_WARM
+    from graders.spec import ExerciseError, exercise_version
+
+    from .models import Exercise, Submission
+
+    try:
+        recent = Submission.objects.filter(exercise__kind=Exercise.Kind.CODE).order_by("-submitted_at")
+        ids = list(dict.fromkeys(recent.values_list("exercise_id", flat=True)[:500]))[:EXERCISES_LOOKED_AT]
+        if not ids:
+            newest = Exercise.objects.filter(kind=Exercise.Kind.CODE, archived=False).order_by("-pk")
+            ids = list(newest.values_list("pk", flat=True)[:EXERCISES_LOOKED_AT])
+        files = dict(Exercise.objects.filter(pk__in=ids).values_list("pk", "files"))
+        rules: list = []
+        for pk in ids:
+            try:
+                loaded = loaded_exercise(files[pk], exercise_version(files[pk]))
+            except ExerciseError:
+                continue  # graded as "could not be loaded", with no sandbox
+            rules += [spec.forbids for spec in loaded.tests if spec.forbids is not None and spec.forbids not in rules]
+        # The most recently used last: the pool keeps the last RULES_KEPT_WARM it is given.
+        if rules:
+            pool.keep_warm(reversed(rules[:RULES_KEPT_WARM]))
+    except Exception:  # the database away at start: the rules are then made warm when first asked for
+        log.exception("could not find the rules to keep warm")
+    finally:
+        connection.close()
 
 
 def stop() -> None:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -921,16 +922,32 @@ class SandboxPool:
                 self.condition.wait(remaining)
         return self.spawn()
 
+    def keep_warm(self, rules: Iterable[ReadyMade]) -> None:
+        """Keep sandboxes warm for `rules` from now on (the last ones given count as asked for last),
+        as if each had been asked for once: the refiller makes them, and their rule's zygote, in
+        the background, not the first submission that needs one."""
+        with self.condition:
+            if self.closed or not self.size:
+                return
+            for rule in rules:
+                self._warm_for(rule)
+            self.condition.notify_all()
+
+    def _warm_for(self, rule: ReadyMade) -> collections.deque[Sandbox]:
+        """The warm sandboxes of `rule`, now the rule asked for last; condition held."""
+        warm = self.warm_for_rule.setdefault(rule, collections.deque())
+        self.warm_for_rule.move_to_end(rule)
+        while len(self.warm_for_rule) > RULES_KEPT_WARM:
+            for sandbox in self.warm_for_rule.popitem(last=False)[1]:
+                sandbox.close()
+        return warm
+
     def _acquire_for_rule(self, rule: ReadyMade) -> Sandbox:
         with self.condition:
             if self.closed:
                 raise SandboxUnavailable("the sandbox pool is closed")
             if self.size:
-                warm = self.warm_for_rule.setdefault(rule, collections.deque())
-                self.warm_for_rule.move_to_end(rule)
-                while len(self.warm_for_rule) > RULES_KEPT_WARM:
-                    for sandbox in self.warm_for_rule.popitem(last=False)[1]:
-                        sandbox.close()
+                warm = self._warm_for(rule)
                 while warm:
                     sandbox = warm.popleft()
                     self.condition.notify_all()

@@ -2,12 +2,19 @@
 
 import threading
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from exercises import worker
-from exercises.models import WorkerHeartbeat
+from exercises.models import Exercise, Submission, WorkerHeartbeat
 from graders import engine
+from graders.code import exercise_files
+from graders.sandbox.ready_made import ATTENTION, LOSSES, SOFTMAX
+
+EXERCISES = Path(__file__).resolve().parents[2] / "content" / "nlp2llm" / "lessons" / "01-transformers" / "exercises"
 
 
 class PoolReplacingItsZygote:
@@ -43,6 +50,61 @@ def test_the_heartbeat_says_why_the_worker_is_not_ready_without_waiting_for_the_
         pool.down = ""
         assert wait_for(lambda: WorkerHeartbeat.objects.filter(
             name=worker.worker_name(), ready=True, problem="").exists(), 3)
+    finally:
+        stop.set()
+        beating.join()
+
+
+class PoolKeepingRulesWarm:
+    def __init__(self) -> None:
+        self.kept: list[list] = []
+
+    def problem(self) -> str:
+        return ""
+
+    def keep_warm(self, rules) -> None:
+        self.kept.append(list(rules))
+
+
+def code_exercise(cast, folder: str, **changed: str) -> Exercise:
+    files = {**exercise_files(EXERCISES / folder), **changed}
+    return Exercise.objects.create(course=cast.course, lesson=cast.lesson, pack_id=folder, slug=folder, title=folder,
+                                   kind="code", max_score=1, files=files)
+
+
+@pytest.mark.django_db
+def test_the_rules_of_the_exercises_submitted_to_last_are_kept_warm_the_latest_last(cast):
+    attention, softmax, cross_entropy = (code_exercise(cast, folder)
+                                         for folder in ("08-attention", "01-softmax", "02-cross-entropy"))
+    now = timezone.now()
+    for minutes, exercise in ((30, attention), (20, softmax), (10, cross_entropy), (5, softmax)):
+        Submission.objects.create(exercise=exercise, user=cast.student, number=minutes, answer="x",
+                                  submitted_at=now - timedelta(minutes=minutes))
+    pool = PoolKeepingRulesWarm()
+    worker.warm_rules_in_use(pool)
+    assert pool.kept == [[ATTENTION, LOSSES | SOFTMAX | ATTENTION, SOFTMAX | ATTENTION]]
+
+
+@pytest.mark.django_db
+def test_before_any_submission_the_newest_code_exercises_rules_are_kept_warm(cast):
+    code_exercise(cast, "08-attention")
+    code_exercise(cast, "04-tokenize")  # no rule
+    code_exercise(cast, "01-softmax", **{"tests.py": "this is not Python ("})  # does not load: skipped
+    pool = PoolKeepingRulesWarm()
+    worker.warm_rules_in_use(pool)
+    assert pool.kept == [[ATTENTION]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_started_worker_has_its_pool_keep_the_rules_warm(cast, monkeypatch):
+    code_exercise(cast, "01-softmax")
+    pool = PoolKeepingRulesWarm()
+    monkeypatch.setattr(engine, "sandbox_pool", lambda: pool)
+    stop = threading.Event()
+    beating = threading.Thread(target=worker._run, args=(stop,))
+    beating.start()
+    try:
+        assert wait_for(lambda: pool.kept == [[SOFTMAX | ATTENTION]])
     finally:
         stop.set()
         beating.join()

@@ -188,3 +188,17 @@ def test_a_rules_zygote_keeps_its_memory_on_huge_pages_as_the_zygote_does(pool):
     assert rule_anonymous >= anonymous * 0.9
     # Where the kernel gives the zygote no huge pages, there is nothing to keep.
     assert rule_huge >= huge * 0.75, (rule_huge, huge, anonymous)
+
+
+def test_a_rule_kept_warm_on_request_is_ready_before_its_first_submission():
+    with SandboxPool(size=1) as fresh:
+        fresh.keep_warm([SOFTMAX])
+        deadline = time.monotonic() + 30
+        while not (warm := [box for box in fresh.warm_sandboxes() if box.unavailable == SOFTMAX]):
+            assert time.monotonic() < deadline, "no sandbox was made for the rule in the background"
+            time.sleep(0.05)
+        with fresh.acquire(unavailable=SOFTMAX) as sandbox:
+            assert sandbox is warm[0]
+            assert sandbox.load("import torch\ndef f(x):\n    return torch.softmax(x, 0)\n",
+                                unavailable=SOFTMAX).failure is None
+            assert sandbox.call("f", [torch.ones(2)]).failure.kind == "forbidden"
