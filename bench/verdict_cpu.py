@@ -3,10 +3,12 @@ sandboxes, the pool's refill), as JSON. Robust on a shared machine where wall ti
 it re-runs itself inside a cgroup of its own and reads the cgroup's CPU counter (cgroup v1
 cpuacct or v2 cpu.stat; needs root).
 
-    python bench/verdict_cpu.py [--exercise 01-softmax] [--verdicts 20] [--spawns 30]
+    python bench/verdict_cpu.py [--exercise 01-softmax] [--verdicts 20] [--spawns 30] [--calls 0]
 
 Prints the CPU per verdict of the exercise's solution, per plain sandbox spawned and closed, and
-per sandbox of the exercise's "build it yourself" rule (if it has one).
+per sandbox of the exercise's "build it yourself" rule (if it has one). With `--calls N`, also
+what one warm round trip costs (the softmax of a 4x7 tensor, N times in one loaded sandbox): CPU
+in all and in the grader's thread alone, microseconds per call.
 """
 
 from __future__ import annotations
@@ -75,14 +77,36 @@ def measure(options: argparse.Namespace, cgroup: Path) -> dict:
                 time.sleep(0.02)
             time.sleep(1)
             per_spawn[label] = (cpu_counter(cgroup) - before) / options.spawns
+    calls = round_trips(options.calls, cgroup) if options.calls else {}
     return {
         "exercise": options.exercise,
         "cpu_ms_per_verdict": round(per_verdict * 1000, 1),
         "cpu_ms_per_plain_sandbox_spawn": round(per_spawn["plain"] * 1000, 1),
         # The exercise's "build it yourself" rule, if it has one: its sandbox, spawned and closed.
         **({"cpu_ms_per_rule_sandbox_spawn": round(per_spawn["rule"] * 1000, 1)} if "rule" in per_spawn else {}),
+        **calls,
         "load_average": [round(load, 2) for load in os.getloadavg()],
     }
+
+
+def round_trips(count: int, cgroup: Path) -> dict:
+    import torch
+
+    from graders.sandbox import SandboxPool
+
+    x = torch.randn(4, 7)
+    with SandboxPool(size=1) as pool, pool.acquire() as sandbox:
+        assert sandbox.load("import torch\ndef softmax(z, dim=-1):\n    e = (z - z.amax(dim, keepdim=True)).exp()\n"
+                            "    return e / e.sum(dim, keepdim=True)\n").failure is None
+        for _ in range(50):
+            sandbox.call("softmax", [x], {"dim": -1})
+        time.sleep(0.5)  # the refill of the pool's sandbox taken
+        before, thread_before = cpu_counter(cgroup), time.thread_time()
+        for _ in range(count):
+            assert sandbox.call("softmax", [x], {"dim": -1}).failure is None
+        total, thread = cpu_counter(cgroup) - before, time.thread_time() - thread_before
+    return {"cpu_us_per_warm_call": round(total / count * 1e6, 1),
+            "grader_thread_us_per_warm_call": round(thread / count * 1e6, 1)}
 
 
 def main() -> None:
@@ -90,6 +114,7 @@ def main() -> None:
     parser.add_argument("--exercise", default="01-softmax")
     parser.add_argument("--verdicts", type=int, default=20)
     parser.add_argument("--spawns", type=int, default=30)
+    parser.add_argument("--calls", type=int, default=0, help="warm round trips to measure (0: none)")
     parser.add_argument("--in-cgroup", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.in_cgroup:
