@@ -12,7 +12,6 @@ import queue
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ RULES_KEPT_WARM = 4
 # could hold N times its limit. So there, a sandbox is one process with one thread.
 PROCESSES_WITHOUT_CGROUPS = 1
 MAX_TEXT = 20_000
-# What one recv asks for (see Sandbox._receive_size).
+# What one recv asks for: what the frame being read lacks, within these bounds (Sandbox._receive).
 RECEIVE_MIN = 64 * 1024
 RECEIVE_MAX = 1024 * 1024
 # The words a protocol failure may use (see _protocol_failure).
@@ -392,6 +391,8 @@ class Sandbox:
         self, deadline: float, limits: Limits, seconds: float = 0.0
     ) -> tuple[object, Failure | None]:
         while True:
+            # What the frame being read still lacks, once its length is known.
+            lacking = 0
             if len(self.buffer) >= 4:
                 try:
                     length = wire.frame_length(bytes(self.buffer[:4]), self.pool.max_reply_bytes)
@@ -407,11 +408,14 @@ class Sandbox:
                     except wire.ProtocolError as error:
                         self.close()
                         return None, _protocol_failure(str(error))
+                lacking = 4 + length - len(self.buffer)
             failure = self._wait(deadline, want_write=False, limits=limits, seconds=seconds)
             if failure is not None:
                 return None, failure
             try:
-                chunk = self.channel.recv(self._receive_size())
+                # recv(n) allocates n bytes before it reads: 1 MB for every reply of a few hundred
+                # bytes was an mmap, an mremap and a munmap per call. So what is lacking, within bounds.
+                chunk = self.channel.recv(min(max(lacking, RECEIVE_MIN), RECEIVE_MAX))
             except BlockingIOError:
                 continue
             except OSError:
@@ -419,17 +423,6 @@ class Sandbox:
             if not chunk:
                 return None, self._death_failure()
             self.buffer += chunk
-
-    def _receive_size(self) -> int:
-        """How much to ask recv for: what the frame being read still lacks, between 64 KB and 1 MB.
-
-        recv(n) allocates n bytes before it reads: 1 MB for every reply of a few hundred bytes
-        was an mmap, an mremap and a munmap per call in the grader.
-        """
-        if len(self.buffer) < 4:
-            return RECEIVE_MIN
-        (length,) = struct.unpack(">I", self.buffer[:4])
-        return min(max(4 + length - len(self.buffer), RECEIVE_MIN), RECEIVE_MAX)
 
     def _wait(
         self, deadline: float, *, want_write: bool, limits: Limits | None = None, seconds: float = 0.0
