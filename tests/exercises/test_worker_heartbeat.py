@@ -2,6 +2,7 @@
 
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,14 +35,24 @@ def wait_for(condition, timeout: float = 5.0) -> bool:
     return False
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_heartbeat_says_why_the_worker_is_not_ready_without_waiting_for_the_next_beat(monkeypatch):
-    pool = PoolReplacingItsZygote()
+@contextmanager
+def worker_running(pool, monkeypatch):
+    """The worker's heartbeat thread (`worker._run`) over `pool`, stopped on the way out."""
     monkeypatch.setattr(engine, "sandbox_pool", lambda: pool)
     stop = threading.Event()
     beating = threading.Thread(target=worker._run, args=(stop,))
     beating.start()
     try:
+        yield
+    finally:
+        stop.set()
+        beating.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_says_why_the_worker_is_not_ready_without_waiting_for_the_next_beat(monkeypatch):
+    pool = PoolReplacingItsZygote()
+    with worker_running(pool, monkeypatch):
         assert wait_for(lambda: WorkerHeartbeat.objects.filter(name=worker.worker_name(), ready=True).exists())
         pool.down = "the sandbox zygote exited (it exited without a message); replacing it in 2 s"
         # Well within HEARTBEAT_EVERY_SECONDS (15 s): the change is recorded within a second or two.
@@ -50,9 +61,6 @@ def test_the_heartbeat_says_why_the_worker_is_not_ready_without_waiting_for_the_
         pool.down = ""
         assert wait_for(lambda: WorkerHeartbeat.objects.filter(
             name=worker.worker_name(), ready=True, problem="").exists(), 3)
-    finally:
-        stop.set()
-        beating.join()
 
 
 class PoolKeepingRulesWarm:
@@ -99,12 +107,5 @@ def test_before_any_submission_the_newest_code_exercises_rules_are_kept_warm(cas
 def test_a_started_worker_has_its_pool_keep_the_rules_warm(cast, monkeypatch):
     code_exercise(cast, "01-softmax")
     pool = PoolKeepingRulesWarm()
-    monkeypatch.setattr(engine, "sandbox_pool", lambda: pool)
-    stop = threading.Event()
-    beating = threading.Thread(target=worker._run, args=(stop,))
-    beating.start()
-    try:
+    with worker_running(pool, monkeypatch):
         assert wait_for(lambda: pool.kept == [[SOFTMAX | ATTENTION]])
-    finally:
-        stop.set()
-        beating.join()
