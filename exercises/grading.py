@@ -11,6 +11,7 @@ grading does on its attempts and on failures of ours, and what the student reads
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from attentive.jobs import DurableJob
 from graders.verdict import Verdict
 
 from . import signals
-from .models import Exercise, Submission
+from .models import Submission
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,32 @@ def enqueue(submission: Submission) -> None:
     SUBMISSIONS.ring_after_commit(submission.pk)
 
 
-def claim(submission_id: int) -> Submission | None:
+@dataclass(frozen=True)
+class Claim:
+    """A submission claimed for grading, and what grading it needs, read by the claim itself."""
+
+    pk: int
+    attempts: int  # the claim's: a later claim of the same submission has more
+    infrastructure_retries: int
+    answer: str
+    exercise_files: dict[str, str]
+
+
+CLAIM_READS = ("attempts", "infrastructure_retries", "answer", "exercise__files")
+
+
+def claim(submission_id: int) -> Claim | None:
     """Take a queued submission for grading; None if it is not queued (someone has it, or it is done)."""
     now = timezone.now()
-    if not SUBMISSIONS.claim(submission_id, now=now, claimed_at=now):
+    row = SUBMISSIONS.claim_reading(submission_id, CLAIM_READS, now=now, claimed_at=now)
+    if row is None:
         return None
     signals.send_submission_changed(submission_id, Status.RUNNING)
-    return Submission.objects.select_related("exercise").get(pk=submission_id)
+    return Claim(submission_id, row["attempts"], row["infrastructure_retries"], row["answer"],
+                 row["exercise__files"])
 
 
-def record(submission: Submission, verdict: Verdict) -> bool:
+def record(submission: Claim, verdict: Verdict) -> bool:
     """Write the verdict if this claim still holds; False if the submission was taken back meanwhile."""
     status = {"graded": Status.GRADED, "error": Status.ERROR, "needs_review": Status.NEEDS_REVIEW}[verdict.status]
     verdict = verdict.bounded()
@@ -76,7 +93,7 @@ def record(submission: Submission, verdict: Verdict) -> bool:
     return bool(written)
 
 
-def release(submission: Submission) -> bool:
+def release(submission: Claim) -> bool:
     """Put a claimed submission back in the queue without spending an attempt (the worker cannot grade)."""
     released = SUBMISSIONS.claimed(submission.pk, submission.attempts).update(
         status=Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None, enqueued_at=timezone.now()
@@ -95,10 +112,9 @@ def grade(submission_id: int) -> str:
     # through this module and has no use for them.
     from graders import engine
 
-    exercise: Exercise = submission.exercise
     try:
         with SUBMISSIONS.heartbeat(submission.pk, submission.attempts, settings.GRADING_HEARTBEAT_SECONDS):
-            verdict = engine.grade_answer(exercise.files, submission.answer)
+            verdict = engine.grade_answer(submission.exercise_files, submission.answer)
     except engine.GradingUnavailable as unavailable:
         # Fail closed: never grade without a sandbox. The submission waits for a worker that can.
         log.error("cannot grade submission %s: %s", submission.pk, unavailable)
@@ -123,7 +139,7 @@ def infrastructure_backoff(retries: int) -> int:
     return min(2 ** min(retries, 30), settings.GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS)
 
 
-def requeue_after_our_failure(submission: Submission, verdict: Verdict) -> str:
+def requeue_after_our_failure(submission: Claim, verdict: Verdict) -> str:
     """A grading that failed on our side: given back to the queue with backoff, no attempt spent.
 
     The doorbell rings after the backoff, and `enqueued_at` is set to that moment so that the
