@@ -77,7 +77,9 @@ def record(submission: Claim, verdict: Verdict) -> bool:
     """Write the verdict if this claim still holds; False if the submission was taken back meanwhile."""
     status = {"graded": Status.GRADED, "error": Status.ERROR, "needs_review": Status.NEEDS_REVIEW}[verdict.status]
     verdict = verdict.bounded()
-    written = SUBMISSIONS.claimed(submission.pk, submission.attempts).update(
+    written = SUBMISSIONS.update_claimed(
+        submission.pk,
+        submission.attempts,
         status=status,
         score=verdict.score if verdict.status != "error" else None,
         max_score=verdict.max_score,
@@ -86,7 +88,7 @@ def record(submission: Claim, verdict: Verdict) -> bool:
         duration_ms=verdict.duration_ms,
         graded_at=timezone.now(),
         heartbeat_at=None,
-        verdicts_written=F("verdicts_written") + 1,
+        increment=("verdicts_written",),
     )
     if written:
         signals.send_submission_changed(submission.pk, status)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 VerdictStatus = Literal["graded", "error", "needs_review"]
@@ -63,7 +63,12 @@ class Verdict:
     infrastructure: bool = False
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # What dataclasses.asdict gives, at a tenth of its cost (0.25 ms a verdict, recorded by a
+        # worker for every submission): every field is a scalar or a string but `tests`, whose
+        # outcomes' fields all are.
+        data = {name: getattr(self, name) for name in VERDICT_FIELDS}
+        data["tests"] = [{name: getattr(test, name) for name in TEST_FIELDS} for test in self.tests]
+        return data
 
     def bounded(self) -> Verdict:
         """This verdict with every text cut to what a page can show, whatever produced it."""
@@ -113,3 +118,7 @@ class Verdict:
                 parts.append("hidden tests passed")
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
+
+
+TEST_FIELDS = tuple(each.name for each in fields(TestOutcome))
+VERDICT_FIELDS = tuple(each.name for each in fields(Verdict))

@@ -75,3 +75,21 @@ def test_grading_claims_with_one_statement_and_records_the_verdict(queued, djang
         claim = grading.claim(queued.pk)
     assert (claim.pk, claim.attempts, claim.infrastructure_retries, claim.answer) == (queued.pk, 1, 0, GOOD_SOFTMAX)
     assert claim.exercise_files == queued.exercise.files
+
+
+def test_a_claimed_row_is_updated_by_hand_as_the_orm_would(queued):
+    claim = grading.claim(queued.pk)
+    moment = timezone.now()
+    verdict = {"status": "graded", "score": 4.0, "tests": [{"name": "ünïcode", "passed": True}], "message": "a 'quote'"}
+    assert grading.SUBMISSIONS.update_claimed(
+        claim.pk, claim.attempts, status="graded", score=4.0, verdict=verdict, graded_at=moment, heartbeat_at=None,
+        increment=("verdicts_written",),
+    )
+    stored = Submission.objects.get(pk=queued.pk)
+    assert (stored.status, stored.score, stored.verdict, stored.graded_at) == ("graded", 4.0, verdict, moment)
+    assert (stored.heartbeat_at, stored.verdicts_written, stored.attempts) == (None, 1, 1)
+    # The claim is gone once the row is no longer running, or was claimed again since.
+    assert not grading.SUBMISSIONS.update_claimed(claim.pk, claim.attempts, score=0.0)
+    Submission.objects.filter(pk=queued.pk).update(status="running", attempts=2)
+    assert not grading.SUBMISSIONS.update_claimed(claim.pk, claim.attempts, score=0.0)
+    assert Submission.objects.get(pk=queued.pk).score == 4.0

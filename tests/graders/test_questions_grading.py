@@ -1,5 +1,6 @@
 """Grading questions: the seed exercise end to end, feedback rules, partial credit, shuffling and reviews."""
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from graders.questions import (
     load_questions,
     shuffled_options,
 )
-from graders.verdict import Verdict
+from graders.verdict import TestOutcome, Verdict
 
 SEED_EXERCISE = Path(__file__).parent / "fixtures" / "softmax_cross_entropy" / "exercise.toml"
 
@@ -424,3 +425,15 @@ def test_the_live_preview_reads_the_names_the_answer_test_allows():
     }
     assert engine.interpret(files, "F", "x^2/2 + C").latex == r"\frac{x^{2}}{2} + C"
     assert engine.interpret(files, "F", "x^2/2 + D").error.startswith("unknown name `D`")
+
+
+def test_a_verdict_as_a_dict_is_what_dataclasses_gives():
+    verdict = Verdict(
+        "graded", 2.5, 4, tests=[
+            TestOutcome("a", "A", True, 1, 1, message="ok", stdout="printed", interpreted_as=r"\frac{1}{2}"),
+            TestOutcome("b", "B", False, 0, 3, visible=False, needs_review=True),
+        ], message="m", stdout="s", duration_ms=12, exercise_version="v", infrastructure=False,
+    )
+    assert verdict.to_dict() == dataclasses.asdict(verdict)
+    assert list(verdict.to_dict()) == list(dataclasses.asdict(verdict))
+    assert Verdict.from_dict(verdict.to_dict()) == verdict
