@@ -109,3 +109,32 @@ def test_a_started_worker_has_its_pool_keep_the_rules_warm(cast, monkeypatch):
     pool = PoolKeepingRulesWarm()
     with worker_running(pool, monkeypatch):
         assert wait_for(lambda: pool.kept == [[SOFTMAX | ATTENTION]])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_started_worker_grades_the_latest_exercise_once_and_sends_a_live_update_before_any_submission(
+        cast, monkeypatch):
+    softmax, attention = code_exercise(cast, "01-softmax"), code_exercise(cast, "08-attention")
+    Submission.objects.create(exercise=softmax, user=cast.student, number=1, answer="x",
+                              submitted_at=timezone.now() - timedelta(minutes=1))
+    graded, sent = [], []
+    monkeypatch.setattr(engine, "grade_code", lambda files, answer, pool: graded.append((files, answer, pool)))
+    monkeypatch.setattr("attentive.broadcast.group_send", lambda group, message: sent.append((group, message)))
+    pool = PoolKeepingRulesWarm()
+    with worker_running(pool, monkeypatch):
+        assert wait_for(lambda: graded and sent)
+    assert graded == [(softmax.files, softmax.files["solution.py"], pool)]
+    assert sent == [(worker.WARM_UP_GROUP, {"type": "grading.warm_up"})]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_warm_up_that_fails_is_logged_and_the_worker_still_says_it_is_ready(cast, monkeypatch, caplog):
+    code_exercise(cast, "01-softmax")
+
+    def broken(files, answer, pool):
+        raise RuntimeError("the sandbox tripped")
+
+    monkeypatch.setattr(engine, "grade_code", broken)
+    with worker_running(PoolKeepingRulesWarm(), monkeypatch):
+        assert wait_for(lambda: "could not warm this worker up for its first verdict" in caplog.text)
+        assert WorkerHeartbeat.objects.filter(name=worker.worker_name(), ready=True).exists()
