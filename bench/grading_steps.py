@@ -1,6 +1,7 @@
 """CPU of a grading worker's own process per verdict, step by step (claim, grading, record), as JSON.
 
     python bench/grading_steps.py [--verdicts 300] [--exercise 01-softmax]
+    python bench/grading_steps.py --first 5      # a process started as a pool process: its first verdicts
 
 Runs `exercises.grading.grade` in this process, as a Celery pool process runs it (kept
 database connection, commits without waiting, DEBUG off, the live updates through a private
@@ -9,7 +10,9 @@ redis-server), over a throwaway PostgreSQL database (SQLite if no server answers
 are other processes and are not counted here (bench/verdict_cpu.py counts them; bench/grading.py
 counts everything). Reports, per verdict: CPU of the process's threads (`thread_cpu_ms`, from
 /proc), and of the grading thread in each step (`time.thread_time` around claim, grade_answer,
-record and a few of their parts); wall time per verdict beside it.
+record and a few of their parts); wall time per verdict beside it. With `--first N`, the process
+starts as a Celery pool process does (`exercises.worker.start`: its pool, heartbeat and warm-up),
+waits until it says it is ready and 3 s more, and reports each of its first N verdicts.
 """
 
 from __future__ import annotations
@@ -70,8 +73,6 @@ def timed(spent: collections.Counter, name: str, function):
 
 
 def measure(options: argparse.Namespace) -> dict:
-    import importlib
-
     from django.contrib.auth import get_user_model
 
     from courses.models import Course, Lesson
@@ -84,7 +85,7 @@ def measure(options: argparse.Namespace) -> dict:
     from django.db import connections
     from django.db.backends.signals import connection_created
 
-    connection_created.connect(worker.commit_without_waiting)
+    connection_created.connect(worker.commit_without_waiting, dispatch_uid="exercises.commit_without_waiting")
     connections.close_all()
     files = exercise_files(EXERCISES / options.exercise)
     info = engine.inspect(files)
@@ -93,6 +94,9 @@ def measure(options: argparse.Namespace) -> dict:
     lesson = Lesson.objects.create(course=course, title="Bench", slug="bench")
     exercise = Exercise.objects.create(course=course, lesson=lesson, pack_id="bench", slug="bench", title="Bench",
                                        kind=info.kind, max_score=info.max_score, files=files, version=info.version)
+    spent: collections.Counter = collections.Counter()
+    if options.first:
+        return first_verdicts(options.first, exercise, user, files["solution.py"], spent)
     warm_up = 10
     ids = [Submission.objects.create(user=user, exercise=exercise, answer=files["solution.py"], number=number).pk
            for number in range(1, warm_up + options.verdicts + 1)]
@@ -101,12 +105,7 @@ def measure(options: argparse.Namespace) -> dict:
         if grading.grade(pk) != "recorded":
             raise RuntimeError(f"submission {pk} was not recorded")
     time.sleep(2)  # the pool refilled
-
-    spent: collections.Counter = collections.Counter()
-    for module_name, owner, attribute in STEPS:
-        module = importlib.import_module(module_name)
-        target = getattr(module, owner) if owner else module
-        setattr(target, attribute, timed(spent, attribute, getattr(target, attribute)))
+    time_steps(spent)
     before = thread_cpu_seconds()
     started = time.monotonic()
     for pk in ids[warm_up:]:
@@ -131,10 +130,57 @@ def measure(options: argparse.Namespace) -> dict:
     }
 
 
+def time_steps(spent: collections.Counter) -> None:
+    """Have each of STEPS add its grading thread's CPU time to `spent`."""
+    import importlib
+
+    for module_name, owner, attribute in STEPS:
+        module = importlib.import_module(module_name)
+        target = getattr(module, owner) if owner else module
+        setattr(target, attribute, timed(spent, attribute, getattr(target, attribute)))
+
+
+def first_verdicts(count: int, exercise, user, solution: str, spent: collections.Counter) -> dict:
+    """The first `count` verdicts of a process started as a Celery pool process starts."""
+    from django.db import connections
+
+    from exercises import grading, worker
+    from exercises.models import Submission, WorkerHeartbeat
+
+    # One earlier submission, as on a course's server: the worker warms up for its exercise.
+    Submission.objects.create(user=user, exercise=exercise, answer=solution, number=1, status="graded")
+    ids = [Submission.objects.create(user=user, exercise=exercise, answer=solution, number=number).pk
+           for number in range(2, count + 2)]
+    connections.close_all()  # the grading thread starts without a connection, as a new pool process's
+    started = time.monotonic()
+    worker.start()
+    while not WorkerHeartbeat.objects.filter(name=worker.worker_name(), ready=True).exists():
+        if time.monotonic() - started > 120:
+            raise RuntimeError("the worker did not say it was ready within 120 s")
+        time.sleep(0.05)
+    ready = time.monotonic() - started
+    time.sleep(3)
+    connections.close_all()
+    time_steps(spent)
+    verdicts = []
+    for pk in ids:
+        spent.clear()
+        wall, cpu = time.monotonic(), time.thread_time()
+        if grading.grade(pk) != "recorded":
+            raise RuntimeError(f"submission {pk} was not recorded")
+        verdicts.append({"wall_ms": round((time.monotonic() - wall) * 1000, 1),
+                         "cpu_ms": round((time.thread_time() - cpu) * 1000, 1),
+                         "steps_ms": {name: round(seconds * 1000, 1) for name, seconds in spent.most_common(4)}})
+    worker.stop()
+    return {"ready_after_s": round(ready, 1), "first_verdicts": verdicts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verdicts", type=int, default=300, help="verdicts measured (after 10 to warm up)")
     parser.add_argument("--exercise", default="01-softmax", help="an exercise folder of the lesson")
+    parser.add_argument("--first", type=int, default=0, metavar="N",
+                        help="start as a pool process and report its first N verdicts instead")
     options = parser.parse_args()
     os.chdir(ROOT)
     database_name = f"attentive_bench_steps_{os.getpid()}"
