@@ -81,9 +81,12 @@ def _run(stop: threading.Event | None = None) -> None:
     except engine.GradingUnavailable as unavailable:
         problem = str(unavailable)
         log.error("this worker cannot sandbox student code and will not grade: %s", problem)
+    if pool is not None:
+        # Before the first beat says this worker is ready: a worker that says so is warm, and
+        # whoever waits for that (a deploy, bench/grading.py) does not race the warm-up.
+        warm_first_verdict(pool, warm_rules_in_use(pool))
     recorded: str | None = None
     last_beat = -math.inf
-    warmed = False
     while True:
         if pool is not None:
             # A pool replacing its zygote says so at once: pages then tell students that grading
@@ -97,9 +100,6 @@ def _run(stop: threading.Event | None = None) -> None:
                 log.exception("could not record the worker heartbeat")
             finally:
                 connection.close()
-        if pool is not None and not warmed:
-            warmed = True  # once, after the first beat has said this worker is ready
-            warm_first_verdict(pool, warm_rules_in_use(pool))
         if stop.wait(PROBLEM_CHECK_EVERY_SECONDS):
             return
 

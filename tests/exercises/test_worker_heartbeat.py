@@ -112,19 +112,27 @@ def test_a_started_worker_has_its_pool_keep_the_rules_warm(cast, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_started_worker_grades_the_latest_exercise_once_and_sends_a_live_update_before_any_submission(
+def test_a_started_worker_grades_the_latest_exercise_once_and_sends_a_live_update_before_it_says_ready(
         cast, monkeypatch):
-    softmax, attention = code_exercise(cast, "01-softmax"), code_exercise(cast, "08-attention")
+    softmax = code_exercise(cast, "01-softmax")
+    code_exercise(cast, "08-attention")  # the newest exercise, not the one submitted to last
     Submission.objects.create(exercise=softmax, user=cast.student, number=1, answer="x",
                               submitted_at=timezone.now() - timedelta(minutes=1))
-    graded, sent = [], []
-    monkeypatch.setattr(engine, "grade_code", lambda files, answer, pool: graded.append((files, answer, pool)))
+    graded, sent, said_ready_before = [], [], []
+
+    def grade(files, answer, pool):
+        said_ready_before.append(WorkerHeartbeat.objects.filter(name=worker.worker_name(), ready=True).exists())
+        graded.append((files, answer, pool))
+
+    monkeypatch.setattr(engine, "grade_code", grade)
     monkeypatch.setattr("attentive.broadcast.group_send", lambda group, message: sent.append((group, message)))
     pool = PoolKeepingRulesWarm()
     with worker_running(pool, monkeypatch):
-        assert wait_for(lambda: graded and sent)
+        assert wait_for(lambda: WorkerHeartbeat.objects.filter(name=worker.worker_name(), ready=True).exists())
     assert graded == [(softmax.files, softmax.files["solution.py"], pool)]
     assert sent == [(worker.WARM_UP_GROUP, {"type": "grading.warm_up"})]
+    # It says it is ready once it is warm: whoever waits for that does not race the warm-up.
+    assert said_ready_before == [False]
 
 
 @pytest.mark.django_db(transaction=True)
