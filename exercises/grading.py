@@ -11,6 +11,9 @@ grading does on its attempts and on failures of ours, and what the student reads
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -68,9 +71,31 @@ def claim(submission_id: int) -> Claim | None:
     row = SUBMISSIONS.claim_reading(submission_id, CLAIM_READS, now=now, claimed_at=now)
     if row is None:
         return None
-    signals.send_submission_changed(submission_id, Status.RUNNING)
     return Claim(submission_id, row["attempts"], row["infrastructure_retries"], row["answer"],
                  row["exercise__files"])
+
+
+# Pages hear that a submission is running only once its grading has taken this long. Most
+# verdicts come sooner, and each status a page hears costs it a fetch of the card and a new
+# WebSocket, and the worker a live update: the verdict then replaces "Queued for grading…" at once.
+RUNNING_ANNOUNCED_AFTER_SECONDS = 0.3
+
+
+@contextmanager
+def running_announced_if_slow(submission_id: int) -> Iterator[None]:
+    """Say the submission is running if the block is still running after RUNNING_ANNOUNCED_AFTER_SECONDS.
+
+    On the way out, an announcement not yet made is called off, and one being made is waited
+    for, so that it never follows the verdict's."""
+    timer = threading.Timer(RUNNING_ANNOUNCED_AFTER_SECONDS, signals.send_submission_changed,
+                            (submission_id, Status.RUNNING))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()
 
 
 def record(submission: Claim, verdict: Verdict) -> bool:
@@ -115,7 +140,8 @@ def grade(submission_id: int) -> str:
     from graders import engine
 
     try:
-        with SUBMISSIONS.heartbeat(submission.pk, submission.attempts, settings.GRADING_HEARTBEAT_SECONDS):
+        with (running_announced_if_slow(submission.pk),
+              SUBMISSIONS.heartbeat(submission.pk, submission.attempts, settings.GRADING_HEARTBEAT_SECONDS)):
             verdict = engine.grade_answer(submission.exercise_files, submission.answer)
     except engine.GradingUnavailable as unavailable:
         # Fail closed: never grade without a sandbox. The submission waits for a worker that can.

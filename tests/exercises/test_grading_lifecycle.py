@@ -1,5 +1,6 @@
 """The grading lifecycle: queued -> running -> graded | error, each step a conditional update."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -309,10 +310,8 @@ def test_staff_can_retry_a_submission_in_error(cast, code_exercise, django_captu
     assert (submission.status, submission.attempts) == ("queued", 0)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_page_watching_a_submission_hears_each_change(cast, code_exercise):
-    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
-
+def statuses_heard(cast, submission, count: int) -> list[str]:
+    """What a page watching the submission hears while it is graded: the snapshot, then `count` changes."""
     async def watch():
         communicator = WebsocketCommunicator(application, f"/ws/submissions/{submission.pk}/",
                                              headers=[(b"origin", b"http://127.0.0.1")])
@@ -323,11 +322,38 @@ def test_the_page_watching_a_submission_hears_each_change(cast, code_exercise):
         from channels.db import database_sync_to_async
 
         await database_sync_to_async(grading.grade)(submission.pk)
-        statuses = [(await communicator.receive_json_from(timeout=5))["status"] for _ in range(2)]
+        statuses = [(await communicator.receive_json_from(timeout=5))["status"] for _ in range(count)]
+        assert await communicator.receive_nothing(timeout=0.5)
         await communicator.disconnect()
         return statuses
 
-    assert async_to_sync(watch)() == ["running", "graded"]
+    return async_to_sync(watch)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_watching_a_long_grading_hears_each_change(cast, code_exercise, monkeypatch):
+    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+    grade_answer = engine.grade_answer
+
+    def slow(files, answer):
+        time.sleep(0.4)
+        return grade_answer(files, answer)
+
+    monkeypatch.setattr(engine, "grade_answer", slow)
+    monkeypatch.setattr(grading, "RUNNING_ANNOUNCED_AFTER_SECONDS", 0.1)
+    assert statuses_heard(cast, submission, 2) == ["running", "graded"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_hears_only_the_verdict_when_it_comes_before_running_is_worth_showing(
+        cast, code_exercise, monkeypatch):
+    # Each status a page hears costs it a fetch of the card and a new WebSocket, for a
+    # "Running the tests…" that would show for a few milliseconds.
+    submission = exercise_services.submit(cast.student, code_exercise, GOOD_SOFTMAX)
+    monkeypatch.setattr(grading, "RUNNING_ANNOUNCED_AFTER_SECONDS", 30)
+    started = time.monotonic()
+    assert statuses_heard(cast, submission, 1) == ["graded"]
+    assert time.monotonic() - started < 30  # the announcement was called off, not waited for
 
 
 @pytest.mark.django_db(transaction=True)
