@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import F
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -85,10 +84,10 @@ class DurableJob:
 
     def claim(self, key: Any, *, now: datetime | None = None, **also: Any) -> bool:
         """Take a waiting job (waiting -> running, one more attempt, a first beat); False if it was not waiting."""
-        now = now or timezone.now()
-        return bool(self.rows(key, **{self.state: self.waiting}).update(
-            **{self.state: self.running}, attempts=F("attempts") + 1, heartbeat_at=now, **also
-        ))
+        sql, params = self._claim_sql(key, now, also)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount > 0
 
     def claim_reading(
         self, key: Any, fields: Sequence[str], *, now: datetime | None = None, **also: Any
@@ -101,20 +100,23 @@ class DurableJob:
         select_related cost it more CPU than the database spent running them (docs/benchmarks.md).
         Where the database cannot return rows from an update, the ORM's update, then its query.
         """
-        now = now or timezone.now()
         if not _updates_return_rows():
             if not self.claim(key, now=now, **also):
                 return None
             return self.rows(key).values(*fields).get()
         read = [self._read(name) for name in fields]
-        claimed = {self.state: self.running, "heartbeat_at": now, **also}
-        sql, params = self._update_sql(key, {self.state: self.waiting}, claimed, increment=("attempts",))
+        sql, params = self._claim_sql(key, now, also)
         with connection.cursor() as cursor:
             cursor.execute(f"{sql} RETURNING {', '.join(expression for expression, _ in read)}", params)
             row = cursor.fetchone()
         if row is None:
             return None
         return {name: _from_database(field, value) for name, (_, field), value in zip(fields, read, row, strict=True)}
+
+    def _claim_sql(self, key: Any, now: datetime | None, also: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The UPDATE of a claim: the job's row if waiting, set running, one more attempt, a first beat, `also`."""
+        claimed = {self.state: self.running, "heartbeat_at": now or timezone.now(), **also}
+        return self._update_sql(key, {self.state: self.waiting}, claimed, increment=("attempts",))
 
     def update_claimed(self, key: Any, attempts: int, *, increment: Sequence[str] = (), **values: Any) -> bool:
         """`claimed(key, attempts).update(**values)`, each field named in `increment` one more; False

@@ -93,3 +93,15 @@ def test_a_claimed_row_is_updated_by_hand_as_the_orm_would(queued):
     Submission.objects.filter(pk=queued.pk).update(status="running", attempts=2)
     assert not grading.SUBMISSIONS.update_claimed(claim.pk, claim.attempts, score=0.0)
     assert Submission.objects.get(pk=queued.pk).score == 4.0
+
+
+def test_a_plain_claim_is_the_same_update_and_takes_a_waiting_job_once(cast, django_assert_num_queries):
+    prompt = ReflectionPrompt.objects.create(course=cast.course, lesson=cast.lesson, text="What was unclear?")
+    ThemeComputation.objects.create(prompt=prompt, state="scheduled", attempts=2)
+    moment = timezone.now()
+    with django_assert_num_queries(1):
+        assert THEME_COMPUTATIONS.claim(prompt.pk, now=moment, stage="Starting", done=0)
+    assert not THEME_COMPUTATIONS.claim(prompt.pk, now=moment, stage="Again")
+    assert not THEME_COMPUTATIONS.claim(prompt.pk + 1000, now=moment)
+    stored = ThemeComputation.objects.get(prompt=prompt)
+    assert (stored.state, stored.attempts, stored.heartbeat_at, stored.stage) == ("running", 3, moment, "Starting")
