@@ -22,6 +22,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -181,9 +182,13 @@ class DurableJob:
         """Say the claim's worker is alive (and, in `also`, how far it got); False if the claim is gone."""
         return bool(self.claimed(key, attempts).update(heartbeat_at=timezone.now(), **also))
 
-    def heartbeat(self, key: Any, attempts: int, every: float) -> Heartbeat:
-        """A context that beats for the claim from a thread while the work runs."""
-        return Heartbeat(self, key, attempts, every)
+    def heartbeat(
+        self, key: Any, attempts: int, every: float, *, first: tuple[float, Callable[[], Any]] | None = None
+    ) -> Heartbeat:
+        """A context that beats for the claim from a thread while the work runs; given `first`
+        (seconds, call), the same thread makes the call if the work is still running that long after
+        it started (for a status that only slow work should show)."""
+        return Heartbeat(self, key, attempts, every, first)
 
     # The sweep ----------------------------------------------------------------------------
 
@@ -220,14 +225,20 @@ def _from_database(field: models.Field, value: Any) -> Any:
 
 
 class Heartbeat:
-    """Touches a claimed job's heartbeat from a thread while the work runs."""
+    """Touches a claimed job's heartbeat from a thread while the work runs.
 
-    def __init__(self, job: DurableJob, key: Any, attempts: int, every: float):
-        self.job, self.key, self.attempts, self.every = job, key, attempts, every
+    With `first` (seconds, call), the same thread makes the call once the work has run that long,
+    unless it has ended; leaving the context waits for a call under way, so that it never comes
+    after what the work does next (a verdict's own announcement)."""
+
+    def __init__(self, job: DurableJob, key: Any, attempts: int, every: float,
+                 first: tuple[float, Callable[[], Any]] | None = None):
+        self.job, self.key, self.attempts, self.every, self.first = job, key, attempts, every, first
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.name}-{key}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{job.name}-{key}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
+        self.started = time.monotonic()
         self.thread.start()
         return self
 
@@ -235,16 +246,34 @@ class Heartbeat:
         self.stop.set()
         self.thread.join()
 
-    def _beat(self) -> None:
+    def _run(self) -> None:
+        next_beat = self.started + self.every
+        call_at = self.started + self.first[0] if self.first else None
         try:
-            while not self.stop.wait(self.every):
-                try:
-                    self.job.beat(self.key, self.attempts)
-                except Exception as error:  # the database briefly away (or SQLite locked): beat again next time
-                    log.warning("could not beat for the %s %s (%s); trying again in %g s",
-                                self.job.name, self.key, error, self.every)
+            while not self.stop.wait(max(0.0, (next_beat if call_at is None else min(next_beat, call_at))
+                                            - time.monotonic())):
+                now = time.monotonic()
+                if call_at is not None and now >= call_at:
+                    call_at = None
+                    self._call()
+                if now >= next_beat:
+                    next_beat = now + self.every
+                    self._beat()
         finally:
             connection.close()
+
+    def _call(self) -> None:
+        try:
+            self.first[1]()
+        except Exception:  # a courtesy: the work and its beats go on without it
+            log.exception("the first call for the %s %s failed", self.job.name, self.key)
+
+    def _beat(self) -> None:
+        try:
+            self.job.beat(self.key, self.attempts)
+        except Exception as error:  # the database briefly away (or SQLite locked): beat again next time
+            log.warning("could not beat for the %s %s (%s); trying again in %g s",
+                        self.job.name, self.key, error, self.every)
 
 
 _doorbell_lock = threading.Lock()

@@ -11,11 +11,9 @@ grading does on its attempts and on failures of ours, and what the student reads
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db.models import F
@@ -81,23 +79,6 @@ def claim(submission_id: int) -> Claim | None:
 RUNNING_ANNOUNCED_AFTER_SECONDS = 0.3
 
 
-@contextmanager
-def running_announced_if_slow(submission_id: int) -> Iterator[None]:
-    """Say the submission is running if the block is still running after RUNNING_ANNOUNCED_AFTER_SECONDS.
-
-    On the way out, an announcement not yet made is called off, and one being made is waited
-    for, so that it never follows the verdict's."""
-    timer = threading.Timer(RUNNING_ANNOUNCED_AFTER_SECONDS, signals.send_submission_changed,
-                            (submission_id, Status.RUNNING))
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-        timer.join()
-
-
 def record(submission: Claim, verdict: Verdict) -> bool:
     """Write the verdict if this claim still holds; False if the submission was taken back meanwhile."""
     status = {"graded": Status.GRADED, "error": Status.ERROR, "needs_review": Status.NEEDS_REVIEW}[verdict.status]
@@ -140,8 +121,11 @@ def grade(submission_id: int) -> str:
     from graders import engine
 
     try:
-        with (running_announced_if_slow(submission.pk),
-              SUBMISSIONS.heartbeat(submission.pk, submission.attempts, settings.GRADING_HEARTBEAT_SECONDS)):
+        # The heartbeat's thread also says "running", if the grading is still running by then.
+        announce_running = (RUNNING_ANNOUNCED_AFTER_SECONDS,
+                            partial(signals.send_submission_changed, submission.pk, Status.RUNNING))
+        with SUBMISSIONS.heartbeat(submission.pk, submission.attempts, settings.GRADING_HEARTBEAT_SECONDS,
+                                   first=announce_running):
             verdict = engine.grade_answer(submission.exercise_files, submission.answer)
     except engine.GradingUnavailable as unavailable:
         # Fail closed: never grade without a sandbox. The submission waits for a worker that can.

@@ -68,6 +68,68 @@ def test_a_heartbeat_that_meets_a_database_error_beats_again(monkeypatch):
     assert beats[:2] == [(7, 1), (7, 1)]
 
 
+
+@pytest.fixture
+def beats(monkeypatch):
+    """The beats a heartbeat makes, without a database: (key, attempts, seconds since the fixture)."""
+    made, started = [], time.monotonic()
+    monkeypatch.setattr(DurableJob, "beat", lambda job, key, attempts=None, **also: made.append(
+        (key, attempts, time.monotonic() - started)) or True)
+    return made
+
+
+def test_a_heartbeat_makes_its_first_call_once_the_work_has_run_that_long_and_goes_on_beating(beats):
+    calls = []
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=0.1, first=(0.02, lambda: calls.append(len(beats)))):
+        time.sleep(0.45)
+    assert calls == [0]  # once, before the first beat
+    assert len(beats) >= 2
+    assert {beat[:2] for beat in beats} == {(7, 1)}
+    assert beats[0][2] >= 0.1  # the beats keep their own times
+
+
+def test_a_first_call_due_after_a_beat_comes_after_it(beats):
+    calls = []
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=0.05, first=(0.2, lambda: calls.append(len(beats)))):
+        time.sleep(0.4)
+    assert len(calls) == 1
+    assert calls[0] >= 1  # the beats due before it were made
+    assert len(beats) > calls[0]  # and they went on after it
+
+
+def test_work_that_ends_before_the_first_call_is_due_calls_it_off_without_waiting(beats):
+    calls = []
+    started = time.monotonic()
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=30, first=(20, lambda: calls.append("late"))):
+        pass
+    assert time.monotonic() - started < 1
+    assert calls == []
+    assert beats == []
+
+
+def test_leaving_waits_for_a_first_call_under_way(beats):
+    begun, ended = threading.Event(), []
+
+    def slow_call():
+        begun.set()
+        time.sleep(0.2)
+        ended.append(True)
+
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=30, first=(0, slow_call)):
+        assert begun.wait(5)
+    assert ended == [True]  # what the work does next comes after the call, never before it
+
+
+def test_a_first_call_that_fails_is_logged_and_the_beats_go_on(beats, caplog):
+    def failing():
+        raise RuntimeError("the channel layer is away")
+
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=0.05, first=(0, failing)):
+        time.sleep(0.2)
+    assert len(beats) >= 2
+    assert "the first call for the submission 7 failed" in caplog.text
+    assert "the channel layer is away" in caplog.text
+
 # A process that ends right after committing a job (`manage.py shell -c`, a command): the doorbell
 # is a daemon thread, and what it held was dropped at exit, so the job waited for the sweeper.
 ENDS_AT_ONCE = """
