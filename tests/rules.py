@@ -30,6 +30,17 @@ def pytest_collection_modifyitems(config, items):
     has_data = any(real_data_folder().glob("unit_*.csv"))
     if not has_data and not os.environ.get("ATTENTIVE_REQUIRE_REAL_DATA"):
         config._attentive_realdata_deselected = _deselect(config, items, "realdata")
+    if hasattr(config, "workeroutput"):  # a pytest-xdist worker: its controller prints the summary
+        for name in ("_attentive_redis_deselected", "_attentive_realdata_deselected"):
+            config.workeroutput[name] = getattr(config, name, 0)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """Under pytest-xdist, what a worker deselected (each collects the whole suite: the largest count)."""
+    for name in ("_attentive_redis_deselected", "_attentive_realdata_deselected"):
+        found = getattr(node, "workeroutput", {}).get(name, 0)
+        setattr(node.config, name, max(getattr(node.config, name, 0), found))
 
 
 def pytest_terminal_summary(terminalreporter, config):
