@@ -225,55 +225,113 @@ def _from_database(field: models.Field, value: Any) -> Any:
 
 
 class Heartbeat:
-    """Touches a claimed job's heartbeat from a thread while the work runs.
+    """Touches a claimed job's heartbeat every `every` seconds while the work runs.
 
-    With `first` (seconds, call), the same thread makes the call once the work has run that long,
-    unless it has ended; leaving the context waits for a call under way, so that it never comes
-    after what the work does next (a verdict's own announcement)."""
+    With `first` (seconds, call), the call is made once the work has run that long, unless it
+    has ended; leaving the context waits for a call or beat under way, so that neither comes
+    after what the work does next (a verdict's own announcement). The beats and calls of every
+    claim a process holds are made by one thread of the process (`_Beater`), started once: a
+    thread started and joined per claim cost a grading worker about 0.5 ms of CPU a verdict,
+    and more in waits for a core on a busy machine (docs/benchmarks.md)."""
 
     def __init__(self, job: DurableJob, key: Any, attempts: int, every: float,
                  first: tuple[float, Callable[[], Any]] | None = None):
         self.job, self.key, self.attempts, self.every, self.first = job, key, attempts, every, first
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{job.name}-{key}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
-        self.started = time.monotonic()
-        self.thread.start()
+        _beater().hold(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join()
+        _beater().release(self)
 
-    def _run(self) -> None:
-        next_beat = self.started + self.every
-        call_at = self.started + self.first[0] if self.first else None
-        try:
-            while not self.stop.wait(max(0.0, (next_beat if call_at is None else min(next_beat, call_at))
-                                            - time.monotonic())):
-                now = time.monotonic()
-                if call_at is not None and now >= call_at:
-                    call_at = None
-                    self._call()
-                if now >= next_beat:
-                    next_beat = now + self.every
-                    self._beat()
-        finally:
-            connection.close()
-
-    def _call(self) -> None:
+    def call_first(self) -> None:
         try:
             self.first[1]()
         except Exception:  # a courtesy: the work and its beats go on without it
             log.exception("the first call for the %s %s failed", self.job.name, self.key)
 
-    def _beat(self) -> None:
+    def beat(self) -> None:
         try:
             self.job.beat(self.key, self.attempts)
         except Exception as error:  # the database briefly away (or SQLite locked): beat again next time
             log.warning("could not beat for the %s %s (%s); trying again in %g s",
                         self.job.name, self.key, error, self.every)
+            connection.close()  # the next beat connects afresh
+
+
+class _Beater:
+    """The thread that makes every held Heartbeat's beats and first call when they are due."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.due: dict[Heartbeat, list[float | None]] = {}  # heartbeat -> [next beat, first call or None]
+        self.busy: Heartbeat | None = None  # whose beat or call is being made
+        self.waking_at: float | None = None  # when the thread wakes next by itself (None: when told)
+        self.thread = threading.Thread(target=self._run, name="job-heartbeats", daemon=True)
+        self.thread.start()
+
+    def hold(self, heartbeat: Heartbeat) -> None:
+        now = time.monotonic()
+        call_at = now + heartbeat.first[0] if heartbeat.first else None
+        with self.changed:
+            self.due[heartbeat] = [now + heartbeat.every, call_at]
+            at = now + heartbeat.every if call_at is None else min(now + heartbeat.every, call_at)
+            if self.waking_at is None or at < self.waking_at:
+                self.changed.notify_all()
+
+    def release(self, heartbeat: Heartbeat) -> None:
+        with self.changed:
+            self.due.pop(heartbeat, None)
+            while self.busy is heartbeat:
+                self.changed.wait()
+
+    def _next(self) -> Callable[[], None]:
+        """Wait for the next beat or call that is due, and mark its heartbeat busy."""
+        with self.changed:
+            while True:
+                now, soonest = time.monotonic(), None
+                for heartbeat, (beat_at, call_at) in self.due.items():
+                    at = beat_at if call_at is None else min(beat_at, call_at)
+                    if soonest is None or at < soonest[0]:
+                        soonest = (at, heartbeat)
+                if soonest is not None and soonest[0] <= now:
+                    heartbeat = soonest[1]
+                    times = self.due[heartbeat]
+                    self.busy = heartbeat
+                    if times[1] is not None and times[1] <= now:
+                        times[1] = None
+                        return heartbeat.call_first
+                    times[0] = now + heartbeat.every
+                    return heartbeat.beat
+                if soonest is None and connection.connection is not None:
+                    connection.close()  # nothing held: no connection kept open between claims
+                self.waking_at = None if soonest is None else soonest[0]
+                self.changed.wait(None if soonest is None else soonest[0] - now)
+
+    def _run(self) -> None:
+        while True:
+            action = self._next()
+            try:
+                action()
+            finally:
+                with self.changed:
+                    self.busy = None
+                    self.changed.notify_all()
+
+
+_beater_lock = threading.Lock()
+_beater_of: tuple[int, _Beater] | None = None
+
+
+def _beater() -> _Beater:
+    """This process's beater, made on first use (and again in a forked process, which inherits the
+    variable, not the thread)."""
+    global _beater_of
+    with _beater_lock:
+        if _beater_of is None or _beater_of[0] != os.getpid() or not _beater_of[1].thread.is_alive():
+            _beater_of = (os.getpid(), _Beater())
+        return _beater_of[1]
 
 
 _doorbell_lock = threading.Lock()

@@ -1,6 +1,8 @@
 """attentive/jobs.py: ringing a durable job's doorbell never raises; the row is the truth."""
 
+import collections
 import dataclasses
+import os
 import socket
 import subprocess
 import sys
@@ -129,6 +131,42 @@ def test_a_first_call_that_fails_is_logged_and_the_beats_go_on(beats, caplog):
     assert len(beats) >= 2
     assert "the first call for the submission 7 failed" in caplog.text
     assert "the channel layer is away" in caplog.text
+
+
+def test_one_thread_beats_for_every_claim_a_process_holds(beats):
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=0.05), grading.SUBMISSIONS.heartbeat(8, 2, every=0.05):
+        time.sleep(0.3)
+    with grading.SUBMISSIONS.heartbeat(9, 1, every=0.05):
+        time.sleep(0.3)
+    held = collections.Counter(beat[:2] for beat in beats)
+    assert set(held) == {(7, 1), (8, 2), (9, 1)}
+    assert min(held.values()) >= 2
+    # A claim released is beaten for no more: the last of 7's and 8's beats came before 9 was held.
+    assert max(beat[2] for beat in beats if beat[0] != 9) < min(beat[2] for beat in beats if beat[0] == 9)
+    threads = threading.active_count()
+    for key in range(50):
+        with grading.SUBMISSIONS.heartbeat(key, 1, every=2, first=(0.3, lambda: None)):
+            pass
+    assert threading.active_count() == threads
+    assert [thread.name for thread in threading.enumerate()].count("job-heartbeats") == 1
+
+
+def test_a_forked_process_beats_with_a_thread_of_its_own(beats):
+    with grading.SUBMISSIONS.heartbeat(7, 1, every=0.05):  # this process's thread exists
+        time.sleep(0.1)
+    pid = os.fork()
+    if pid == 0:  # the child: it inherits the thread's object, not the thread
+        try:
+            made = len(beats)
+            with grading.SUBMISSIONS.heartbeat(8, 1, every=0.02):
+                deadline = time.monotonic() + 5
+                while len(beats) < made + 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            os._exit(0 if len(beats) >= made + 2 else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 # A process that ends right after committing a job (`manage.py shell -c`, a command): the doorbell
 # is a daemon thread, and what it held was dropped at exit, so the job waited for the sweeper.
