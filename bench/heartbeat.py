@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -32,7 +33,15 @@ def main() -> None:
     parser.add_argument("--work-ms", type=float, default=5.0, help="the work each one is held around")
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attentive.settings")
-    os.environ["ATTENTIVE_VAR_DIR"] = tempfile.mkdtemp(prefix="attentive-bench-heartbeat-")
+    var = tempfile.mkdtemp(prefix="attentive-bench-heartbeat-")
+    os.environ["ATTENTIVE_VAR_DIR"] = var  # the settings make folders there; removed at the end
+    try:
+        measure(options)
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def measure(options: argparse.Namespace) -> None:
     import django
 
     django.setup()
