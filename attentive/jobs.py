@@ -299,7 +299,7 @@ class _Beater:
                     heartbeat = soonest[1]
                     times = self.due[heartbeat]
                     self.busy = heartbeat
-                    if times[1] is not None and times[1] <= now:
+                    if times[1] is not None and times[1] <= times[0]:  # both due: the earlier first
                         times[1] = None
                         return heartbeat.call_first
                     times[0] = now + heartbeat.every
