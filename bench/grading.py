@@ -1,6 +1,6 @@
 """Grading benchmark: submissions of the softmax exercise through the whole path, warm and cold.
 
-    python bench/grading.py [--rate 1] [--paced 40] [--burst 200] [--cold 8] [--py-spy DIR]
+    python bench/grading.py [--rate 1] [--paced 40] [--burst 200] [--cold 8] [--py-spy DIR] [--keep]
 
 Starts what it needs on 127.0.0.1 (a private Redis, a throwaway PostgreSQL database if a
 server answers on 5432, else SQLite, and a Celery grading worker), then measures:
@@ -14,7 +14,8 @@ server answers on 5432, else SQLite, and a Celery grading worker), then measures
 - cold: the same grading with a cold interpreter per submission (a new sandbox pool that
   imports torch from scratch), the baseline for `speedup`.
 Prints one JSON object. Stops everything it started, and gives up after --timeout seconds.
-`--py-spy DIR` samples the worker and its descendants during the burst (raw stacks in DIR).
+`--py-spy DIR` samples the worker and its descendants during the burst (raw stacks in DIR);
+`--keep` keeps the work folder, with the worker's log, which it otherwise removes.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=280, help="give up after this many seconds")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
                         help="profile the worker and its descendants with py-spy during the burst, into DIR")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (the worker's log: when each task was received and succeeded)")
     options = parser.parse_args()
     started = time.monotonic()
     os.environ["BENCH_LOAD_AT_START"] = " ".join(f"{load:.2f}" for load in os.getloadavg())
@@ -111,6 +114,10 @@ def main() -> None:
 
             connections.close_all()
             drop_database(database_name)
+        if options.keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run(options, started: float, workdir: Path, redis_pid: int):
