@@ -275,9 +275,8 @@ class _Beater:
         now = time.monotonic()
         call_at = now + heartbeat.first[0] if heartbeat.first else None
         with self.changed:
-            self.due[heartbeat] = [now + heartbeat.every, call_at]
-            at = now + heartbeat.every if call_at is None else min(now + heartbeat.every, call_at)
-            if self.waking_at is None or at < self.waking_at:
+            times = self.due[heartbeat] = [now + heartbeat.every, call_at]
+            if self.waking_at is None or _soonest(times) < self.waking_at:
                 self.changed.notify_all()
 
     def release(self, heartbeat: Heartbeat) -> None:
@@ -291,8 +290,8 @@ class _Beater:
         with self.changed:
             while True:
                 now, soonest = time.monotonic(), None
-                for heartbeat, (beat_at, call_at) in self.due.items():
-                    at = beat_at if call_at is None else min(beat_at, call_at)
+                for heartbeat, times in self.due.items():
+                    at = _soonest(times)
                     if soonest is None or at < soonest[0]:
                         soonest = (at, heartbeat)
                 if soonest is not None and soonest[0] <= now:
@@ -318,6 +317,12 @@ class _Beater:
                 with self.changed:
                     self.busy = None
                     self.changed.notify_all()
+
+
+def _soonest(times: list[float | None]) -> float:
+    """When a held heartbeat next needs the thread: its next beat, or its first call if sooner."""
+    beat_at, call_at = times
+    return beat_at if call_at is None else min(beat_at, call_at)
 
 
 _beater_lock = threading.Lock()
