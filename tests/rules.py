@@ -13,6 +13,11 @@ def real_data_folder() -> Path:
     return Path(os.environ.get("REFLECTIONS_REAL_DATA") or CHECKOUT.parent / "shared" / "data" / "reflectsumm-dev")
 
 
+# What pytest_collection_modifyitems counts on the config for the summary (under xdist, a worker's
+# counts go to its controller).
+DESELECTION_COUNTS = ("_attentive_redis_deselected", "_attentive_realdata_deselected")
+
+
 def _deselect(config, items, marker: str) -> int:
     chosen = [item for item in items if item.get_closest_marker(marker)]
     if chosen:
@@ -31,7 +36,7 @@ def pytest_collection_modifyitems(config, items):
     if not has_data and not os.environ.get("ATTENTIVE_REQUIRE_REAL_DATA"):
         config._attentive_realdata_deselected = _deselect(config, items, "realdata")
     if hasattr(config, "workeroutput"):  # a pytest-xdist worker: its controller prints the summary
-        for name in ("_attentive_redis_deselected", "_attentive_realdata_deselected"):
+        for name in DESELECTION_COUNTS:
             config.workeroutput[name] = getattr(config, name, 0)
 
 
