@@ -265,8 +265,9 @@ def kill_busy(worker: Process, count: int, target, *, kept: bool = False,
         found = busy_sandbox(worker, timeout=max(0.0, deadline - time.monotonic()), kept=kept)
         if found is None:
             break
-        if kill(target(found)):
-            killed.append(target(found))
+        pid = target(found)
+        if kill(pid):
+            killed.append(pid)
             time.sleep(0.3)
         else:
             gone += 1
