@@ -421,6 +421,10 @@ GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 3)
 # with the defaults, about 20 minutes of a broken grader.
 GRADING_MAX_INFRASTRUCTURE_RETRIES = envint("GRADING_MAX_INFRASTRUCTURE_RETRIES", 10)
 GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS = envint("GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS", 300)
+# After the submission its message names, a grading task goes on grading queued submissions,
+# the longest waiting first, for at most this long (0: never), so that in a burst a worker
+# process does not wait for each next message (exercises.grading.grade_waiting).
+GRADING_TAKE_NEXT_SECONDS = envint("GRADING_TAKE_NEXT_SECONDS", 2)
 
 LOGGING = {
     "version": 1,
