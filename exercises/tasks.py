@@ -47,12 +47,6 @@ def shut_down(**_kwargs) -> None:
 def grade_submission(self, submission_id: int) -> str:
     try:
         outcome = grading.grade(submission_id)
-        # Then what else is queued, in a worker (tasks run eagerly run in someone's request).
-        if not self.request.is_eager and settings.GRADING_TAKE_NEXT_SECONDS > 0:
-            more = grading.grade_waiting(settings.GRADING_TAKE_NEXT_SECONDS)
-            if more:
-                return f"{outcome}, then {more} more"
-        return outcome
     except (OperationalError, InterfaceError) as error:
         # The database is away and the row is the truth: keep the doorbell, with backoff, so a
         # worker neither drops the queue (and sits idle until the sweeper) nor spins through it.
@@ -71,6 +65,19 @@ def grade_submission(self, submission_id: int) -> str:
         # A claimed row is taken back by the sweeper, which gives up after GRADING_MAX_ATTEMPTS.
         log.exception("database error while grading submission %s; not retried", submission_id)
         return "database-error"
+    # Then what else is queued, in a worker (a task run eagerly runs in someone's request).
+    if self.request.is_eager or settings.GRADING_TAKE_NEXT_SECONDS <= 0:
+        return outcome
+    try:
+        more = grading.grade_waiting(settings.GRADING_TAKE_NEXT_SECONDS)
+    except DatabaseError as error:
+        # Not for this message to be sent again: each queued submission has a message of its own,
+        # and one claimed when the error came is the sweeper's, as after a worker's death.
+        close_old_connections()
+        log.warning("database error while grading the queued submissions after submission %s (%s); "
+                    "they wait for their own messages", submission_id, error)
+        return f"{outcome}, then a database error"
+    return f"{outcome}, then {more} more" if more else outcome
 
 
 # Routed to a queue of its own (settings.CELERY_TASK_ROUTES), served by a process that grades

@@ -177,3 +177,25 @@ def test_two_workers_taking_the_next_at_once_take_every_submission_once(queue_up
     assert sorted(everything) == sorted(Submission.objects.values_list("pk", flat=True))
     assert len(everything) == 40
     assert set(Submission.objects.values_list("status", "attempts")) == {("running", 1)}
+
+
+@pytest.mark.django_db(transaction=True)  # the task closes the connection that met the error
+def test_a_database_error_while_taking_the_next_does_not_send_the_named_message_again(queue_up, monkeypatch):
+    from django.db import OperationalError
+
+    named, waiting = queue_up(20, 10)
+
+    def database_away(seconds):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    sent_again = []
+    monkeypatch.setattr(grading, "grade_waiting", database_away)
+    monkeypatch.setattr(tasks.grade_submission, "retry", lambda **kwargs: sent_again.append(kwargs))
+    tasks.grade_submission.push_request(is_eager=False)
+    try:
+        assert tasks.grade_submission.run(named.pk) == "recorded, then a database error"
+    finally:
+        tasks.grade_submission.pop_request()
+    assert sent_again == []
+    assert Submission.objects.get(pk=named.pk).status == "graded"
+    assert Submission.objects.get(pk=waiting.pk).status == "queued"
