@@ -425,6 +425,12 @@ GRADING_INFRASTRUCTURE_BACKOFF_MAX_SECONDS = envint("GRADING_INFRASTRUCTURE_BACK
 # the longest waiting first, for at most this long (0: never), so that in a burst a worker
 # process does not wait for each next message (exercises.grading.grade_waiting).
 GRADING_TAKE_NEXT_SECONDS = envint("GRADING_TAKE_NEXT_SECONDS", 2)
+if not 0 <= GRADING_TAKE_NEXT_SECONDS <= CELERY_TASK_SOFT_TIME_LIMIT // 4:
+    raise ImproperlyConfigured(
+        f"GRADING_TAKE_NEXT_SECONDS={GRADING_TAKE_NEXT_SECONDS} is out of range: from 0 (off) to "
+        f"{CELERY_TASK_SOFT_TIME_LIMIT // 4}, so that a grading task ends well within its time limit "
+        f"({CELERY_TASK_SOFT_TIME_LIMIT} s)"
+    )
 
 LOGGING = {
     "version": 1,

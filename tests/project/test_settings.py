@@ -41,6 +41,16 @@ def test_a_malformed_boolean_is_named(tmp_path):
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+def test_how_long_a_grading_task_takes_the_next_submissions_is_bounded_by_its_time_limit(tmp_path):
+    for wrong in ("-1", "61", "600"):
+        result = manage("check", GRADING_TAKE_NEXT_SECONDS=wrong, ATTENTIVE_VAR_DIR=str(tmp_path))
+        assert result.returncode != 0
+        assert f"GRADING_TAKE_NEXT_SECONDS={wrong} is out of range: from 0 (off) to 60" in result.stderr
+    for right in ("0", "60"):
+        result = manage("check", GRADING_TAKE_NEXT_SECONDS=right, ATTENTIVE_VAR_DIR=str(tmp_path))
+        assert result.returncode == 0, result.stderr
+
+
 def test_the_code_stylesheet_is_in_sync_with_pygments():
     committed = (ROOT / "static" / "css" / "code.css").read_text()
     assert code_style_css() in committed
