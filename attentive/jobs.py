@@ -8,7 +8,8 @@ message changes nothing. The message is best effort: the row is committed first,
 raises (a broker that is away is logged), it never holds a person's request (it rings from a
 thread once the row is committed; a process that ends rings for what is left, for at most
 RING_AT_EXIT_SECONDS), and a periodic sweep takes back what a stopped worker held and rings
-again for what waited too long.
+again for what waited too long. A worker that has finished a job may claim the next waiting one
+itself (`claim_next_reading`) rather than wait for its message, which then finds it claimed.
 
 Used by the grading of submissions (exercises/grading.py) and by the recomputation of a
 prompt's themes (reflections/services.py). What a job does, how many attempts it gets, its
