@@ -233,6 +233,8 @@ def test_the_projector_is_readable_from_the_back_of_the_hall(live_site, new_page
     check_readable(host, **{".host-question": 0.05, ".answer-tile": LEGIBLE, ".host-stage__.timer": 0.075,
                             ".answered": LEGIBLE})
     ann.get_by_role("button", name=re.compile(": decreases$")).click()
+    # Stopped only once the server has the answer: a stop that reached it first would rightly refuse it.
+    expect(big_message(ann)).to_have_text("Answer received")
     host.get_by_role("button", name="Stop answers").click()
     expect(host.locator(".columns .bar")).to_have_count(4)
     expect(host.locator(".columns .bar.is-correct .bar-count")).to_have_text("1")
