@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     """Under pytest-xdist, what a worker deselected (each collects the whole suite: the largest count)."""
-    for name in ("_attentive_redis_deselected", "_attentive_realdata_deselected"):
+    for name in DESELECTION_COUNTS:
         found = getattr(node, "workeroutput", {}).get(name, 0)
         setattr(node.config, name, max(getattr(node.config, name, 0), found))
 
