@@ -68,10 +68,7 @@ def claim(submission_id: int) -> Claim | None:
     """Take a queued submission for grading; None if it is not queued (someone has it, or it is done)."""
     now = timezone.now()
     row = SUBMISSIONS.claim_reading(submission_id, CLAIM_READS, now=now, claimed_at=now)
-    if row is None:
-        return None
-    return Claim(submission_id, row["attempts"], row["infrastructure_retries"], row["answer"],
-                 row["exercise__files"])
+    return None if row is None else _claim_of(submission_id, row)
 
 
 def claim_next() -> Claim | None:
@@ -83,9 +80,12 @@ def claim_next() -> Claim | None:
     now = timezone.now()
     key = Submission._meta.pk.name
     row = SUBMISSIONS.claim_next_reading((key, *CLAIM_READS), now=now, where={"attempts": 0}, claimed_at=now)
-    if row is None:
-        return None
-    return Claim(row[key], row["attempts"], row["infrastructure_retries"], row["answer"], row["exercise__files"])
+    return None if row is None else _claim_of(row[key], row)
+
+
+def _claim_of(pk: int, row: dict) -> Claim:
+    """The Claim of a submission from what its claim read (CLAIM_READS)."""
+    return Claim(pk, row["attempts"], row["infrastructure_retries"], row["answer"], row["exercise__files"])
 
 
 # Pages hear that a submission is running only once its grading has taken this long. Most
