@@ -122,8 +122,8 @@ class DurableJob:
         """
         if not _updates_return_rows():
             return None
-        return self._returning(self._claim_sql(self._first_waiting(now or timezone.now(), where or {}), now, also),
-                               fields)
+        now = now or timezone.now()
+        return self._returning(self._claim_sql(self._first_waiting(now, where or {}), now, also), fields)
 
     def _returning(self, update: Sql, fields: Sequence[str]) -> dict[str, Any] | None:
         """Run an UPDATE of at most one row, returning that row's `fields`; None if it updated none."""
